@@ -1,0 +1,24 @@
+use connection_watch::clients::sdk_config;
+use connection_watch::codestar::Connections;
+use connection_watch::resource::responder::Responder;
+use connection_watch::resource::ConnectionResource;
+use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let sdk = sdk_config().await;
+    let connections = Connections::new(aws_sdk_codestarconnections::Client::new(&sdk));
+    let resource = ConnectionResource::new(connections, Responder::default());
+    let resource = &resource;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let remaining = Duration::from_millis(event.context.deadline).saturating_sub(now);
+        resource.handle(event.payload, remaining).await
+    }))
+    .await
+}

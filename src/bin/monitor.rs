@@ -1,0 +1,21 @@
+use connection_watch::clients::sdk_config;
+use connection_watch::config::MonitorConfig;
+use connection_watch::monitor::Monitor;
+use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config =
+        MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
+    let sdk = sdk_config().await;
+    let monitor = Monitor::new(config, (&sdk).into(), aws_sdk_sns::Client::new(&sdk));
+    let monitor = &monitor;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        monitor
+            .handle(&event.payload, &event.context.invoked_function_arn)
+            .await
+    }))
+    .await
+}

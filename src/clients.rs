@@ -1,0 +1,23 @@
+//! The SDK configuration both Lambdas share, built once at start-up.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// `aws-config` defaults (region, credentials, `AWS_ENDPOINT_URL_*`) with the
+/// SDK's standard retry (exponential backoff with jitter on throttling and
+/// 5xx) and per-attempt timeouts, so a stalled connection is retried rather
+/// than waited on.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}

@@ -1,0 +1,273 @@
+//! The monitor's configuration, read once at start-up from the environment.
+
+use crate::connection::{is_region, CONNECTION_STATUSES, PROVIDER_TYPES};
+use thiserror::Error;
+
+pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{variable} is required (or set DRY_RUN=true to publish nothing)")]
+    Missing { variable: &'static str },
+    #[error("{variable}={value:?} is invalid: {reason}")]
+    Invalid {
+        variable: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorConfig {
+    pub topic_arn: Option<String>,
+    pub statuses: Vec<String>,
+    pub regions: Vec<String>,
+    /// `None` watches every provider type.
+    pub provider_types: Option<Vec<String>>,
+    pub ignore_tag: String,
+    pub dry_run: bool,
+}
+
+impl MonitorConfig {
+    /// Reads the configuration through `var`, so tests need not touch the
+    /// process environment. `own_region` is the function's region.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        own_region: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+
+        let dry_run = match set("DRY_RUN") {
+            None => false,
+            Some(v) => {
+                parse_bool(&v).ok_or_else(|| invalid("DRY_RUN", &v, "expected true or false"))?
+            }
+        };
+
+        let topic_arn = match set("ALERT_TOPIC_ARN") {
+            Some(arn) if is_topic_arn(&arn) => Some(arn),
+            Some(arn) => {
+                return Err(invalid(
+                    "ALERT_TOPIC_ARN",
+                    &arn,
+                    "expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alerts",
+                ))
+            }
+            None if dry_run => None,
+            None => {
+                return Err(ConfigError::Missing {
+                    variable: "ALERT_TOPIC_ARN",
+                })
+            }
+        };
+
+        let statuses = match set("ALERT_STATUSES") {
+            None => vec!["PENDING".to_string(), "ERROR".to_string()],
+            Some(v) => list("ALERT_STATUSES", &v, |s| {
+                let upper = s.to_ascii_uppercase();
+                CONNECTION_STATUSES
+                    .contains(&upper.as_str())
+                    .then_some(upper)
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown status {s:?}; known: {}",
+                            CONNECTION_STATUSES.join(", ")
+                        )
+                    })
+            })?,
+        };
+
+        let regions = match set("MONITOR_REGIONS") {
+            Some(v) => list("MONITOR_REGIONS", &v, parse_region)?,
+            None => match own_region {
+                Some(r) => {
+                    vec![parse_region(r).map_err(|reason| invalid("AWS_REGION", r, &reason))?]
+                }
+                None => {
+                    return Err(ConfigError::Missing {
+                        variable: "MONITOR_REGIONS (or AWS_REGION)",
+                    })
+                }
+            },
+        };
+
+        let provider_types = set("PROVIDER_TYPES")
+            .map(|v| {
+                list("PROVIDER_TYPES", &v, |p| {
+                    PROVIDER_TYPES
+                        .iter()
+                        .find(|known| known.eq_ignore_ascii_case(p))
+                        .map(|known| known.to_string())
+                        .ok_or_else(|| {
+                            format!(
+                                "unknown provider type {p:?}; known: {}",
+                                PROVIDER_TYPES.join(", ")
+                            )
+                        })
+                })
+            })
+            .transpose()?;
+
+        let ignore_tag = set("IGNORE_TAG").unwrap_or_else(|| DEFAULT_IGNORE_TAG.to_string());
+        if ignore_tag.len() > 128 {
+            return Err(invalid(
+                "IGNORE_TAG",
+                &ignore_tag,
+                "a tag key has at most 128 characters",
+            ));
+        }
+
+        Ok(Self {
+            topic_arn,
+            statuses,
+            regions,
+            provider_types,
+            ignore_tag,
+            dry_run,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let own_region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .ok();
+        Self::from_vars(|name| std::env::var(name).ok(), own_region.as_deref())
+    }
+}
+
+fn invalid(variable: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A comma list in which every item must parse; empty items and duplicates are errors.
+fn list(
+    variable: &'static str,
+    value: &str,
+    item: impl Fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut items: Vec<String> = Vec::new();
+    for raw in value.split(',') {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(invalid(variable, value, "the list has an empty item"));
+        }
+        let parsed = item(raw).map_err(|reason| invalid(variable, value, &reason))?;
+        if !items.contains(&parsed) {
+            items.push(parsed);
+        }
+    }
+    Ok(items)
+}
+
+pub fn parse_region(region: &str) -> Result<String, String> {
+    if is_region(region) {
+        Ok(region.to_string())
+    } else {
+        Err(format!("{region:?} is not a region name like us-east-1"))
+    }
+}
+
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    matches!(parts.as_slice(),
+        ["arn", partition, "sns", region, account, name]
+            if partition.starts_with("aws")
+                && is_region(region)
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty()
+                && name.len() <= 256
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:connection-alerts";
+
+    fn config(vars: &[(&str, &str)]) -> Result<MonitorConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        MonitorConfig::from_vars(|name| vars.get(name).cloned(), Some("us-east-1"))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(c.topic_arn.as_deref(), Some(TOPIC));
+        assert_eq!(c.statuses, ["PENDING", "ERROR"]);
+        assert_eq!(c.regions, ["us-east-1"]);
+        assert_eq!(c.provider_types, None);
+        assert_eq!(c.ignore_tag, DEFAULT_IGNORE_TAG);
+        assert!(!c.dry_run);
+    }
+
+    #[test]
+    fn lists_are_trimmed_normalised_and_deduplicated() {
+        let c = config(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ALERT_STATUSES", "pending, ERROR,PENDING"),
+            ("MONITOR_REGIONS", "eu-west-1, us-east-1"),
+            ("PROVIDER_TYPES", "github,GitLab"),
+        ])
+        .unwrap();
+        assert_eq!(c.statuses, ["PENDING", "ERROR"]);
+        assert_eq!(c.regions, ["eu-west-1", "us-east-1"]);
+        assert_eq!(c.provider_types.unwrap(), ["GitHub", "GitLab"]);
+    }
+
+    #[test]
+    fn topic_is_optional_only_in_dry_run() {
+        assert_eq!(
+            config(&[]).unwrap_err(),
+            ConfigError::Missing {
+                variable: "ALERT_TOPIC_ARN"
+            }
+        );
+        assert_eq!(config(&[("DRY_RUN", "true")]).unwrap().topic_arn, None);
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable_and_value() {
+        for (variable, value) in [
+            ("ALERT_STATUSES", "PENDING,STUCK"),
+            ("ALERT_STATUSES", "PENDING,,ERROR"),
+            ("MONITOR_REGIONS", "us-east-1,"),
+            ("MONITOR_REGIONS", "mars-north-1a"),
+            ("PROVIDER_TYPES", "GitHub,CodeCommit"),
+            ("DRY_RUN", "maybe"),
+            ("ALERT_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"),
+            ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:1234:topic"),
+        ] {
+            let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
+            vars.push((variable, value));
+            let err = config(&vars).unwrap_err();
+            let message = err.to_string();
+            assert!(message.starts_with(variable), "{message}");
+            assert!(message.contains(&format!("{value:?}")), "{message}");
+        }
+    }
+
+    #[test]
+    fn region_falls_back_to_the_function_region() {
+        let err = MonitorConfig::from_vars(|n| (n == "DRY_RUN").then(|| "true".into()), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("MONITOR_REGIONS"));
+    }
+}

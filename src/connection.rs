@@ -1,0 +1,194 @@
+//! A connection as the project reports it, and the ARN rules shared by both Lambdas.
+
+use serde::{Deserialize, Serialize};
+
+/// Provider types CodeStar Connections accepts in `CreateConnection`.
+pub const PROVIDER_TYPES: [&str; 5] = [
+    "Bitbucket",
+    "GitHub",
+    "GitHubEnterpriseServer",
+    "GitLab",
+    "GitLabSelfManaged",
+];
+
+/// Statuses a connection can have.
+pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
+
+/// One connection, in the shape of DESIGN.md's `stuck` objects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub provider_type: String,
+    pub region: String,
+    pub owner_account_id: String,
+    pub host_arn: Option<String>,
+    pub console_url: String,
+}
+
+/// Where a connection points: a cloud provider, or a self-managed host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Type(String),
+    Host(String),
+}
+
+/// The parts of a connection or host ARN, both `codestar-connections` and the
+/// post-2024 `codeconnections` service names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+impl<'a> ResourceArn<'a> {
+    pub fn parse(arn: &'a str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (prefix, partition, service, region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        let (kind, id) = resource.split_once('/')?;
+        let valid = prefix == "arn"
+            && partition.starts_with("aws")
+            && matches!(service, "codestar-connections" | "codeconnections")
+            && is_region(region)
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && matches!(kind, "connection" | "host")
+            && !id.is_empty()
+            && !id.contains('/');
+        valid.then_some(Self {
+            partition,
+            region,
+            account,
+            kind,
+            id,
+        })
+    }
+
+    pub fn parse_connection(arn: &'a str) -> Option<Self> {
+        Self::parse(arn).filter(|a| a.kind == "connection")
+    }
+
+    pub fn parse_host(arn: &'a str) -> Option<Self> {
+        Self::parse(arn).filter(|a| a.kind == "host")
+    }
+
+    /// The console page where a person completes the handshake of a PENDING
+    /// connection or updates an ERROR one.
+    pub fn console_url(&self) -> String {
+        let domain = match self.partition {
+            "aws-cn" => "console.amazonaws.cn".to_string(),
+            "aws-us-gov" => "console.amazonaws-us-gov.com".to_string(),
+            _ => format!("{}.console.aws.amazon.com", self.region),
+        };
+        format!(
+            "https://{domain}/codesuite/settings/{account}/{region}/connections/{id}?region={region}",
+            account = self.account,
+            region = self.region,
+            id = self.id,
+        )
+    }
+}
+
+/// `us-east-1`, `ap-southeast-4`, `us-gov-west-1`, `eu-isoe-west-1`...
+pub fn is_region(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = parts.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        return false;
+    };
+    first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_service_prefixes() {
+        let old = "arn:aws:codestar-connections:us-east-1:123456789012:connection/abc-123";
+        let new = "arn:aws:codeconnections:eu-west-1:123456789012:connection/def-456";
+        assert_eq!(ResourceArn::parse_connection(old).unwrap().id, "abc-123");
+        assert_eq!(
+            ResourceArn::parse_connection(new).unwrap().region,
+            "eu-west-1"
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_connection_arn() {
+        for arn in [
+            "",
+            "failed-create:1234",
+            "arn:aws:sns:us-east-1:123456789012:connection/x",
+            "arn:aws:codestar-connections:us-east-1:12345:connection/x",
+            "arn:aws:codestar-connections:us-east-1:123456789012:connection/",
+            "arn:aws:codestar-connections:us-east-1:123456789012:host/x",
+            "arn:aws:codestar-connections:nowhere:123456789012:connection/x",
+        ] {
+            assert!(ResourceArn::parse_connection(arn).is_none(), "{arn}");
+        }
+        assert!(ResourceArn::parse_host(
+            "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1a2b3c"
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn console_url_points_at_the_connection_in_its_region() {
+        let arn = "arn:aws:codestar-connections:eu-central-1:123456789012:connection/abc-123";
+        assert_eq!(
+            ResourceArn::parse(arn).unwrap().console_url(),
+            "https://eu-central-1.console.aws.amazon.com/codesuite/settings/123456789012/eu-central-1/connections/abc-123?region=eu-central-1"
+        );
+        let cn = "arn:aws-cn:codeconnections:cn-north-1:123456789012:connection/abc";
+        assert!(ResourceArn::parse(cn)
+            .unwrap()
+            .console_url()
+            .starts_with("https://console.amazonaws.cn/"));
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "ap-southeast-4",
+            "us-gov-west-1",
+            "eu-isoe-west-1",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-EAST-1",
+            "us--1",
+            "us-east-1a",
+            " us-east-1",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+}

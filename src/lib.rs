@@ -1,0 +1,14 @@
+//! connection-watch: finds CodeStar Connections stuck in PENDING or ERROR and
+//! alerts through SNS (`monitor`), and manages connections as a CloudFormation
+//! custom resource (`connection-resource`).
+
+pub mod alert;
+pub mod clients;
+pub mod codestar;
+pub mod config;
+pub mod connection;
+pub mod metrics;
+pub mod monitor;
+pub mod publish;
+pub mod resource;
+pub mod selection;

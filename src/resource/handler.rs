@@ -1,0 +1,398 @@
+//! Serves one CloudFormation request: decide, act within the deadline, and
+//! answer exactly once whatever happens.
+
+use super::decision::{decide, Action};
+use super::properties::{owner_tags, ConnectionProperties, REQUEST_ID_TAG};
+use super::responder::{redact, RespondError, Responder};
+use crate::codestar::{CodestarError, Connections};
+use crate::connection::{Connection, ResourceArn};
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceRequest as Request,
+    CloudFormationCustomResourceResponse as Response,
+    CloudFormationCustomResourceResponseStatus as Status,
+};
+use futures_util::FutureExt;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Time kept back from the Lambda deadline to send the response.
+const RESPONSE_RESERVE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Error)]
+pub enum ResourceError {
+    #[error("no ResponseURL in the event: there is nowhere to send an answer")]
+    NoResponseUrl,
+    #[error(transparent)]
+    Respond(#[from] RespondError),
+}
+
+impl From<ResourceError> for lambda_runtime::Diagnostic {
+    fn from(e: ResourceError) -> Self {
+        let error_type = match &e {
+            ResourceError::NoResponseUrl => "NoResponseUrl",
+            ResourceError::Respond(_) => "ResponseNotDelivered",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The fields every response needs, read from the raw event so that even a
+/// request that does not parse gets its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub response_url: String,
+    pub request_type: String,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+}
+
+impl Envelope {
+    pub fn from_event(event: &Value) -> Option<Self> {
+        let field = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_string);
+        Some(Self {
+            response_url: field("ResponseURL")?,
+            request_type: field("RequestType").unwrap_or_default(),
+            stack_id: field("StackId").unwrap_or_default(),
+            request_id: field("RequestId").unwrap_or_default(),
+            logical_id: field("LogicalResourceId").unwrap_or_default(),
+            physical_id: field("PhysicalResourceId"),
+        })
+    }
+
+    /// The physical id to report when the request failed: the existing one,
+    /// or, for a Create, an id that the following Delete recognises as no connection.
+    fn physical_id_on_failure(&self) -> String {
+        self.physical_id
+            .clone()
+            .unwrap_or_else(|| format!("failed-create:{}", self.request_id))
+    }
+
+    pub fn response(&self, outcome: Result<Outcome, String>) -> Response {
+        let mut response = Response::default();
+        response.stack_id = self.stack_id.clone();
+        response.request_id = self.request_id.clone();
+        response.logical_resource_id = self.logical_id.clone();
+        match outcome {
+            Ok(outcome) => {
+                response.status = Status::Success;
+                response.physical_resource_id = outcome.physical_id;
+                response.data = outcome.data;
+            }
+            Err(reason) => {
+                response.status = Status::Failed;
+                response.reason = Some(reason);
+                response.physical_resource_id = self.physical_id_on_failure();
+            }
+        }
+        response
+    }
+}
+
+/// What a successful request reports to CloudFormation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub physical_id: String,
+    pub data: HashMap<String, String>,
+}
+
+impl Outcome {
+    fn of(connection: &Connection) -> Self {
+        let data = [
+            ("ConnectionArn", &connection.arn),
+            ("ConnectionName", &connection.name),
+            ("ConnectionStatus", &connection.status),
+            ("ProviderType", &connection.provider_type),
+            ("OwnerAccountId", &connection.owner_account_id),
+            ("ConsoleUrl", &connection.console_url),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+        Self {
+            physical_id: connection.arn.clone(),
+            data,
+        }
+    }
+}
+
+/// Runs `work` until `budget` is spent, turning a panic or the timeout into
+/// a reason for a FAILED response.
+pub async fn within<F>(budget: Duration, work: F) -> Result<Outcome, String>
+where
+    F: Future<Output = Result<Outcome, String>>,
+{
+    match tokio::time::timeout(budget, AssertUnwindSafe(work).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("internal error in connection-resource: {message}"))
+        }
+        Err(_) => Err(format!(
+            "no result within {:.1}s, before the Lambda deadline; CodeStar Connections may be slow or throttling. \
+             If this was a Create, look for a connection tagged {REQUEST_ID_TAG} with this request's id and delete it before retrying",
+            budget.as_secs_f64()
+        )),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConnectionResource {
+    connections: Connections,
+    responder: Responder,
+}
+
+impl ConnectionResource {
+    pub fn new(connections: Connections, responder: Responder) -> Self {
+        Self {
+            connections,
+            responder,
+        }
+    }
+
+    /// Answers one request; `remaining` is the time left before the Lambda
+    /// deadline. Returns what was sent, so Lambda does not retry a request
+    /// already answered.
+    pub async fn handle(&self, event: Value, remaining: Duration) -> Result<Value, ResourceError> {
+        let envelope = Envelope::from_event(&event).ok_or(ResourceError::NoResponseUrl)?;
+        let mut logged = event.clone();
+        logged["ResponseURL"] = json!(redact(&envelope.response_url));
+        tracing::info!(request = %logged, "request");
+
+        let reserve = RESPONSE_RESERVE.min(remaining / 2);
+        let outcome = match serde_json::from_value::<Request>(event) {
+            Err(e) => Err(format!("malformed CloudFormation request: {e}")),
+            // Boxed: the whole operation future is too deep for the compiler to lay out inline.
+            Ok(request) => {
+                within(
+                    remaining - reserve,
+                    Box::pin(self.perform(&envelope, decide(&request))),
+                )
+                .await
+            }
+        };
+        if let Err(reason) = &outcome {
+            tracing::error!(reason = %reason, "request failed");
+        }
+        let response = envelope.response(outcome);
+        self.responder
+            .send(&envelope.response_url, &response)
+            .await?;
+        Ok(json!({
+            "Status": response.status,
+            "PhysicalResourceId": response.physical_resource_id,
+            "Reason": response.reason,
+        }))
+    }
+
+    async fn perform(&self, envelope: &Envelope, action: Action) -> Result<Outcome, String> {
+        tracing::info!(action = ?action, "decided");
+        let result = match action {
+            Action::Reject(invalid) => return Err(invalid.to_string()),
+            Action::Nothing { reason } => {
+                tracing::info!(%reason, "nothing to do");
+                return Ok(Outcome {
+                    physical_id: envelope.physical_id.clone().unwrap_or_default(),
+                    data: HashMap::new(),
+                });
+            }
+            Action::Create(properties) => self.create(envelope, &properties).await,
+            Action::UpdateInPlace {
+                arn,
+                properties,
+                removed_tag_keys,
+            } => {
+                self.update_in_place(envelope, &arn, &properties, &removed_tag_keys)
+                    .await
+            }
+            Action::Delete { arn } => self.delete(&arn).await,
+        };
+        result.map_err(|e| reason(&e))
+    }
+
+    async fn create(
+        &self,
+        envelope: &Envelope,
+        properties: &ConnectionProperties,
+    ) -> Result<Outcome, CodestarError> {
+        let arn = match self
+            .previous_attempt(&properties.name, &envelope.request_id)
+            .await?
+        {
+            Some(arn) => {
+                tracing::info!(%arn, "reusing the connection an earlier attempt of this request created");
+                arn
+            }
+            None => {
+                let mut tags = properties.tags.clone();
+                tags.extend(owner_tags(
+                    &envelope.stack_id,
+                    &envelope.logical_id,
+                    &envelope.request_id,
+                ));
+                self.connections
+                    .create(&properties.name, &properties.provider, &tags)
+                    .await?
+            }
+        };
+        self.describe(&arn, properties).await
+    }
+
+    /// A connection of this name that an earlier attempt of the same request
+    /// made (Lambda retries asynchronous invocations).
+    async fn previous_attempt(
+        &self,
+        name: &str,
+        request_id: &str,
+    ) -> Result<Option<String>, CodestarError> {
+        for connection in self.connections.list_all().await? {
+            if connection.name != name {
+                continue;
+            }
+            let tags = self
+                .connections
+                .tags(&connection.arn)
+                .await?
+                .unwrap_or_default();
+            if tags.get(REQUEST_ID_TAG).map(String::as_str) == Some(request_id) {
+                return Ok(Some(connection.arn));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn update_in_place(
+        &self,
+        envelope: &Envelope,
+        arn: &str,
+        properties: &ConnectionProperties,
+        removed_tag_keys: &[String],
+    ) -> Result<Outcome, CodestarError> {
+        if self.connections.get(arn).await?.is_none() {
+            tracing::warn!(%arn, "connection is gone; creating a replacement");
+            return self.create(envelope, properties).await;
+        }
+        if !removed_tag_keys.is_empty() {
+            self.connections.untag(arn, removed_tag_keys).await?;
+        }
+        if !properties.tags.is_empty() {
+            self.connections.tag(arn, &properties.tags).await?;
+        }
+        self.describe(arn, properties).await
+    }
+
+    async fn delete(&self, arn: &str) -> Result<Outcome, CodestarError> {
+        if !self.connections.delete(arn).await? {
+            tracing::info!(%arn, "connection was already gone");
+        }
+        Ok(Outcome {
+            physical_id: arn.to_string(),
+            data: HashMap::new(),
+        })
+    }
+
+    /// The Data of a connection; right after CreateConnection a read may not
+    /// see it yet, and a new connection is always PENDING.
+    async fn describe(
+        &self,
+        arn: &str,
+        properties: &ConnectionProperties,
+    ) -> Result<Outcome, CodestarError> {
+        let connection = match self.connections.get(arn).await? {
+            Some(c) => c,
+            None => {
+                let parsed = ResourceArn::parse_connection(arn);
+                Connection {
+                    name: properties.name.clone(),
+                    arn: arn.to_string(),
+                    status: "PENDING".into(),
+                    provider_type: match &properties.provider {
+                        crate::connection::Provider::Type(t) => t.clone(),
+                        crate::connection::Provider::Host(_) => String::new(),
+                    },
+                    region: parsed
+                        .as_ref()
+                        .map(|a| a.region.to_string())
+                        .unwrap_or_default(),
+                    owner_account_id: parsed
+                        .as_ref()
+                        .map(|a| a.account.to_string())
+                        .unwrap_or_default(),
+                    host_arn: None,
+                    console_url: parsed.map(|a| a.console_url()).unwrap_or_default(),
+                }
+            }
+        };
+        Ok(Outcome::of(&connection))
+    }
+}
+
+/// A reason a person can act on.
+fn reason(e: &CodestarError) -> String {
+    let hint = match e.code() {
+        Some("LimitExceededException") => " The account's connection quota is reached: delete unused connections or request a quota increase.",
+        Some("ResourceNotFoundException") => " Check that the HostArn names an existing host in this region.",
+        Some("ResourceUnavailableException") => " The host or provider is unavailable; check the host's status and retry.",
+        Some("ThrottlingException") => " CodeStar Connections is throttling this account; retry the deployment later.",
+        Some("AccessDeniedException") => " The function's role lacks a codestar-connections permission.",
+        _ => "",
+    };
+    format!("{e}.{hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn within_turns_a_panic_into_a_reason() {
+        let result = within(Duration::from_secs(1), async { panic!("boom") }).await;
+        assert_eq!(
+            result.unwrap_err(),
+            "internal error in connection-resource: boom"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn within_gives_up_at_the_budget() {
+        let result = within(Duration::from_secs(2), async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(Outcome::default())
+        })
+        .await;
+        assert!(result.unwrap_err().starts_with("no result within 2.0s"));
+    }
+
+    #[test]
+    fn envelope_survives_a_request_that_does_not_parse() {
+        let event = json!({"RequestType": "Create", "ResponseURL": "https://s3/x?sig", "StackId": "s", "RequestId": "r"});
+        let envelope = Envelope::from_event(&event).unwrap();
+        let failed = envelope.response(Err("malformed".into()));
+        assert_eq!(failed.status, Status::Failed);
+        assert_eq!(failed.physical_resource_id, "failed-create:r");
+        assert_eq!(failed.request_id, "r");
+        assert!(Envelope::from_event(&json!({"RequestType": "Create"})).is_none());
+    }
+
+    #[test]
+    fn failed_update_keeps_its_physical_id() {
+        let event = json!({"ResponseURL": "u", "PhysicalResourceId": "arn:x", "RequestId": "r"});
+        let failed = Envelope::from_event(&event)
+            .unwrap()
+            .response(Err("no".into()));
+        assert_eq!(failed.physical_resource_id, "arn:x");
+        assert_eq!(failed.reason.as_deref(), Some("no"));
+    }
+}

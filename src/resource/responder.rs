@@ -1,0 +1,203 @@
+//! Sends the one response a CloudFormation request gets: a PUT of JSON to the
+//! presigned `ResponseURL`, retried on network errors and 5xx.
+
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
+use std::time::Duration;
+use thiserror::Error;
+
+/// CloudFormation rejects larger response bodies.
+pub const MAX_BODY_BYTES: usize = 4096;
+
+#[derive(Debug, Error)]
+pub enum RespondError {
+    #[error("ResponseURL {url} answered {status}: {body}")]
+    Rejected {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("ResponseURL {url} failed after {attempts} attempts: {last}")]
+    GaveUp {
+        url: String,
+        attempts: u32,
+        last: String,
+    },
+}
+
+/// The URL without its query string, which is a presigned credential.
+pub fn redact(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
+/// The JSON body, with `Reason` cut (never a required field dropped) so the
+/// whole stays under CloudFormation's limit.
+pub fn body(response: &Response) -> Vec<u8> {
+    let full = serde_json::to_vec(response).expect("the response is plain data");
+    if full.len() <= MAX_BODY_BYTES {
+        return full;
+    }
+    let mut trimmed = response.clone();
+    let reason = trimmed.reason.take().unwrap_or_default();
+    let overflow = full.len() - MAX_BODY_BYTES;
+    // Escaping can make a character cost up to six bytes in JSON.
+    let mut keep = reason.len().saturating_sub(overflow + 16);
+    loop {
+        while !reason.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        trimmed.reason = Some(format!("{}... (truncated)", &reason[..keep]));
+        let candidate = serde_json::to_vec(&trimmed).expect("the response is plain data");
+        if candidate.len() <= MAX_BODY_BYTES || keep == 0 {
+            return candidate;
+        }
+        keep = keep.saturating_sub((candidate.len() - MAX_BODY_BYTES).max(1));
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Responder {
+    http: reqwest::Client,
+    attempts: u32,
+    first_backoff: Duration,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Self::new(5, Duration::from_millis(200))
+    }
+}
+
+impl Responder {
+    pub fn new(attempts: u32, first_backoff: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a plain HTTPS client builds");
+        Self {
+            http,
+            attempts: attempts.max(1),
+            first_backoff,
+        }
+    }
+
+    pub async fn send(&self, url: &str, response: &Response) -> Result<(), RespondError> {
+        let body = body(response);
+        let redacted = redact(url).to_string();
+        let mut backoff = self.first_backoff;
+        let mut last = String::new();
+        for attempt in 1..=self.attempts {
+            // S3 presigned the URL without a content type; sending one breaks the signature.
+            let result = self
+                .http
+                .put(url)
+                .header(reqwest::header::CONTENT_TYPE, "")
+                .body(body.clone())
+                .send()
+                .await;
+            match result {
+                Ok(r) if r.status().is_success() => {
+                    tracing::info!(url = %redacted, attempt, status = ?response.status, "response sent");
+                    return Ok(());
+                }
+                Ok(r) if r.status().is_server_error() => last = format!("HTTP {}", r.status()),
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r
+                        .text()
+                        .await
+                        .unwrap_or_default()
+                        .chars()
+                        .take(500)
+                        .collect();
+                    return Err(RespondError::Rejected {
+                        url: redacted,
+                        status,
+                        body,
+                    });
+                }
+                // reqwest's error text names the URL; keep only its kind.
+                Err(e) => last = describe(&e),
+            }
+            tracing::warn!(url = %redacted, attempt, error = %last, "response not accepted, retrying");
+            if attempt < self.attempts {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+        Err(RespondError::GaveUp {
+            url: redacted,
+            attempts: self.attempts,
+            last,
+        })
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponseStatus as Status;
+
+    fn response(reason: &str) -> Response {
+        let mut r = Response::default();
+        r.status = Status::Failed;
+        r.reason = Some(reason.to_string());
+        r.physical_resource_id = "failed-create:req".into();
+        r.stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".into();
+        r.request_id = "req".into();
+        r.logical_resource_id = "Connection".into();
+        r
+    }
+
+    #[test]
+    fn redact_drops_the_signature() {
+        assert_eq!(
+            redact("https://bucket.s3.amazonaws.com/key?X-Amz-Signature=abc&X-Amz-Credential=x"),
+            "https://bucket.s3.amazonaws.com/key"
+        );
+        assert_eq!(redact("http://127.0.0.1:9/k"), "http://127.0.0.1:9/k");
+    }
+
+    #[test]
+    fn short_body_is_untouched() {
+        let r = response("no such host");
+        let parsed: Response = serde_json::from_slice(&body(&r)).unwrap();
+        assert_eq!(parsed, r);
+    }
+
+    #[test]
+    fn long_reason_is_cut_and_every_field_stays() {
+        for reason in ["x".repeat(10_000), "\"\n\u{1}é".repeat(3_000)] {
+            let r = response(&reason);
+            let bytes = body(&r);
+            assert!(bytes.len() <= MAX_BODY_BYTES, "{}", bytes.len());
+            let parsed: Response = serde_json::from_slice(&bytes).unwrap();
+            assert!(parsed.reason.unwrap().ends_with("(truncated)"));
+            assert_eq!(parsed.physical_resource_id, r.physical_resource_id);
+            assert_eq!(parsed.stack_id, r.stack_id);
+            assert_eq!(parsed.request_id, r.request_id);
+            assert_eq!(parsed.logical_resource_id, r.logical_resource_id);
+            assert_eq!(parsed.status, Status::Failed);
+        }
+    }
+}
