@@ -47,10 +47,6 @@ impl CodestarError {
     }
 }
 
-fn is_not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.code() == Some("ResourceNotFoundException")
-}
-
 /// CodeStar Connections in one region.
 #[derive(Clone, Debug)]
 pub struct Connections {
@@ -112,7 +108,12 @@ impl Connections {
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             )),
-            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(CodestarError::from_sdk("ListTagsForResource", e)),
         }
     }
@@ -127,7 +128,12 @@ impl Connections {
             .await
         {
             Ok(out) => Ok(out.connection().map(|c| from_sdk(c, &self.region()))),
-            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(CodestarError::from_sdk("GetConnection", e)),
         }
     }
@@ -165,7 +171,12 @@ impl Connections {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(CodestarError::from_sdk("DeleteConnection", e)),
         }
     }
