@@ -1,0 +1,429 @@
+//! The connection resource against mocked CodeStar Connections and a local
+//! ResponseURL: create, retried create, delete not found, throttling, update.
+
+mod common;
+
+use aws_sdk_codestarconnections::operation::create_connection::CreateConnectionOutput;
+use aws_sdk_codestarconnections::operation::delete_connection::{
+    DeleteConnectionError, DeleteConnectionOutput,
+};
+use aws_sdk_codestarconnections::operation::get_connection::GetConnectionOutput;
+use aws_sdk_codestarconnections::operation::list_connections::ListConnectionsOutput;
+use aws_sdk_codestarconnections::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_codestarconnections::operation::tag_resource::TagResourceOutput;
+use aws_sdk_codestarconnections::operation::untag_resource::UntagResourceOutput;
+use aws_sdk_codestarconnections::types::error::ResourceNotFoundException;
+use aws_sdk_codestarconnections::types::Tag;
+use aws_sdk_codestarconnections::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use common::{arn, connection, fast_retries, ResponseUrl, THROTTLED};
+use connection_watch::codestar::Connections;
+use connection_watch::resource::properties::REQUEST_ID_TAG;
+use connection_watch::resource::responder::Responder;
+use connection_watch::resource::ConnectionResource;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const REGION: &str = "us-east-1";
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/0a1b";
+
+fn resource(rules: &[&Rule]) -> ConnectionResource {
+    let client = mock_client!(
+        aws_sdk_codestarconnections,
+        RuleMode::MatchAny,
+        rules,
+        fast_retries
+    );
+    ConnectionResource::new(
+        Connections::new(client),
+        Responder::new(4, Duration::from_millis(5)),
+    )
+}
+
+fn event(
+    kind: &str,
+    url: &str,
+    physical_id: Option<&str>,
+    props: Value,
+    old: Option<Value>,
+) -> Value {
+    let mut event = json!({
+        "RequestType": kind,
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:connection-resource",
+        "ResponseURL": url,
+        "StackId": STACK,
+        "RequestId": "req-1",
+        "ResourceType": "Custom::CodeStarConnection",
+        "LogicalResourceId": "RepoConnection",
+        "ResourceProperties": props,
+    });
+    if let Some(id) = physical_id {
+        event["PhysicalResourceId"] = json!(id);
+    }
+    if let Some(old) = old {
+        event["OldResourceProperties"] = old;
+    }
+    event
+}
+
+fn props(name: &str, tags: &[(&str, &str)]) -> Value {
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    json!({"ServiceToken": "t", "ConnectionName": name, "ProviderType": "GitHub", "Tags": tags})
+}
+
+fn empty_listing() -> Rule {
+    mock!(Client::list_connections).then_output(|| ListConnectionsOutput::builder().build())
+}
+
+fn get(i: usize) -> Rule {
+    mock!(Client::get_connection).then_output(move || {
+        GetConnectionOutput::builder()
+            .connection(connection(REGION, i, "PENDING"))
+            .build()
+    })
+}
+
+const TIME: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn create_makes_a_tagged_connection_and_answers_with_its_arn() {
+    let url = ResponseUrl::start(vec![]).await;
+    let created_with = Arc::new(Mutex::new(None));
+    let keep = created_with.clone();
+    let create = mock!(Client::create_connection)
+        .match_requests(move |req| {
+            *keep.lock().unwrap() = Some(req.clone());
+            true
+        })
+        .then_output(|| {
+            CreateConnectionOutput::builder()
+                .connection_arn(arn(REGION, 7))
+                .build()
+                .unwrap()
+        });
+    let listing = empty_listing();
+    let resource = resource(&[&listing, &create, &get(7)]);
+
+    let answer = resource
+        .handle(
+            event(
+                "Create",
+                &url.url,
+                None,
+                props("app", &[("team", "platform")]),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    let response = url.only_response();
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["PhysicalResourceId"], arn(REGION, 7));
+    assert_eq!(response["Data"]["ConnectionArn"], arn(REGION, 7));
+    assert_eq!(response["Data"]["ConnectionStatus"], "PENDING");
+    assert_eq!(response["Data"]["ProviderType"], "GitHub");
+    assert_eq!(response["Data"]["OwnerAccountId"], "123456789012");
+    assert!(response["Data"]["ConsoleUrl"]
+        .as_str()
+        .unwrap()
+        .contains("/codesuite/settings/"));
+    assert_eq!(response["RequestId"], "req-1");
+    assert_eq!(response["LogicalResourceId"], "RepoConnection");
+    assert_eq!(answer["Status"], "SUCCESS");
+
+    let input = created_with.lock().unwrap().clone().unwrap();
+    assert_eq!(input.connection_name(), Some("app"));
+    let tags: Vec<(&str, &str)> = input.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert!(tags.contains(&("team", "platform")));
+    assert!(tags.contains(&(REQUEST_ID_TAG, "req-1")));
+    assert!(tags.contains(&("connection-watch:stack-id", STACK)));
+    assert!(tags.contains(&("connection-watch:logical-id", "RepoConnection")));
+}
+
+#[tokio::test]
+async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
+    let url = ResponseUrl::start(vec![]).await;
+    let listing = mock!(Client::list_connections).then_output(|| {
+        let mut same_name = connection(REGION, 3, "PENDING");
+        same_name.connection_name = Some("app".into());
+        let mut ours = connection(REGION, 4, "PENDING");
+        ours.connection_name = Some("app".into());
+        ListConnectionsOutput::builder()
+            .connections(connection(REGION, 1, "AVAILABLE"))
+            .connections(same_name)
+            .connections(ours)
+            .build()
+    });
+    let ours = arn(REGION, 4);
+    let tags = mock!(Client::list_tags_for_resource).then_compute_output(move |req| {
+        let request_id = if req.resource_arn() == Some(ours.as_str()) {
+            "req-1"
+        } else {
+            "another-request"
+        };
+        ListTagsForResourceOutput::builder()
+            .tags(
+                Tag::builder()
+                    .key(REQUEST_ID_TAG)
+                    .value(request_id)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let create = mock!(Client::create_connection).then_output(|| {
+        CreateConnectionOutput::builder()
+            .connection_arn(arn(REGION, 9))
+            .build()
+            .unwrap()
+    });
+    let resource = resource(&[&listing, &tags, &create, &get(4)]);
+
+    resource
+        .handle(
+            event("Create", &url.url, None, props("app", &[]), None),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(create.num_calls(), 0, "no second connection");
+    assert_eq!(
+        tags.num_calls(),
+        2,
+        "tags are read only for connections of the same name"
+    );
+    let response = url.only_response();
+    assert_eq!(response["Status"], "SUCCESS");
+    assert_eq!(response["PhysicalResourceId"], arn(REGION, 4));
+}
+
+#[tokio::test]
+async fn create_refused_by_the_quota_fails_with_an_actionable_reason() {
+    let url = ResponseUrl::start(vec![]).await;
+    let create = mock!(Client::create_connection)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                r#"{"__type":"LimitExceededException","message":"Connection limit exceeded"}"#
+                    .into(),
+            ),
+        )
+        // The SDK counts LimitExceededException as throttling and retries it.
+        .times(3)
+        .build();
+    let resource = resource(&[&empty_listing(), &create]);
+
+    resource
+        .handle(
+            event("Create", &url.url, None, props("app", &[]), None),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    let response = url.only_response();
+    assert_eq!(response["Status"], "FAILED");
+    assert_eq!(response["PhysicalResourceId"], "failed-create:req-1");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Connection limit exceeded") && reason.contains("quota"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_properties_fail_and_call_nothing() {
+    let url = ResponseUrl::start(vec![]).await;
+    let listing = empty_listing();
+    let create = mock!(Client::create_connection).then_output(|| {
+        CreateConnectionOutput::builder()
+            .connection_arn(arn(REGION, 1))
+            .build()
+            .unwrap()
+    });
+    let resource = resource(&[&listing, &create]);
+
+    resource
+        .handle(
+            event(
+                "Create",
+                &url.url,
+                None,
+                json!({"ConnectionName": "app", "ProviderType": "SVN"}),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    let response = url.only_response();
+    assert_eq!(response["Status"], "FAILED");
+    assert!(response["Reason"]
+        .as_str()
+        .unwrap()
+        .contains("\"SVN\" is not one of"));
+    assert_eq!(listing.num_calls() + create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn delete_of_a_missing_connection_succeeds() {
+    let url = ResponseUrl::start(vec![]).await;
+    let delete = mock!(Client::delete_connection).then_error(|| {
+        DeleteConnectionError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().message("gone").build(),
+        )
+    });
+    let resource = resource(&[&delete]);
+
+    resource
+        .handle(
+            event(
+                "Delete",
+                &url.url,
+                Some(&arn(REGION, 2)),
+                props("app", &[]),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(delete.num_calls(), 1);
+    let response = url.only_response();
+    assert_eq!(response["Status"], "SUCCESS");
+    assert_eq!(response["PhysicalResourceId"], arn(REGION, 2));
+}
+
+#[tokio::test]
+async fn delete_is_retried_through_throttling() {
+    let url = ResponseUrl::start(vec![]).await;
+    let delete = mock!(Client::delete_connection)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .output(|| DeleteConnectionOutput::builder().build())
+        .build();
+    let resource = resource(&[&delete]);
+
+    resource
+        .handle(
+            event(
+                "Delete",
+                &url.url,
+                Some(&arn(REGION, 2)),
+                props("app", &[]),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(delete.num_calls(), 2);
+    assert_eq!(url.only_response()["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn update_of_tags_only_keeps_the_connection() {
+    let url = ResponseUrl::start(vec![]).await;
+    let untagged = Arc::new(Mutex::new(Vec::new()));
+    let keep = untagged.clone();
+    let untag = mock!(Client::untag_resource)
+        .match_requests(move |req| {
+            keep.lock().unwrap().extend(req.tag_keys().iter().cloned());
+            true
+        })
+        .then_output(|| UntagResourceOutput::builder().build());
+    let tag = mock!(Client::tag_resource)
+        .match_requests(|req| {
+            req.tags().len() == 1 && req.tags()[0].key() == "team" && req.tags()[0].value() == "b"
+        })
+        .then_output(|| TagResourceOutput::builder().build());
+    let create = mock!(Client::create_connection).then_output(|| {
+        CreateConnectionOutput::builder()
+            .connection_arn(arn(REGION, 9))
+            .build()
+            .unwrap()
+    });
+    let resource = resource(&[&get(5), &untag, &tag, &create]);
+
+    resource
+        .handle(
+            event(
+                "Update",
+                &url.url,
+                Some(&arn(REGION, 5)),
+                props("app", &[("team", "b")]),
+                Some(props("app", &[("team", "a"), ("cost-centre", "42")])),
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    let response = url.only_response();
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert_eq!(response["PhysicalResourceId"], arn(REGION, 5));
+    assert_eq!(*untagged.lock().unwrap(), ["cost-centre"]);
+    assert_eq!(tag.num_calls(), 1);
+    assert_eq!(create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_response_url_that_fails_twice_gets_exactly_one_response() {
+    let url = ResponseUrl::start(vec![500, 503]).await;
+    let resource = resource(&[]);
+
+    resource
+        .handle(
+            event(
+                "Delete",
+                &url.url,
+                Some("failed-create:req-0"),
+                props("app", &[]),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(*url.attempts.lock().unwrap(), 3);
+    assert_eq!(url.only_response()["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_response_url_that_refuses_is_an_error_for_lambda() {
+    let url = ResponseUrl::start(vec![403]).await;
+    let resource = resource(&[]);
+
+    let err = resource
+        .handle(
+            event(
+                "Delete",
+                &url.url,
+                Some("failed-create:req-0"),
+                props("app", &[]),
+                None,
+            ),
+            TIME,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+
+    assert!(err.contains("403"), "{err}");
+    assert!(
+        !err.contains("secret"),
+        "the presigned query string stays out of errors: {err}"
+    );
+}
