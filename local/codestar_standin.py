@@ -1,0 +1,371 @@
+"""A local stand-in for AWS CodeStar Connections (and CodeConnections).
+
+Speaks the real wire protocol, awsJson1_0: POST / with `X-Amz-Target` either
+bare (`CodeStar_connections_20191201.ListConnections`, as the Rust SDK sends
+it) or namespaced (`com.amazonaws.codestar.connections.CodeStar_connections_20191201...`,
+as boto3 sends it). The region is read from the SigV4 credential scope, so
+one server holds every region. Errors have AWS's shape: HTTP 400/5xx with
+`{"__type": ..., "message": ...}`.
+
+Tests seed it, change connections behind the client's back, and inject
+latency, throttling and 5xx, per region or everywhere. It listens on
+127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ACCOUNT = "123456789012"
+PROVIDER_TYPES = ("Bitbucket", "GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged")
+STATUSES = ("PENDING", "AVAILABLE", "ERROR")
+# Connections per region (AWS's default quota).
+CONNECTION_QUOTA = 250
+MAX_TAGS = 200
+TARGET_PREFIXES = (
+    "com.amazonaws.codestar.connections.CodeStar_connections_20191201.",
+    "CodeStar_connections_20191201.",
+    "com.amazonaws.codeconnections.CodeConnections_20231201.",
+    "CodeConnections_20231201.",
+)
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+
+
+class ServiceError(Exception):
+    def __init__(self, kind: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+
+@dataclass
+class Connection:
+    name: str
+    arn: str
+    provider_type: str
+    status: str
+    host_arn: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def wire(self) -> dict:
+        out = {
+            "ConnectionName": self.name,
+            "ConnectionArn": self.arn,
+            "ProviderType": self.provider_type,
+            "OwnerAccountId": ACCOUNT,
+            "ConnectionStatus": self.status,
+        }
+        if self.host_arn:
+            out["HostArn"] = self.host_arn
+        return out
+
+
+@dataclass
+class Faults:
+    latency_ms: float = 0.0
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    # The next N requests are throttled, then normal service resumes.
+    throttle_burst: int = 0
+    fail_all: bool = False
+
+
+class CodestarStandIn:
+    def __init__(self, seed: int = 7):
+        self._lock = threading.RLock()
+        self._regions: dict[str, dict[str, Connection]] = {}
+        self._hosts: dict[str, str] = {}  # host ARN -> provider type
+        self._faults: dict[str, Faults] = {}
+        self._random = random.Random(seed)
+        self.calls: dict[str, int] = {}
+        self.failures_injected = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- life cycle -----------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        standin = self
+
+        class Handler(_Handler):
+            owner = standin
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- test controls --------------------------------------------------
+    def seed(self, region: str, count: int, status: str = "PENDING", provider_type: str = "GitHub",
+             tags: dict[str, str] | None = None, name_prefix: str | None = None) -> list[str]:
+        assert status in STATUSES and provider_type in PROVIDER_TYPES
+        prefix = name_prefix or f"{provider_type.lower()}-{status.lower()}"
+        with self._lock:
+            existing = len(self._regions.get(region, {}))
+            return [
+                self._add(region, f"{prefix}-{existing + i}"[:32], provider_type, status, None, dict(tags or {})).arn
+                for i in range(count)
+            ]
+
+    def add_host(self, region: str, name: str, provider_type: str = "GitHubEnterpriseServer") -> str:
+        arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:host/{name}-{uuid.uuid4().hex[:8]}"
+        with self._lock:
+            self._hosts[arn] = provider_type
+        return arn
+
+    def set_status(self, arn: str, status: str) -> None:
+        assert status in STATUSES
+        with self._lock:
+            self._find(arn).status = status
+
+    def remove(self, arn: str) -> None:
+        with self._lock:
+            self._regions[_region_of(arn)].pop(arn)
+
+    def connections(self, region: str | None = None) -> list[Connection]:
+        with self._lock:
+            regions = [region] if region else list(self._regions)
+            return [c for r in regions for c in self._regions.get(r, {}).values()]
+
+    def get(self, arn: str) -> Connection | None:
+        with self._lock:
+            return self._regions.get(_region_of(arn), {}).get(arn)
+
+    def set_faults(self, region: str = "*", **faults) -> None:
+        """latency_ms, throttle_rate, error_rate, throttle_burst, fail_all; region '*' is every region."""
+        with self._lock:
+            self._faults[region] = Faults(**faults)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # -- service --------------------------------------------------------
+    def handle(self, region: str, operation: str, body: dict) -> dict:
+        with self._lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+            faults = self._faults.get(region) or self._faults.get("*") or Faults()
+            verdict = self._inject(faults)
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if verdict:
+            raise verdict
+        method = getattr(self, f"_op_{operation}", None)
+        if method is None:
+            raise ServiceError("UnknownOperationException", f"unknown operation {operation}")
+        with self._lock:
+            return method(region, body)
+
+    def _inject(self, faults: Faults) -> ServiceError | None:
+        if faults.fail_all:
+            self.failures_injected += 1
+            return ServiceError("InternalFailure", "injected failure", 500)
+        if faults.throttle_burst > 0:
+            faults.throttle_burst -= 1
+            self.failures_injected += 1
+            return ServiceError("ThrottlingException", "Rate exceeded")
+        roll = self._random.random()
+        if roll < faults.throttle_rate:
+            self.failures_injected += 1
+            return ServiceError("ThrottlingException", "Rate exceeded")
+        if roll < faults.throttle_rate + faults.error_rate:
+            self.failures_injected += 1
+            return self._random.choice([
+                ServiceError("InternalFailure", "injected 500", 500),
+                ServiceError("ServiceUnavailableException", "injected 503", 503),
+            ])
+        return None
+
+    def _add(self, region, name, provider_type, status, host_arn, tags) -> Connection:
+        arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:connection/{uuid.uuid4()}"
+        connection = Connection(name, arn, provider_type, status, host_arn, tags)
+        self._regions.setdefault(region, {})[arn] = connection
+        return connection
+
+    def _find(self, arn: str) -> Connection:
+        connection = self._regions.get(_region_of(arn), {}).get(arn)
+        if connection is None:
+            raise ServiceError("ResourceNotFoundException", f"Connection {arn} does not exist")
+        return connection
+
+    def _op_ListConnections(self, region, body):
+        max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
+        provider, host = body.get("ProviderTypeFilter"), body.get("HostArnFilter")
+        if provider is not None and provider not in PROVIDER_TYPES:
+            raise ServiceError("ValidationException", f"Invalid ProviderTypeFilter {provider}")
+        items = [
+            c for c in self._regions.get(region, {}).values()
+            if (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
+        ]
+        start = _decode_token(body.get("NextToken"))
+        page = items[start:start + max_results]
+        out = {"Connections": [c.wire() for c in page]}
+        if start + max_results < len(items):
+            out["NextToken"] = _encode_token(start + max_results)
+        return out
+
+    def _op_GetConnection(self, region, body):
+        return {"Connection": self._find(_required(body, "ConnectionArn")).wire()}
+
+    def _op_CreateConnection(self, region, body):
+        name = _required(body, "ConnectionName")
+        if not 1 <= len(name) <= 32:
+            raise ServiceError("ValidationException", "ConnectionName must have 1 to 32 characters")
+        provider, host = body.get("ProviderType"), body.get("HostArn")
+        if host is not None:
+            if host not in self._hosts:
+                raise ServiceError("ResourceNotFoundException", f"Host {host} does not exist")
+            provider = provider or self._hosts[host]
+        if provider not in PROVIDER_TYPES:
+            raise ServiceError("ValidationException", f"Invalid ProviderType {provider}")
+        tags = _tags(body.get("Tags", []))
+        connections = self._regions.get(region, {})
+        if any(c.name == name for c in connections.values()):
+            raise ServiceError("ResourceUnavailableException", f"Connection name {name} already exists")
+        if len(connections) >= CONNECTION_QUOTA:
+            raise ServiceError("LimitExceededException", "Connection limit exceeded")
+        connection = self._add(region, name, provider, "PENDING", host, tags)
+        return {"ConnectionArn": connection.arn, "Tags": _wire_tags(tags)}
+
+    def _op_DeleteConnection(self, region, body):
+        arn = _required(body, "ConnectionArn")
+        self._find(arn)
+        del self._regions[_region_of(arn)][arn]
+        return {}
+
+    def _op_ListTagsForResource(self, region, body):
+        return {"Tags": _wire_tags(self._find(_required(body, "ResourceArn")).tags)}
+
+    def _op_TagResource(self, region, body):
+        connection = self._find(_required(body, "ResourceArn"))
+        merged = {**connection.tags, **_tags(_required(body, "Tags"))}
+        if len(merged) > MAX_TAGS:
+            raise ServiceError("LimitExceededException", f"A resource has at most {MAX_TAGS} tags")
+        connection.tags = merged
+        return {}
+
+    def _op_UntagResource(self, region, body):
+        connection = self._find(_required(body, "ResourceArn"))
+        for key in _required(body, "TagKeys"):
+            connection.tags.pop(key, None)
+        return {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: CodestarStandIn
+    protocol_version = "HTTP/1.1"
+    # Without it, a response written in two segments waits ~40 ms on delayed ACK.
+    disable_nagle_algorithm = True
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        raw = self.rfile.read(length)
+        target = self.headers.get("X-Amz-Target", "")
+        operation = next((target[len(p):] for p in TARGET_PREFIXES if target.startswith(p)), None)
+        scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+        try:
+            if operation is None:
+                raise ServiceError("UnknownOperationException", f"unknown X-Amz-Target {target!r}")
+            if not self.headers.get("Content-Type", "").startswith("application/x-amz-json-1.0"):
+                raise ServiceError("SerializationException", "Content-Type must be application/x-amz-json-1.0")
+            if scope is None:
+                raise ServiceError("MissingAuthenticationTokenException", "Request is not signed", 403)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                raise ServiceError("SerializationException", "Body is not JSON") from None
+            status, payload = 200, self.owner.handle(scope.group(1), operation, body)
+        except ServiceError as e:
+            status, payload = e.status, {"__type": e.kind, "message": e.message}
+        self._reply(status, payload)
+
+    def _reply(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        head = (
+            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            f"Content-Type: application/x-amz-json-1.0\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
+            + (f"x-amzn-ErrorType: {payload['__type']}\r\n" if status >= 400 else "")
+            + "\r\n"
+        ).encode()
+        # One write: headers and body in the same segment.
+        self.wfile.write(head + body)
+        self.wfile.flush()
+
+    def log_message(self, *args):
+        pass
+
+
+def _region_of(arn: str) -> str:
+    parts = arn.split(":")
+    if len(parts) < 6:
+        raise ServiceError("ValidationException", f"Invalid ARN {arn}")
+    return parts[3]
+
+
+def _required(body: dict, name: str):
+    if name not in body:
+        raise ServiceError("ValidationException", f"{name} is required")
+    return body[name]
+
+
+def _int(body: dict, name: str, low: int, high: int, default: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ServiceError("ValidationException", f"{name} must be between {low} and {high}")
+    return value
+
+
+def _tags(items: list) -> dict[str, str]:
+    tags = {}
+    for item in items:
+        key, value = item.get("Key"), item.get("Value")
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or not isinstance(value, str) or len(value) > 256:
+            raise ServiceError("ValidationException", f"Invalid tag {item}")
+        tags[key] = value
+    if len(tags) > MAX_TAGS:
+        raise ServiceError("LimitExceededException", f"A resource has at most {MAX_TAGS} tags")
+    return tags
+
+
+def _wire_tags(tags: dict[str, str]) -> list[dict]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if token is None:
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+    except (ValueError, KeyError, TypeError):
+        raise ServiceError("ValidationException", "Invalid NextToken") from None
+

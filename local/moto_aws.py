@@ -1,0 +1,124 @@
+"""moto in server mode on 127.0.0.1: SNS, SQS, S3 (and DynamoDB) for the
+binaries to call, plus the helpers the tests and the demo use to read back
+what subscribers and CloudFormation received."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+
+import boto3
+from botocore.config import Config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+ACCOUNT = "123456789012"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalAws:
+    def __init__(self):
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        self.url = ""
+
+    def start(self) -> "LocalAws":
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def client(self, service: str, region: str = "us-east-1"):
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.url,
+            aws_access_key_id="testing", aws_secret_access_key="testing", aws_session_token="testing",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+        )
+
+    # -- SNS -> SQS -----------------------------------------------------
+    def topic_with_queue(self, name: str, region: str = "us-east-1", raw: bool = False) -> tuple[str, str]:
+        """An alert topic with an SQS queue subscribed to it, as a machine subscriber would have."""
+        sns, sqs = self.client("sns", region), self.client("sqs", region)
+        topic_arn = sns.create_topic(Name=name)["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=f"{name}-subscriber")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                      Attributes={"RawMessageDelivery": "true" if raw else "false"})
+        return topic_arn, queue_url
+
+    def drain(self, queue_url: str, region: str = "us-east-1") -> list[dict]:
+        """Every SNS notification waiting in the queue, as SQS delivers it (the SNS envelope parsed)."""
+        sqs = self.client("sqs", region)
+        notes = []
+        while True:
+            got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return notes
+            for m in messages:
+                notes.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    @staticmethod
+    def email_view(topic_arn: str, region: str = "us-east-1") -> list[tuple[str, str]]:
+        """(subject, body) of each message as an email subscriber receives it: the
+        `email` entry of the published structure. moto delivers no email, but it
+        keeps what was published; this process runs moto, so it can read it."""
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[ACCOUNT][region].topics[topic_arn]
+        views = []
+        for _id, message, subject, _attributes, _group in topic.sent_notifications:
+            try:
+                structure = json.loads(message)
+                body = structure.get("email", structure["default"])
+            except (ValueError, KeyError, TypeError):
+                body = message
+            views.append((subject, body))
+        return views
+
+    # -- S3: CloudFormation's ResponseURL -------------------------------
+    def response_url(self, bucket: str, key: str, endpoint: str | None = None) -> str:
+        """A presigned PUT URL, as CloudFormation hands to custom resources.
+        `endpoint` presigns for another address (a proxy in front of moto)."""
+        s3 = self.client("s3")
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        signer = s3 if endpoint is None else boto3.client(
+            "s3", region_name="us-east-1", endpoint_url=endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(s3={"addressing_style": "path"}))
+        return signer.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
+
+    def read_response(self, bucket: str, key: str) -> dict | None:
+        s3 = self.client("s3")
+        try:
+            return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    def object_versions(self, bucket: str, key: str) -> int:
+        """How many PUTs reached the key (the bucket is versioned)."""
+        s3 = self.client("s3")
+        return len([v for v in s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []) if v["Key"] == key])
+
+    def versioned_bucket(self, bucket: str) -> None:
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

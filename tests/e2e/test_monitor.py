@@ -1,0 +1,175 @@
+"""The monitor binary through the Lambda Runtime API against the CodeStar
+stand-in and moto's SNS, read back from an SQS subscriber."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+IGNORE = {"connection-watch:ignore": "true"}
+
+
+@pytest.fixture
+def alerts(aws):
+    """A fresh topic with an SQS subscriber."""
+    return aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+
+
+def seed_three_regions(codestar) -> set[str]:
+    """Returns the ARNs that must be alerted."""
+    stuck = set()
+    # 250 in us-east-1: three pages of ListConnections.
+    stuck |= set(codestar.seed("us-east-1", 40, "PENDING", "GitHub"))
+    stuck |= set(codestar.seed("us-east-1", 5, "ERROR", "Bitbucket"))
+    codestar.seed("us-east-1", 200, "AVAILABLE", "GitHub")
+    codestar.seed("us-east-1", 5, "PENDING", "GitHub", tags=IGNORE, name_prefix="ignored")
+    stuck |= set(codestar.seed("eu-west-1", 3, "ERROR", "GitLab"))
+    codestar.seed("eu-west-1", 10, "AVAILABLE", "GitLab")
+    codestar.seed("eu-west-1", 1, "ERROR", "GitLab", tags={"connection-watch:ignore": "false"}, name_prefix="kept")
+    stuck |= {c.arn for c in codestar.connections("eu-west-1") if c.name.startswith("kept")}
+    stuck |= set(codestar.seed("ap-southeast-2", 2, "PENDING", "GitHubEnterpriseServer"))
+    return stuck
+
+
+def monitor_env(topic_arn: str, **extra) -> dict[str, str]:
+    return {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1,ap-southeast-2", **extra}
+
+
+def alerted_arns(note: dict) -> list[str]:
+    document = json.loads(note["Message"])
+    return [c["arn"] for c in document["connections"]]
+
+
+def test_subscribers_receive_exactly_the_stuck_connections(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
+                             "time": "2026-11-25T08:00:00Z", "detail": {}})
+
+    assert result.ok, result.body
+    report = result.body
+    assert report["scanned"] == 250 + 14 + 2
+    assert report["ignored"] == 5
+    assert report["failedRegions"] == []
+    assert report["messagesPublished"] == 1
+    assert report["regions"]["us-east-1"] == {"scanned": 250, "stuck": 45}
+    assert {c["arn"] for c in report["stuck"]} == stuck
+    assert codestar.calls["ListConnections"] == 3 + 1 + 1
+
+    notes = aws.drain(queue_url)
+    assert len(notes) == 1
+    note = notes[0]
+    assert sorted(alerted_arns(note)) == sorted(stuck)
+    assert note["Subject"] == f"{len(stuck)} CodeStar connections need attention (42 PENDING, 9 ERROR)"
+    attributes = note["MessageAttributes"]
+    assert attributes["count"] == {"Type": "Number", "Value": str(len(stuck))}
+    assert sorted(json.loads(attributes["statuses"]["Value"])) == ["ERROR", "PENDING"]
+    assert sorted(json.loads(attributes["regions"]["Value"])) == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    document = json.loads(note["Message"])
+    assert document["version"] == 1 and document["account"] == "123456789012"
+    assert document["generatedAt"] == "2026-11-25T08:00:00Z"
+    first = document["connections"][0]
+    assert set(first) == {"name", "arn", "status", "providerType", "region", "ownerAccountId", "hostArn", "consoleUrl"}
+
+    [(subject, email)] = aws.email_view(topic_arn)
+    assert subject == note["Subject"]
+    for connection in document["connections"]:
+        assert connection["arn"] in email and connection["consoleUrl"] in email
+
+
+def test_a_failing_region_is_reported_and_the_others_still_alerted(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    codestar.set_faults("ap-southeast-2", fail_all=True)
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({})
+
+    assert not result.ok
+    assert result.error_type == "RegionsFailed"
+    assert "ap-southeast-2" in result.error_message
+    [note] = aws.drain(queue_url)
+    expected = {a for a in stuck if ":ap-southeast-2:" not in a}
+    assert sorted(alerted_arns(note)) == sorted(expected)
+
+
+def test_dry_run_publishes_nothing(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({"regions": ["eu-west-1"], "dryRun": True})
+
+    assert result.ok, result.body
+    assert set(result.body["regions"]) == {"eu-west-1"}
+    assert {c["arn"] for c in result.body["stuck"]} == {a for a in stuck if ":eu-west-1:" in a}
+    assert result.body["messagesPublished"] == 0
+    assert aws.drain(queue_url) == []
+
+
+def test_dry_run_configuration_needs_no_topic(aws, codestar, lambda_function):
+    codestar.seed("us-east-1", 2, "PENDING")
+    monitor = lambda_function("monitor", {"DRY_RUN": "true"})
+    result = monitor.invoke({})
+    assert result.ok, result.body
+    assert len(result.body["stuck"]) == 2 and result.body["messagesPublished"] == 0
+
+
+def test_throttling_bursts_and_server_errors_still_give_the_complete_alert(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    codestar.set_faults("*", throttle_burst=4, error_rate=0.2)
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({})
+
+    assert result.ok, result.body
+    assert codestar.failures_injected >= 4
+    [note] = aws.drain(queue_url)
+    assert sorted(alerted_arns(note)) == sorted(stuck)
+
+
+def test_nothing_stuck_publishes_nothing(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    codestar.seed("us-east-1", 3, "AVAILABLE")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn})
+    result = monitor.invoke({})
+    assert result.ok and result.body["messagesPublished"] == 0
+    assert aws.drain(queue_url) == []
+
+
+def test_a_missing_topic_fails_the_run_naming_it(aws, codestar, lambda_function):
+    codestar.seed("us-east-1", 1, "ERROR")
+    missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": missing})
+    result = monitor.invoke({})
+    assert result.error_type == "PublishFailed"
+    assert missing in result.error_message
+
+
+@pytest.mark.parametrize("variable,value", [
+    ("ALERT_STATUSES", "PENDING,STUCK"),
+    ("MONITOR_REGIONS", "us-east-1,"),
+    ("ALERT_TOPIC_ARN", "not-an-arn"),
+])
+def test_bad_configuration_stops_start_up_naming_the_variable(lambda_function, variable, value):
+    env = {"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts", variable: value}
+    monitor = lambda_function("monitor", env)
+    result = monitor.invoke({})
+    assert not result.ok
+    assert monitor.exit_code not in (None, 0)
+    assert variable in result.error_message and repr(value).replace("'", '"') in result.error_message
+
+
+def test_logs_are_json_under_lambda_advanced_logging(codestar, lambda_function):
+    codestar.seed("us-east-1", 1, "PENDING")
+    monitor = lambda_function("monitor", {"DRY_RUN": "true", "AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    assert monitor.invoke({}).ok
+    parsed = [json.loads(line) for line in monitor.logs if line.strip()]
+    assert any(p.get("fields", {}).get("message") == "run finished" for p in parsed)
+    metrics = [p for p in parsed if "_aws" in p]
+    assert {m["_aws"]["CloudWatchMetrics"][0]["Namespace"] for m in metrics} == {"ConnectionWatch"}
