@@ -1,0 +1,218 @@
+"""The connection-resource binary through the Lambda Runtime API against the
+CodeStar stand-in, answering to real S3 presigned URLs on moto, read back
+the way CloudFormation would read them."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+
+BUCKET = "cfn-responses"
+STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/5b1c1d40-ca7e-11ee-8a2e-0e1b5a0a4f5f"
+
+
+@pytest.fixture
+def resource(aws, lambda_function):
+    aws.versioned_bucket(BUCKET)
+    return lambda_function("connection-resource")
+
+
+class CloudFormation:
+    """Sends requests the way CloudFormation does and reads the answers back from S3."""
+
+    def __init__(self, aws, function):
+        self.aws, self.function = aws, function
+
+    def send(self, kind, props, physical_id=None, old=None, response_url=None, timeout_s=None):
+        key = f"responses/{uuid.uuid4()}"
+        event = {
+            "RequestType": kind,
+            "ServiceToken": self.function.arn,
+            "ResponseURL": response_url(key) if response_url else self.aws.response_url(BUCKET, key),
+            "StackId": STACK,
+            "RequestId": str(uuid.uuid4()),
+            "ResourceType": "Custom::CodeStarConnection",
+            "LogicalResourceId": "RepoConnection",
+            "ResourceProperties": {"ServiceToken": self.function.arn, **props},
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old is not None:
+            event["OldResourceProperties"] = {"ServiceToken": self.function.arn, **old}
+        invocation = self.function.invoke(event, timeout_s=timeout_s)
+        assert invocation.ok, invocation.body
+        response = self.aws.read_response(BUCKET, key)
+        assert response is not None, "no response reached the ResponseURL"
+        assert self.aws.object_versions(BUCKET, key) == 1, "exactly one response"
+        assert response["RequestId"] == event["RequestId"] and response["StackId"] == STACK
+        assert response["LogicalResourceId"] == "RepoConnection"
+        return response, invocation
+
+
+@pytest.fixture
+def cfn(aws, resource):
+    return CloudFormation(aws, resource)
+
+
+GITHUB = {"ConnectionName": "app-source", "ProviderType": "GitHub", "Tags": [{"Key": "team", "Value": "platform"}]}
+
+
+def test_create_update_delete(cfn, codestar):
+    created, _ = cfn.send("Create", GITHUB)
+    assert created["Status"] == "SUCCESS", created
+    arn = created["PhysicalResourceId"]
+    assert created["Data"]["ConnectionArn"] == arn
+    assert created["Data"]["ConnectionStatus"] == "PENDING"
+    assert created["Data"]["ConnectionName"] == "app-source"
+    assert created["Data"]["ConsoleUrl"].startswith("https://us-east-1.console.aws.amazon.com/codesuite/settings/")
+    connection = codestar.get(arn)
+    assert connection.name == "app-source" and connection.provider_type == "GitHub"
+    assert connection.tags["team"] == "platform"
+    assert connection.tags["connection-watch:stack-id"] == STACK
+
+    retagged = {**GITHUB, "Tags": [{"Key": "owner", "Value": "ci"}]}
+    updated, _ = cfn.send("Update", retagged, physical_id=arn, old=GITHUB)
+    assert updated["Status"] == "SUCCESS", updated
+    assert updated["PhysicalResourceId"] == arn
+    assert codestar.get(arn).tags.get("owner") == "ci"
+    assert "team" not in codestar.get(arn).tags
+    assert updated["Data"]["ConnectionArn"] == arn
+
+    renamed = {**retagged, "ConnectionName": "app-source-v2"}
+    replaced, _ = cfn.send("Update", renamed, physical_id=arn, old=retagged)
+    assert replaced["Status"] == "SUCCESS", replaced
+    new_arn = replaced["PhysicalResourceId"]
+    assert new_arn != arn and codestar.get(new_arn).name == "app-source-v2"
+
+    # CloudFormation then deletes the replaced connection.
+    deleted, _ = cfn.send("Delete", retagged, physical_id=arn)
+    assert deleted["Status"] == "SUCCESS" and codestar.get(arn) is None
+    again, _ = cfn.send("Delete", retagged, physical_id=arn)
+    assert again["Status"] == "SUCCESS"
+    assert [c.arn for c in codestar.connections()] == [new_arn]
+
+
+def test_a_host_connection(cfn, codestar):
+    host = codestar.add_host("us-east-1", "ghe")
+    created, _ = cfn.send("Create", {"ConnectionName": "ghe-source", "HostArn": host})
+    assert created["Status"] == "SUCCESS", created
+    assert created["Data"]["ProviderType"] == "GitHubEnterpriseServer"
+    assert codestar.get(created["PhysicalResourceId"]).host_arn == host
+
+
+MALFORMED = {
+    "missing name": {"ProviderType": "GitHub"},
+    "name too long": {"ConnectionName": "x" * 33, "ProviderType": "GitHub"},
+    "unknown provider": {"ConnectionName": "a", "ProviderType": "CodeCommit"},
+    "both provider and host": {"ConnectionName": "a", "ProviderType": "GitHub",
+                               "HostArn": "arn:aws:codestar-connections:us-east-1:123456789012:host/h-1"},
+    "neither provider nor host": {"ConnectionName": "a"},
+    "tags not a list": {"ConnectionName": "a", "ProviderType": "GitHub", "Tags": {"team": "x"}},
+    "tag without value": {"ConnectionName": "a", "ProviderType": "GitHub", "Tags": [{"Key": "team"}]},
+    "reserved tag": {"ConnectionName": "a", "ProviderType": "GitHub", "Tags": [{"Key": "aws:owner", "Value": "x"}]},
+    "typo in a property": {"ConnectionName": "a", "ProviderType": "GitHub", "Tag": []},
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_request_fails_with_a_reason_and_creates_nothing(cfn, codestar, case):
+    response, _ = cfn.send("Create", MALFORMED[case])
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("invalid properties: "), response
+    assert response["PhysicalResourceId"].startswith("failed-create:")
+    assert codestar.connections() == []
+    assert codestar.calls.get("CreateConnection", 0) == 0
+    # CloudFormation's rollback then deletes the failed resource: a success with no call.
+    deleted, _ = cfn.send("Delete", MALFORMED[case], physical_id=response["PhysicalResourceId"])
+    assert deleted["Status"] == "SUCCESS"
+    assert codestar.calls.get("DeleteConnection", 0) == 0
+
+
+def test_an_update_with_invalid_properties_changes_nothing(cfn, codestar):
+    created, _ = cfn.send("Create", GITHUB)
+    arn = created["PhysicalResourceId"]
+    bad = {**GITHUB, "Tags": [{"Key": "k" * 129, "Value": "v"}]}
+    response, _ = cfn.send("Update", bad, physical_id=arn, old=GITHUB)
+    assert response["Status"] == "FAILED" and "1 to 128" in response["Reason"]
+    assert response["PhysicalResourceId"] == arn
+    assert codestar.get(arn).tags["team"] == "platform"
+    assert len(codestar.connections()) == 1
+
+
+def test_an_event_that_is_not_a_cloudformation_request_still_gets_an_answer(aws, resource):
+    key = f"responses/{uuid.uuid4()}"
+    event = {"RequestType": "Create", "ResponseURL": aws.response_url(BUCKET, key), "RequestId": "r-1"}
+    assert resource.invoke(event).ok
+    response = aws.read_response(BUCKET, key)
+    assert response["Status"] == "FAILED" and "malformed CloudFormation request" in response["Reason"]
+
+
+class FlakyProxy:
+    """Answers the first `failures` PUTs with 500, then forwards to moto
+    untouched (the presigned signature covers the Host it was signed for)."""
+
+    def __init__(self, upstream: str, failures: int):
+        self.upstream = urlsplit(upstream)
+        self.failures, self.requests = failures, 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_PUT(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                proxy.requests += 1
+                if proxy.requests <= proxy.failures:
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=10)
+                upstream.request("PUT", self.path, body, headers=dict(self.headers))
+                reply = upstream.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://%s:%d" % self.server.server_address[:2]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_response_url_that_fails_twice_gets_exactly_one_response(aws, cfn, resource):
+    proxy = FlakyProxy(aws.url, failures=2)
+    try:
+        response, _ = cfn.send("Create", GITHUB, response_url=lambda key: aws.response_url(BUCKET, key, proxy.url))
+    finally:
+        proxy.stop()
+    assert response["Status"] == "SUCCESS"
+    assert proxy.requests == 3
+
+
+def test_a_slow_service_gets_a_failed_answer_before_the_deadline(cfn, codestar):
+    codestar.set_faults("*", latency_ms=20_000)
+    response, invocation = cfn.send("Create", GITHUB, timeout_s=5)
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("no result within"), response["Reason"]
+    assert invocation.seconds < 5
+
+
+def test_the_presigned_signature_is_never_logged(cfn, resource):
+    cfn.send("Create", GITHUB)
+    logs = "\n".join(resource.logs)
+    assert "responses/" in logs, "the URL itself is logged"
+    assert "X-Amz-Signature" not in logs and "X-Amz-Credential" not in logs
