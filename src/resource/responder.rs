@@ -2,6 +2,7 @@
 //! presigned `ResponseURL`, retried on network errors and 5xx.
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
+use serde_json::Value;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -32,7 +33,7 @@ pub fn redact(url: &str) -> &str {
 /// The JSON body, with `Reason` cut (never a required field dropped) so the
 /// whole stays under CloudFormation's limit.
 pub fn body(response: &Response) -> Vec<u8> {
-    let full = serde_json::to_vec(response).expect("the response is plain data");
+    let full = to_json(response);
     if full.len() <= MAX_BODY_BYTES {
         return full;
     }
@@ -46,12 +47,23 @@ pub fn body(response: &Response) -> Vec<u8> {
             keep -= 1;
         }
         trimmed.reason = Some(format!("{}... (truncated)", &reason[..keep]));
-        let candidate = serde_json::to_vec(&trimmed).expect("the response is plain data");
+        let candidate = to_json(&trimmed);
         if candidate.len() <= MAX_BODY_BYTES || keep == 0 {
             return candidate;
         }
         keep = keep.saturating_sub((candidate.len() - MAX_BODY_BYTES).max(1));
     }
+}
+
+/// A success carries no `Reason` at all rather than a null one.
+fn to_json(response: &Response) -> Vec<u8> {
+    let mut value = serde_json::to_value(response).expect("the response is plain data");
+    if let Some(fields) = value.as_object_mut() {
+        if fields.get("Reason").is_some_and(Value::is_null) {
+            fields.remove("Reason");
+        }
+    }
+    serde_json::to_vec(&value).expect("the response is plain data")
 }
 
 #[derive(Clone, Debug)]
@@ -176,6 +188,16 @@ mod tests {
             "https://bucket.s3.amazonaws.com/key"
         );
         assert_eq!(redact("http://127.0.0.1:9/k"), "http://127.0.0.1:9/k");
+    }
+
+    #[test]
+    fn success_has_no_reason_field() {
+        let mut r = response("");
+        r.status = Status::Success;
+        r.reason = None;
+        let parsed: Value = serde_json::from_slice(&body(&r)).unwrap();
+        assert!(parsed.get("Reason").is_none(), "{parsed}");
+        assert_eq!(parsed["Status"], "SUCCESS");
     }
 
     #[test]

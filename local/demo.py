@@ -1,0 +1,105 @@
+"""The main job, locally: both Lambdas through the Lambda Runtime API against
+moto (SNS, SQS, S3) and the CodeStar stand-in. Shows what an email and an
+SQS subscriber receive from the monitor, and what CloudFormation receives
+from the connection resource; then stops everything it started."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+from local.codestar_standin import CodestarStandIn
+from local.moto_aws import LocalAws
+from local.runtime_api import LambdaFunction
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+
+
+def banner(title: str) -> None:
+    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}")
+
+
+def indent(text: str) -> str:
+    return textwrap.indent(text, "    ")
+
+
+def main() -> int:
+    print("Building the Lambda binaries (cargo build --bins)...", flush=True)
+    subprocess.run(["cargo", "build", "--bins", "--quiet"], cwd=ROOT, check=True)
+    target = ROOT / "target" / "debug"
+
+    with LocalAws() as aws, CodestarStandIn() as codestar:
+        print(f"moto (SNS, SQS, S3) on {aws.url}; CodeStar Connections stand-in on {codestar.url}")
+        endpoints = {"AWS_ENDPOINT_URL_SNS": aws.url, "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
+
+        # An account with connections in three regions, some never finished, one broken.
+        codestar.seed("us-east-1", 120, "AVAILABLE", "GitHub")
+        codestar.seed("us-east-1", 2, "PENDING", "GitHub", name_prefix="payments-api-github")
+        codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox",
+                      tags={"connection-watch:ignore": "true"})
+        codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
+        codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
+        codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
+
+        topic_arn, queue_url = aws.topic_with_queue("connection-watch-alerts")
+        aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="platform-team@example.com")
+
+        monitor_env = {**endpoints, "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS)}
+        with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", monitor_env) as monitor:
+            scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
+            result = monitor.invoke(scheduled)
+        banner("1. Monitor: the run result (Lambda's response to the scheduled event)")
+        print(indent(json.dumps(result.body, indent=2) if result.ok else f"FAILED: {result.body}"))
+        if not result.ok:
+            return 1
+
+        banner("2. What an email subscriber receives")
+        for subject, body in aws.email_view(topic_arn):
+            print(indent(f"Subject: {subject}\n\n{body}"))
+
+        banner("3. What an SQS subscriber receives (the SNS notification, Message parsed)")
+        for note in aws.drain(queue_url):
+            note["Message"] = json.loads(note["Message"])
+            shown = {k: note[k] for k in ("Type", "Subject", "MessageAttributes", "Message")}
+            print(indent(json.dumps(shown, indent=2)))
+
+        bucket = "cloudformation-responses"
+        aws.versioned_bucket(bucket)
+        with LambdaFunction(str(target / "connection-resource"), "connection-watch-resource", endpoints) as resource:
+            for title, request in [
+                ("4. Connection resource: Create", "cloudformation-create.json"),
+                ("5. Connection resource: Create with a malformed property", None),
+                ("6. Connection resource: Delete", "cloudformation-delete.json"),
+            ]:
+                event = json.loads((ROOT / "events" / (request or "cloudformation-create.json")).read_text())
+                if request is None:
+                    event["ResourceProperties"]["ProviderType"] = "CodeCommit"
+                if event["RequestType"] == "Delete":
+                    event["PhysicalResourceId"] = created_arn
+                key = f"responses/{uuid.uuid4()}"
+                event["ResponseURL"] = aws.response_url(bucket, key)
+                event["ServiceToken"] = resource.arn
+                invocation = resource.invoke(event)
+                response = aws.read_response(bucket, key)
+                banner(f"{title}: what CloudFormation receives at its ResponseURL")
+                print(indent(json.dumps(response, indent=2)))
+                if not invocation.ok or response is None:
+                    print(f"the function failed: {invocation.body}")
+                    return 1
+                if request == "cloudformation-create.json":
+                    created_arn = response["PhysicalResourceId"]
+                    connection = codestar.get(created_arn)
+                    print(indent(f"-> the stand-in now holds {connection.name!r}, status {connection.status}"))
+                if event["RequestType"] == "Delete":
+                    print(indent(f"-> the stand-in holds it no more: {codestar.get(created_arn) is None}"))
+    print("\nAll local services stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

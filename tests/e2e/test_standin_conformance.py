@@ -1,0 +1,153 @@
+"""The CodeStar stand-in checked by an independent client: boto3, whose
+service model is AWS's own, with its parameter validation on. If the
+stand-in drifts from the real protocol, these fail."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+def client(codestar, service="codestar-connections", region="us-east-1", attempts=1):
+    return boto3.client(
+        service, region_name=region, endpoint_url=codestar.url,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}, parameter_validation=True),
+    )
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+@pytest.mark.parametrize("service", ["codestar-connections", "codeconnections"])
+def test_every_operation_round_trips(codestar, service):
+    cs = client(codestar, service)
+    created = cs.create_connection(ProviderType="GitHub", ConnectionName="app",
+                                   Tags=[{"Key": "team", "Value": "platform"}])
+    arn = created["ConnectionArn"]
+    assert created["Tags"] == [{"Key": "team", "Value": "platform"}]
+
+    got = cs.get_connection(ConnectionArn=arn)["Connection"]
+    assert got["ConnectionName"] == "app"
+    assert got["ConnectionStatus"] == "PENDING"
+    assert got["ProviderType"] == "GitHub"
+    assert got["OwnerAccountId"] == "123456789012"
+
+    cs.tag_resource(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "ci"}])
+    cs.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert cs.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "ci"}]
+
+    assert [c["ConnectionArn"] for c in cs.list_connections()["Connections"]] == [arn]
+    cs.delete_connection(ConnectionArn=arn)
+    with pytest.raises(ClientError) as e:
+        cs.get_connection(ConnectionArn=arn)
+    assert error_code(e) == "ResourceNotFoundException"
+
+
+def test_paging_honours_max_results_and_filters(codestar):
+    codestar.seed("us-east-1", 7, "PENDING", "GitHub")
+    codestar.seed("us-east-1", 3, "ERROR", "Bitbucket")
+    host = codestar.add_host("us-east-1", "ghe")
+    cs = client(codestar)
+    via_host = cs.create_connection(ConnectionName="ghe", HostArn=host)["ConnectionArn"]
+
+    pages, token = [], None
+    while True:
+        kwargs = {"MaxResults": 4, **({"NextToken": token} if token else {})}
+        page = cs.list_connections(**kwargs)
+        pages.append(len(page["Connections"]))
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == [4, 4, 3]
+
+    bitbucket = cs.list_connections(ProviderTypeFilter="Bitbucket")["Connections"]
+    assert {c["ProviderType"] for c in bitbucket} == {"Bitbucket"} and len(bitbucket) == 3
+    by_host = cs.list_connections(HostArnFilter=host)["Connections"]
+    assert [(c["ConnectionArn"], c["HostArn"]) for c in by_host] == [(via_host, host)]
+
+
+def test_regions_are_separate(codestar):
+    codestar.seed("eu-west-1", 2)
+    assert len(client(codestar, region="eu-west-1").list_connections()["Connections"]) == 2
+    assert client(codestar, region="us-east-1").list_connections()["Connections"] == []
+
+
+@pytest.mark.parametrize("call,code", [
+    (lambda cs: cs.get_connection(ConnectionArn="arn:aws:codestar-connections:us-east-1:123456789012:connection/x"),
+     "ResourceNotFoundException"),
+    (lambda cs: cs.list_connections(NextToken="not-a-token"), "ValidationException"),
+    (lambda cs: cs.create_connection(ConnectionName="h", HostArn="arn:aws:codestar-connections:us-east-1:123456789012:host/none-1"),
+     "ResourceNotFoundException"),
+    (lambda cs: cs.list_tags_for_resource(ResourceArn="arn:aws:codestar-connections:us-east-1:123456789012:connection/x"),
+     "ResourceNotFoundException"),
+])
+def test_errors_have_aws_shape(codestar, call, code):
+    with pytest.raises(ClientError) as e:
+        call(client(codestar))
+    assert error_code(e) == code
+
+
+def test_duplicate_names_and_the_quota(codestar):
+    cs = client(codestar)
+    cs.create_connection(ProviderType="GitLab", ConnectionName="same")
+    with pytest.raises(ClientError) as e:
+        cs.create_connection(ProviderType="GitLab", ConnectionName="same")
+    assert error_code(e) == "ResourceUnavailableException"
+    codestar.seed("us-east-1", 249)
+    with pytest.raises(ClientError) as e:
+        cs.create_connection(ProviderType="GitLab", ConnectionName="one-too-many")
+    assert error_code(e) == "LimitExceededException"
+
+
+def test_injected_throttling_and_server_errors(codestar):
+    codestar.set_faults("us-east-1", throttle_burst=1)
+    with pytest.raises(ClientError) as e:
+        client(codestar).list_connections()
+    assert error_code(e) == "ThrottlingException"
+    # boto3's standard retry treats both as retryable and gets through.
+    codestar.set_faults("us-east-1", throttle_burst=2)
+    assert client(codestar, attempts=3).list_connections()["Connections"] == []
+
+    codestar.set_faults("us-east-1", fail_all=True)
+    with pytest.raises(ClientError) as e:
+        client(codestar).list_connections()
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert client(codestar, region="eu-west-1").list_connections()["Connections"] == []
+
+
+def test_latency_is_injected(codestar):
+    codestar.set_faults("*", latency_ms=150)
+    started = time.monotonic()
+    client(codestar).list_connections()
+    assert time.monotonic() - started >= 0.15
+
+
+def raw(codestar, target: str, body: dict, region="us-east-1"):
+    request = urllib.request.Request(codestar.url, data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": target,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20261125/{region}/codestar-connections/aws4_request, "
+                         "SignedHeaders=host, Signature=0",
+    })
+    try:
+        with urllib.request.urlopen(request) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_the_bare_target_the_rust_sdk_sends(codestar):
+    codestar.seed("us-east-1", 1)
+    status, body = raw(codestar, "CodeStar_connections_20191201.ListConnections", {"MaxResults": 100})
+    assert status == 200 and len(body["Connections"]) == 1
+    status, body = raw(codestar, "CodeStar_connections_20191201.NoSuchOperation", {})
+    assert status == 400 and body["__type"] == "UnknownOperationException"
