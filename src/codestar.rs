@@ -68,8 +68,18 @@ impl Connections {
 
     /// Every connection in the region, all pages.
     pub async fn list_all(&self) -> Result<Vec<Connection>, CodestarError> {
-        let region = self.region();
         let mut connections = Vec::new();
+        self.for_each_page(|page| connections.extend(page)).await?;
+        Ok(connections)
+    }
+
+    /// Walks every page of ListConnections, handing each to `on_page` as it
+    /// arrives so the caller can start work on it while the next page loads.
+    pub async fn for_each_page(
+        &self,
+        mut on_page: impl FnMut(Vec<Connection>),
+    ) -> Result<(), CodestarError> {
+        let region = self.region();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -80,9 +90,14 @@ impl Connections {
                 .send()
                 .await
                 .map_err(|e| CodestarError::from_sdk("ListConnections", e))?;
-            connections.extend(page.connections().iter().map(|c| from_sdk(c, &region)));
+            on_page(
+                page.connections()
+                    .iter()
+                    .map(|c| from_sdk(c, &region))
+                    .collect(),
+            );
             match page.next_token().filter(|t| !t.is_empty()) {
-                None => return Ok(connections),
+                None => return Ok(()),
                 Some(next) if token.as_deref() == Some(next) => {
                     return Err(CodestarError::RepeatedToken {
                         token: next.to_string(),

@@ -9,11 +9,13 @@ use crate::publish::{AlertPublisher, PublishError};
 use crate::selection::{is_candidate, is_ignored, RegionScan, RunReport};
 use aws_sdk_codestarconnections::config::Region;
 use chrono::{DateTime, Utc};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use thiserror::Error;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// Tag reads in flight per region; ListTagsForResource shares the account's
 /// request rate with everything else.
@@ -246,23 +248,26 @@ impl Monitor {
         }
     }
 
+    /// Lists the region and reads the tags of each stuck connection as soon
+    /// as its page arrives, so tag reads overlap the remaining pages.
     async fn scan_region(&self, connections: &Connections) -> Result<RegionScan, CodestarError> {
-        let all = connections.list_all().await?;
-        let scanned = all.len();
-        let candidates: Vec<_> = all
-            .into_iter()
-            .filter(|c| is_candidate(c, &self.config))
-            .collect();
-        let tagged: Vec<_> = stream::iter(candidates)
-            .map(|c| async move { connections.tags(&c.arn).await.map(|tags| (c, tags)) })
-            .buffered(TAG_READS_IN_FLIGHT)
-            .try_collect()
+        let in_flight = Arc::new(Semaphore::new(TAG_READS_IN_FLIGHT));
+        let mut tag_reads = JoinSet::new();
+        let mut scan = RegionScan::default();
+        connections
+            .for_each_page(|page| {
+                scan.scanned += page.len();
+                for c in page.into_iter().filter(|c| is_candidate(c, &self.config)) {
+                    let (connections, in_flight) = (connections.clone(), in_flight.clone());
+                    tag_reads.spawn(async move {
+                        let _permit = in_flight.acquire_owned().await;
+                        connections.tags(&c.arn).await.map(|tags| (c, tags))
+                    });
+                }
+            })
             .await?;
-        let mut scan = RegionScan {
-            scanned,
-            ..RegionScan::default()
-        };
-        for (c, tags) in tagged {
+        while let Some(read) = tag_reads.join_next().await {
+            let (c, tags) = read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
             match tags {
                 // Deleted between the listing and the tag read: nothing to alert.
                 None => {}
