@@ -369,3 +369,33 @@ def _decode_token(token: str | None) -> int:
     except (ValueError, KeyError, TypeError):
         raise ServiceError("ValidationException", "Invalid NextToken") from None
 
+
+
+def main() -> None:
+    """Runs the stand-in as its own process (for benchmarks), seeded from the command line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--regions", default="us-east-1")
+    parser.add_argument("--per-region", type=int, default=0, help="connections per region")
+    parser.add_argument("--stuck-every", type=int, default=25, help="every Nth connection is PENDING")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    standin = CodestarStandIn()
+    for region in args.regions.split(","):
+        for i in range(args.per_region):
+            stuck = args.stuck_every and i % args.stuck_every == args.stuck_every - 1
+            standin.seed(region, 1, "PENDING" if stuck else "AVAILABLE")
+    standin.set_faults("*", latency_ms=args.latency_ms)
+    print(f"READY {standin.start(args.port)}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -39,7 +39,7 @@ class Invocation:
 
 
 class LambdaFunction:
-    def __init__(self, binary: str, name: str, env: dict[str, str], region: str = "us-east-1",
+    def __init__(self, binary: str | list[str], name: str, env: dict[str, str], region: str = "us-east-1",
                  memory_mb: int = 128, timeout_s: float = 60):
         self.binary, self.name, self.region = binary, name, region
         self.memory_mb, self.timeout_s = memory_mb, timeout_s
@@ -87,8 +87,9 @@ class LambdaFunction:
             **self.extra_env,
         }
         self._started_at = time.monotonic()
+        command = [self.binary] if isinstance(self.binary, str) else self.binary
         self._process = subprocess.Popen(
-            [self.binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         threading.Thread(target=self._collect_logs, daemon=True).start()
         return self
@@ -116,6 +117,14 @@ class LambdaFunction:
     def _collect_logs(self):
         for line in self._process.stdout:
             self.logs.append(line.rstrip("\n"))
+
+    def peak_rss_kb(self) -> int:
+        """The process's peak resident set size so far (VmHWM)."""
+        with open(f"/proc/{self._process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
 
     @property
     def exit_code(self) -> int | None:

@@ -1,0 +1,144 @@
+"""Benchmarks the release `monitor` against the boto3 peer, both through the
+Lambda Runtime API, against the CodeStar stand-in (in its own process, with
+injected latency) and moto's SNS. Prints numbers; asserts nothing."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from local.moto_aws import LocalAws
+from local.runtime_api import LambdaFunction
+
+ROOT = Path(__file__).resolve().parents[1]
+REGIONS = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
+    "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-southeast-1", "ap-southeast-2", "sa-east-1",
+]
+MB = 1024
+
+
+class StandIn:
+    """The CodeStar stand-in as a separate process, so its work does not share a GIL with the harness."""
+
+    def __init__(self, regions: list[str], per_region: int, latency_ms: float):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local.codestar_standin", "--regions", ",".join(regions),
+             "--per-region", str(per_region), "--latency-ms", str(latency_ms)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"stand-in did not start: {line!r}")
+        self.url = line.split()[1]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(5)
+
+
+def walk_cost_ms(url: str, region: str, walks: int = 30) -> float:
+    """What a full ListConnections walk costs the stand-in itself (keep-alive, no injected latency)."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "CodeStar_connections_20191201.ListConnections",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=bench/20261125/{region}/codestar-connections/aws4_request",
+    }
+    samples = []
+    for _ in range(walks):
+        started, token = time.perf_counter(), None
+        while True:
+            conn.request("POST", "/", json.dumps({"MaxResults": 100, **({"NextToken": token} if token else {})}),
+                         headers)
+            token = json.loads(conn.getresponse().read()).get("NextToken")
+            if not token:
+                break
+        samples.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    return statistics.median(samples)
+
+
+def publish_cost_ms(aws: LocalAws, topic_arn: str, samples: int = 10) -> float:
+    sns = aws.client("sns")
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        sns.publish(TopicArn=topic_arn, Message="calibration")
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(command, name: str, env: dict, runs: int) -> dict:
+    with LambdaFunction(command, name, env, timeout_s=120) as fn:
+        init_ms = fn.wait_ready() * 1000
+        walls = []
+        for _ in range(runs):
+            result = fn.invoke({})
+            if not result.ok:
+                raise RuntimeError(f"{name} failed: {result.body}")
+            walls.append(result.seconds * 1000)
+        return {"init_ms": init_ms, "wall_ms": statistics.median(walls), "rss_kb": fn.peak_rss_kb()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency-ms", type=float, default=10.0)
+    parser.add_argument("--per-region", type=int, default=250)
+    parser.add_argument("--regions", default="1,5,17")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
+    rust = str(ROOT / "target" / "release" / "monitor")
+    peer = [sys.executable, str(ROOT / "bench" / "peer" / "bootstrap.py")]
+    bootstrap = ROOT / "target" / "lambda" / "monitor" / "bootstrap"
+    size = f"{bootstrap.stat().st_size / MB / MB:.2f} MB" if bootstrap.exists() else "n/a (cargo lambda build --release --arm64)"
+
+    with LocalAws() as aws:
+        topic_arn, _ = aws.topic_with_queue("bench-alerts")
+        idle = StandIn(["us-east-1"], args.per_region, 0)
+        try:
+            walk = walk_cost_ms(idle.url, "us-east-1")
+        finally:
+            idle.stop()
+        publish = publish_cost_ms(aws, topic_arn)
+        pages = math.ceil(args.per_region / 100)
+        print(f"stand-in cost, no injected latency: {walk:.2f} ms for a {pages}-page walk of {args.per_region} connections")
+        print(f"one SNS publish to moto (boto3, median): {publish:.2f} ms")
+        print(f"injected latency: {args.latency_ms} ms per CodeStar call; arm64 bootstrap (monitor): {size}\n")
+
+        header = (f"{'regions':>7} {'impl':>6} {'wall ms':>9} {'floor ms':>9} {'ratio':>6} {'init ms':>8} "
+                  f"{'peak RSS MB':>11} {'GB-s/run':>9} {'GB-s cold':>9}")
+        print(header)
+        print("-" * len(header))
+        for count in [int(n) for n in args.regions.split(",")]:
+            regions = REGIONS[:count]
+            floor = pages * args.latency_ms + publish
+            standin = StandIn(regions, args.per_region, args.latency_ms)
+            try:
+                env = {"AWS_ENDPOINT_URL_SNS": aws.url, "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
+                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(regions)}
+                for label, command in [("rust", rust), ("boto3", peer)]:
+                    m = measure(command, f"bench-{label}", env, args.runs)
+                    gbs = 0.125 * math.ceil(m["wall_ms"]) / 1000
+                    cold = 0.125 * math.ceil(m["wall_ms"] + m["init_ms"]) / 1000
+                    print(f"{count:>7} {label:>6} {m['wall_ms']:>9.1f} {floor:>9.1f} {m['wall_ms'] / floor:>6.2f} "
+                          f"{m['init_ms']:>8.1f} {m['rss_kb'] / MB:>11.1f} {gbs:>9.5f} {cold:>9.5f}", flush=True)
+            finally:
+                standin.stop()
+    print("\nfloor = ceil(connections/100) sequential ListConnections calls x latency + one publish;"
+          " wall and init are medians/first starts measured at the Runtime API; GB-s at 128 MB.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
