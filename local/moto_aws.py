@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 
 import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 ACCOUNT = "123456789012"
 
@@ -21,9 +24,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _AtomicDynamoDb:
+    """WSGI middleware: one DynamoDB request at a time. moto checks a
+    condition and writes without a lock, so two concurrent conditional
+    writes could both pass; DynamoDB itself applies each atomically."""
+
+    def __init__(self, app):
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class _Server(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = _AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 class LocalAws:
     def __init__(self):
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        self._server = _Server(ip_address="127.0.0.1", port=free_port(), verbose=False)
         self.url = ""
 
     def start(self) -> "LocalAws":

@@ -2,7 +2,7 @@
 //! message, message attributes, and the split over several messages when one
 //! would exceed SNS's size limit. Pure: no I/O.
 
-use crate::connection::Connection;
+use crate::connection::{AlertState, Connection};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,6 +20,8 @@ pub struct AlertMessage {
     pub message: String,
     pub statuses: Vec<String>,
     pub regions: Vec<String>,
+    /// Lifecycle states present (`new`, `ongoing`, `resolved`); empty without a state table.
+    pub states: Vec<String>,
     pub count: usize,
 }
 
@@ -35,6 +37,9 @@ impl AlertMessage {
             + "regions".len()
             + "String.Array".len()
             + array_len(&self.regions)
+            + "states".len()
+            + "String.Array".len()
+            + array_len(&self.states)
             + "count".len()
             + "Number".len()
             + self.count.to_string().len()
@@ -103,9 +108,10 @@ fn split<'c>(
     .publish_size()
         + serde_json::to_string(&distinct(connections, |c| &c.region)).map_or(0, |s| s.len())
         + serde_json::to_string(&distinct(connections, |c| &c.status)).map_or(0, |s| s.len())
+        + serde_json::to_string(&states(connections)).map_or(0, |s| s.len())
         + 64;
     let cost = |c: &Connection| {
-        let text = escaped_len(&text_block(c));
+        let text = escaped_len(&text_block(c, generated_at));
         let json = serde_json::to_string(c).map_or(0, |s| escaped_len(&s));
         2 * text + 3 * json + SLACK_PER_CONNECTION
     };
@@ -155,29 +161,44 @@ fn render_one(
         message,
         statuses: distinct(connections, |c| &c.status),
         regions: distinct(connections, |c| &c.region),
+        states: states(connections),
         count: connections.len(),
     }
 }
 
-/// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`.
+/// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`, with
+/// `, 2 resolved` or as `2 CodeStar connections resolved` under a state table.
 fn summary(connections: &[Connection]) -> String {
+    let resolved = connections.iter().filter(|c| is_resolved(c)).count();
+    let stuck: Vec<&Connection> = connections.iter().filter(|c| !is_resolved(c)).collect();
+    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    if stuck.is_empty() {
+        return format!(
+            "{resolved} CodeStar {} resolved",
+            plural(resolved, "connection", "connections")
+        );
+    }
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in connections {
+    for c in &stuck {
         *by_status.entry(c.status.as_str()).or_default() += 1;
     }
     let mut counts: Vec<(&str, usize)> = by_status.into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    let n = connections.len();
-    let (noun, verb) = if n == 1 {
-        ("connection", "needs")
-    } else {
-        ("connections", "need")
-    };
-    format!(
-        "{n} CodeStar {noun} {verb} attention ({})",
+    let n = stuck.len();
+    let mut summary = format!(
+        "{n} CodeStar {} attention ({})",
+        plural(n, "connection needs", "connections need"),
         counts.join(", ")
-    )
+    );
+    if resolved > 0 {
+        summary += &format!(", {resolved} resolved");
+    }
+    summary
+}
+
+fn is_resolved(c: &Connection) -> bool {
+    c.state == Some(AlertState::Resolved)
 }
 
 fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
@@ -208,14 +229,32 @@ fn text(
     if let Some((i, n)) = part {
         out += &format!("This is part {i} of {n} of this alert.\n");
     }
-    out +=
-        "\nA PENDING connection waits for a person to complete the handshake with its provider; \
+    if connections.iter().any(|c| !is_resolved(c)) {
+        out += "\nA PENDING connection waits for a person to complete the handshake with its provider; \
 an ERROR connection has lost its app installation or authorization. \
 Pipelines that use either cannot reach their source. \
-Open each link to complete or update the connection.\n\n";
-    for c in connections {
-        out += &text_block(c);
+Open each link to complete or update the connection.\n";
+    }
+    // Without a state table every connection is in the first section, unheaded.
+    let sections = [
+        (None, ""),
+        (Some(AlertState::New), "NEW"),
+        (Some(AlertState::Ongoing), "STILL STUCK"),
+        (Some(AlertState::Resolved), "RESOLVED"),
+    ];
+    for (state, heading) in sections {
+        let members: Vec<&Connection> = connections.iter().filter(|c| c.state == state).collect();
+        if members.is_empty() {
+            continue;
+        }
         out.push('\n');
+        if !heading.is_empty() {
+            out += &format!("{heading}\n\n");
+        }
+        for c in members {
+            out += &text_block(c, generated_at);
+            out.push('\n');
+        }
     }
     out += &format!(
         "-- connection-watch, {}\n",
@@ -224,11 +263,15 @@ Open each link to complete or update the connection.\n\n";
     out
 }
 
-fn text_block(c: &Connection) -> String {
+fn text_block(c: &Connection, now: DateTime<Utc>) -> String {
+    let status = if is_resolved(c) {
+        format!("RESOLVED (was {})", c.status)
+    } else {
+        c.status.clone()
+    };
     let mut block = format!(
         "{name} - {status}\n  Provider: {provider}\n  Region:   {region}\n  ARN:      {arn}\n",
         name = c.name,
-        status = c.status,
         provider = c.provider_type,
         region = c.region,
         arn = c.arn,
@@ -236,8 +279,35 @@ fn text_block(c: &Connection) -> String {
     if let Some(host) = &c.host_arn {
         block += &format!("  Host:     {host}\n");
     }
-    block += &format!("  Open:     {}\n", c.console_url);
+    if let Some(first_seen) = c.first_seen {
+        block += &format!(
+            "  Since:    {} ({})\n",
+            first_seen.to_rfc3339_opts(SecondsFormat::Secs, true),
+            elapsed(now - first_seen)
+        );
+    }
+    if !is_resolved(c) {
+        block += &format!("  Open:     {}\n", c.console_url);
+    }
     block
+}
+
+/// `3d 4h`, `5h 10m`, `12m`.
+fn elapsed(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+fn states(connections: &[Connection]) -> Vec<String> {
+    let mut states: Vec<AlertState> = connections.iter().filter_map(|c| c.state).collect();
+    states.sort();
+    states.dedup();
+    states.iter().map(|s| s.as_str().to_string()).collect()
 }
 
 /// The length of `s` once escaped as a JSON string, quotes excluded.
@@ -279,7 +349,7 @@ mod tests {
             provider_type: "GitHub".into(),
             region: region.into(),
             owner_account_id: "123456789012".into(),
-            host_arn: None,
+            ..Connection::default()
         }
     }
 
@@ -326,6 +396,68 @@ mod tests {
             let back: Vec<Connection> = serde_json::from_value(doc["connections"].clone()).unwrap();
             assert_eq!(back, stuck);
         }
+    }
+
+    #[test]
+    fn lifecycle_states_are_rendered_and_counted() {
+        let mut new = conn(1, "PENDING", "us-east-1");
+        new.state = Some(AlertState::New);
+        new.first_seen = Some(at());
+        let mut ongoing = conn(2, "ERROR", "us-east-1");
+        ongoing.state = Some(AlertState::Ongoing);
+        ongoing.first_seen = Some(at() - chrono::Duration::hours(76));
+        let mut resolved = conn(3, "PENDING", "eu-west-1");
+        resolved.state = Some(AlertState::Resolved);
+        resolved.first_seen = Some(at() - chrono::Duration::hours(5));
+
+        let alerts = render_alerts(
+            "1",
+            at(),
+            &[new, ongoing, resolved.clone()],
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        let alert = &alerts[0];
+        assert_eq!(
+            alert.subject,
+            "2 CodeStar connections need attention (1 ERROR, 1 PENDING), 1 resolved"
+        );
+        assert_eq!(alert.states, ["new", "ongoing", "resolved"]);
+        let text = email(alert);
+        let (new_at, ongoing_at, resolved_at) = (
+            text.find("\nNEW\n").unwrap(),
+            text.find("\nSTILL STUCK\n").unwrap(),
+            text.find("\nRESOLVED\n").unwrap(),
+        );
+        assert!(new_at < ongoing_at && ongoing_at < resolved_at, "{text}");
+        assert!(text.contains("(3d 4h)"), "{text}");
+        assert!(text.contains("conn-3 - RESOLVED (was PENDING)"), "{text}");
+        let doc: Value = serde_json::from_str(parts(alert)["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(doc["connections"][1]["state"], "ongoing");
+        assert_eq!(doc["connections"][1]["firstSeen"], "2026-11-22T04:00:00Z");
+
+        let only_resolved = render_alerts("1", at(), &[resolved], SNS_MAX_PUBLISH_BYTES);
+        assert_eq!(only_resolved[0].subject, "1 CodeStar connection resolved");
+        assert!(!email(&only_resolved[0]).contains("Open each link"));
+    }
+
+    fn email(alert: &AlertMessage) -> String {
+        parts(alert)["email"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn stateless_alerts_carry_no_states() {
+        let alerts = render_alerts(
+            "1",
+            at(),
+            &[conn(1, "ERROR", "us-east-1")],
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        assert!(alerts[0].states.is_empty());
+        assert!(!email(&alerts[0]).contains("NEW"));
+        assert!(!parts(&alerts[0])["sqs"]
+            .as_str()
+            .unwrap()
+            .contains("\"state\""));
     }
 
     #[test]

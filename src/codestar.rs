@@ -254,5 +254,6 @@ fn from_sdk(c: &aws_sdk_codestarconnections::types::Connection, region: &str) ->
         console_url,
         region,
         arn,
+        ..Connection::default()
     }
 }

@@ -1,6 +1,7 @@
 //! The monitor's configuration, read once at start-up from the environment.
 
 use crate::connection::{is_region, CONNECTION_STATUSES, PROVIDER_TYPES};
+use std::time::Duration;
 use thiserror::Error;
 
 pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
@@ -26,7 +27,12 @@ pub struct MonitorConfig {
     pub provider_types: Option<Vec<String>>,
     pub ignore_tag: String,
     pub dry_run: bool,
+    /// DynamoDB table for the alert lifecycle; `None` alerts everything stuck on every run.
+    pub state_table: Option<String>,
+    pub repeat_interval: Duration,
 }
+
+pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 
 impl MonitorConfig {
     /// Reads the configuration through `var`, so tests need not touch the
@@ -117,6 +123,34 @@ impl MonitorConfig {
             ));
         }
 
+        let state_table = set("STATE_TABLE")
+            .map(|t| {
+                let valid = (3..=255).contains(&t.len())
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                if valid {
+                    Ok(t)
+                } else {
+                    Err(invalid(
+                        "STATE_TABLE",
+                        &t,
+                        "a DynamoDB table name has 3 to 255 of a-z, A-Z, 0-9, _ . -",
+                    ))
+                }
+            })
+            .transpose()?;
+
+        let repeat_interval = match set("REPEAT_INTERVAL") {
+            None => DEFAULT_REPEAT_INTERVAL,
+            Some(v) => parse_interval(&v).ok_or_else(|| {
+                invalid(
+                    "REPEAT_INTERVAL",
+                    &v,
+                    "expected a positive whole number of m, h or d, like 30m, 4h or 2d",
+                )
+            })?,
+        };
+
         Ok(Self {
             topic_arn,
             statuses,
@@ -124,6 +158,8 @@ impl MonitorConfig {
             provider_types,
             ignore_tag,
             dry_run,
+            state_table,
+            repeat_interval,
         })
     }
 
@@ -171,6 +207,21 @@ pub fn parse_region(region: &str) -> Result<String, String> {
     }
 }
 
+/// `30m`, `4h`, `2d`.
+pub fn parse_interval(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let unit = match value.chars().last()? {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let count: u64 = value[..value.len() - 1].parse().ok()?;
+    let seconds = count.checked_mul(unit).filter(|_| count > 0)?;
+    // chrono's Duration, used for arithmetic on times, holds up to i64 milliseconds.
+    (seconds < i64::MAX as u64 / 1000).then(|| Duration::from_secs(seconds))
+}
+
 pub fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Some(true),
@@ -216,6 +267,34 @@ mod tests {
         assert_eq!(c.provider_types, None);
         assert_eq!(c.ignore_tag, DEFAULT_IGNORE_TAG);
         assert!(!c.dry_run);
+        assert_eq!(c.state_table, None);
+        assert_eq!(c.repeat_interval, DEFAULT_REPEAT_INTERVAL);
+    }
+
+    #[test]
+    fn lifecycle_settings() {
+        let c = config(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("STATE_TABLE", "connection-watch-state"),
+            ("REPEAT_INTERVAL", "4h"),
+        ])
+        .unwrap();
+        assert_eq!(c.state_table.as_deref(), Some("connection-watch-state"));
+        assert_eq!(c.repeat_interval, Duration::from_secs(4 * 3600));
+        assert_eq!(parse_interval("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_interval("2d"), Some(Duration::from_secs(172_800)));
+        for bad in [
+            "",
+            "0h",
+            "4",
+            "h",
+            "-1h",
+            "1.5h",
+            "4w",
+            "99999999999999999d",
+        ] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -254,6 +333,8 @@ mod tests {
             ("DRY_RUN", "maybe"),
             ("ALERT_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"),
             ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:1234:topic"),
+            ("REPEAT_INTERVAL", "daily"),
+            ("STATE_TABLE", "a/b"),
         ] {
             let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
             vars.push((variable, value));

@@ -1,5 +1,6 @@
 //! A connection as the project reports it, and the ARN rules shared by both Lambdas.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Provider types CodeStar Connections accepts in `CreateConnection`.
@@ -15,7 +16,7 @@ pub const PROVIDER_TYPES: [&str; 5] = [
 pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
 
 /// One connection, in the shape of DESIGN.md's `stuck` objects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Connection {
     pub name: String,
@@ -26,6 +27,29 @@ pub struct Connection {
     pub owner_account_id: String,
     pub host_arn: Option<String>,
     pub console_url: String,
+    /// With a state table: where the connection is in its alert lifecycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AlertState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    New,
+    Ongoing,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Ongoing => "ongoing",
+            Self::Resolved => "resolved",
+        }
+    }
 }
 
 /// Where a connection points: a cloud provider, or a self-managed host.

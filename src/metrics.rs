@@ -65,8 +65,7 @@ mod tests {
             provider_type: "GitHub".into(),
             region: "us-east-1".into(),
             owner_account_id: "1".into(),
-            host_arn: None,
-            console_url: String::new(),
+            ..Connection::default()
         };
         let report = RunReport {
             scanned: 7,

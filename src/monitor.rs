@@ -4,14 +4,16 @@
 use crate::alert::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use crate::codestar::{CodestarError, Connections};
 use crate::config::{parse_region, MonitorConfig};
+use crate::lifecycle;
 use crate::metrics::emf_lines;
 use crate::publish::{AlertPublisher, PublishError};
 use crate::selection::{is_candidate, is_ignored, RegionScan, RunReport};
+use crate::state::{StateError, StateTable};
 use aws_sdk_codestarconnections::config::Region;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Semaphore;
@@ -27,6 +29,8 @@ pub enum MonitorError {
     InvalidEvent(String),
     #[error("{0}")]
     Publish(#[from] PublishError),
+    #[error("{0}")]
+    State(#[from] StateError),
     #[error("could not scan {}: {}; the other regions were scanned and alerted", .failures.len().to_string() + if .failures.len() == 1 { " region" } else { " regions" }, describe(.failures))]
     RegionsFailed {
         report: Box<RunReport>,
@@ -39,6 +43,7 @@ impl From<MonitorError> for lambda_runtime::Diagnostic {
         let error_type = match &e {
             MonitorError::InvalidEvent(_) => "InvalidEvent",
             MonitorError::Publish(_) => "PublishFailed",
+            MonitorError::State(_) => "StateFailed",
             MonitorError::RegionsFailed { .. } => "RegionsFailed",
         };
         Self {
@@ -161,6 +166,7 @@ pub struct Monitor {
     config: MonitorConfig,
     clients: RegionalClients,
     publisher: Option<AlertPublisher>,
+    state: Option<StateTable>,
 }
 
 impl Monitor {
@@ -178,7 +184,14 @@ impl Monitor {
             config,
             clients,
             publisher,
+            state: None,
         }
+    }
+
+    /// Gives alerts a lifecycle kept in `state` (see `lifecycle`).
+    pub fn with_state(mut self, state: StateTable) -> Self {
+        self.state = Some(state);
+        self
     }
 
     pub fn config(&self) -> &MonitorConfig {
@@ -226,16 +239,72 @@ impl Monitor {
             tracing::error!(region = %region, error = %e, "region scan failed");
         }
 
+        let (mut alerts, mut changes) = match &self.state {
+            None => (report.stuck.clone(), Vec::new()),
+            Some(state) => {
+                let scanned: BTreeSet<String> = report.regions.keys().cloned().collect();
+                let previous = state
+                    .load(&scanned.iter().cloned().collect::<Vec<_>>())
+                    .await?;
+                let repeat = chrono::Duration::from_std(self.config.repeat_interval)
+                    .unwrap_or(chrono::Duration::MAX);
+                let plan = lifecycle::plan(&previous, &report.stuck, &scanned, now, repeat);
+                report.stuck = plan.stuck;
+                report.suppressed = Some(plan.suppressed);
+                report.resolved = Some(plan.resolved.clone());
+                (
+                    plan.alert.into_iter().chain(plan.resolved).collect(),
+                    plan.changes,
+                )
+            }
+        };
+
         let dry_run = request.dry_run.unwrap_or(false) || self.config.dry_run;
         match (&self.publisher, dry_run) {
             (Some(publisher), false) => {
-                for alert in render_alerts(account, now, &report.stuck, SNS_MAX_PUBLISH_BYTES) {
-                    let id = publisher.publish(&alert).await?;
-                    report.messages_published += 1;
-                    tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
+                let run_id = format!(
+                    "{}-{}",
+                    std::process::id(),
+                    Utc::now().timestamp_nanos_opt().unwrap_or_default()
+                );
+                if let Some(state) = &self.state {
+                    let held = state.claim(&changes, &run_id).await?;
+                    let taken: HashSet<String> = changes
+                        .iter()
+                        .zip(&held)
+                        .filter(|(_, held)| !**held)
+                        .map(|(change, _)| change.arn().to_string())
+                        .collect();
+                    if !taken.is_empty() {
+                        tracing::info!(
+                            count = taken.len(),
+                            "left to an overlapping run, or changed since read"
+                        );
+                        alerts.retain(|c| !taken.contains(&c.arn));
+                        changes.retain(|c| !taken.contains(c.arn()));
+                    }
+                }
+                for alert in render_alerts(account, now, &alerts, SNS_MAX_PUBLISH_BYTES) {
+                    match publisher.publish(&alert).await {
+                        Ok(id) => {
+                            report.messages_published += 1;
+                            tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
+                        }
+                        Err(e) => {
+                            if let Some(state) = &self.state {
+                                state.release(&changes, &run_id).await;
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                }
+                if let Some(state) = &self.state {
+                    let repeat = chrono::Duration::from_std(self.config.repeat_interval)
+                        .unwrap_or(chrono::Duration::MAX);
+                    state.commit(&changes, repeat).await?;
                 }
             }
-            _ => tracing::info!(stuck = report.stuck.len(), "dry run: nothing published"),
+            _ => tracing::info!(alerts = alerts.len(), "dry run: nothing published"),
         }
 
         if failures.is_empty() {

@@ -4,6 +4,7 @@ use crate::alert::AlertMessage;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
+use std::collections::HashMap;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -34,16 +35,34 @@ impl AlertPublisher {
             topic_arn: self.topic_arn.clone(),
             message,
         };
-        let string_array = |items: &[String]| {
+        let attribute = |data_type: &str, value: String| {
             MessageAttributeValue::builder()
-                .data_type("String.Array")
-                .string_value(serde_json::to_string(items).unwrap_or_default())
+                .data_type(data_type)
+                .string_value(value)
                 .build()
+                .map_err(|e| error(e.to_string()))
         };
-        let count = MessageAttributeValue::builder()
-            .data_type("Number")
-            .string_value(alert.count.to_string())
-            .build();
+        let array = |items: &[String]| serde_json::to_string(items).unwrap_or_default();
+        let mut attributes = HashMap::from([
+            (
+                "statuses".to_string(),
+                attribute("String.Array", array(&alert.statuses))?,
+            ),
+            (
+                "regions".to_string(),
+                attribute("String.Array", array(&alert.regions))?,
+            ),
+            (
+                "count".to_string(),
+                attribute("Number", alert.count.to_string())?,
+            ),
+        ]);
+        if !alert.states.is_empty() {
+            attributes.insert(
+                "states".to_string(),
+                attribute("String.Array", array(&alert.states))?,
+            );
+        }
         let out = self
             .client
             .publish()
@@ -51,15 +70,7 @@ impl AlertPublisher {
             .subject(&alert.subject)
             .message(&alert.message)
             .message_structure("json")
-            .message_attributes(
-                "statuses",
-                string_array(&alert.statuses).map_err(|e| error(e.to_string()))?,
-            )
-            .message_attributes(
-                "regions",
-                string_array(&alert.regions).map_err(|e| error(e.to_string()))?,
-            )
-            .message_attributes("count", count.map_err(|e| error(e.to_string()))?)
+            .set_message_attributes(Some(attributes))
             .send()
             .await
             .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;

@@ -46,6 +46,12 @@ pub struct RunReport {
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
     pub messages_published: usize,
+    /// With a state table: remembered connections no longer stuck, announced this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Vec<Connection>>,
+    /// With a state table: stuck connections not alerted this run, not yet due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Vec<Connection>>,
 }
 
 impl RunReport {
@@ -95,6 +101,8 @@ mod tests {
             provider_types: providers.map(|p| p.iter().map(|s| s.to_string()).collect()),
             ignore_tag: "connection-watch:ignore".into(),
             dry_run: true,
+            state_table: None,
+            repeat_interval: crate::config::DEFAULT_REPEAT_INTERVAL,
         }
     }
 
@@ -106,8 +114,7 @@ mod tests {
             provider_type: provider.into(),
             region: region.into(),
             owner_account_id: "123456789012".into(),
-            host_arn: None,
-            console_url: String::new(),
+            ..Connection::default()
         }
     }
 

@@ -31,6 +31,8 @@ fn config(regions: &[&str]) -> MonitorConfig {
         provider_types: None,
         ignore_tag: "connection-watch:ignore".into(),
         dry_run: false,
+        state_table: None,
+        repeat_interval: connection_watch::config::DEFAULT_REPEAT_INTERVAL,
     }
 }
 

@@ -1,6 +1,7 @@
 use connection_watch::clients::sdk_config;
 use connection_watch::config::MonitorConfig;
 use connection_watch::monitor::Monitor;
+use connection_watch::state::StateTable;
 use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -10,7 +11,15 @@ async fn main() -> Result<(), Error> {
     let config =
         MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
     let sdk = sdk_config().await;
+    let state = config
+        .state_table
+        .clone()
+        .map(|table| StateTable::new(aws_sdk_dynamodb::Client::new(&sdk), table));
     let monitor = Monitor::new(config, (&sdk).into(), aws_sdk_sns::Client::new(&sdk));
+    let monitor = match state {
+        Some(state) => monitor.with_state(state),
+        None => monitor,
+    };
     let monitor = &monitor;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         monitor

@@ -332,6 +332,7 @@ impl ConnectionResource {
                         .unwrap_or_default(),
                     host_arn: None,
                     console_url: parsed.map(|a| a.console_url()).unwrap_or_default(),
+                    ..Connection::default()
                 }
             }
         };

@@ -44,6 +44,8 @@ def lambda_function(binaries, aws, codestar):
 
     def start(binary: str, env: dict[str, str] | None = None, **kwargs) -> LambdaFunction:
         endpoints = {
+            # Every service not named below goes to moto too: never to AWS.
+            "AWS_ENDPOINT_URL": aws.url,
             "AWS_ENDPOINT_URL_SNS": aws.url,
             "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
         }

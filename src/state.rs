@@ -1,0 +1,327 @@
+//! The DynamoDB state table of the alert lifecycle: one record per stuck
+//! connection (partition `region`, sort `connectionArn`, TTL `expiresAt`).
+//!
+//! Two overlapping runs must not both alert a connection, and state may
+//! change only after the alert went out. So a run first *claims* each record
+//! it will change (a conditional write of `claimedBy`/`claimExpires` that
+//! also checks the record is still as read), publishes, then commits the
+//! records in batches, or releases the claims if the publish failed. A claim
+//! left by a run that died expires after `CLAIM_LEASE`.
+
+use crate::connection::Connection;
+use crate::lifecycle::{Change, Record};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use futures_util::stream::{self, StreamExt};
+use std::collections::HashMap;
+use thiserror::Error;
+
+/// How long a claim holds when its run never commits nor releases it.
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+/// Records outlive their last alert by this much beyond the repeat interval,
+/// so a removed deployment leaves nothing behind for ever.
+const RECORD_TTL_SLACK: Duration = Duration::days(30);
+const WRITES_IN_FLIGHT: usize = 8;
+const BATCH: usize = 25;
+
+#[derive(Debug, Error)]
+#[error("state table {table}: {operation} failed: {message}")]
+pub struct StateError {
+    pub table: String,
+    pub operation: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StateTable {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl StateTable {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    fn error(&self, operation: &'static str, e: impl std::error::Error) -> StateError {
+        StateError {
+            table: self.table.clone(),
+            operation,
+            message: DisplayErrorContext(e).to_string(),
+        }
+    }
+
+    /// The records of these regions: one paginated Query per region.
+    pub async fn load(&self, regions: &[String]) -> Result<Vec<Record>, StateError> {
+        let mut records = Vec::new();
+        for region in regions {
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#region = :region")
+                .expression_attribute_names("#region", "region")
+                .expression_attribute_values(":region", s(region))
+                .consistent_read(true)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                let item = item.map_err(|e| self.error("Query", e))?;
+                // Claim-only items belong to a run that never committed.
+                records.extend(from_item(&item));
+            }
+        }
+        Ok(records)
+    }
+
+    /// Claims the records `changes` touch; returns, per change, whether this
+    /// run holds it (false: another run has it, or it changed since read).
+    /// Leases run on the clock, not on the event's time, which a replay sets.
+    pub async fn claim(&self, changes: &[Change], run_id: &str) -> Result<Vec<bool>, StateError> {
+        let now = Utc::now();
+        let claims = changes.iter().map(|change| async move {
+            let (region, arn) = (change.region(), change.arn());
+            let expected = match change {
+                Change::Put {
+                    expected_last_alerted,
+                    ..
+                } => *expected_last_alerted,
+                Change::Delete {
+                    expected_last_alerted,
+                    ..
+                } => Some(*expected_last_alerted),
+            };
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("region", s(region))
+                .key("connectionArn", s(arn))
+                .update_expression("SET claimedBy = :run, claimExpires = :until, expiresAt = if_not_exists(expiresAt, :ttl)")
+                .expression_attribute_values(":run", s(run_id))
+                .expression_attribute_values(":until", n((now + CLAIM_LEASE).timestamp()))
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .expression_attribute_values(":ttl", n((now + RECORD_TTL_SLACK).timestamp()));
+            request = match expected {
+                Some(last) => request
+                    .condition_expression("(attribute_not_exists(claimExpires) OR claimExpires < :now) AND lastAlerted = :expected")
+                    .expression_attribute_values(":expected", s(&rfc3339(last))),
+                None => request.condition_expression(
+                    "(attribute_not_exists(claimExpires) OR claimExpires < :now) AND attribute_not_exists(lastAlerted)",
+                ),
+            };
+            match request.send().await {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+                Err(e) => Err(self.error("UpdateItem (claim)", e)),
+            }
+        });
+        stream::iter(claims)
+            .buffered(WRITES_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Writes the claimed changes, 25 to a BatchWriteItem; a Put replaces the
+    /// item and so drops the claim.
+    pub async fn commit(
+        &self,
+        changes: &[Change],
+        repeat_interval: Duration,
+    ) -> Result<(), StateError> {
+        for chunk in changes.chunks(BATCH) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|c| write_request(c, repeat_interval))
+                .collect();
+            // DynamoDB may leave some items unprocessed under load: send them again.
+            for attempt in 0..5 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| self.error("BatchWriteItem", e))?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            if !requests.is_empty() {
+                return Err(StateError {
+                    table: self.table.clone(),
+                    operation: "BatchWriteItem",
+                    message: format!("{} items stayed unprocessed", requests.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the claims back after a failed publish, leaving the table as it
+    /// was read, so the next run alerts again.
+    pub async fn release(&self, changes: &[Change], run_id: &str) {
+        let releases = changes.iter().map(|change| async move {
+            let (region, arn) = (change.region(), change.arn());
+            let never_alerted = matches!(
+                change,
+                Change::Put {
+                    expected_last_alerted: None,
+                    ..
+                }
+            );
+            let released = if never_alerted {
+                // The claim made the item; take it away again.
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("region", s(region))
+                    .key("connectionArn", s(arn))
+                    .condition_expression("claimedBy = :run AND attribute_not_exists(lastAlerted)")
+                    .expression_attribute_values(":run", s(run_id))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| DisplayErrorContext(e).to_string())
+            } else {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("region", s(region))
+                    .key("connectionArn", s(arn))
+                    .update_expression("REMOVE claimedBy, claimExpires")
+                    .condition_expression("claimedBy = :run")
+                    .expression_attribute_values(":run", s(run_id))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| DisplayErrorContext(e).to_string())
+            };
+            if let Err(error) = released {
+                tracing::warn!(%arn, %error, "claim not released; it expires on its own");
+            }
+        });
+        stream::iter(releases)
+            .buffered(WRITES_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await;
+    }
+}
+
+fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
+    match change {
+        Change::Put { record, .. } => WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(to_item(record, repeat_interval)))
+                    .build()
+                    .expect("item is set"),
+            )
+            .build(),
+        Change::Delete { region, arn, .. } => WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .key("region", s(region))
+                    .key("connectionArn", s(arn))
+                    .build()
+                    .expect("key is set"),
+            )
+            .build(),
+    }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn to_item(record: &Record, repeat_interval: Duration) -> Item {
+    Item::from([
+        ("region".to_string(), s(record.region())),
+        ("connectionArn".to_string(), s(record.arn())),
+        ("status".to_string(), s(&record.connection.status)),
+        ("firstSeen".to_string(), s(&rfc3339(record.first_seen))),
+        ("lastAlerted".to_string(), s(&rfc3339(record.last_alerted))),
+        (
+            "expiresAt".to_string(),
+            n((record.last_alerted + repeat_interval + RECORD_TTL_SLACK).timestamp()),
+        ),
+        (
+            "connection".to_string(),
+            s(&serde_json::to_string(&record.connection).expect("plain data")),
+        ),
+    ])
+}
+
+pub fn from_item(item: &Item) -> Option<Record> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    let time = |name: &str| {
+        text(name)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let connection: Connection = serde_json::from_str(text("connection")?).ok()?;
+    Some(Record {
+        connection: Connection {
+            status: text("status")?.to_string(),
+            ..connection
+        },
+        first_seen: time("firstSeen")?,
+        last_alerted: time("lastAlerted")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn items_round_trip_and_claim_only_items_are_skipped() {
+        let record = Record {
+            connection: Connection {
+                name: "a".into(),
+                arn: "arn:aws:codestar-connections:us-east-1:123456789012:connection/a".into(),
+                status: "PENDING".into(),
+                region: "us-east-1".into(),
+                ..Connection::default()
+            },
+            first_seen: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            last_alerted: Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
+        };
+        let item = to_item(&record, Duration::hours(24));
+        assert_eq!(from_item(&item), Some(record.clone()));
+        let expires: i64 = item["expiresAt"].as_n().unwrap().parse().unwrap();
+        assert_eq!(
+            expires,
+            (record.last_alerted + Duration::days(31)).timestamp()
+        );
+
+        let claim_only = Item::from([
+            ("region".to_string(), s("us-east-1")),
+            ("connectionArn".to_string(), s(record.arn())),
+            ("claimedBy".to_string(), s("run")),
+        ]);
+        assert_eq!(from_item(&claim_only), None);
+    }
+}

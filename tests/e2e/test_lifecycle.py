@@ -1,0 +1,141 @@
+"""The alert lifecycle end to end: the monitor binary through the Runtime API
+with its state in moto's DynamoDB, alerts read back from an SQS subscriber."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+T0 = "2026-11-25T08:00:00Z"
+
+
+def scheduled(time: str) -> dict:
+    return {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "time": time, "detail": {}}
+
+
+@pytest.fixture
+def table(aws):
+    name = f"connection-watch-state-{uuid.uuid4().hex[:8]}"
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "region", "KeyType": "HASH"},
+                   {"AttributeName": "connectionArn", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"},
+                              {"AttributeName": "connectionArn", "AttributeType": "S"}])
+    dynamodb.update_time_to_live(TableName=name,
+                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+    return name
+
+
+def items(aws, table) -> list[dict]:
+    return sorted(aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"],
+                  key=lambda i: i["connectionArn"]["S"])
+
+
+def connections(note: dict) -> dict[str, str]:
+    """arn -> state of the connections in one alert."""
+    return {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]}
+
+
+def test_alert_once_repeat_when_due_announce_recovery(aws, codestar, lambda_function, table):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    pending = codestar.seed("us-east-1", 5, "PENDING")
+    errored = codestar.seed("eu-west-1", 1, "ERROR", "GitLab")
+    codestar.seed("us-east-1", 20, "AVAILABLE")
+    stuck = pending + errored
+    monitor = lambda_function("monitor", {
+        "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1",
+        "STATE_TABLE": table, "REPEAT_INTERVAL": "24h"})
+
+    first = monitor.invoke(scheduled(T0))
+    assert first.ok, first.body
+    [note] = aws.drain(queue_url)
+    assert connections(note) == {arn: "new" for arn in stuck}
+    assert json.loads(note["MessageAttributes"]["states"]["Value"]) == ["new"]
+    assert {c["state"] for c in first.body["stuck"]} == {"new"}
+    assert all(c["firstSeen"] == T0 for c in first.body["stuck"])
+    assert len(items(aws, table)) == 6
+
+    again = monitor.invoke(scheduled(T0))
+    assert again.ok and again.body["messagesPublished"] == 0
+    assert len(again.body["suppressed"]) == 6
+    assert aws.drain(queue_url) == []
+
+    codestar.set_status(pending[0], "AVAILABLE")
+    codestar.set_status(pending[1], "AVAILABLE")
+    codestar.remove(pending[2])
+    third = monitor.invoke(scheduled("2026-11-25T09:00:00Z"))
+    assert third.ok, third.body
+    [note] = aws.drain(queue_url)
+    assert connections(note) == {pending[0]: "resolved", pending[1]: "resolved", pending[2]: "resolved"}
+    assert json.loads(note["MessageAttributes"]["states"]["Value"]) == ["resolved"]
+    assert note["Subject"] == "3 CodeStar connections resolved"
+    assert {c["arn"] for c in third.body["resolved"]} == set(pending[:3])
+    assert len(items(aws, table)) == 3
+
+    fourth = monitor.invoke(scheduled("2026-11-26T08:30:00Z"))
+    assert fourth.ok, fourth.body
+    [note] = aws.drain(queue_url)
+    remaining = pending[3:] + errored
+    assert connections(note) == {arn: "ongoing" for arn in remaining}
+    document = json.loads(note["Message"])
+    assert {c["firstSeen"] for c in document["connections"]} == {T0}
+    email = aws.email_view(topic_arn)[-1][1]
+    assert "STILL STUCK" in email and "(1d 0h)" in email
+
+
+def test_a_failed_publish_leaves_the_state_unchanged(aws, codestar, lambda_function, table):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [stays, changes] = codestar.seed("us-east-1", 2, "PENDING")
+    env = {"MONITOR_REGIONS": "us-east-1", "STATE_TABLE": table}
+    assert lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": topic_arn}).invoke(scheduled(T0)).ok
+    before = items(aws, table)
+
+    codestar.set_status(changes, "ERROR")
+    codestar.seed("us-east-1", 1, "PENDING", name_prefix="newcomer")
+    broken = lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:gone"})
+    failed = broken.invoke(scheduled("2026-11-25T09:00:00Z"))
+
+    assert failed.error_type == "PublishFailed"
+    assert items(aws, table) == before, "no record changed, no claim left behind"
+    retried = lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": topic_arn}).invoke(scheduled("2026-11-25T09:05:00Z"))
+    assert retried.ok
+    aws.drain(queue_url)
+    assert retried.body["messagesPublished"] == 1
+    states = {c["arn"]: c["state"] for c in retried.body["stuck"]}
+    assert states[changes] == "new" and states[stays] == "ongoing"
+
+
+def test_a_region_that_fails_to_scan_resolves_nothing(aws, codestar, lambda_function, table):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    codestar.seed("us-east-1", 1, "PENDING")
+    codestar.seed("eu-west-1", 2, "ERROR")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1",
+                                          "STATE_TABLE": table})
+    assert monitor.invoke(scheduled(T0)).ok
+    aws.drain(queue_url)
+
+    codestar.set_faults("eu-west-1", fail_all=True)
+    failed = monitor.invoke(scheduled("2026-11-25T09:00:00Z"))
+    assert failed.error_type == "RegionsFailed"
+    assert aws.drain(queue_url) == []
+    assert len(items(aws, table)) == 3
+
+
+def test_overlapping_runs_do_not_both_alert_a_connection(aws, codestar, lambda_function, table):
+    from concurrent.futures import ThreadPoolExecutor
+
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    stuck = codestar.seed("us-east-1", 30, "PENDING")
+    codestar.set_faults("*", latency_ms=20)
+    env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1", "STATE_TABLE": table}
+    scheduled_run, manual_run = lambda_function("monitor", env), lambda_function("monitor", env)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda fn: fn.invoke(scheduled(T0)), [scheduled_run, manual_run]))
+
+    assert all(r.ok for r in results), [r.body for r in results]
+    alerted = [arn for note in aws.drain(queue_url) for arn in connections(note)]
+    assert sorted(alerted) == sorted(stuck), "each connection alerted exactly once"
