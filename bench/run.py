@@ -125,7 +125,8 @@ def main() -> int:
             floor = pages * args.latency_ms + publish
             standin = StandIn(regions, args.per_region, args.latency_ms)
             try:
-                env = {"AWS_ENDPOINT_URL_SNS": aws.url, "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
+                env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
+                       "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
                        "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(regions)}
                 for label, command in [("rust", rust), ("boto3", peer)]:
                     m = measure(command, f"bench-{label}", env, args.runs)

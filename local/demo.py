@@ -35,7 +35,9 @@ def main() -> int:
 
     with LocalAws() as aws, CodestarStandIn() as codestar:
         print(f"moto (SNS, SQS, S3) on {aws.url}; CodeStar Connections stand-in on {codestar.url}")
-        endpoints = {"AWS_ENDPOINT_URL_SNS": aws.url, "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
+        # AWS_ENDPOINT_URL sends every other service to moto: nothing reaches AWS.
+        endpoints = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
+                     "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
 
         # An account with connections in three regions, some never finished, one broken.
         codestar.seed("us-east-1", 120, "AVAILABLE", "GitHub")
