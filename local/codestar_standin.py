@@ -14,15 +14,16 @@ latency, throttling and 5xx, per region or everywhere. It listens on
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import random
 import re
+import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 
 ACCOUNT = "123456789012"
 PROVIDER_TYPES = ("Bitbucket", "GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged")
@@ -86,31 +87,54 @@ class CodestarStandIn:
         self._random = random.Random(seed)
         self.calls: dict[str, int] = {}
         self.failures_injected = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # -- life cycle -----------------------------------------------------
     def start(self, port: int = 0) -> str:
-        standin = self
+        """Serves on 127.0.0.1 from an asyncio loop in its own thread: one
+        thread for every connection, and injected latency is a timer, not a
+        sleeping thread, so the stand-in's own cost stays small at high fan-out."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
 
-        class Handler(_Handler):
-            owner = standin
+        def run():
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", port))
+            ready.set()
+            self._loop.run_forever()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait()
         return self.url
 
     @property
     def url(self) -> str:
         assert self._server, "start() first"
-        host, port = self._server.server_address[:2]
+        host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if not self._loop:
+            return
+
+        async def close():
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+        self._loop = self._server = self._thread = None
 
     def __enter__(self):
         self.start()
@@ -164,16 +188,78 @@ class CodestarStandIn:
         with self._lock:
             self._faults.clear()
 
+    # -- HTTP -----------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Without it, a response written in two segments waits ~40 ms on delayed ACK.
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._writers.add(writer)
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    return
+                headers = {}
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                raw = await reader.readexactly(int(headers.get("content-length", 0)))
+                status, payload = await self._respond(request_line, headers, raw)
+                body = json.dumps(payload).encode()
+                head = (
+                    f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+                    "Content-Type: application/x-amz-json-1.0\r\n"
+                    f"Content-Length: {len(body)}\r\n"
+                    f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
+                    + (f"x-amzn-ErrorType: {payload['__type']}\r\n" if status >= 400 else "")
+                    + "\r\n"
+                ).encode()
+                # One write: headers and body in the same segment.
+                writer.write(head + body)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _respond(self, request_line: bytes, headers: dict[str, str], raw: bytes) -> tuple[int, dict]:
+        target = headers.get("x-amz-target", "")
+        operation = next((target[len(p):] for p in TARGET_PREFIXES if target.startswith(p)), None)
+        scope = CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
+        try:
+            if not request_line.startswith(b"POST "):
+                raise ServiceError("UnknownOperationException", "only POST is served", 404)
+            if operation is None:
+                raise ServiceError("UnknownOperationException", f"unknown X-Amz-Target {target!r}")
+            if not headers.get("content-type", "").startswith("application/x-amz-json-1.0"):
+                raise ServiceError("SerializationException", "Content-Type must be application/x-amz-json-1.0")
+            if scope is None:
+                raise ServiceError("MissingAuthenticationTokenException", "Request is not signed", 403)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                raise ServiceError("SerializationException", "Body is not JSON") from None
+            region = scope.group(1)
+            verdict, latency_ms = self._admit(region, operation)
+            if latency_ms:
+                await asyncio.sleep(latency_ms / 1000)
+            if verdict:
+                raise verdict
+            return 200, self._execute(region, operation, body)
+        except ServiceError as e:
+            return e.status, {"__type": e.kind, "message": e.message}
+
     # -- service --------------------------------------------------------
-    def handle(self, region: str, operation: str, body: dict) -> dict:
+    def _admit(self, region: str, operation: str) -> tuple[ServiceError | None, float]:
+        """Counts the call and decides its injected fault and latency."""
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
             faults = self._faults.get(region) or self._faults.get("*") or Faults()
-            verdict = self._inject(faults)
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
-        if verdict:
-            raise verdict
+            return self._inject(faults), faults.latency_ms
+
+    def _execute(self, region: str, operation: str, body: dict) -> dict:
         method = getattr(self, f"_op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"unknown operation {operation}")
@@ -273,52 +359,6 @@ class CodestarStandIn:
         for key in _required(body, "TagKeys"):
             connection.tags.pop(key, None)
         return {}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: CodestarStandIn
-    protocol_version = "HTTP/1.1"
-    # Without it, a response written in two segments waits ~40 ms on delayed ACK.
-    disable_nagle_algorithm = True
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        raw = self.rfile.read(length)
-        target = self.headers.get("X-Amz-Target", "")
-        operation = next((target[len(p):] for p in TARGET_PREFIXES if target.startswith(p)), None)
-        scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
-        try:
-            if operation is None:
-                raise ServiceError("UnknownOperationException", f"unknown X-Amz-Target {target!r}")
-            if not self.headers.get("Content-Type", "").startswith("application/x-amz-json-1.0"):
-                raise ServiceError("SerializationException", "Content-Type must be application/x-amz-json-1.0")
-            if scope is None:
-                raise ServiceError("MissingAuthenticationTokenException", "Request is not signed", 403)
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                raise ServiceError("SerializationException", "Body is not JSON") from None
-            status, payload = 200, self.owner.handle(scope.group(1), operation, body)
-        except ServiceError as e:
-            status, payload = e.status, {"__type": e.kind, "message": e.message}
-        self._reply(status, payload)
-
-    def _reply(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        head = (
-            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
-            f"Content-Type: application/x-amz-json-1.0\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"x-amzn-RequestId: {uuid.uuid4()}\r\n"
-            + (f"x-amzn-ErrorType: {payload['__type']}\r\n" if status >= 400 else "")
-            + "\r\n"
-        ).encode()
-        # One write: headers and body in the same segment.
-        self.wfile.write(head + body)
-        self.wfile.flush()
-
-    def log_message(self, *args):
-        pass
 
 
 def _region_of(arn: str) -> str:
