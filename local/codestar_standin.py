@@ -54,6 +54,14 @@ class Connection:
     status: str
     host_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    _encoded: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def wire_json(self) -> bytes:
+        """`wire()` encoded, kept until the status changes: listing pages are
+        most of the stand-in's own cost."""
+        if self._encoded is None or self._encoded[0] != self.status:
+            self._encoded = (self.status, json.dumps(self.wire()).encode())
+        return self._encoded[1]
 
     def wire(self) -> dict:
         out = {
@@ -204,7 +212,7 @@ class CodestarStandIn:
                     headers[name.strip().lower()] = value.strip()
                 raw = await reader.readexactly(int(headers.get("content-length", 0)))
                 status, payload = await self._respond(request_line, headers, raw)
-                body = json.dumps(payload).encode()
+                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 head = (
                     f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
                     "Content-Type: application/x-amz-json-1.0\r\n"
@@ -224,7 +232,7 @@ class CodestarStandIn:
             self._writers.discard(writer)
             writer.close()
 
-    async def _respond(self, request_line: bytes, headers: dict[str, str], raw: bytes) -> tuple[int, dict]:
+    async def _respond(self, request_line: bytes, headers: dict[str, str], raw: bytes) -> tuple[int, dict | bytes]:
         target = headers.get("x-amz-target", "")
         operation = next((target[len(p):] for p in TARGET_PREFIXES if target.startswith(p)), None)
         scope = CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
@@ -259,7 +267,7 @@ class CodestarStandIn:
             faults = self._faults.get(region) or self._faults.get("*") or Faults()
             return self._inject(faults), faults.latency_ms
 
-    def _execute(self, region: str, operation: str, body: dict) -> dict:
+    def _execute(self, region: str, operation: str, body: dict) -> dict | bytes:
         method = getattr(self, f"_op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"unknown operation {operation}")
@@ -309,10 +317,10 @@ class CodestarStandIn:
         ]
         start = _decode_token(body.get("NextToken"))
         page = items[start:start + max_results]
-        out = {"Connections": [c.wire() for c in page]}
+        out = b'{"Connections": [' + b", ".join(c.wire_json() for c in page) + b"]"
         if start + max_results < len(items):
-            out["NextToken"] = _encode_token(start + max_results)
-        return out
+            out += b', "NextToken": ' + json.dumps(_encode_token(start + max_results)).encode()
+        return out + b"}"
 
     def _op_GetConnection(self, region, body):
         return {"Connection": self._find(_required(body, "ConnectionArn")).wire()}

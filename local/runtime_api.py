@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -62,7 +63,7 @@ class LambdaFunction:
         class Handler(_Handler):
             function = fn
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         host, port = self._server.server_address[:2]
@@ -118,6 +119,12 @@ class LambdaFunction:
         for line in self._process.stdout:
             self.logs.append(line.rstrip("\n"))
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far."""
+        with open(f"/proc/{self._process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_kb(self) -> int:
         """The process's peak resident set size so far (VmHWM)."""
         with open(f"/proc/{self._process.pid}/status") as status:
@@ -166,6 +173,15 @@ class LambdaFunction:
                 raise RuntimeError(f"{self.name} did not start: " + "\n".join(self.logs[-20:]))
             time.sleep(0.002)
         return self.init_seconds
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # The function process went away mid-request (it was stopped): not news.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
