@@ -18,6 +18,7 @@ use chrono::{TimeZone, Utc};
 use common::{arn, connection, fast_retries, ACCOUNT, THROTTLED};
 use connection_watch::config::MonitorConfig;
 use connection_watch::monitor::{Monitor, MonitorError, RunRequest};
+use connection_watch::selection::RunReport;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -96,6 +97,19 @@ fn sns(rules: &[&Rule]) -> SnsClient {
     mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules)
 }
 
+/// A monitor of us-east-1 over mocked clients.
+fn monitor(codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
+    Monitor::new(
+        config(&["us-east-1"]),
+        codestar(codestar_rules),
+        sns(sns_rules),
+    )
+}
+
+async fn run(monitor: &Monitor) -> Result<RunReport, MonitorError> {
+    monitor.run(&RunRequest::default(), ACCOUNT, now()).await
+}
+
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
 }
@@ -105,16 +119,9 @@ async fn walks_every_page_and_publishes_one_alert() {
     let listing = paged_listing();
     let tags = no_tags();
     let (publish, published) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &tags]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &tags], &[&publish]);
 
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor).await.unwrap();
 
     assert_eq!(listing.num_calls(), 3);
     assert_eq!(report.scanned, 250);
@@ -161,16 +168,9 @@ async fn a_repeated_token_fails_the_region_instead_of_spinning() {
             .build()
     });
     let (publish, _) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &no_tags()]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &no_tags()], &[&publish]);
 
-    let err = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap_err();
+    let err = run(&monitor).await.unwrap_err();
 
     assert_eq!(listing.num_calls(), 2);
     match err {
@@ -204,16 +204,9 @@ async fn throttling_is_retried_by_the_sdk() {
         })
         .build();
     let (publish, _) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &no_tags()]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &no_tags()], &[&publish]);
 
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor).await.unwrap();
 
     assert_eq!(listing.num_calls(), 3);
     assert_eq!(report.stuck.len(), 1);
@@ -227,12 +220,9 @@ async fn throttling_that_outlasts_the_retries_fails_only_that_region() {
         .http_status(400, Some(THROTTLED.into()))
         .repeatedly()
         .build();
-    let monitor = Monitor::new(config(&["us-east-1"]), codestar(&[&listing]), sns(&[]));
+    let monitor = monitor(&[&listing], &[]);
 
-    let err = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap_err();
+    let err = run(&monitor).await.unwrap_err();
 
     assert_eq!(listing.num_calls(), 3, "the configured attempts, no more");
     assert!(err.to_string().contains("ThrottlingException"), "{err}");
@@ -259,16 +249,9 @@ async fn a_connection_deleted_before_its_tags_are_read_is_not_alerted() {
         }
     });
     let (publish, _) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &tags]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &tags], &[&publish]);
 
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor).await.unwrap();
 
     assert_eq!(report.scanned, 2);
     let arns: Vec<&str> = report.stuck.iter().map(|c| c.arn.as_str()).collect();
@@ -298,16 +281,9 @@ async fn ignore_tag_true_is_counted_not_alerted() {
         out.build()
     });
     let (publish, _) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &tags]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &tags], &[&publish]);
 
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor).await.unwrap();
 
     assert_eq!(report.ignored, 1);
     assert_eq!(report.stuck.len(), 1);
@@ -324,16 +300,9 @@ async fn a_failed_publish_is_an_error_naming_the_topic() {
                 .build(),
         )
     });
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &no_tags()]),
-        sns(&[&publish]),
-    );
+    let monitor = monitor(&[&listing, &no_tags()], &[&publish]);
 
-    let err = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap_err();
+    let err = run(&monitor).await.unwrap_err();
 
     assert!(matches!(err, MonitorError::Publish(_)), "{err}");
     assert!(err.to_string().contains(TOPIC), "{err}");
@@ -343,16 +312,14 @@ async fn a_failed_publish_is_an_error_naming_the_topic() {
 async fn dry_run_and_nothing_stuck_publish_nothing() {
     let (publish, _) = publish_capture();
     let listing = paged_listing();
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&listing, &no_tags()]),
-        sns(&[&publish]),
-    );
     let dry = RunRequest {
         dry_run: Some(true),
         ..RunRequest::default()
     };
-    let report = monitor.run(&dry, ACCOUNT, now()).await.unwrap();
+    let report = monitor(&[&listing, &no_tags()], &[&publish])
+        .run(&dry, ACCOUNT, now())
+        .await
+        .unwrap();
     assert_eq!(report.stuck.len(), 30);
     assert_eq!(report.messages_published, 0);
 
@@ -361,15 +328,7 @@ async fn dry_run_and_nothing_stuck_publish_nothing() {
             .connections(connection("us-east-1", 1, "AVAILABLE"))
             .build()
     });
-    let monitor = Monitor::new(
-        config(&["us-east-1"]),
-        codestar(&[&healthy]),
-        sns(&[&publish]),
-    );
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor(&[&healthy], &[&publish])).await.unwrap();
     assert_eq!(report.scanned, 1);
     assert_eq!(report.messages_published, 0);
     assert_eq!(publish.num_calls(), 0);
@@ -388,10 +347,7 @@ async fn every_configured_region_is_scanned_and_a_manual_run_narrows() {
         codestar(&[&listing, &no_tags()]),
         sns(&[&publish]),
     );
-    let report = monitor
-        .run(&RunRequest::default(), ACCOUNT, now())
-        .await
-        .unwrap();
+    let report = run(&monitor).await.unwrap();
     assert_eq!(listing.num_calls(), 3);
     assert_eq!(
         report.regions.keys().collect::<Vec<_>>(),

@@ -67,6 +67,14 @@ fn event(
     event
 }
 
+fn create_event(url: &str, props: Value) -> Value {
+    event("Create", url, None, props, None)
+}
+
+fn delete_event(url: &str, physical_id: &str) -> Value {
+    event("Delete", url, Some(physical_id), props("app", &[]), None)
+}
+
 fn props(name: &str, tags: &[(&str, &str)]) -> Value {
     let tags: Vec<Value> = tags
         .iter()
@@ -186,10 +194,7 @@ async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
     let resource = resource(&[&listing, &tags, &create, &get(4)]);
 
     resource
-        .handle(
-            event("Create", &url.url, None, props("app", &[]), None),
-            TIME,
-        )
+        .handle(create_event(&url.url, props("app", &[])), TIME)
         .await
         .unwrap();
 
@@ -222,10 +227,7 @@ async fn create_refused_by_the_quota_fails_with_an_actionable_reason() {
     let resource = resource(&[&empty_listing(), &create]);
 
     resource
-        .handle(
-            event("Create", &url.url, None, props("app", &[]), None),
-            TIME,
-        )
+        .handle(create_event(&url.url, props("app", &[])), TIME)
         .await
         .unwrap();
 
@@ -253,12 +255,9 @@ async fn invalid_properties_fail_and_call_nothing() {
 
     resource
         .handle(
-            event(
-                "Create",
+            create_event(
                 &url.url,
-                None,
                 json!({"ConnectionName": "app", "ProviderType": "SVN"}),
-                None,
             ),
             TIME,
         )
@@ -285,16 +284,7 @@ async fn delete_of_a_missing_connection_succeeds() {
     let resource = resource(&[&delete]);
 
     resource
-        .handle(
-            event(
-                "Delete",
-                &url.url,
-                Some(&arn(REGION, 2)),
-                props("app", &[]),
-                None,
-            ),
-            TIME,
-        )
+        .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
         .await
         .unwrap();
 
@@ -315,16 +305,7 @@ async fn delete_is_retried_through_throttling() {
     let resource = resource(&[&delete]);
 
     resource
-        .handle(
-            event(
-                "Delete",
-                &url.url,
-                Some(&arn(REGION, 2)),
-                props("app", &[]),
-                None,
-            ),
-            TIME,
-        )
+        .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
         .await
         .unwrap();
 
@@ -384,16 +365,7 @@ async fn a_response_url_that_fails_twice_gets_exactly_one_response() {
     let resource = resource(&[]);
 
     resource
-        .handle(
-            event(
-                "Delete",
-                &url.url,
-                Some("failed-create:req-0"),
-                props("app", &[]),
-                None,
-            ),
-            TIME,
-        )
+        .handle(delete_event(&url.url, "failed-create:req-0"), TIME)
         .await
         .unwrap();
 
@@ -407,16 +379,7 @@ async fn a_response_url_that_refuses_is_an_error_for_lambda() {
     let resource = resource(&[]);
 
     let err = resource
-        .handle(
-            event(
-                "Delete",
-                &url.url,
-                Some("failed-create:req-0"),
-                props("app", &[]),
-                None,
-            ),
-            TIME,
-        )
+        .handle(delete_event(&url.url, "failed-create:req-0"), TIME)
         .await
         .unwrap_err()
         .to_string();
