@@ -1,7 +1,7 @@
 //! The monitor's configuration, read once at start-up from the environment.
 
 use crate::connection::{is_region, CONNECTION_STATUSES, PROVIDER_TYPES};
-use std::time::Duration;
+use chrono::Duration;
 use thiserror::Error;
 
 pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
@@ -32,7 +32,7 @@ pub struct MonitorConfig {
     pub repeat_interval: Duration,
 }
 
-pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(24);
 
 impl MonitorConfig {
     /// Reads the configuration through `var`, so tests need not touch the
@@ -218,8 +218,7 @@ pub fn parse_interval(value: &str) -> Option<Duration> {
     };
     let count: u64 = value[..value.len() - 1].parse().ok()?;
     let seconds = count.checked_mul(unit).filter(|_| count > 0)?;
-    // chrono's Duration, used for arithmetic on times, holds up to i64 milliseconds.
-    (seconds < i64::MAX as u64 / 1000).then(|| Duration::from_secs(seconds))
+    Duration::try_seconds(i64::try_from(seconds).ok()?)
 }
 
 pub fn parse_bool(value: &str) -> Option<bool> {
@@ -280,9 +279,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.state_table.as_deref(), Some("connection-watch-state"));
-        assert_eq!(c.repeat_interval, Duration::from_secs(4 * 3600));
-        assert_eq!(parse_interval("30m"), Some(Duration::from_secs(1800)));
-        assert_eq!(parse_interval("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(c.repeat_interval, Duration::hours(4));
+        assert_eq!(parse_interval("30m"), Some(Duration::minutes(30)));
+        assert_eq!(parse_interval("2d"), Some(Duration::days(2)));
         for bad in [
             "",
             "0h",

@@ -4,7 +4,8 @@
 use crate::alert::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use crate::codestar::{CodestarError, Connections};
 use crate::config::{parse_region, MonitorConfig};
-use crate::lifecycle;
+use crate::connection::Connection;
+use crate::lifecycle::{self, Change};
 use crate::metrics::emf_lines;
 use crate::publish::{AlertPublisher, PublishError};
 use crate::selection::{is_candidate, is_ignored, RegionScan, RunReport};
@@ -194,10 +195,6 @@ impl Monitor {
         self
     }
 
-    pub fn config(&self) -> &MonitorConfig {
-        &self.config
-    }
-
     /// Serves one invocation: parse the event, run, log the metrics and the
     /// report. `function_arn` names the account in the alert.
     pub async fn handle(
@@ -239,70 +236,13 @@ impl Monitor {
             tracing::error!(region = %region, error = %e, "region scan failed");
         }
 
-        let (mut alerts, mut changes) = match &self.state {
-            None => (report.stuck.clone(), Vec::new()),
-            Some(state) => {
-                let scanned: BTreeSet<String> = report.regions.keys().cloned().collect();
-                let previous = state
-                    .load(&scanned.iter().cloned().collect::<Vec<_>>())
-                    .await?;
-                let repeat = chrono::Duration::from_std(self.config.repeat_interval)
-                    .unwrap_or(chrono::Duration::MAX);
-                let plan = lifecycle::plan(&previous, &report.stuck, &scanned, now, repeat);
-                report.stuck = plan.stuck;
-                report.suppressed = Some(plan.suppressed);
-                report.resolved = Some(plan.resolved.clone());
-                (
-                    plan.alert.into_iter().chain(plan.resolved).collect(),
-                    plan.changes,
-                )
-            }
-        };
-
+        let (alerts, changes) = self.lifecycle(&mut report, now).await?;
         let dry_run = request.dry_run.unwrap_or(false) || self.config.dry_run;
         match (&self.publisher, dry_run) {
             (Some(publisher), false) => {
-                let run_id = format!(
-                    "{}-{}",
-                    std::process::id(),
-                    Utc::now().timestamp_nanos_opt().unwrap_or_default()
-                );
-                if let Some(state) = &self.state {
-                    let held = state.claim(&changes, &run_id).await?;
-                    let taken: HashSet<String> = changes
-                        .iter()
-                        .zip(&held)
-                        .filter(|(_, held)| !**held)
-                        .map(|(change, _)| change.arn().to_string())
-                        .collect();
-                    if !taken.is_empty() {
-                        tracing::info!(
-                            count = taken.len(),
-                            "left to an overlapping run, or changed since read"
-                        );
-                        alerts.retain(|c| !taken.contains(&c.arn));
-                        changes.retain(|c| !taken.contains(c.arn()));
-                    }
-                }
-                for alert in render_alerts(account, now, &alerts, SNS_MAX_PUBLISH_BYTES) {
-                    match publisher.publish(&alert).await {
-                        Ok(id) => {
-                            report.messages_published += 1;
-                            tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
-                        }
-                        Err(e) => {
-                            if let Some(state) = &self.state {
-                                state.release(&changes, &run_id).await;
-                            }
-                            return Err(e.into());
-                        }
-                    }
-                }
-                if let Some(state) = &self.state {
-                    let repeat = chrono::Duration::from_std(self.config.repeat_interval)
-                        .unwrap_or(chrono::Duration::MAX);
-                    state.commit(&changes, repeat).await?;
-                }
+                report.messages_published = self
+                    .publish(publisher, account, now, alerts, changes)
+                    .await?;
             }
             _ => tracing::info!(alerts = alerts.len(), "dry run: nothing published"),
         }
@@ -315,6 +255,90 @@ impl Monitor {
                 failures,
             })
         }
+    }
+
+    /// What to alert and, with a state table, what to remember: without one,
+    /// everything stuck; with one, the lifecycle's plan, recorded in `report`.
+    async fn lifecycle(
+        &self,
+        report: &mut RunReport,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Connection>, Vec<Change>), MonitorError> {
+        let Some(state) = &self.state else {
+            return Ok((report.stuck.clone(), Vec::new()));
+        };
+        let scanned: BTreeSet<String> = report.regions.keys().cloned().collect();
+        let previous = state
+            .load(&scanned.iter().cloned().collect::<Vec<_>>())
+            .await?;
+        let plan = lifecycle::plan(
+            &previous,
+            &report.stuck,
+            &scanned,
+            now,
+            self.config.repeat_interval,
+        );
+        report.stuck = plan.stuck;
+        report.suppressed = Some(plan.suppressed);
+        report.resolved = Some(plan.resolved.clone());
+        Ok((
+            plan.alert.into_iter().chain(plan.resolved).collect(),
+            plan.changes,
+        ))
+    }
+
+    /// Publishes `alerts`; with a state table, claims the records first
+    /// (dropping what an overlapping run holds), and commits them only after
+    /// every message went out. Returns the number of messages.
+    async fn publish(
+        &self,
+        publisher: &AlertPublisher,
+        account: &str,
+        now: DateTime<Utc>,
+        mut alerts: Vec<Connection>,
+        mut changes: Vec<Change>,
+    ) -> Result<usize, MonitorError> {
+        let run_id = format!(
+            "{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        if let Some(state) = &self.state {
+            let held = state.claim(&changes, &run_id).await?;
+            let taken: HashSet<String> = changes
+                .iter()
+                .zip(&held)
+                .filter(|(_, held)| !**held)
+                .map(|(change, _)| change.arn().to_string())
+                .collect();
+            if !taken.is_empty() {
+                tracing::info!(
+                    count = taken.len(),
+                    "left to an overlapping run, or changed since read"
+                );
+                alerts.retain(|c| !taken.contains(&c.arn));
+                changes.retain(|c| !taken.contains(c.arn()));
+            }
+        }
+        let mut published = 0;
+        for alert in render_alerts(account, now, &alerts, SNS_MAX_PUBLISH_BYTES) {
+            match publisher.publish(&alert).await {
+                Ok(id) => {
+                    published += 1;
+                    tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
+                }
+                Err(e) => {
+                    if let Some(state) = &self.state {
+                        state.release(&changes, &run_id).await;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        if let Some(state) = &self.state {
+            state.commit(&changes, self.config.repeat_interval).await?;
+        }
+        Ok(published)
     }
 
     /// Lists the region and reads the tags of each stuck connection as soon
