@@ -214,7 +214,16 @@ impl Monitor {
         for line in emf_lines(report, &self.config.statuses, Utc::now().timestamp_millis()) {
             println!("{line}");
         }
-        tracing::info!(report = %serde_json::to_string(report).unwrap_or_default(), "run finished");
+        // Counts only: the full report is the invocation's result, and a log
+        // event over 256 KB would be cut by CloudWatch.
+        tracing::info!(
+            scanned = report.scanned,
+            stuck = report.stuck.len(),
+            ignored = report.ignored,
+            failed_regions = ?report.failed_regions,
+            messages_published = report.messages_published,
+            "run finished"
+        );
         result
     }
 
