@@ -154,43 +154,46 @@ async fn create_makes_a_tagged_connection_and_answers_with_its_arn() {
     assert!(tags.contains(&("connection-watch:logical-id", "RepoConnection")));
 }
 
-#[tokio::test]
-async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
-    let url = ResponseUrl::start(vec![]).await;
+/// us-east-1 holds `conn-1` (AVAILABLE) and `app` (conn-4), the latter made by `app_request`.
+fn listing_with_app(app_request: &'static str) -> (Rule, Rule) {
     let listing = mock!(Client::list_connections).then_output(|| {
-        let mut same_name = connection(REGION, 3, "PENDING");
-        same_name.connection_name = Some("app".into());
-        let mut ours = connection(REGION, 4, "PENDING");
-        ours.connection_name = Some("app".into());
+        let mut app = connection(REGION, 4, "PENDING");
+        app.connection_name = Some("app".into());
         ListConnectionsOutput::builder()
             .connections(connection(REGION, 1, "AVAILABLE"))
-            .connections(same_name)
-            .connections(ours)
+            .connections(app)
             .build()
     });
-    let ours = arn(REGION, 4);
-    let tags = mock!(Client::list_tags_for_resource).then_compute_output(move |req| {
-        let request_id = if req.resource_arn() == Some(ours.as_str()) {
-            "req-1"
-        } else {
-            "another-request"
-        };
-        ListTagsForResourceOutput::builder()
-            .tags(
-                Tag::builder()
-                    .key(REQUEST_ID_TAG)
-                    .value(request_id)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
-    let create = mock!(Client::create_connection).then_output(|| {
+    let tags = mock!(Client::list_tags_for_resource)
+        .match_requests(|req| req.resource_arn() == Some(arn(REGION, 4).as_str()))
+        .then_output(move || {
+            ListTagsForResourceOutput::builder()
+                .tags(
+                    Tag::builder()
+                        .key(REQUEST_ID_TAG)
+                        .value(app_request)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    (listing, tags)
+}
+
+fn create_rule() -> Rule {
+    mock!(Client::create_connection).then_output(|| {
         CreateConnectionOutput::builder()
             .connection_arn(arn(REGION, 9))
             .build()
             .unwrap()
-    });
+    })
+}
+
+#[tokio::test]
+async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
+    let url = ResponseUrl::start(vec![]).await;
+    let (listing, tags) = listing_with_app("req-1");
+    let create = create_rule();
     let resource = resource(&[&listing, &tags, &create, &get(4)]);
 
     resource
@@ -201,12 +204,34 @@ async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
     assert_eq!(create.num_calls(), 0, "no second connection");
     assert_eq!(
         tags.num_calls(),
-        2,
-        "tags are read only for connections of the same name"
+        1,
+        "tags are read only for the connection of that name"
     );
     let response = url.only_response();
     assert_eq!(response["Status"], "SUCCESS");
     assert_eq!(response["PhysicalResourceId"], arn(REGION, 4));
+}
+
+#[tokio::test]
+async fn a_name_another_request_holds_fails_without_a_create() {
+    let url = ResponseUrl::start(vec![]).await;
+    let (listing, tags) = listing_with_app("another-request");
+    let create = create_rule();
+    let resource = resource(&[&listing, &tags, &create]);
+
+    resource
+        .handle(create_event(&url.url, props("app", &[])), TIME)
+        .await
+        .unwrap();
+
+    assert_eq!(create.num_calls(), 0);
+    let response = url.only_response();
+    assert_eq!(response["Status"], "FAILED");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&arn(REGION, 4)) && reason.contains("choose another ConnectionName"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -245,12 +270,7 @@ async fn create_refused_by_the_quota_fails_with_an_actionable_reason() {
 async fn invalid_properties_fail_and_call_nothing() {
     let url = ResponseUrl::start(vec![]).await;
     let listing = empty_listing();
-    let create = mock!(Client::create_connection).then_output(|| {
-        CreateConnectionOutput::builder()
-            .connection_arn(arn(REGION, 1))
-            .build()
-            .unwrap()
-    });
+    let create = create_rule();
     let resource = resource(&[&listing, &create]);
 
     resource
@@ -329,12 +349,7 @@ async fn update_of_tags_only_keeps_the_connection() {
             req.tags().len() == 1 && req.tags()[0].key() == "team" && req.tags()[0].value() == "b"
         })
         .then_output(|| TagResourceOutput::builder().build());
-    let create = mock!(Client::create_connection).then_output(|| {
-        CreateConnectionOutput::builder()
-            .connection_arn(arn(REGION, 9))
-            .build()
-            .unwrap()
-    });
+    let create = create_rule();
     let resource = resource(&[&get(5), &untag, &tag, &create]);
 
     resource

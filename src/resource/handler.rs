@@ -43,6 +43,27 @@ impl From<ResourceError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// Why an action failed, in words a person can act on.
+#[derive(Debug, Error)]
+enum ActionError {
+    #[error("{}", reason(.0))]
+    Aws(#[from] CodestarError),
+    #[error(
+        "ConnectionName {name:?} is already used by {arn}, which this request did not create. \
+         Names are unique in an account, and a change of ProviderType or HostArn creates a new \
+         connection before the old one is deleted: choose another ConnectionName"
+    )]
+    NameTaken { name: String, arn: String },
+}
+
+/// Who holds a connection name in the region.
+enum NameUse {
+    Free,
+    /// An earlier attempt of this same request (Lambda retries asynchronous invocations).
+    Ours(String),
+    Taken(String),
+}
+
 /// The fields every response needs, read from the raw event so that even a
 /// request that does not parse gets its answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,23 +240,29 @@ impl ConnectionResource {
             }
             Action::Delete { arn } => self.delete(&arn).await,
         };
-        result.map_err(|e| reason(&e))
+        result.map_err(|e| e.to_string())
     }
 
     async fn create(
         &self,
         envelope: &Envelope,
         properties: &ConnectionProperties,
-    ) -> Result<Outcome, CodestarError> {
+    ) -> Result<Outcome, ActionError> {
         let arn = match self
-            .previous_attempt(&properties.name, &envelope.request_id)
+            .name_use(&properties.name, &envelope.request_id)
             .await?
         {
-            Some(arn) => {
+            NameUse::Ours(arn) => {
                 tracing::info!(%arn, "reusing the connection an earlier attempt of this request created");
                 arn
             }
-            None => {
+            NameUse::Taken(arn) => {
+                return Err(ActionError::NameTaken {
+                    name: properties.name.clone(),
+                    arn,
+                })
+            }
+            NameUse::Free => {
                 let mut tags = properties.tags.clone();
                 tags.extend(owner_tags(
                     &envelope.stack_id,
@@ -247,30 +274,31 @@ impl ConnectionResource {
                     .await?
             }
         };
-        self.describe(&arn, properties).await
+        Ok(self.describe(&arn, properties).await?)
     }
 
-    /// A connection of this name that an earlier attempt of the same request
-    /// made (Lambda retries asynchronous invocations).
-    async fn previous_attempt(
-        &self,
-        name: &str,
-        request_id: &str,
-    ) -> Result<Option<String>, CodestarError> {
-        for connection in self.connections.list_all().await? {
-            if connection.name != name {
-                continue;
-            }
-            let tags = self
-                .connections
-                .tags(&connection.arn)
-                .await?
-                .unwrap_or_default();
+    async fn name_use(&self, name: &str, request_id: &str) -> Result<NameUse, CodestarError> {
+        let Some(holder) = self
+            .connections
+            .list_all()
+            .await?
+            .into_iter()
+            .find(|c| c.name == name)
+        else {
+            return Ok(NameUse::Free);
+        };
+        let tags = self
+            .connections
+            .tags(&holder.arn)
+            .await?
+            .unwrap_or_default();
+        Ok(
             if tags.get(REQUEST_ID_TAG).map(String::as_str) == Some(request_id) {
-                return Ok(Some(connection.arn));
-            }
-        }
-        Ok(None)
+                NameUse::Ours(holder.arn)
+            } else {
+                NameUse::Taken(holder.arn)
+            },
+        )
     }
 
     async fn update_in_place(
@@ -279,7 +307,7 @@ impl ConnectionResource {
         arn: &str,
         properties: &ConnectionProperties,
         removed_tag_keys: &[String],
-    ) -> Result<Outcome, CodestarError> {
+    ) -> Result<Outcome, ActionError> {
         if self.connections.get(arn).await?.is_none() {
             tracing::warn!(%arn, "connection is gone; creating a replacement");
             return self.create(envelope, properties).await;
@@ -290,10 +318,10 @@ impl ConnectionResource {
         if !properties.tags.is_empty() {
             self.connections.tag(arn, &properties.tags).await?;
         }
-        self.describe(arn, properties).await
+        Ok(self.describe(arn, properties).await?)
     }
 
-    async fn delete(&self, arn: &str) -> Result<Outcome, CodestarError> {
+    async fn delete(&self, arn: &str) -> Result<Outcome, ActionError> {
         if !self.connections.delete(arn).await? {
             tracing::info!(%arn, "connection was already gone");
         }

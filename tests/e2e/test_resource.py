@@ -216,3 +216,14 @@ def test_the_presigned_signature_is_never_logged(cfn, resource):
     logs = "\n".join(resource.logs)
     assert "responses/" in logs, "the URL itself is logged"
     assert "X-Amz-Signature" not in logs and "X-Amz-Credential" not in logs
+
+
+def test_a_replacement_that_keeps_the_name_fails_and_keeps_the_connection(cfn, codestar):
+    created, _ = cfn.send("Create", GITHUB)
+    arn = created["PhysicalResourceId"]
+    moved = {**GITHUB, "ProviderType": "GitLab"}
+    response, _ = cfn.send("Update", moved, physical_id=arn, old=GITHUB)
+    assert response["Status"] == "FAILED"
+    assert "choose another ConnectionName" in response["Reason"] and arn in response["Reason"]
+    assert response["PhysicalResourceId"] == arn
+    assert [c.arn for c in codestar.connections()] == [arn]
