@@ -28,6 +28,35 @@ def indent(text: str) -> str:
     return textwrap.indent(text, "    ")
 
 
+def lifecycle_demo(aws, codestar, target, monitor_env, queue_url) -> None:
+    """The same account with a state table: alert once, stay quiet, announce recovery."""
+    table = "connection-watch-state"
+    aws.client("dynamodb").create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "region", "KeyType": "HASH"},
+                   {"AttributeName": "connectionArn", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"},
+                              {"AttributeName": "connectionArn", "AttributeType": "S"}])
+    env = {**monitor_env, "STATE_TABLE": table, "REPEAT_INTERVAL": "24h"}
+    scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
+    banner("4. Monitor with STATE_TABLE: alert once, stay quiet, announce recovery")
+    with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", env) as monitor:
+        for when, change in [("2026-11-25T08:00:00Z", None), ("2026-11-25T09:00:00Z", None),
+                             ("2026-11-25T10:00:00Z", "the payments team completes one handshake")]:
+            if change:
+                done = next(c for c in codestar.connections("us-east-1") if c.status == "PENDING"
+                            and c.name.startswith("payments"))
+                codestar.set_status(done.arn, "AVAILABLE")
+                print(indent(f"... {change}: {done.name} is AVAILABLE"))
+            result = monitor.invoke({**scheduled, "time": when})
+            notes = aws.drain(queue_url)
+            subjects = [n["Subject"] for n in notes] or ["(nothing published)"]
+            print(indent(f"run at {when}: {result.body['messagesPublished']} message(s): {subjects[0]}"))
+            for note in notes:
+                states = {c["name"]: c["state"] for c in json.loads(note["Message"])["connections"]}
+                print(indent(f"    states: {states}"))
+
+
 def main() -> int:
     print("Building the Lambda binaries (cargo build --bins)...", flush=True)
     subprocess.run(["cargo", "build", "--bins", "--quiet"], cwd=ROOT, check=True)
@@ -70,13 +99,15 @@ def main() -> int:
             shown = {k: note[k] for k in ("Type", "Subject", "MessageAttributes", "Message")}
             print(indent(json.dumps(shown, indent=2)))
 
+        lifecycle_demo(aws, codestar, target, monitor_env, queue_url)
+
         bucket = "cloudformation-responses"
         aws.versioned_bucket(bucket)
         with LambdaFunction(str(target / "connection-resource"), "connection-watch-resource", endpoints) as resource:
             for title, request in [
-                ("4. Connection resource: Create", "cloudformation-create.json"),
-                ("5. Connection resource: Create with a malformed property", None),
-                ("6. Connection resource: Delete", "cloudformation-delete.json"),
+                ("5. Connection resource: Create", "cloudformation-create.json"),
+                ("6. Connection resource: Create with a malformed property", None),
+                ("7. Connection resource: Delete", "cloudformation-delete.json"),
             ]:
                 event = json.loads((ROOT / "events" / (request or "cloudformation-create.json")).read_text())
                 if request is None:
