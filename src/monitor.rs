@@ -32,7 +32,7 @@ pub enum MonitorError {
     Publish(#[from] PublishError),
     #[error("{0}")]
     State(#[from] StateError),
-    #[error("could not scan {}: {}; the other regions were scanned and alerted", .failures.len().to_string() + if .failures.len() == 1 { " region" } else { " regions" }, describe(.failures))]
+    #[error("could not scan {}; any other regions were scanned and alerted", describe(.failures))]
     RegionsFailed {
         report: Box<RunReport>,
         failures: Vec<(String, CodestarError)>,
