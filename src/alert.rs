@@ -98,11 +98,13 @@ fn split<'c>(
     if connections.is_empty() {
         return Vec::new();
     }
-    // The frame: an empty message with the largest header and attributes any chunk can have.
+    // The frame: a one-connection message (header, intro, a section heading)
+    // with the largest part marker, attributes and headings any chunk can
+    // have. It counts its connection once more than needed: on the safe side.
     let frame = render_one(
         account,
         generated_at,
-        &[],
+        &connections[..1],
         Some((connections.len(), connections.len())),
     )
     .publish_size()
@@ -533,12 +535,23 @@ mod tests {
 
     #[test]
     fn split_respects_a_small_budget_exactly() {
-        let stuck: Vec<Connection> = (0..40).map(|i| conn(i, "PENDING", "us-east-1")).collect();
-        for budget in [8_000, 12_000, 30_000] {
-            let alerts = render_alerts("123456789012", at(), &stuck, budget);
-            assert!(alerts.len() > 1);
-            assert!(alerts.iter().all(|a| a.publish_size() <= budget));
-            assert_eq!(alerts.iter().map(|a| a.count).sum::<usize>(), 40);
+        let stateless: Vec<Connection> = (0..40).map(|i| conn(i, "PENDING", "us-east-1")).collect();
+        // With a state table every message may carry all three section headings.
+        let states = [AlertState::New, AlertState::Ongoing, AlertState::Resolved];
+        let with_states: Vec<Connection> = (0..40)
+            .map(|i| Connection {
+                state: Some(states[i % 3]),
+                first_seen: Some(at()),
+                ..conn(i, "PENDING", "us-east-1")
+            })
+            .collect();
+        for connections in [stateless, with_states] {
+            for budget in [5_000, 8_000, 12_000, 30_000] {
+                let alerts = render_alerts("123456789012", at(), &connections, budget);
+                assert!(alerts.len() > 1);
+                assert!(alerts.iter().all(|a| a.publish_size() <= budget));
+                assert_eq!(alerts.iter().map(|a| a.count).sum::<usize>(), 40);
+            }
         }
     }
 }
