@@ -350,7 +350,8 @@ async fn update_of_tags_only_keeps_the_connection() {
         })
         .then_output(|| TagResourceOutput::builder().build());
     let create = create_rule();
-    let resource = resource(&[&get(5), &untag, &tag, &create]);
+    let get = get(5);
+    let resource = resource(&[&get, &untag, &tag, &create]);
 
     resource
         .handle(
@@ -372,6 +373,11 @@ async fn update_of_tags_only_keeps_the_connection() {
     assert_eq!(*untagged.lock().unwrap(), ["cost-centre"]);
     assert_eq!(tag.num_calls(), 1);
     assert_eq!(create.num_calls(), 0);
+    assert_eq!(
+        get.num_calls(),
+        1,
+        "one GetConnection: it serves both the check and Data"
+    );
 }
 
 #[tokio::test]

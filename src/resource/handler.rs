@@ -308,17 +308,18 @@ impl ConnectionResource {
         properties: &ConnectionProperties,
         removed_tag_keys: &[String],
     ) -> Result<Outcome, ActionError> {
-        if self.connections.get(arn).await?.is_none() {
+        let Some(connection) = self.connections.get(arn).await? else {
             tracing::warn!(%arn, "connection is gone; creating a replacement");
             return self.create(envelope, properties).await;
-        }
+        };
         if !removed_tag_keys.is_empty() {
             self.connections.untag(arn, removed_tag_keys).await?;
         }
         if !properties.tags.is_empty() {
             self.connections.tag(arn, &properties.tags).await?;
         }
-        Ok(self.describe(arn, properties).await?)
+        // Tags are not part of Data: the connection as read still describes it.
+        Ok(Outcome::of(&connection))
     }
 
     async fn delete(&self, arn: &str) -> Result<Outcome, ActionError> {
