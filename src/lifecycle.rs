@@ -54,6 +54,20 @@ impl Change {
             Self::Delete { region, .. } => region,
         }
     }
+
+    /// `lastAlerted` as this run read it; `None`: no record yet.
+    pub fn expected_last_alerted(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Put {
+                expected_last_alerted,
+                ..
+            } => *expected_last_alerted,
+            Self::Delete {
+                expected_last_alerted,
+                ..
+            } => Some(*expected_last_alerted),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

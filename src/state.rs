@@ -85,29 +85,17 @@ impl StateTable {
     pub async fn claim(&self, changes: &[Change], run_id: &str) -> Result<Vec<bool>, StateError> {
         let now = Utc::now();
         let claims = changes.iter().map(|change| async move {
-            let (region, arn) = (change.region(), change.arn());
-            let expected = match change {
-                Change::Put {
-                    expected_last_alerted,
-                    ..
-                } => *expected_last_alerted,
-                Change::Delete {
-                    expected_last_alerted,
-                    ..
-                } => Some(*expected_last_alerted),
-            };
             let mut request = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("region", s(region))
-                .key("connectionArn", s(arn))
+                .set_key(Some(key(change.region(), change.arn())))
                 .update_expression("SET claimedBy = :run, claimExpires = :until, expiresAt = if_not_exists(expiresAt, :ttl)")
                 .expression_attribute_values(":run", s(run_id))
                 .expression_attribute_values(":until", n((now + CLAIM_LEASE).timestamp()))
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .expression_attribute_values(":ttl", n((now + RECORD_TTL_SLACK).timestamp()));
-            request = match expected {
+            request = match change.expected_last_alerted() {
                 Some(last) => request
                     .condition_expression("(attribute_not_exists(claimExpires) OR claimExpires < :now) AND lastAlerted = :expected")
                     .expression_attribute_values(":expected", s(&rfc3339(last))),
@@ -176,20 +164,12 @@ impl StateTable {
     pub async fn release(&self, changes: &[Change], run_id: &str) {
         let releases = changes.iter().map(|change| async move {
             let (region, arn) = (change.region(), change.arn());
-            let never_alerted = matches!(
-                change,
-                Change::Put {
-                    expected_last_alerted: None,
-                    ..
-                }
-            );
-            let released = if never_alerted {
+            let released = if change.expected_last_alerted().is_none() {
                 // The claim made the item; take it away again.
                 self.client
                     .delete_item()
                     .table_name(&self.table)
-                    .key("region", s(region))
-                    .key("connectionArn", s(arn))
+                    .set_key(Some(key(region, arn)))
                     .condition_expression("claimedBy = :run AND attribute_not_exists(lastAlerted)")
                     .expression_attribute_values(":run", s(run_id))
                     .send()
@@ -200,8 +180,7 @@ impl StateTable {
                 self.client
                     .update_item()
                     .table_name(&self.table)
-                    .key("region", s(region))
-                    .key("connectionArn", s(arn))
+                    .set_key(Some(key(region, arn)))
                     .update_expression("REMOVE claimedBy, claimExpires")
                     .condition_expression("claimedBy = :run")
                     .expression_attribute_values(":run", s(run_id))
@@ -234,13 +213,20 @@ fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
         Change::Delete { region, arn, .. } => WriteRequest::builder()
             .delete_request(
                 DeleteRequest::builder()
-                    .key("region", s(region))
-                    .key("connectionArn", s(arn))
+                    .set_key(Some(key(region, arn)))
                     .build()
                     .expect("key is set"),
             )
             .build(),
     }
+}
+
+/// The table's key: partition `region`, sort `connectionArn`.
+fn key(region: &str, arn: &str) -> Item {
+    Item::from([
+        ("region".to_string(), s(region)),
+        ("connectionArn".to_string(), s(arn)),
+    ])
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -256,9 +242,8 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 pub fn to_item(record: &Record, repeat_interval: Duration) -> Item {
-    Item::from([
-        ("region".to_string(), s(record.region())),
-        ("connectionArn".to_string(), s(record.arn())),
+    let mut item = key(record.region(), record.arn());
+    item.extend([
         ("status".to_string(), s(&record.connection.status)),
         ("firstSeen".to_string(), s(&rfc3339(record.first_seen))),
         ("lastAlerted".to_string(), s(&rfc3339(record.last_alerted))),
@@ -270,7 +255,8 @@ pub fn to_item(record: &Record, repeat_interval: Duration) -> Item {
             "connection".to_string(),
             s(&serde_json::to_string(&record.connection).expect("plain data")),
         ),
-    ])
+    ]);
+    item
 }
 
 pub fn from_item(item: &Item) -> Option<Record> {
