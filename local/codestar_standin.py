@@ -192,10 +192,6 @@ class CodestarStandIn:
         with self._lock:
             self._faults[region] = Faults(**faults)
 
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
     # -- HTTP -----------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Without it, a response written in two segments waits ~40 ms on delayed ACK.
