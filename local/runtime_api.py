@@ -64,7 +64,6 @@ class LambdaFunction:
             function = fn
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         host, port = self._server.server_address[:2]
         env = {
