@@ -29,15 +29,22 @@ MB = 1024
 class StandIn:
     """The CodeStar stand-in as a separate process, so its work does not share a GIL with the harness."""
 
-    def __init__(self, regions: list[str], per_region: int, latency_ms: float):
+    def __init__(self, regions: list[str], connections: int, hosts_per_region: int, latency_ms: float):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local.codestar_standin", "--regions", ",".join(regions),
-             "--per-region", str(per_region), "--latency-ms", str(latency_ms)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             "--connections", str(connections), "--hosts-per-region", str(hosts_per_region),
+             "--latency-ms", str(latency_ms)],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("READY "):
             raise RuntimeError(f"stand-in did not start: {line!r}")
         self.url = line.split()[1]
+
+    def take_calls(self) -> dict[str, int]:
+        """The calls the stand-in served since the last time, by operation."""
+        self.process.stdin.write("calls\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
 
     def stop(self):
         self.process.terminate()
@@ -77,10 +84,11 @@ def publish_cost_ms(aws: LocalAws, topic_arn: str, samples: int = 10) -> float:
     return statistics.median(times)
 
 
-def measure(command, name: str, env: dict, runs: int) -> dict:
+def measure(command, name: str, env: dict, runs: int, standin: StandIn) -> dict:
     with LambdaFunction(command, name, env, timeout_s=120) as fn:
         init_ms = fn.wait_ready() * 1000
         walls = []
+        standin.take_calls()
         cpu_before = fn.cpu_seconds()
         for _ in range(runs):
             result = fn.invoke({})
@@ -88,14 +96,18 @@ def measure(command, name: str, env: dict, runs: int) -> dict:
                 raise RuntimeError(f"{name} failed: {result.body}")
             walls.append(result.seconds * 1000)
         cpu_ms = (fn.cpu_seconds() - cpu_before) / runs * 1000
-        return {"init_ms": init_ms, "wall_ms": statistics.median(walls), "cpu_ms": cpu_ms, "rss_kb": fn.peak_rss_kb()}
+        calls = sum(standin.take_calls().values()) / runs
+        return {"init_ms": init_ms, "wall_ms": statistics.median(walls), "cpu_ms": cpu_ms,
+                "rss_kb": fn.peak_rss_kb(), "calls": calls}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-ms", type=float, default=10.0)
-    parser.add_argument("--per-region", type=int, default=250)
-    parser.add_argument("--regions", default="1,5,17")
+    parser.add_argument("--connections", type=int, default=250, help="in all, spread over 17 home regions")
+    parser.add_argument("--hosts-per-region", type=int, default=3, help="the first of each region is PENDING")
+    parser.add_argument("--stuck-every", type=int, default=25)
+    parser.add_argument("--regions", default="1,5,17", help="watched regions (MONITOR_REGIONS) per row")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
@@ -107,39 +119,49 @@ def main() -> int:
 
     with LocalAws() as aws:
         topic_arn, _ = aws.topic_with_queue("bench-alerts")
-        idle = StandIn(["us-east-1"], args.per_region, 0)
+        idle = StandIn(REGIONS, args.connections, 0, 0)
         try:
             walk = walk_cost_ms(idle.url, "us-east-1")
         finally:
             idle.stop()
         publish = publish_cost_ms(aws, topic_arn)
-        pages = math.ceil(args.per_region / 100)
-        print(f"stand-in cost, no injected latency: {walk:.2f} ms for a {pages}-page walk of {args.per_region} connections")
+        pages = math.ceil(args.connections / 100)
+        print(f"account: {args.connections} connections over {len(REGIONS)} home regions (every "
+              f"{args.stuck_every}th PENDING), {args.hosts_per_region} hosts per region (one PENDING)")
+        print(f"stand-in cost, no injected latency: {walk:.2f} ms for a {pages}-page walk of {args.connections} connections")
         print(f"one SNS publish to moto (boto3, median): {publish:.2f} ms")
         print(f"injected latency: {args.latency_ms} ms per CodeStar call; arm64 bootstrap (monitor): {size}\n")
 
-        header = (f"{'regions':>7} {'impl':>6} {'wall ms':>9} {'floor ms':>9} {'ratio':>6} {'CPU ms':>7} "
-                  f"{'init ms':>8} {'peak RSS MB':>11} {'GB-s/run':>9} {'GB-s cold':>9}")
+        header = (f"{'regions':>7} {'impl':>6} {'wall ms':>9} {'floor ms':>9} {'ratio':>6} {'calls':>6} {'min':>4} "
+                  f"{'CPU ms':>7} {'init ms':>8} {'peak RSS MB':>11} {'GB-s/run':>9} {'GB-s cold':>9}")
         print(header)
         print("-" * len(header))
+        # The pages, then the tag reads of the last page's stuck ones; ListHosts runs beside them.
+        floor = (pages + 1) * args.latency_ms + publish
         for count in [int(n) for n in args.regions.split(",")]:
-            regions = REGIONS[:count]
-            floor = pages * args.latency_ms + publish
-            standin = StandIn(regions, args.per_region, args.latency_ms)
+            watched = REGIONS[:count]
+            stuck = sum(1 for i in range(args.connections)
+                        if i % args.stuck_every == args.stuck_every - 1 and REGIONS[i % len(REGIONS)] in watched)
+            hosts_stuck = count if args.hosts_per_region else 0
+            minimum = pages + stuck + count + hosts_stuck
+            standin = StandIn(REGIONS, args.connections, args.hosts_per_region, args.latency_ms)
             try:
                 env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                        "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
-                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(regions)}
+                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(watched)}
                 for label, command in [("rust", rust), ("boto3", peer)]:
-                    m = measure(command, f"bench-{label}", env, args.runs)
+                    m = measure(command, f"bench-{label}", env, args.runs, standin)
                     gbs = 0.125 * math.ceil(m["wall_ms"]) / 1000
                     cold = 0.125 * math.ceil(m["wall_ms"] + m["init_ms"]) / 1000
                     print(f"{count:>7} {label:>6} {m['wall_ms']:>9.1f} {floor:>9.1f} {m['wall_ms'] / floor:>6.2f} "
-                          f"{m['cpu_ms']:>7.1f} {m['init_ms']:>8.1f} {m['rss_kb'] / MB:>11.1f} {gbs:>9.5f} {cold:>9.5f}", flush=True)
+                          f"{m['calls']:>6.0f} {minimum:>4} {m['cpu_ms']:>7.1f} {m['init_ms']:>8.1f} "
+                          f"{m['rss_kb'] / MB:>11.1f} {gbs:>9.5f} {cold:>9.5f}", flush=True)
             finally:
                 standin.stop()
-    print("\nfloor = ceil(connections/100) sequential ListConnections calls x latency + one publish;"
-          " wall: median at the Runtime API; CPU: the function's user+system time per run;"
+    print("\nfloor = (ceil(connections/100) sequential ListConnections pages + one round trip for the last"
+          " page's tag reads) x latency + one publish; calls: CodeStar calls per run counted by the stand-in;"
+          " min: ceil(connections/100) pages + tag reads of stuck connections and hosts + one ListHosts per"
+          " watched region; wall: median at the Runtime API; CPU: the function's user+system time per run;"
           " init: process start to the first `next`; GB-s at 128 MB.")
     return 0
 

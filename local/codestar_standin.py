@@ -7,6 +7,10 @@ as boto3 sends it). The region is read from the SigV4 credential scope, so
 one server holds every region. Errors have AWS's shape: HTTP 400/5xx with
 `{"__type": ..., "message": ...}`.
 
+It models how AWS serves them (each rule cites its source beside it):
+connections are global (listed whole from any region, changed only in their
+home region, names unique per region), hosts are regional.
+
 Tests seed it, change connections behind the client's back, and inject
 latency, throttling and 5xx, per region or everywhere. It listens on
 127.0.0.1 only.
@@ -20,6 +24,7 @@ import json
 import random
 import re
 import socket
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +33,11 @@ from http import HTTPStatus
 ACCOUNT = "123456789012"
 PROVIDER_TYPES = ("Bitbucket", "GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged")
 STATUSES = ("PENDING", "AVAILABLE", "ERROR")
+# Host statuses as the Developer Tools user guide lists them ("View host
+# details", https://docs.aws.amazon.com/dtconsole/latest/userguide/connections-host-view.html);
+# the API types Status as a free string (API_Host), so tests may set others.
+HOST_STATUSES = ("PENDING", "AVAILABLE", "ERROR", "VPC_CONFIG_INITIALIZING",
+                 "VPC_CONFIG_FAILED_INITIALIZATION", "VPC_CONFIG_DELETING")
 # Connections per region (AWS's default quota).
 CONNECTION_QUOTA = 250
 MAX_TAGS = 200
@@ -38,6 +48,10 @@ TARGET_PREFIXES = (
     "CodeConnections_20231201.",
 )
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+# Operations that change a connection: AWS controls them in its home region
+# ("Global resources in AWS CodeConnections",
+# https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections-how-it-works-global.html).
+CONNECTION_WRITES = ("DeleteConnection", "TagResource", "UntagResource")
 
 
 class ServiceError(Exception):
@@ -55,6 +69,11 @@ class Connection:
     host_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     _encoded: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def region(self) -> str:
+        """The home region, which the ARN names."""
+        return _region_of(self.arn)
 
     def wire_json(self) -> bytes:
         """`wire()` encoded, kept until the status changes: listing pages are
@@ -77,6 +96,33 @@ class Connection:
 
 
 @dataclass
+class Host:
+    name: str
+    arn: str
+    provider_type: str
+    endpoint: str
+    status: str = "AVAILABLE"
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def region(self) -> str:
+        return _region_of(self.arn)
+
+    def wire(self) -> dict:
+        out = {
+            "Name": self.name,
+            "HostArn": self.arn,
+            "ProviderType": self.provider_type,
+            "ProviderEndpoint": self.endpoint,
+            "Status": self.status,
+        }
+        if self.status_message:
+            out["StatusMessage"] = self.status_message
+        return out
+
+
+@dataclass
 class Faults:
     latency_ms: float = 0.0
     throttle_rate: float = 0.0
@@ -84,16 +130,27 @@ class Faults:
     # The next N requests are throttled, then normal service resumes.
     throttle_burst: int = 0
     fail_all: bool = False
+    # Only these operations are affected; None: every operation.
+    operations: tuple[str, ...] | None = None
 
 
 class CodestarStandIn:
+    """One account's connections and hosts, served for every region.
+
+    Connections are global: one store, listed whole from any region, each
+    with a home region named by its ARN. Hosts are regional: listed and read
+    only in their own region."""
+
     def __init__(self, seed: int = 7):
         self._lock = threading.RLock()
-        self._regions: dict[str, dict[str, Connection]] = {}
-        self._hosts: dict[str, str] = {}  # host ARN -> provider type
+        self._connections: dict[str, Connection] = {}  # ARN -> connection, in creation order
+        self._hosts: dict[str, Host] = {}  # ARN -> host
         self._faults: dict[str, Faults] = {}
         self._random = random.Random(seed)
         self.calls: dict[str, int] = {}
+        # (operation, resource ARN, region the request arrived at) for every
+        # call that names a connection or host, so tests can assert routing.
+        self.arrivals: list[tuple[str, str, str]] = []
         self.failures_injected = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -153,20 +210,26 @@ class CodestarStandIn:
 
     # -- test controls --------------------------------------------------
     def seed(self, region: str, count: int, status: str = "PENDING", provider_type: str = "GitHub",
-             tags: dict[str, str] | None = None, name_prefix: str | None = None) -> list[str]:
+             tags: dict[str, str] | None = None, name_prefix: str | None = None,
+             host_arn: str | None = None) -> list[str]:
+        """`count` connections whose home region is `region`; returns their ARNs."""
         assert status in STATUSES and provider_type in PROVIDER_TYPES
         prefix = name_prefix or f"{provider_type.lower()}-{status.lower()}"
         with self._lock:
-            existing = len(self._regions.get(region, {}))
+            existing = len(self.connections(region))
             return [
-                self._add(region, f"{prefix}-{existing + i}"[:32], provider_type, status, None, dict(tags or {})).arn
+                self._add(region, f"{prefix}-{existing + i}"[:32], provider_type, status, host_arn,
+                          dict(tags or {})).arn
                 for i in range(count)
             ]
 
-    def add_host(self, region: str, name: str, provider_type: str = "GitHubEnterpriseServer") -> str:
+    def add_host(self, region: str, name: str, provider_type: str = "GitHubEnterpriseServer",
+                 status: str = "AVAILABLE", status_message: str | None = None,
+                 tags: dict[str, str] | None = None) -> str:
         arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:host/{name}-{uuid.uuid4().hex[:8]}"
+        endpoint = f"https://{name}.example.com"
         with self._lock:
-            self._hosts[arn] = provider_type
+            self._hosts[arn] = Host(name, arn, provider_type, endpoint, status, status_message, dict(tags or {}))
         return arn
 
     def set_status(self, arn: str, status: str) -> None:
@@ -174,22 +237,41 @@ class CodestarStandIn:
         with self._lock:
             self._find(arn).status = status
 
+    def set_host_status(self, arn: str, status: str, message: str | None = None) -> None:
+        with self._lock:
+            host = self._hosts[arn]
+            host.status, host.status_message = status, message
+
     def remove(self, arn: str) -> None:
         with self._lock:
-            self._regions[_region_of(arn)].pop(arn)
+            if self._connections.pop(arn, None) is None:
+                self._hosts.pop(arn)
 
     def connections(self, region: str | None = None) -> list[Connection]:
+        """Every connection, or those whose home region is `region`."""
         with self._lock:
-            regions = [region] if region else list(self._regions)
-            return [c for r in regions for c in self._regions.get(r, {}).values()]
+            return [c for c in self._connections.values() if region is None or c.region == region]
+
+    def hosts(self, region: str | None = None) -> list[Host]:
+        with self._lock:
+            return [h for h in self._hosts.values() if region is None or h.region == region]
 
     def get(self, arn: str) -> Connection | None:
         with self._lock:
-            return self._regions.get(_region_of(arn), {}).get(arn)
+            return self._connections.get(arn)
+
+    def take_calls(self) -> dict[str, int]:
+        """The calls per operation so far, counting from zero again."""
+        with self._lock:
+            calls, self.calls = self.calls, {}
+            return calls
 
     def set_faults(self, region: str = "*", **faults) -> None:
-        """latency_ms, throttle_rate, error_rate, throttle_burst, fail_all; region '*' is every region."""
+        """latency_ms, throttle_rate, error_rate, throttle_burst, fail_all,
+        operations; region '*' is every region."""
         with self._lock:
+            if "operations" in faults and faults["operations"] is not None:
+                faults["operations"] = tuple(faults["operations"])
             self._faults[region] = Faults(**faults)
 
     # -- HTTP -----------------------------------------------------------
@@ -261,6 +343,8 @@ class CodestarStandIn:
         with self._lock:
             self.calls[operation] = self.calls.get(operation, 0) + 1
             faults = self._faults.get(region) or self._faults.get("*") or Faults()
+            if faults.operations is not None and operation not in faults.operations:
+                return None, 0.0
             return self._inject(faults), faults.latency_ms
 
     def _execute(self, region: str, operation: str, body: dict) -> dict | bytes:
@@ -268,6 +352,9 @@ class CodestarStandIn:
         if method is None:
             raise ServiceError("UnknownOperationException", f"unknown operation {operation}")
         with self._lock:
+            arn = body.get("ConnectionArn") or body.get("ResourceArn") or body.get("HostArn")
+            if isinstance(arn, str) and operation != "CreateConnection":
+                self.arrivals.append((operation, arn, region))
             return method(region, body)
 
     def _inject(self, faults: Faults) -> ServiceError | None:
@@ -293,33 +380,65 @@ class CodestarStandIn:
     def _add(self, region, name, provider_type, status, host_arn, tags) -> Connection:
         arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:connection/{uuid.uuid4()}"
         connection = Connection(name, arn, provider_type, status, host_arn, tags)
-        self._regions.setdefault(region, {})[arn] = connection
+        self._connections[arn] = connection
         return connection
 
     def _find(self, arn: str) -> Connection:
-        connection = self._regions.get(_region_of(arn), {}).get(arn)
+        connection = self._connections.get(arn)
         if connection is None:
             raise ServiceError("ResourceNotFoundException", f"Connection {arn} does not exist")
         return connection
 
+    def _find_host(self, region: str, arn: str) -> Host:
+        # Hosts are regional: "You use host resources only in the Region where
+        # they were created" (Global resources in AWS CodeConnections).
+        host = self._hosts.get(arn)
+        if host is None or host.region != region:
+            raise ServiceError("ResourceNotFoundException", f"Host {arn} does not exist in {region}")
+        return host
+
+    def _resource(self, region: str, operation: str, arn: str) -> Connection | Host:
+        """The connection or host an ARN names, as the calling region may use it."""
+        if ":host/" in arn:
+            return self._find_host(region, arn)
+        connection = self._find(arn)
+        # A connection's data is controlled in its home region (the same guide);
+        # what AWS answers to a write sent elsewhere is undocumented, so the
+        # stand-in refuses it rather than guess.
+        if operation in CONNECTION_WRITES and connection.region != region:
+            raise ServiceError(
+                "ValidationException",
+                f"{operation} of {arn} must be sent to its home region {connection.region}, not {region}")
+        return connection
+
     def _op_ListConnections(self, region, body):
+        # Global: any region lists the account's connections of every region
+        # ("When you list connection resources ... the list shows all connection
+        # resources associated with your account across all Regions").
         max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
         provider, host = body.get("ProviderTypeFilter"), body.get("HostArnFilter")
         if provider is not None and provider not in PROVIDER_TYPES:
             raise ServiceError("ValidationException", f"Invalid ProviderTypeFilter {provider}")
         items = [
-            c for c in self._regions.get(region, {}).values()
+            c for c in self._connections.values()
             if (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
         ]
-        start = _decode_token(body.get("NextToken"))
-        page = items[start:start + max_results]
-        out = b'{"Connections": [' + b", ".join(c.wire_json() for c in page) + b"]"
-        if start + max_results < len(items):
-            out += b', "NextToken": ' + json.dumps(_encode_token(start + max_results)).encode()
-        return out + b"}"
+        return _page(items, body, max_results, "Connections", Connection.wire_json)
+
+    def _op_ListHosts(self, region, body):
+        # Regional: "the list shows host resources associated with your account
+        # in the selected Region only" (the same guide).
+        max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
+        items = [h for h in self._hosts.values() if h.region == region]
+        return _page(items, body, max_results, "Hosts", lambda h: json.dumps(h.wire()).encode())
+
+    def _op_GetHost(self, region, body):
+        host = self._find_host(region, _required(body, "HostArn"))
+        return {k: v for k, v in host.wire().items() if k not in ("HostArn", "StatusMessage")}
 
     def _op_GetConnection(self, region, body):
-        return {"Connection": self._find(_required(body, "ConnectionArn")).wire()}
+        arn = _required(body, "ConnectionArn")
+        return {"Connection": self._resource(region, "GetConnection", arn).wire()}
 
     def _op_CreateConnection(self, region, body):
         name = _required(body, "ConnectionName")
@@ -327,42 +446,55 @@ class CodestarStandIn:
             raise ServiceError("ValidationException", "ConnectionName must have 1 to 32 characters")
         provider, host = body.get("ProviderType"), body.get("HostArn")
         if host is not None:
-            if host not in self._hosts:
-                raise ServiceError("ResourceNotFoundException", f"Host {host} does not exist")
-            provider = provider or self._hosts[host]
+            provider = provider or self._find_host(region, host).provider_type
         if provider not in PROVIDER_TYPES:
             raise ServiceError("ValidationException", f"Invalid ProviderType {provider}")
         tags = _tags(body.get("Tags", []))
-        connections = self._regions.get(region, {})
-        if any(c.name == name for c in connections.values()):
+        # Names are unique per region, not per account: the field report
+        # hashicorp/terraform-provider-aws#34395 found same-named connections
+        # in two regions of one account.
+        home = self.connections(region)
+        if any(c.name == name for c in home):
             raise ServiceError("ResourceUnavailableException", f"Connection name {name} already exists")
-        if len(connections) >= CONNECTION_QUOTA:
+        if len(home) >= CONNECTION_QUOTA:
             raise ServiceError("LimitExceededException", "Connection limit exceeded")
         connection = self._add(region, name, provider, "PENDING", host, tags)
+        self.arrivals.append(("CreateConnection", connection.arn, region))
         return {"ConnectionArn": connection.arn, "Tags": _wire_tags(tags)}
 
     def _op_DeleteConnection(self, region, body):
         arn = _required(body, "ConnectionArn")
-        self._find(arn)
-        del self._regions[_region_of(arn)][arn]
+        self._resource(region, "DeleteConnection", arn)
+        del self._connections[arn]
         return {}
 
     def _op_ListTagsForResource(self, region, body):
-        return {"Tags": _wire_tags(self._find(_required(body, "ResourceArn")).tags)}
+        resource = self._resource(region, "ListTagsForResource", _required(body, "ResourceArn"))
+        return {"Tags": _wire_tags(resource.tags)}
 
     def _op_TagResource(self, region, body):
-        connection = self._find(_required(body, "ResourceArn"))
-        merged = {**connection.tags, **_tags(_required(body, "Tags"))}
+        resource = self._resource(region, "TagResource", _required(body, "ResourceArn"))
+        merged = {**resource.tags, **_tags(_required(body, "Tags"))}
         if len(merged) > MAX_TAGS:
             raise ServiceError("LimitExceededException", f"A resource has at most {MAX_TAGS} tags")
-        connection.tags = merged
+        resource.tags = merged
         return {}
 
     def _op_UntagResource(self, region, body):
-        connection = self._find(_required(body, "ResourceArn"))
+        resource = self._resource(region, "UntagResource", _required(body, "ResourceArn"))
         for key in _required(body, "TagKeys"):
-            connection.tags.pop(key, None)
+            resource.tags.pop(key, None)
         return {}
+
+
+def _page(items: list, body: dict, max_results: int, key: str, encode) -> bytes:
+    """One page of `items` from the offset in `NextToken`, encoded as AWS does."""
+    start = _decode_token(body.get("NextToken"))
+    page = items[start:start + max_results]
+    out = b'{"' + key.encode() + b'": [' + b", ".join(encode(i) for i in page) + b"]"
+    if start + max_results < len(items):
+        out += b', "NextToken": ' + json.dumps(_encode_token(start + max_results)).encode()
+    return out + b"}"
 
 
 def _region_of(arn: str) -> str:
@@ -421,20 +553,27 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--regions", default="us-east-1")
-    parser.add_argument("--per-region", type=int, default=0, help="connections per region")
+    parser.add_argument("--regions", default="us-east-1", help="home regions the connections are spread over")
+    parser.add_argument("--connections", type=int, default=0, help="connections in all, round-robin over the regions")
     parser.add_argument("--stuck-every", type=int, default=25, help="every Nth connection is PENDING")
+    parser.add_argument("--hosts-per-region", type=int, default=0, help="hosts per region; the first of each is PENDING")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     standin = CodestarStandIn()
-    for region in args.regions.split(","):
-        for i in range(args.per_region):
-            stuck = args.stuck_every and i % args.stuck_every == args.stuck_every - 1
-            standin.seed(region, 1, "PENDING" if stuck else "AVAILABLE")
+    regions = args.regions.split(",")
+    for i in range(args.connections):
+        stuck = args.stuck_every and i % args.stuck_every == args.stuck_every - 1
+        standin.seed(regions[i % len(regions)], 1, "PENDING" if stuck else "AVAILABLE")
+    for region in regions:
+        for i in range(args.hosts_per_region):
+            standin.add_host(region, f"ghe-{i}", status="PENDING" if i == 0 else "AVAILABLE")
     standin.set_faults("*", latency_ms=args.latency_ms)
     print(f"READY {standin.start(args.port)}", flush=True)
+    # The benchmark asks for the call counts (and resets them) on stdin.
     try:
-        threading.Event().wait()
+        for line in sys.stdin:
+            if line.strip() == "calls":
+                print(json.dumps(standin.take_calls()), flush=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from local.codestar_standin import CodestarStandIn
@@ -34,26 +35,32 @@ def lifecycle_demo(aws, codestar, target, monitor_env, queue_url) -> None:
     aws.client("dynamodb").create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "region", "KeyType": "HASH"},
-                   {"AttributeName": "connectionArn", "KeyType": "RANGE"}],
+                   {"AttributeName": "arn", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"},
-                              {"AttributeName": "connectionArn", "AttributeType": "S"}])
+                              {"AttributeName": "arn", "AttributeType": "S"}])
     env = {**monitor_env, "STATE_TABLE": table, "REPEAT_INTERVAL": "24h"}
     scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
     banner("4. Monitor with STATE_TABLE: alert once, stay quiet, announce recovery")
+    # Hourly runs ending now: the monitor takes an event's time only near the clock.
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", env) as monitor:
-        for when, change in [("2026-11-25T08:00:00Z", None), ("2026-11-25T09:00:00Z", None),
-                             ("2026-11-25T10:00:00Z", "the payments team completes one handshake")]:
+        for hour, change in [(0, None), (1, None), (2, "the payments team completes one handshake, "
+                                                       "the platform team sets up the GitHub Enterprise host")]:
             if change:
                 done = next(c for c in codestar.connections("us-east-1") if c.status == "PENDING"
                             and c.name.startswith("payments"))
                 codestar.set_status(done.arn, "AVAILABLE")
-                print(indent(f"... {change}: {done.name} is AVAILABLE"))
+                host = next(h for h in codestar.hosts("us-east-1") if h.status != "AVAILABLE")
+                codestar.set_host_status(host.arn, "AVAILABLE")
+                print(indent(f"... {change}: {done.name} and {host.name} are AVAILABLE"))
+            when = (start + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
             result = monitor.invoke({**scheduled, "time": when})
             notes = aws.drain(queue_url)
             subjects = [n["Subject"] for n in notes] or ["(nothing published)"]
             print(indent(f"run at {when}: {result.body['messagesPublished']} message(s): {subjects[0]}"))
             for note in notes:
-                states = {c["name"]: c["state"] for c in json.loads(note["Message"])["connections"]}
+                document = json.loads(note["Message"])
+                states = {c["name"]: c["state"] for c in document["connections"] + document["hosts"]}
                 print(indent(f"    states: {states}"))
 
 
@@ -68,9 +75,16 @@ def main() -> int:
         endpoints = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                      "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
 
-        # An account with connections in three regions, some never finished, one broken.
+        # An account whose connections were created in three regions (AWS lists
+        # them all from any region), some never finished, one broken, and
+        # self-managed hosts: one never set up, one whose VPC settings failed.
+        ghe = codestar.add_host("us-east-1", "ghe-build", status="PENDING")
+        codestar.add_host("us-east-1", "ghe-main")
+        codestar.add_host("eu-west-1", "gitlab-eu", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
+                          status_message="The VPC subnets have no route to https://gitlab-eu.example.com")
         codestar.seed("us-east-1", 120, "AVAILABLE", "GitHub")
         codestar.seed("us-east-1", 2, "PENDING", "GitHub", name_prefix="payments-api-github")
+        codestar.seed("us-east-1", 1, "PENDING", "GitHubEnterpriseServer", name_prefix="build-ghe", host_arn=ghe)
         codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox",
                       tags={"connection-watch:ignore": "true"})
         codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
@@ -83,6 +97,7 @@ def main() -> int:
         monitor_env = {**endpoints, "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS)}
         with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", monitor_env) as monitor:
             scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
+            scheduled["time"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             result = monitor.invoke(scheduled)
         banner("1. Monitor: the run result (Lambda's response to the scheduled event)")
         print(indent(json.dumps(result.body, indent=2) if result.ok else f"FAILED: {result.body}"))
@@ -130,6 +145,8 @@ def main() -> int:
                     print(indent(f"-> the stand-in now holds {connection.name!r}, status {connection.status}"))
                 if event["RequestType"] == "Delete":
                     print(indent(f"-> the stand-in holds it no more: {codestar.get(created_arn) is None}"))
+                    routed = [(op, region) for op, arn, region in codestar.arrivals if arn == created_arn]
+                    print(indent(f"-> calls naming it, and the region each went to: {routed}"))
     print("\nAll local services stopped.")
     return 0
 

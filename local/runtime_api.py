@@ -118,6 +118,13 @@ class LambdaFunction:
         for line in self._process.stdout:
             self.logs.append(line.rstrip("\n"))
 
+    def wait_for_log(self, text: str, timeout_s: float = 5) -> list[str]:
+        """The log lines once one contains `text` (the pipe lags the invocation's result)."""
+        end = time.monotonic() + timeout_s
+        while not any(text in line for line in self.logs) and time.monotonic() < end:
+            time.sleep(0.01)
+        return list(self.logs)
+
     def cpu_seconds(self) -> float:
         """User and system CPU time the process has used so far."""
         with open(f"/proc/{self._process.pid}/stat") as stat:

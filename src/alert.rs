@@ -1,8 +1,10 @@
-//! Renders the SNS alert for a set of stuck connections: subject, per-protocol
-//! message, message attributes, and the split over several messages when one
-//! would exceed SNS's size limit. Pure: no I/O.
+//! Renders the SNS alert for what is stuck, connections and hosts: subject,
+//! per-protocol message, message attributes, and the split over several
+//! messages when one would exceed SNS's size limit. Pure: no I/O.
 
-use crate::connection::{AlertState, Connection};
+use crate::connection::Connection;
+use crate::host::Host;
+use crate::watched::{AlertState, Watched};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -12,6 +14,63 @@ pub const SNS_MAX_PUBLISH_BYTES: usize = 262_144;
 /// SNS's limit for a subject.
 pub const SUBJECT_MAX_CHARS: usize = 100;
 
+/// What one run alerts: stuck (and, with a state table, resolved) connections and hosts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stuck<'a> {
+    pub connections: &'a [Connection],
+    pub hosts: &'a [Host],
+}
+
+impl Stuck<'_> {
+    fn len(&self) -> usize {
+        self.connections.len() + self.hosts.len()
+    }
+
+    /// Statuses, home regions and lifecycle states, each once, in first-seen order.
+    fn distinct(&self, field: impl Fn(&dyn Shown) -> String) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        let all = self.connections.iter().map(|c| c as &dyn Shown);
+        for item in all.chain(self.hosts.iter().map(|h| h as &dyn Shown)) {
+            let value = field(item);
+            if !value.is_empty() && !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        seen
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        [
+            (!self.connections.is_empty()).then_some("connection"),
+            (!self.hosts.is_empty()).then_some("host"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
+    }
+
+    fn states(&self) -> Vec<String> {
+        let mut states: Vec<AlertState> = self
+            .connections
+            .iter()
+            .filter_map(|c| c.lifecycle.state)
+            .chain(self.hosts.iter().filter_map(|h| h.lifecycle.state))
+            .collect();
+        states.sort();
+        states.dedup();
+        states.iter().map(|s| s.as_str().to_string()).collect()
+    }
+}
+
+/// One message attribute, as SNS counts and receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub data_type: &'static str,
+    pub value: String,
+}
+
 /// One `Publish` call's worth of alert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertMessage {
@@ -20,29 +79,59 @@ pub struct AlertMessage {
     pub message: String,
     pub statuses: Vec<String>,
     pub regions: Vec<String>,
+    /// `connection`, `host`: what kinds of object the message carries.
+    pub kinds: Vec<String>,
     /// Lifecycle states present (`new`, `ongoing`, `resolved`); empty without a state table.
     pub states: Vec<String>,
     pub count: usize,
 }
 
 impl AlertMessage {
+    /// The message attributes, defined once: what is published is what is
+    /// counted against SNS's limit.
+    pub fn attributes(&self) -> Vec<Attribute> {
+        let array = |items: &[String]| serde_json::to_string(items).expect("plain strings");
+        let mut attributes = vec![
+            Attribute {
+                name: "statuses",
+                data_type: "String.Array",
+                value: array(&self.statuses),
+            },
+            Attribute {
+                name: "regions",
+                data_type: "String.Array",
+                value: array(&self.regions),
+            },
+            Attribute {
+                name: "kinds",
+                data_type: "String.Array",
+                value: array(&self.kinds),
+            },
+            Attribute {
+                name: "count",
+                data_type: "Number",
+                value: self.count.to_string(),
+            },
+        ];
+        if !self.states.is_empty() {
+            attributes.push(Attribute {
+                name: "states",
+                data_type: "String.Array",
+                value: array(&self.states),
+            });
+        }
+        attributes
+    }
+
     /// What SNS counts against its limit, attribute names and types included.
     pub fn publish_size(&self) -> usize {
-        let array_len = |items: &[String]| serde_json::to_string(items).map_or(0, |s| s.len());
         self.message.len()
             + self.subject.len()
-            + "statuses".len()
-            + "String.Array".len()
-            + array_len(&self.statuses)
-            + "regions".len()
-            + "String.Array".len()
-            + array_len(&self.regions)
-            + "states".len()
-            + "String.Array".len()
-            + array_len(&self.states)
-            + "count".len()
-            + "Number".len()
-            + self.count.to_string().len()
+            + self
+                .attributes()
+                .iter()
+                .map(|a| a.name.len() + a.data_type.len() + a.value.len())
+                .sum::<usize>()
     }
 }
 
@@ -54,6 +143,7 @@ struct AlertDocument<'a> {
     account: &'a str,
     generated_at: String,
     connections: &'a [Connection],
+    hosts: &'a [Host],
 }
 
 #[derive(Serialize)]
@@ -65,15 +155,45 @@ struct ProtocolMessages<'a> {
     https: &'a str,
 }
 
-/// Renders the alert for `connections`, in as few messages as fit SNS's limit
-/// (`budget` bytes each). Empty input renders nothing.
+/// The fields the text shows of a connection or a host.
+trait Shown {
+    fn status(&self) -> &str;
+    fn region(&self) -> &str;
+    fn state(&self) -> Option<AlertState>;
+    fn block(&self, now: DateTime<Utc>) -> String;
+    fn json_len(&self) -> usize;
+}
+
+impl<T: Watched> Shown for T
+where
+    T: Block,
+{
+    fn status(&self) -> &str {
+        Watched::status(self)
+    }
+    fn region(&self) -> &str {
+        Watched::region(self)
+    }
+    fn state(&self) -> Option<AlertState> {
+        self.lifecycle().state
+    }
+    fn block(&self, now: DateTime<Utc>) -> String {
+        Block::text_block(self, now)
+    }
+    fn json_len(&self) -> usize {
+        serde_json::to_string(self).map_or(0, |s| escaped_len(&s))
+    }
+}
+
+/// Renders the alert, in as few messages as fit SNS's limit (`budget` bytes
+/// each). Nothing stuck renders nothing.
 pub fn render_alerts(
     account: &str,
     generated_at: DateTime<Utc>,
-    connections: &[Connection],
+    stuck: Stuck<'_>,
     budget: usize,
 ) -> Vec<AlertMessage> {
-    let chunks = split(account, generated_at, connections, budget);
+    let chunks = split(account, generated_at, stuck, budget);
     let parts = chunks.len();
     chunks
         .into_iter()
@@ -85,69 +205,83 @@ pub fn render_alerts(
         .collect()
 }
 
-/// Greedy packing by each connection's share of a rendered message. A
-/// connection appears twice as text and three times as JSON, each escaped once
-/// more inside the outer document; the slack covers separators.
+/// Greedy packing by each object's share of a rendered message, connections
+/// first, then hosts. An object appears twice as text and three times as
+/// JSON, each escaped once more inside the outer document; the slack covers
+/// separators.
 fn split<'c>(
     account: &str,
     generated_at: DateTime<Utc>,
-    connections: &'c [Connection],
+    stuck: Stuck<'c>,
     budget: usize,
-) -> Vec<&'c [Connection]> {
-    const SLACK_PER_CONNECTION: usize = 32;
-    if connections.is_empty() {
+) -> Vec<Stuck<'c>> {
+    const SLACK_PER_OBJECT: usize = 32;
+    if stuck.len() == 0 {
         return Vec::new();
     }
-    // The frame: a one-connection message (header, intro, a section heading)
-    // with the largest part marker, attributes and headings any chunk can
-    // have. It counts its connection once more than needed: on the safe side.
+    // The frame: a message of one connection and one host (header, intros,
+    // headings) with the largest part marker and the attributes any chunk
+    // can have. It counts its objects once more than needed: on the safe side.
+    let sample = Stuck {
+        connections: &stuck.connections[..stuck.connections.len().min(1)],
+        hosts: &stuck.hosts[..stuck.hosts.len().min(1)],
+    };
     let frame = render_one(
         account,
         generated_at,
-        &connections[..1],
-        Some((connections.len(), connections.len())),
+        sample,
+        Some((stuck.len(), stuck.len())),
     )
     .publish_size()
-        + serde_json::to_string(&distinct(connections, |c| &c.region)).map_or(0, |s| s.len())
-        + serde_json::to_string(&distinct(connections, |c| &c.status)).map_or(0, |s| s.len())
-        + serde_json::to_string(&states(connections)).map_or(0, |s| s.len())
+        + serde_json::to_string(&stuck.distinct(|i| i.region().to_string())).map_or(0, |s| s.len())
+        + serde_json::to_string(&stuck.distinct(|i| i.status().to_string())).map_or(0, |s| s.len())
+        + serde_json::to_string(&stuck.states()).map_or(0, |s| s.len())
         + 64;
-    let cost = |c: &Connection| {
-        let text = escaped_len(&text_block(c, generated_at));
-        let json = serde_json::to_string(c).map_or(0, |s| escaped_len(&s));
-        2 * text + 3 * json + SLACK_PER_CONNECTION
+    let cost = |item: &dyn Shown| {
+        2 * escaped_len(&item.block(generated_at)) + 3 * item.json_len() + SLACK_PER_OBJECT
     };
 
-    let mut chunks = Vec::new();
-    let mut start = 0;
+    // Cut points over the sequence of connections, then hosts.
+    let costs: Vec<usize> = stuck
+        .connections
+        .iter()
+        .map(|c| cost(c))
+        .chain(stuck.hosts.iter().map(|h| cost(h)))
+        .collect();
+    let mut cuts = vec![0];
     let mut used = frame;
-    for (i, c) in connections.iter().enumerate() {
-        let size = cost(c);
-        if i > start && used + size > budget {
-            chunks.push(&connections[start..i]);
-            start = i;
+    for (i, size) in costs.iter().enumerate() {
+        if i > *cuts.last().expect("starts at 0") && used + size > budget {
+            cuts.push(i);
             used = frame;
         }
         used += size;
     }
-    chunks.push(&connections[start..]);
-    chunks
+    cuts.push(costs.len());
+    let n = stuck.connections.len();
+    cuts.windows(2)
+        .map(|w| Stuck {
+            connections: &stuck.connections[w[0].min(n)..w[1].min(n)],
+            hosts: &stuck.hosts[w[0].max(n) - n..w[1].max(n) - n],
+        })
+        .collect()
 }
 
 fn render_one(
     account: &str,
     generated_at: DateTime<Utc>,
-    connections: &[Connection],
+    stuck: Stuck<'_>,
     part: Option<(usize, usize)>,
 ) -> AlertMessage {
-    let summary = summary(connections);
+    let summary = summary(stuck);
     let subject = subject(&summary, part);
-    let text = text(account, generated_at, connections, &summary, part);
+    let text = text(account, generated_at, stuck, &summary, part);
     let document = serde_json::to_string(&AlertDocument {
         version: 1,
         account,
         generated_at: generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        connections,
+        connections: stuck.connections,
+        hosts: stuck.hosts,
     })
     .expect("the alert document is plain data");
     let message = serde_json::to_string(&ProtocolMessages {
@@ -161,46 +295,72 @@ fn render_one(
     AlertMessage {
         subject,
         message,
-        statuses: distinct(connections, |c| &c.status),
-        regions: distinct(connections, |c| &c.region),
-        states: states(connections),
-        count: connections.len(),
+        statuses: stuck.distinct(|i| i.status().to_string()),
+        regions: stuck.distinct(|i| i.region().to_string()),
+        kinds: stuck.kinds(),
+        states: stuck.states(),
+        count: stuck.len(),
     }
 }
 
-/// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`, with
-/// `, 2 resolved` or as `2 CodeStar connections resolved` under a state table.
-fn summary(connections: &[Connection]) -> String {
-    let resolved = connections.iter().filter(|c| is_resolved(c)).count();
-    let stuck: Vec<&Connection> = connections.iter().filter(|c| !is_resolved(c)).collect();
-    let plural = |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
-    if stuck.is_empty() {
-        return format!(
-            "{resolved} CodeStar {} resolved",
-            plural(resolved, "connection", "connections")
-        );
+/// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`,
+/// `2 connections and 1 host need attention (...)`, with `, 2 resolved`, or
+/// `2 CodeStar connections resolved` when that is all.
+fn summary(stuck: Stuck<'_>) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let count = |resolved: bool| {
+        (
+            stuck
+                .connections
+                .iter()
+                .filter(|c| c.is_resolved() == resolved)
+                .count(),
+            stuck
+                .hosts
+                .iter()
+                .filter(|h| h.is_resolved() == resolved)
+                .count(),
+        )
+    };
+    let what = |(connections, hosts): (usize, usize)| match (connections, hosts) {
+        (c, 0) => plural(c, "CodeStar connection", "CodeStar connections"),
+        (0, h) => plural(h, "CodeStar host", "CodeStar hosts"),
+        (c, h) => format!(
+            "{} and {}",
+            plural(c, "connection", "connections"),
+            plural(h, "host", "hosts")
+        ),
+    };
+    let (stuck_counts, resolved_counts) = (count(false), count(true));
+    let resolved = resolved_counts.0 + resolved_counts.1;
+    if stuck_counts == (0, 0) {
+        return format!("{} resolved", what(resolved_counts));
     }
     let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &stuck {
-        *by_status.entry(c.status.as_str()).or_default() += 1;
+    let items = stuck.connections.iter().map(|c| c as &dyn Shown);
+    for item in items.chain(stuck.hosts.iter().map(|h| h as &dyn Shown)) {
+        if item.state() != Some(AlertState::Resolved) {
+            *by_status.entry(item.status()).or_default() += 1;
+        }
     }
     let mut counts: Vec<(&str, usize)> = by_status.into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-    let n = stuck.len();
+    let verb = if stuck_counts.0 + stuck_counts.1 == 1 {
+        "needs"
+    } else {
+        "need"
+    };
     let mut summary = format!(
-        "{n} CodeStar {} attention ({})",
-        plural(n, "connection needs", "connections need"),
+        "{} {verb} attention ({})",
+        what(stuck_counts),
         counts.join(", ")
     );
     if resolved > 0 {
         summary += &format!(", {resolved} resolved");
     }
     summary
-}
-
-fn is_resolved(c: &Connection) -> bool {
-    c.state == Some(AlertState::Resolved)
 }
 
 fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
@@ -220,10 +380,22 @@ fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
     clean + &suffix
 }
 
+const CONNECTIONS_INTRO: &str =
+    "A PENDING connection waits for a person to complete the handshake with its provider; \
+an ERROR connection has lost its app installation or authorization. \
+Pipelines that use either cannot reach their source. \
+Open each link to complete or update the connection.\n";
+
+const HOSTS_INTRO: &str =
+    "A host stands for a GitHub Enterprise Server or GitLab self-managed instance. \
+A PENDING host waits for a person to set it up in the console; a host whose VPC configuration \
+failed, or in ERROR, needs its settings repaired. No connection through it works until it is \
+AVAILABLE. Open each link to set up or repair the host.\n";
+
 fn text(
     account: &str,
     generated_at: DateTime<Utc>,
-    connections: &[Connection],
+    stuck: Stuck<'_>,
     summary: &str,
     part: Option<(usize, usize)>,
 ) -> String {
@@ -231,13 +403,37 @@ fn text(
     if let Some((i, n)) = part {
         out += &format!("This is part {i} of {n} of this alert.\n");
     }
-    if connections.iter().any(|c| !is_resolved(c)) {
-        out += "\nA PENDING connection waits for a person to complete the handshake with its provider; \
-an ERROR connection has lost its app installation or authorization. \
-Pipelines that use either cannot reach their source. \
-Open each link to complete or update the connection.\n";
+    if stuck.connections.iter().any(|c| !c.is_resolved()) {
+        out += "\n";
+        out += CONNECTIONS_INTRO;
     }
-    // Without a state table every connection is in the first section, unheaded.
+    if stuck.hosts.iter().any(|h| !h.is_resolved()) {
+        out += "\n";
+        out += HOSTS_INTRO;
+    }
+    let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
+    let connections: Vec<&dyn Shown> = stuck.connections.iter().map(|c| c as &dyn Shown).collect();
+    let hosts: Vec<&dyn Shown> = stuck.hosts.iter().map(|h| h as &dyn Shown).collect();
+    for (heading, items) in [("CONNECTIONS", connections), ("HOSTS", hosts)] {
+        if items.is_empty() {
+            continue;
+        }
+        if both {
+            out += &format!("\n== {heading} ==\n");
+        }
+        out += &sections(&items, generated_at);
+    }
+    out += &format!(
+        "\n-- connection-watch, {}\n",
+        generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    out
+}
+
+/// The blocks of `items` by lifecycle state; without a state table every
+/// item is in the first section, unheaded.
+fn sections(items: &[&dyn Shown], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
     let sections = [
         (None, ""),
         (Some(AlertState::New), "NEW"),
@@ -245,7 +441,7 @@ Open each link to complete or update the connection.\n";
         (Some(AlertState::Resolved), "RESOLVED"),
     ];
     for (state, heading) in sections {
-        let members: Vec<&Connection> = connections.iter().filter(|c| c.state == state).collect();
+        let members: Vec<&&dyn Shown> = items.iter().filter(|i| i.state() == state).collect();
         if members.is_empty() {
             continue;
         }
@@ -253,45 +449,110 @@ Open each link to complete or update the connection.\n";
         if !heading.is_empty() {
             out += &format!("{heading}\n\n");
         }
-        for c in members {
-            out += &text_block(c, generated_at);
-            out.push('\n');
+        for (i, item) in members.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out += &item.block(now);
         }
     }
-    out += &format!(
-        "-- connection-watch, {}\n",
-        generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
-    );
     out
 }
 
-fn text_block(c: &Connection, now: DateTime<Utc>) -> String {
-    let status = if is_resolved(c) {
-        format!("RESOLVED (was {})", c.status)
-    } else {
-        c.status.clone()
-    };
-    let mut block = format!(
-        "{name} - {status}\n  Provider: {provider}\n  Region:   {region}\n  ARN:      {arn}\n",
-        name = c.name,
-        provider = c.provider_type,
-        region = c.region,
-        arn = c.arn,
-    );
-    if let Some(host) = &c.host_arn {
-        block += &format!("  Host:     {host}\n");
+/// A connection's or host's lines in the text alert.
+trait Block {
+    fn text_block(&self, now: DateTime<Utc>) -> String;
+}
+
+impl Block for Connection {
+    fn text_block(&self, now: DateTime<Utc>) -> String {
+        let mut block = format!(
+            "{name} - {status}\n  Provider: {provider}\n  Region:   {region}\n  ARN:      {arn}\n",
+            name = shown(&self.name),
+            status = status_line(self),
+            provider = shown(&self.provider_type),
+            region = shown(&self.region),
+            arn = shown(&self.arn),
+        );
+        if let Some(host) = &self.host_arn {
+            block += &format!("  Host:     {}\n", shown(host));
+            if let Some(status) = &self.host_status {
+                block += &format!(
+                    "            the host is {}: set it up or repair it first\n",
+                    shown(status)
+                );
+            }
+        }
+        block + &tail(self, &self.console_url, now)
     }
-    if let Some(first_seen) = c.first_seen {
-        block += &format!(
+}
+
+impl Block for Host {
+    fn text_block(&self, now: DateTime<Utc>) -> String {
+        let mut block = format!(
+            "{name} - {status}\n  Provider: {provider}\n  Endpoint: {endpoint}\n  Region:   {region}\n  ARN:      {arn}\n",
+            name = shown(&self.name),
+            status = status_line(self),
+            provider = shown(&self.provider_type),
+            endpoint = shown(&self.provider_endpoint),
+            region = shown(&self.region),
+            arn = shown(&self.arn),
+        );
+        if let Some(message) = &self.status_message {
+            block += &format!("  Reason:   {}\n", shown(message));
+        }
+        block + &tail(self, &self.console_url, now)
+    }
+}
+
+fn status_line<T: Watched>(item: &T) -> String {
+    if item.is_resolved() {
+        format!("RESOLVED (was {})", shown(item.status()))
+    } else {
+        shown(item.status())
+    }
+}
+
+/// `Since:` with a state table, and the console link while it is stuck.
+fn tail<T: Watched>(item: &T, console_url: &str, now: DateTime<Utc>) -> String {
+    let mut tail = String::new();
+    if let Some(first_seen) = item.lifecycle().first_seen {
+        tail += &format!(
             "  Since:    {} ({})\n",
             first_seen.to_rfc3339_opts(SecondsFormat::Secs, true),
             elapsed(now - first_seen)
         );
     }
-    if !is_resolved(c) {
-        block += &format!("  Open:     {}\n", c.console_url);
+    if !item.is_resolved() {
+        tail += &format!("  Open:     {}\n", shown(console_url));
     }
-    block
+    tail
+}
+
+/// A value from AWS (names come from whoever created the connection) as
+/// shown in human-readable text: control, line and paragraph separator and
+/// bidirectional-override characters are escaped as `\u{...}`, so a name
+/// cannot start a forged line or reorder what follows it.
+pub fn shown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if is_unsafe_in_text(c) {
+            out += &format!("\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_unsafe_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{2028}' | '\u{2029}'            // line, paragraph separator
+            | '\u{061c}' | '\u{200e}' | '\u{200f}' // bidi marks
+            | '\u{202a}'..='\u{202e}'          // bidi embeddings, overrides
+            | '\u{2066}'..='\u{2069}'          // bidi isolates
+            | '\u{feff}')
 }
 
 /// `3d 4h`, `5h 10m`, `12m`.
@@ -305,28 +566,9 @@ fn elapsed(d: chrono::Duration) -> String {
     }
 }
 
-fn states(connections: &[Connection]) -> Vec<String> {
-    let mut states: Vec<AlertState> = connections.iter().filter_map(|c| c.state).collect();
-    states.sort();
-    states.dedup();
-    states.iter().map(|s| s.as_str().to_string()).collect()
-}
-
 /// The length of `s` once escaped as a JSON string, quotes excluded.
 fn escaped_len(s: &str) -> usize {
     serde_json::to_string(s).map_or(s.len(), |e| e.len() - 2)
-}
-
-/// Distinct values in first-seen order.
-fn distinct(connections: &[Connection], field: impl Fn(&Connection) -> &String) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    for c in connections {
-        let value = field(c);
-        if !seen.contains(value) {
-            seen.push(value.clone());
-        }
-    }
-    seen
 }
 
 #[cfg(test)]
@@ -355,13 +597,20 @@ mod tests {
         }
     }
 
+    fn only(connections: &[Connection]) -> Stuck<'_> {
+        Stuck {
+            connections,
+            hosts: &[],
+        }
+    }
+
     fn parts(alert: &AlertMessage) -> Value {
         serde_json::from_str(&alert.message).unwrap()
     }
 
     #[test]
     fn nothing_stuck_renders_nothing() {
-        assert!(render_alerts("123456789012", at(), &[], SNS_MAX_PUBLISH_BYTES).is_empty());
+        assert!(render_alerts("123456789012", at(), only(&[]), SNS_MAX_PUBLISH_BYTES).is_empty());
     }
 
     #[test]
@@ -371,7 +620,7 @@ mod tests {
             conn(2, "ERROR", "eu-west-1"),
             conn(3, "PENDING", "us-east-1"),
         ];
-        let alerts = render_alerts("123456789012", at(), &stuck, SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
         assert_eq!(alerts.len(), 1);
         let alert = &alerts[0];
         assert_eq!(
@@ -403,19 +652,19 @@ mod tests {
     #[test]
     fn lifecycle_states_are_rendered_and_counted() {
         let mut new = conn(1, "PENDING", "us-east-1");
-        new.state = Some(AlertState::New);
-        new.first_seen = Some(at());
+        new.lifecycle.state = Some(AlertState::New);
+        new.lifecycle.first_seen = Some(at());
         let mut ongoing = conn(2, "ERROR", "us-east-1");
-        ongoing.state = Some(AlertState::Ongoing);
-        ongoing.first_seen = Some(at() - chrono::Duration::hours(76));
+        ongoing.lifecycle.state = Some(AlertState::Ongoing);
+        ongoing.lifecycle.first_seen = Some(at() - chrono::Duration::hours(76));
         let mut resolved = conn(3, "PENDING", "eu-west-1");
-        resolved.state = Some(AlertState::Resolved);
-        resolved.first_seen = Some(at() - chrono::Duration::hours(5));
+        resolved.lifecycle.state = Some(AlertState::Resolved);
+        resolved.lifecycle.first_seen = Some(at() - chrono::Duration::hours(5));
 
         let alerts = render_alerts(
             "1",
             at(),
-            &[new, ongoing, resolved.clone()],
+            only(&[new, ongoing, resolved.clone()]),
             SNS_MAX_PUBLISH_BYTES,
         );
         let alert = &alerts[0];
@@ -437,7 +686,7 @@ mod tests {
         assert_eq!(doc["connections"][1]["state"], "ongoing");
         assert_eq!(doc["connections"][1]["firstSeen"], "2026-11-22T04:00:00Z");
 
-        let only_resolved = render_alerts("1", at(), &[resolved], SNS_MAX_PUBLISH_BYTES);
+        let only_resolved = render_alerts("1", at(), only(&[resolved]), SNS_MAX_PUBLISH_BYTES);
         assert_eq!(only_resolved[0].subject, "1 CodeStar connection resolved");
         assert!(!email(&only_resolved[0]).contains("Open each link"));
     }
@@ -451,7 +700,7 @@ mod tests {
         let alerts = render_alerts(
             "1",
             at(),
-            &[conn(1, "ERROR", "us-east-1")],
+            only(&[conn(1, "ERROR", "us-east-1")]),
             SNS_MAX_PUBLISH_BYTES,
         );
         assert!(alerts[0].states.is_empty());
@@ -467,7 +716,7 @@ mod tests {
         let alerts = render_alerts(
             "1",
             at(),
-            &[conn(1, "ERROR", "us-east-1")],
+            only(&[conn(1, "ERROR", "us-east-1")]),
             SNS_MAX_PUBLISH_BYTES,
         );
         assert_eq!(
@@ -489,7 +738,7 @@ mod tests {
         .enumerate()
         .map(|(i, s)| conn(i, s, "us-east-1"))
         .collect();
-        let alerts = render_alerts("1", at(), &weird, SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts("1", at(), only(&weird), SNS_MAX_PUBLISH_BYTES);
         let subject = &alerts[0].subject;
         assert!(subject.len() <= SUBJECT_MAX_CHARS, "{subject}");
         assert!(
@@ -510,7 +759,7 @@ mod tests {
                 )
             })
             .collect();
-        let alerts = render_alerts("123456789012", at(), &stuck, SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
         assert!(alerts.len() > 1);
 
         let mut seen = Vec::new();
@@ -540,14 +789,16 @@ mod tests {
         let states = [AlertState::New, AlertState::Ongoing, AlertState::Resolved];
         let with_states: Vec<Connection> = (0..40)
             .map(|i| Connection {
-                state: Some(states[i % 3]),
-                first_seen: Some(at()),
+                lifecycle: crate::watched::Lifecycle {
+                    state: Some(states[i % 3]),
+                    first_seen: Some(at()),
+                },
                 ..conn(i, "PENDING", "us-east-1")
             })
             .collect();
         for connections in [stateless, with_states] {
             for budget in [5_000, 8_000, 12_000, 30_000] {
-                let alerts = render_alerts("123456789012", at(), &connections, budget);
+                let alerts = render_alerts("123456789012", at(), only(&connections), budget);
                 assert!(alerts.len() > 1);
                 assert!(alerts.iter().all(|a| a.publish_size() <= budget));
                 assert_eq!(alerts.iter().map(|a| a.count).sum::<usize>(), 40);

@@ -1,17 +1,24 @@
 //! The CodeStar Connections adapter: every call the two Lambdas make, with
-//! paging, not-found and errors mapped to the project's own types.
+//! paging, not-found and errors mapped to the project's own types, and the
+//! regional clients that route each call where AWS serves it.
 
-use crate::connection::{Connection, Provider, ResourceArn};
+use crate::connection::{settings_url, Connection, Provider, ResourceArn};
+use crate::host::Host;
+use crate::watched::Tags;
+use aws_sdk_codestarconnections::config::Region;
 use aws_sdk_codestarconnections::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_codestarconnections::types::{ProviderType, Tag};
-use aws_sdk_codestarconnections::Client;
-use std::collections::BTreeMap;
+use aws_sdk_codestarconnections::{Client, Config};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
-pub type Tags = BTreeMap<String, String>;
-
-/// The largest page ListConnections returns.
+/// The largest page ListConnections and ListHosts return.
 const PAGE_SIZE: i32 = 100;
+/// A walk longer than this is a service fault, not an account: 100,000
+/// connections is 400 times AWS's default quota.
+const MAX_PAGES: usize = 1000;
 
 #[derive(Debug, Error)]
 pub enum CodestarError {
@@ -21,8 +28,13 @@ pub enum CodestarError {
         code: Option<String>,
         message: String,
     },
-    #[error("ListConnections returned the NextToken it was just given ({token:?}); stopped instead of looping")]
-    RepeatedToken { token: String },
+    #[error("{operation} returned a NextToken it had already returned ({token:?}); stopped instead of looping")]
+    TokenCycle {
+        operation: &'static str,
+        token: String,
+    },
+    #[error("{operation} still had more after {MAX_PAGES} pages; stopped instead of looping")]
+    TooManyPages { operation: &'static str },
 }
 
 impl CodestarError {
@@ -42,9 +54,41 @@ impl CodestarError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Service { code, .. } => code.as_deref(),
-            Self::RepeatedToken { .. } => None,
+            Self::TokenCycle { .. } | Self::TooManyPages { .. } => None,
         }
     }
+}
+
+/// Walks every page of a listing: `fetch` sends one request for a token and
+/// returns its items and the next token; each page goes to `on_page` as it
+/// arrives. Every token is remembered, so a service that cycles (A, B, A...)
+/// fails the walk instead of looping.
+async fn walk<T, F, Fut>(
+    operation: &'static str,
+    mut fetch: F,
+    mut on_page: impl FnMut(Vec<T>),
+) -> Result<(), CodestarError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), CodestarError>>,
+{
+    let mut seen = HashSet::new();
+    let mut token = None;
+    for _ in 0..MAX_PAGES {
+        let (items, next) = fetch(token.take()).await?;
+        on_page(items);
+        match next.filter(|t| !t.is_empty()) {
+            None => return Ok(()),
+            Some(next) if !seen.insert(next.clone()) => {
+                return Err(CodestarError::TokenCycle {
+                    operation,
+                    token: next,
+                })
+            }
+            Some(next) => token = Some(next),
+        }
+    }
+    Err(CodestarError::TooManyPages { operation })
 }
 
 /// CodeStar Connections in one region.
@@ -66,7 +110,7 @@ impl Connections {
             .unwrap_or_default()
     }
 
-    /// Every connection in the region, all pages.
+    /// Every connection of the account (every home region), all pages.
     pub async fn list_all(&self) -> Result<Vec<Connection>, CodestarError> {
         let mut connections = Vec::new();
         self.for_each_page(|page| connections.extend(page)).await?;
@@ -77,38 +121,61 @@ impl Connections {
     /// arrives so the caller can start work on it while the next page loads.
     pub async fn for_each_page(
         &self,
-        mut on_page: impl FnMut(Vec<Connection>),
+        on_page: impl FnMut(Vec<Connection>),
     ) -> Result<(), CodestarError> {
         let region = self.region();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
+        let fetch = |token: Option<String>| {
+            let request = self
                 .client
                 .list_connections()
                 .max_results(PAGE_SIZE)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| CodestarError::from_sdk("ListConnections", e))?;
-            on_page(
-                page.connections()
+                .set_next_token(token);
+            let region = &region;
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| CodestarError::from_sdk("ListConnections", e))?;
+                let items = page
+                    .connections()
                     .iter()
-                    .map(|c| from_sdk(c, &region))
-                    .collect(),
-            );
-            match page.next_token().filter(|t| !t.is_empty()) {
-                None => return Ok(()),
-                Some(next) if token.as_deref() == Some(next) => {
-                    return Err(CodestarError::RepeatedToken {
-                        token: next.to_string(),
-                    })
-                }
-                Some(next) => token = Some(next.to_string()),
+                    .map(|c| connection_from_sdk(c, region))
+                    .collect();
+                Ok((items, page.next_token().map(str::to_string)))
             }
-        }
+        };
+        walk("ListConnections", fetch, on_page).await
     }
 
-    /// The tags of a resource; `None` when it no longer exists.
+    /// The region's hosts (hosts are regional), all pages.
+    pub async fn hosts(&self) -> Result<Vec<Host>, CodestarError> {
+        let region = self.region();
+        let mut hosts = Vec::new();
+        let fetch = |token: Option<String>| {
+            let request = self
+                .client
+                .list_hosts()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token);
+            let region = &region;
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| CodestarError::from_sdk("ListHosts", e))?;
+                let items = page
+                    .hosts()
+                    .iter()
+                    .map(|h| host_from_sdk(h, region))
+                    .collect();
+                Ok((items, page.next_token().map(str::to_string)))
+            }
+        };
+        walk("ListHosts", fetch, |page| hosts.extend(page)).await?;
+        Ok(hosts)
+    }
+
+    /// The tags of a connection or host; `None` when it no longer exists.
     pub async fn tags(&self, arn: &str) -> Result<Option<Tags>, CodestarError> {
         match self
             .client
@@ -142,7 +209,9 @@ impl Connections {
             .send()
             .await
         {
-            Ok(out) => Ok(out.connection().map(|c| from_sdk(c, &self.region()))),
+            Ok(out) => Ok(out
+                .connection()
+                .map(|c| connection_from_sdk(c, &self.region()))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
@@ -153,7 +222,7 @@ impl Connections {
         }
     }
 
-    /// Creates a connection and returns its ARN.
+    /// Creates a connection in this region and returns its ARN.
     pub async fn create(
         &self,
         name: &str,
@@ -219,6 +288,58 @@ impl Connections {
     }
 }
 
+/// Clients per region, made on first use from one configuration, so they
+/// share its HTTP client, credentials, retries and timeouts. A listing goes
+/// to one region; a change (and, conservatively, a read) of a connection goes
+/// to its home region, where AWS controls its data ("Global resources in AWS
+/// CodeConnections", Developer Tools user guide).
+#[derive(Clone, Debug)]
+pub struct CodestarClients {
+    base: Config,
+    clients: Arc<Mutex<HashMap<String, Connections>>>,
+}
+
+impl CodestarClients {
+    pub fn new(base: Config) -> Self {
+        Self {
+            base,
+            clients: Arc::default(),
+        }
+    }
+
+    /// The configuration's own region: the function's.
+    pub fn own_region(&self) -> String {
+        self.base
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn in_region(&self, region: &str) -> Connections {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let config = self
+                    .base
+                    .to_builder()
+                    .region(Region::new(region.to_string()))
+                    .build();
+                Connections::new(Client::from_conf(config))
+            })
+            .clone()
+    }
+
+    /// The client of the region an ARN names (its home region); the own
+    /// region's for an ARN that does not parse, which AWS then refuses.
+    pub fn for_arn(&self, arn: &str) -> Connections {
+        match ResourceArn::parse(arn) {
+            Some(parsed) => self.in_region(parsed.region),
+            None => self.in_region(&self.own_region()),
+        }
+    }
+}
+
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| {
@@ -231,14 +352,16 @@ fn sdk_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-fn from_sdk(c: &aws_sdk_codestarconnections::types::Connection, region: &str) -> Connection {
+fn connection_from_sdk(
+    c: &aws_sdk_codestarconnections::types::Connection,
+    listed_in: &str,
+) -> Connection {
     let arn = c.connection_arn().unwrap_or_default().to_string();
     let parsed = ResourceArn::parse_connection(&arn);
-    let region = parsed.as_ref().map_or(region, |a| a.region).to_string();
-    let console_url = parsed.as_ref().map_or_else(
-        || format!("https://{region}.console.aws.amazon.com/codesuite/settings/connections?region={region}"),
-        ResourceArn::console_url,
-    );
+    let region = parsed.as_ref().map_or(listed_in, |a| a.region).to_string();
+    let console_url = parsed
+        .as_ref()
+        .map_or_else(|| settings_url(&region), ResourceArn::console_url);
     Connection {
         name: c.connection_name().unwrap_or_default().to_string(),
         status: c
@@ -256,4 +379,16 @@ fn from_sdk(c: &aws_sdk_codestarconnections::types::Connection, region: &str) ->
         arn,
         ..Connection::default()
     }
+}
+
+fn host_from_sdk(h: &aws_sdk_codestarconnections::types::Host, listed_in: &str) -> Host {
+    Host::new(
+        h.name().unwrap_or_default(),
+        h.host_arn().unwrap_or_default(),
+        h.status().unwrap_or_default(),
+        h.status_message(),
+        h.provider_type().map_or("", |p| p.as_str()),
+        h.provider_endpoint().unwrap_or_default(),
+        listed_in,
+    )
 }

@@ -22,7 +22,13 @@ pub enum ConfigError {
 pub struct MonitorConfig {
     pub topic_arn: Option<String>,
     pub statuses: Vec<String>,
-    pub regions: Vec<String>,
+    pub host_statuses: Vec<String>,
+    /// The function's region: where connections are listed from, and whose
+    /// hosts are watched when `regions` is unset.
+    pub own_region: String,
+    /// `MONITOR_REGIONS`: the home regions whose connections, and the regions
+    /// whose hosts, are watched; `None`: every home region, own region's hosts.
+    pub regions: Option<Vec<String>>,
     /// `None` watches every provider type.
     pub provider_types: Option<Vec<String>>,
     pub ignore_tag: String,
@@ -33,6 +39,8 @@ pub struct MonitorConfig {
 }
 
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(24);
+pub const DEFAULT_HOST_STATUSES: [&str; 3] =
+    ["PENDING", "ERROR", "VPC_CONFIG_FAILED_INITIALIZATION"];
 
 impl MonitorConfig {
     /// Reads the configuration through `var`, so tests need not touch the
@@ -83,19 +91,35 @@ impl MonitorConfig {
             })?,
         };
 
-        let regions = match set("MONITOR_REGIONS") {
-            Some(v) => list("MONITOR_REGIONS", &v, parse_region)?,
-            None => match own_region {
-                Some(r) => {
-                    vec![parse_region(r).map_err(|reason| invalid("AWS_REGION", r, &reason))?]
-                }
-                None => {
-                    return Err(ConfigError::Missing {
-                        variable: "MONITOR_REGIONS (or AWS_REGION)",
-                    })
-                }
-            },
+        let host_statuses = match set("ALERT_HOST_STATUSES") {
+            None => DEFAULT_HOST_STATUSES.map(str::to_string).to_vec(),
+            // Any status is accepted: AWS types it as a free string and may add some.
+            Some(v) => {
+                list("ALERT_HOST_STATUSES", &v, |s| {
+                    let upper = s.to_ascii_uppercase();
+                    if upper
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                    {
+                        Ok(upper)
+                    } else {
+                        Err(format!("{s:?} is not a status like PENDING or VPC_CONFIG_FAILED_INITIALIZATION"))
+                    }
+                })?
+            }
         };
+
+        let own_region = match own_region {
+            Some(r) => parse_region(r).map_err(|reason| invalid("AWS_REGION", r, &reason))?,
+            None => {
+                return Err(ConfigError::Missing {
+                    variable: "AWS_REGION",
+                })
+            }
+        };
+        let regions = set("MONITOR_REGIONS")
+            .map(|v| list("MONITOR_REGIONS", &v, parse_region))
+            .transpose()?;
 
         let provider_types = set("PROVIDER_TYPES")
             .map(|v| {
@@ -154,6 +178,8 @@ impl MonitorConfig {
         Ok(Self {
             topic_arn,
             statuses,
+            host_statuses,
+            own_region,
             regions,
             provider_types,
             ignore_tag,
@@ -161,6 +187,20 @@ impl MonitorConfig {
             state_table,
             repeat_interval,
         })
+    }
+
+    /// Whether connections of this home region are watched.
+    pub fn watches(&self, region: &str) -> bool {
+        self.regions
+            .as_ref()
+            .is_none_or(|regions| regions.iter().any(|r| r == region))
+    }
+
+    /// The regions whose hosts are listed.
+    pub fn host_regions(&self) -> Vec<String> {
+        self.regions
+            .clone()
+            .unwrap_or_else(|| vec![self.own_region.clone()])
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -262,7 +302,14 @@ mod tests {
         let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
         assert_eq!(c.topic_arn.as_deref(), Some(TOPIC));
         assert_eq!(c.statuses, ["PENDING", "ERROR"]);
-        assert_eq!(c.regions, ["us-east-1"]);
+        assert_eq!(
+            c.host_statuses,
+            ["PENDING", "ERROR", "VPC_CONFIG_FAILED_INITIALIZATION"]
+        );
+        assert_eq!(c.own_region, "us-east-1");
+        assert_eq!(c.regions, None);
+        assert!(c.watches("ap-south-2"), "unset: every home region");
+        assert_eq!(c.host_regions(), ["us-east-1"]);
         assert_eq!(c.provider_types, None);
         assert_eq!(c.ignore_tag, DEFAULT_IGNORE_TAG);
         assert!(!c.dry_run);
@@ -303,10 +350,17 @@ mod tests {
             ("ALERT_STATUSES", "pending, ERROR,PENDING"),
             ("MONITOR_REGIONS", "eu-west-1, us-east-1"),
             ("PROVIDER_TYPES", "github,GitLab"),
+            ("ALERT_HOST_STATUSES", "pending, SOME_NEW_STATUS"),
         ])
         .unwrap();
         assert_eq!(c.statuses, ["PENDING", "ERROR"]);
-        assert_eq!(c.regions, ["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            c.regions.as_deref(),
+            Some(&["eu-west-1".to_string(), "us-east-1".to_string()][..])
+        );
+        assert!(c.watches("eu-west-1") && !c.watches("ap-south-1"));
+        assert_eq!(c.host_regions(), ["eu-west-1", "us-east-1"]);
+        assert_eq!(c.host_statuses, ["PENDING", "SOME_NEW_STATUS"]);
         assert_eq!(c.provider_types.unwrap(), ["GitHub", "GitLab"]);
     }
 
@@ -334,6 +388,8 @@ mod tests {
             ("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:1234:topic"),
             ("REPEAT_INTERVAL", "daily"),
             ("STATE_TABLE", "a/b"),
+            ("ALERT_HOST_STATUSES", "PENDING,"),
+            ("ALERT_HOST_STATUSES", "VPC CONFIG"),
         ] {
             let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
             vars.push((variable, value));
@@ -345,9 +401,9 @@ mod tests {
     }
 
     #[test]
-    fn region_falls_back_to_the_function_region() {
+    fn the_function_region_is_required() {
         let err = MonitorConfig::from_vars(|n| (n == "DRY_RUN").then(|| "true".into()), None)
             .unwrap_err();
-        assert!(err.to_string().contains("MONITOR_REGIONS"));
+        assert!(err.to_string().contains("AWS_REGION"));
     }
 }

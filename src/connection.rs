@@ -1,6 +1,6 @@
 //! A connection as the project reports it, and the ARN rules shared by both Lambdas.
 
-use chrono::{DateTime, Utc};
+use crate::watched::{Kind, Lifecycle, Watched};
 use serde::{Deserialize, Serialize};
 
 /// Provider types CodeStar Connections accepts in `CreateConnection`.
@@ -23,32 +23,39 @@ pub struct Connection {
     pub arn: String,
     pub status: String,
     pub provider_type: String,
+    /// The home region, from the ARN: connections are global, listed from
+    /// any region, and changed only in the region that created them.
     pub region: String,
     pub owner_account_id: String,
     pub host_arn: Option<String>,
+    /// The status of its host when that host is not AVAILABLE: the
+    /// connection cannot work until the host is repaired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_status: Option<String>,
     pub console_url: String,
-    /// With a state table: where the connection is in its alert lifecycle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<AlertState>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_seen: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub lifecycle: Lifecycle,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertState {
-    New,
-    Ongoing,
-    Resolved,
-}
-
-impl AlertState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Ongoing => "ongoing",
-            Self::Resolved => "resolved",
-        }
+impl Watched for Connection {
+    const KIND: Kind = Kind::Connection;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+    fn lifecycle_mut(&mut self) -> &mut Lifecycle {
+        &mut self.lifecycle
     }
 }
 
@@ -109,20 +116,33 @@ impl<'a> ResourceArn<'a> {
     }
 
     /// The console page where a person completes the handshake of a PENDING
-    /// connection or updates an ERROR one.
+    /// connection, updates an ERROR one, or sets up or repairs a host.
     pub fn console_url(&self) -> String {
-        let domain = match self.partition {
-            "aws-cn" => "console.amazonaws.cn".to_string(),
-            "aws-us-gov" => "console.amazonaws-us-gov.com".to_string(),
-            _ => format!("{}.console.aws.amazon.com", self.region),
-        };
         format!(
-            "https://{domain}/codesuite/settings/{account}/{region}/connections/{id}?region={region}",
+            "https://{domain}/codesuite/settings/{account}/{region}/{kind}s/{id}?region={region}",
+            domain = console_domain(self.partition, self.region),
             account = self.account,
             region = self.region,
+            kind = self.kind,
             id = self.id,
         )
     }
+}
+
+fn console_domain(partition: &str, region: &str) -> String {
+    match partition {
+        "aws-cn" => "console.amazonaws.cn".to_string(),
+        "aws-us-gov" => "console.amazonaws-us-gov.com".to_string(),
+        _ => format!("{region}.console.aws.amazon.com"),
+    }
+}
+
+/// The console's connections and hosts page of a region, for an object
+/// whose ARN does not parse.
+pub fn settings_url(region: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/codesuite/settings/connections?region={region}"
+    )
 }
 
 /// `us-east-1`, `ap-southeast-4`, `us-gov-west-1`, `eu-isoe-west-1`...

@@ -1,27 +1,64 @@
 //! The alert lifecycle: from what the state table remembers and what this run
 //! found, decide what to alert (new, ongoing), what to announce as resolved,
-//! what to hold back until it is due, and what to remember. Pure: no I/O.
+//! what to hold back until it is due, and what to remember. The same rules
+//! serve connections and hosts. Pure: no I/O.
 
-use crate::connection::{AlertState, Connection};
+use crate::watched::{AlertState, Kind, Lifecycle, Watched};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-/// What the state table keeps per stuck connection (key: region, ARN).
+/// A record as the state table keeps it (key: home region, ARN), whatever
+/// it describes: `document` is the object as last alerted, in JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// As last alerted; its status is the status last alerted.
-    pub connection: Connection,
+pub struct Stored {
+    pub kind: Kind,
+    pub region: String,
+    pub arn: String,
+    pub status: String,
+    pub document: String,
     pub first_seen: DateTime<Utc>,
     pub last_alerted: DateTime<Utc>,
 }
 
-impl Record {
-    pub fn region(&self) -> &str {
-        &self.connection.region
+/// What the state table remembers of one stuck connection or host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record<T> {
+    /// As last alerted; its status is the status last alerted.
+    pub item: T,
+    pub first_seen: DateTime<Utc>,
+    pub last_alerted: DateTime<Utc>,
+}
+
+impl<T: Watched> Record<T> {
+    /// The records of `T`'s kind among `stored`; one that does not decode
+    /// (written by another version) is skipped and will be written anew.
+    pub fn all_from(stored: &[Stored]) -> Vec<Self> {
+        stored
+            .iter()
+            .filter(|s| s.kind == T::KIND)
+            .filter_map(|s| {
+                let item: T = serde_json::from_str(&s.document).ok()?;
+                (item.arn() == s.arn).then_some(Self {
+                    item,
+                    first_seen: s.first_seen,
+                    last_alerted: s.last_alerted,
+                })
+            })
+            .collect()
     }
 
-    pub fn arn(&self) -> &str {
-        &self.connection.arn
+    fn to_stored(&self) -> Stored {
+        let mut item = self.item.clone();
+        *item.lifecycle_mut() = Lifecycle::default();
+        Stored {
+            kind: T::KIND,
+            region: item.region().to_string(),
+            arn: item.arn().to_string(),
+            status: item.status().to_string(),
+            document: serde_json::to_string(&item).expect("plain data"),
+            first_seen: self.first_seen,
+            last_alerted: self.last_alerted,
+        }
     }
 }
 
@@ -30,7 +67,7 @@ impl Record {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     Put {
-        record: Record,
+        record: Stored,
         expected_last_alerted: Option<DateTime<Utc>>,
     },
     Delete {
@@ -43,14 +80,14 @@ pub enum Change {
 impl Change {
     pub fn arn(&self) -> &str {
         match self {
-            Self::Put { record, .. } => record.arn(),
+            Self::Put { record, .. } => &record.arn,
             Self::Delete { arn, .. } => arn,
         }
     }
 
     pub fn region(&self) -> &str {
         match self {
-            Self::Put { record, .. } => record.region(),
+            Self::Put { record, .. } => &record.region,
             Self::Delete { region, .. } => region,
         }
     }
@@ -70,76 +107,91 @@ impl Change {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
-    /// Every stuck connection, with its state and first sighting.
-    pub stuck: Vec<Connection>,
-    /// The stuck connections this run alerts (new, or ongoing and due).
-    pub alert: Vec<Connection>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan<T> {
+    /// Everything stuck, with its state and first sighting.
+    pub stuck: Vec<T>,
+    /// What this run alerts (new, or ongoing and due).
+    pub alert: Vec<T>,
     /// Stuck, alerted before, and not due again yet.
-    pub suppressed: Vec<Connection>,
-    /// Remembered, and in a scanned region no longer stuck (available, deleted).
-    pub resolved: Vec<Connection>,
+    pub suppressed: Vec<T>,
+    /// Remembered, in scope, and no longer stuck (available, deleted).
+    pub resolved: Vec<T>,
     pub changes: Vec<Change>,
 }
 
-/// `scanned_regions` are the regions whose scan succeeded: records of any
-/// other region are left alone, so a failed scan never reads as resolved.
-pub fn plan(
-    previous: &[Record],
-    stuck: &[Connection],
-    scanned_regions: &BTreeSet<String>,
+impl<T> Default for Plan<T> {
+    fn default() -> Self {
+        Self {
+            stuck: Vec::new(),
+            alert: Vec::new(),
+            suppressed: Vec::new(),
+            resolved: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// `in_scope` says which remembered objects this run saw completely (listing
+/// succeeded, region watched): only those can resolve, so a failed listing
+/// never reads as resolved.
+pub fn plan<T: Watched>(
+    previous: &[Record<T>],
+    stuck: &[T],
+    in_scope: impl Fn(&T) -> bool,
     now: DateTime<Utc>,
     repeat_interval: Duration,
-) -> Plan {
-    let remembered: HashMap<&str, &Record> = previous.iter().map(|r| (r.arn(), r)).collect();
+) -> Plan<T> {
+    let remembered: HashMap<&str, &Record<T>> =
+        previous.iter().map(|r| (r.item.arn(), r)).collect();
     let mut plan = Plan::default();
 
     for c in stuck {
-        let record = remembered.get(c.arn.as_str());
+        let record = remembered.get(c.arn());
         let (state, first_seen, due) = match record {
             None => (AlertState::New, now, true),
             // A status change (PENDING to ERROR) is news.
-            Some(r) if r.connection.status != c.status => (AlertState::New, r.first_seen, true),
+            Some(r) if r.item.status() != c.status() => (AlertState::New, r.first_seen, true),
             Some(r) => (
                 AlertState::Ongoing,
                 r.first_seen,
                 now - r.last_alerted >= repeat_interval,
             ),
         };
-        let mut connection = c.clone();
-        connection.state = Some(state);
-        connection.first_seen = Some(first_seen);
-        plan.stuck.push(connection.clone());
+        let mut item = c.clone();
+        *item.lifecycle_mut() = Lifecycle {
+            state: Some(state),
+            first_seen: Some(first_seen),
+        };
+        plan.stuck.push(item.clone());
         if due {
+            let record = Record {
+                item: c.clone(),
+                first_seen,
+                last_alerted: now,
+            };
             plan.changes.push(Change::Put {
-                record: Record {
-                    connection: Connection {
-                        state: None,
-                        first_seen: None,
-                        ..c.clone()
-                    },
-                    first_seen,
-                    last_alerted: now,
-                },
-                expected_last_alerted: record.map(|r| r.last_alerted),
+                record: record.to_stored(),
+                expected_last_alerted: remembered.get(c.arn()).map(|r| r.last_alerted),
             });
-            plan.alert.push(connection);
+            plan.alert.push(item);
         } else {
-            plan.suppressed.push(connection);
+            plan.suppressed.push(item);
         }
     }
 
-    let still_stuck: HashSet<&str> = stuck.iter().map(|c| c.arn.as_str()).collect();
+    let still_stuck: HashSet<&str> = stuck.iter().map(|c| c.arn()).collect();
     for r in previous {
-        if scanned_regions.contains(r.region()) && !still_stuck.contains(r.arn()) {
-            let mut connection = r.connection.clone();
-            connection.state = Some(AlertState::Resolved);
-            connection.first_seen = Some(r.first_seen);
-            plan.resolved.push(connection);
+        if in_scope(&r.item) && !still_stuck.contains(r.item.arn()) {
+            let mut item = r.item.clone();
+            *item.lifecycle_mut() = Lifecycle {
+                state: Some(AlertState::Resolved),
+                first_seen: Some(r.first_seen),
+            };
+            plan.resolved.push(item);
             plan.changes.push(Change::Delete {
-                region: r.region().to_string(),
-                arn: r.arn().to_string(),
+                region: r.item.region().to_string(),
+                arn: r.item.arn().to_string(),
                 expected_last_alerted: r.last_alerted,
             });
         }
@@ -150,7 +202,10 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Connection;
+    use crate::host::Host;
     use chrono::TimeZone;
+    use std::collections::BTreeSet;
 
     fn at(hour: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap() + Duration::hours(hour)
@@ -166,9 +221,9 @@ mod tests {
         }
     }
 
-    fn record(c: &Connection, first_seen: i64, last_alerted: i64) -> Record {
+    fn record(c: &Connection, first_seen: i64, last_alerted: i64) -> Record<Connection> {
         Record {
-            connection: c.clone(),
+            item: c.clone(),
             first_seen: at(first_seen),
             last_alerted: at(last_alerted),
         }
@@ -186,7 +241,7 @@ mod tests {
 
     struct Case {
         name: &'static str,
-        previous: Vec<Record>,
+        previous: Vec<Record<Connection>>,
         stuck: Vec<Connection>,
         scanned: Vec<&'static str>,
         now: i64,
@@ -302,17 +357,18 @@ mod tests {
             },
         ];
         for case in cases {
+            let scanned = regions(&case.scanned);
             let plan = plan(
                 &case.previous,
                 &case.stuck,
-                &regions(&case.scanned),
+                |c| scanned.contains(&c.region),
                 at(case.now),
                 Duration::hours(DAY),
             );
             let alert: Vec<(&str, AlertState)> = plan
                 .alert
                 .iter()
-                .map(|c| (c.name.as_str(), c.state.unwrap()))
+                .map(|c| (c.name.as_str(), c.lifecycle.state.unwrap()))
                 .collect();
             assert_eq!(alert, case.alert, "{}", case.name);
             assert_eq!(names(&plan.suppressed), case.suppressed, "{}", case.name);
@@ -332,7 +388,7 @@ mod tests {
             assert!(plan
                 .resolved
                 .iter()
-                .all(|c| c.state == Some(AlertState::Resolved)));
+                .all(|c| c.lifecycle.state == Some(AlertState::Resolved)));
         }
     }
 
@@ -343,11 +399,11 @@ mod tests {
         let plan = plan(
             &[record(&a, 0, 5)],
             &[a_error],
-            &regions(&["us-east-1"]),
+            |_| true,
             at(6),
             Duration::hours(DAY),
         );
-        assert_eq!(plan.alert[0].first_seen, Some(at(0)));
+        assert_eq!(plan.alert[0].lifecycle.first_seen, Some(at(0)));
         match &plan.changes[0] {
             Change::Put {
                 record,
@@ -355,11 +411,62 @@ mod tests {
             } => {
                 assert_eq!(record.first_seen, at(0));
                 assert_eq!(record.last_alerted, at(6));
-                assert_eq!(record.connection.status, "ERROR");
-                assert_eq!(record.connection.state, None);
+                assert_eq!(
+                    (record.kind, record.status.as_str()),
+                    (Kind::Connection, "ERROR")
+                );
+                assert!(
+                    !record.document.contains("\"state\""),
+                    "{}",
+                    record.document
+                );
+                let back = Record::<Connection>::all_from(std::slice::from_ref(record));
+                assert_eq!(back[0].item.status, "ERROR");
+                assert!(Record::<Host>::all_from(std::slice::from_ref(record)).is_empty());
                 assert_eq!(*expected_last_alerted, Some(at(5)));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn hosts_follow_the_same_rules_within_their_scope() {
+        let host = |id: &str, status: &str, region: &str| {
+            Host::new(
+                id,
+                &format!("arn:aws:codestar-connections:{region}:123456789012:host/{id}"),
+                status,
+                None,
+                "GitHubEnterpriseServer",
+                "https://ghe.example.com",
+                region,
+            )
+        };
+        let east = host("east", "PENDING", "us-east-1");
+        let west = host("west", "VPC_CONFIG_FAILED_INITIALIZATION", "eu-west-1");
+        let previous = [
+            Record {
+                item: east.clone(),
+                first_seen: at(0),
+                last_alerted: at(0),
+            },
+            Record {
+                item: west.clone(),
+                first_seen: at(0),
+                last_alerted: at(0),
+            },
+        ];
+        // Neither is stuck now, but eu-west-1's hosts could not be listed.
+        let plan = plan(
+            &previous,
+            &[],
+            |h| h.region == "us-east-1",
+            at(1),
+            Duration::hours(DAY),
+        );
+        let resolved: Vec<&str> = plan.resolved.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(resolved, ["east"]);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].arn(), east.arn);
     }
 }

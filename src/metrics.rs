@@ -1,16 +1,25 @@
 //! CloudWatch Embedded Metric Format lines for one run, so users can alarm
-//! on stuck connections without reading the alerts. Pure: no I/O.
+//! on stuck connections and hosts without reading the alerts. Pure: no I/O.
 
 use crate::selection::RunReport;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "ConnectionWatch";
 
-/// One EMF document per scanned region with `ScannedConnections`, and one
-/// per (region, watched status) with `StuckConnections`, zeros included so an
-/// alarm sees a healthy region as 0 rather than as missing data. EMF allows
-/// only one value per dimension in a document, hence several lines.
-pub fn emf_lines(report: &RunReport, statuses: &[String], timestamp_ms: i64) -> Vec<String> {
+/// What the metrics count over.
+pub struct Watched<'a> {
+    pub statuses: &'a [String],
+    pub host_statuses: &'a [String],
+    /// Regions whose hosts were listed successfully.
+    pub host_regions: &'a [String],
+}
+
+/// One EMF document per home region with `ScannedConnections`, one per
+/// (region, watched status) with `StuckConnections`, and one per (listed host
+/// region, watched host status) with `StuckHosts`, zeros included so an alarm
+/// sees a healthy region as 0 rather than as missing data. EMF allows only
+/// one value per dimension in a document, hence several lines.
+pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -> Vec<String> {
     let document = |dimensions: &[&str], metric: &str, fields: Value| {
         let mut doc = json!({
             "_aws": {
@@ -28,13 +37,17 @@ pub fn emf_lines(report: &RunReport, statuses: &[String], timestamp_ms: i64) -> 
         doc.to_string()
     };
     let mut lines = Vec::new();
-    for (region, summary) in &report.regions {
+    let connection_regions = report
+        .regions
+        .iter()
+        .filter(|_| report.listed_from.is_some());
+    for (region, summary) in connection_regions {
         lines.push(document(
             &["Region"],
             "ScannedConnections",
             json!({"Region": region, "ScannedConnections": summary.scanned}),
         ));
-        for status in statuses {
+        for status in watched.statuses {
             let stuck = report
                 .stuck
                 .iter()
@@ -47,6 +60,20 @@ pub fn emf_lines(report: &RunReport, statuses: &[String], timestamp_ms: i64) -> 
             ));
         }
     }
+    for region in watched.host_regions {
+        for status in watched.host_statuses {
+            let stuck = report
+                .stuck_hosts
+                .iter()
+                .filter(|h| &h.region == region && &h.status == status)
+                .count();
+            lines.push(document(
+                &["Status", "Region"],
+                "StuckHosts",
+                json!({"Region": region, "Status": status, "StuckHosts": stuck}),
+            ));
+        }
+    }
     lines
 }
 
@@ -54,6 +81,7 @@ pub fn emf_lines(report: &RunReport, statuses: &[String], timestamp_ms: i64) -> 
 mod tests {
     use super::*;
     use crate::connection::Connection;
+    use crate::host::Host;
     use crate::selection::RegionSummary;
 
     #[test]
@@ -67,22 +95,34 @@ mod tests {
             owner_account_id: "1".into(),
             ..Connection::default()
         };
+        let host = Host::new(
+            "ghe",
+            "arn:aws:codestar-connections:eu-west-1:123456789012:host/ghe-1",
+            "PENDING",
+            None,
+            "GitHubEnterpriseServer",
+            "https://ghe.example.com",
+            "eu-west-1",
+        );
         let report = RunReport {
             scanned: 7,
+            listed_from: Some("us-east-1".into()),
             stuck: vec![stuck],
+            stuck_hosts: vec![host],
             regions: [
                 (
                     "us-east-1".to_string(),
                     RegionSummary {
                         scanned: 5,
                         stuck: 1,
+                        ..RegionSummary::default()
                     },
                 ),
                 (
                     "eu-west-1".to_string(),
                     RegionSummary {
                         scanned: 2,
-                        stuck: 0,
+                        ..RegionSummary::default()
                     },
                 ),
             ]
@@ -91,10 +131,14 @@ mod tests {
         };
         let lines = emf_lines(
             &report,
-            &["PENDING".into(), "ERROR".into()],
+            &Watched {
+                statuses: &["PENDING".into(), "ERROR".into()],
+                host_statuses: &["PENDING".into()],
+                host_regions: &["eu-west-1".into(), "us-east-1".into()],
+            },
             1_700_000_000_000,
         );
-        assert_eq!(lines.len(), 6);
+        assert_eq!(lines.len(), 6 + 2);
         let docs: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -110,12 +154,23 @@ mod tests {
         }
         let stuck = |region: &str, status: &str| {
             docs.iter()
-                .find(|d| d["Region"] == region && d["Status"] == status)
+                .find(|d| {
+                    d["Region"] == region
+                        && d["Status"] == status
+                        && d.get("StuckConnections").is_some()
+                })
                 .map(|d| d["StuckConnections"].as_u64().unwrap())
         };
         assert_eq!(stuck("us-east-1", "PENDING"), Some(1));
         assert_eq!(stuck("us-east-1", "ERROR"), Some(0));
         assert_eq!(stuck("eu-west-1", "PENDING"), Some(0));
+        let stuck_hosts = |region: &str| {
+            docs.iter()
+                .find(|d| d["Region"] == region && d.get("StuckHosts").is_some())
+                .map(|d| d["StuckHosts"].as_u64().unwrap())
+        };
+        assert_eq!(stuck_hosts("eu-west-1"), Some(1));
+        assert_eq!(stuck_hosts("us-east-1"), Some(0));
         let scanned: Vec<u64> = docs
             .iter()
             .filter_map(|d| d["ScannedConnections"].as_u64())

@@ -1,38 +1,45 @@
-//! One monitor run: scan the regions concurrently, pick the stuck
-//! connections, publish the alert, report.
+//! One monitor run: list the account's connections once and the watched
+//! regions' hosts, concurrently; read the tags of what is stuck in its home
+//! region; apply the lifecycle; publish; report.
 
-use crate::alert::{render_alerts, SNS_MAX_PUBLISH_BYTES};
-use crate::codestar::{CodestarError, Connections};
-use crate::config::{parse_region, MonitorConfig};
+use crate::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES};
+use crate::codestar::{CodestarClients, CodestarError, Connections};
+use crate::config::MonitorConfig;
 use crate::connection::Connection;
-use crate::lifecycle::{self, Change};
-use crate::metrics::emf_lines;
+use crate::event::{InvalidEvent, RunRequest};
+use crate::host::Host;
+use crate::lifecycle::{self, Change, Record};
+use crate::metrics::{emf_lines, Watched as MetricScope};
 use crate::publish::{AlertPublisher, PublishError};
-use crate::selection::{is_candidate, is_ignored, RegionScan, RunReport};
+use crate::selection::{
+    is_candidate, is_host_candidate, is_ignored, note_host_status, Findings, RunReport,
+};
 use crate::state::{StateError, StateTable};
-use aws_sdk_codestarconnections::config::Region;
+use crate::watched::Watched;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// Tag reads in flight per region; ListTagsForResource shares the account's
+/// Tag reads in flight per run; ListTagsForResource shares the account's
 /// request rate with everything else.
 const TAG_READS_IN_FLIGHT: usize = 8;
+/// Where the connection listing falls over to when the own region's fails
+/// and MONITOR_REGIONS names no other region: any region lists them all.
+const FALLBACK_REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
 
 #[derive(Debug, Error)]
 pub enum MonitorError {
-    #[error("invalid event: {0}")]
-    InvalidEvent(String),
+    #[error(transparent)]
+    InvalidEvent(#[from] InvalidEvent),
     #[error("{0}")]
     Publish(#[from] PublishError),
     #[error("{0}")]
     State(#[from] StateError),
-    #[error("could not scan {}; any other regions were scanned and alerted", describe(.failures))]
+    #[error("could not scan {}; everything else was scanned and alerted", describe(.failures))]
     RegionsFailed {
         report: Box<RunReport>,
         failures: Vec<(String, CodestarError)>,
@@ -62,137 +69,92 @@ fn describe(failures: &[(String, CodestarError)]) -> String {
         .join("; ")
 }
 
-/// What one invocation asks for, beyond the configuration.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RunRequest {
-    pub regions: Option<Vec<String>>,
-    pub dry_run: Option<bool>,
-    /// The scheduled event's `time`, the run's "now".
-    pub time: Option<DateTime<Utc>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ManualRun {
-    regions: Option<Vec<String>>,
-    dry_run: Option<bool>,
-}
-
-impl RunRequest {
-    /// A scheduled EventBridge event, `{}`, or `{"regions": [...], "dryRun": true}`.
-    pub fn from_event(event: &Value) -> Result<Self, MonitorError> {
-        if event.get("detail-type").is_some() {
-            let time = match event.get("time") {
-                None | Some(Value::Null) => None,
-                Some(t) => Some(
-                    serde_json::from_value(t.clone())
-                        .map_err(|e| MonitorError::InvalidEvent(format!("time {t}: {e}")))?,
-                ),
-            };
-            return Ok(Self {
-                time,
-                ..Self::default()
-            });
-        }
-        let manual: ManualRun = match event {
-            Value::Null => return Ok(Self::default()),
-            other => serde_json::from_value(other.clone()).map_err(|e| {
-                MonitorError::InvalidEvent(format!(
-                    "{e}; expected a scheduled event, {{}}, or {{\"regions\": [\"eu-west-1\"], \"dryRun\": true}}"
-                ))
-            })?,
-        };
-        let regions = manual
-            .regions
-            .map(|regions| {
-                if regions.is_empty() {
-                    return Err(MonitorError::InvalidEvent("regions is empty".into()));
-                }
-                regions
-                    .iter()
-                    .map(|r| {
-                        parse_region(r)
-                            .map_err(|e| MonitorError::InvalidEvent(format!("regions: {e}")))
-                    })
-                    .collect()
-            })
-            .transpose()?;
-        Ok(Self {
-            regions,
-            dry_run: manual.dry_run,
-            time: None,
-        })
-    }
-}
-
-/// CodeStar Connections clients per region, built once and sharing one HTTP client.
+/// The AWS adapters a monitor works through, built once at start-up
+/// (`clients::monitor_adapters`) or from mocks in tests.
 #[derive(Clone, Debug)]
-pub struct RegionalClients {
-    base: aws_sdk_codestarconnections::Config,
-    clients: HashMap<String, Connections>,
-}
-
-impl RegionalClients {
-    pub fn new(base: aws_sdk_codestarconnections::Config, regions: &[String]) -> Self {
-        let mut this = Self {
-            base,
-            clients: HashMap::new(),
-        };
-        for region in regions {
-            let client = this.build(region);
-            this.clients.insert(region.clone(), client);
-        }
-        this
-    }
-
-    fn build(&self, region: &str) -> Connections {
-        let config = self
-            .base
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .build();
-        Connections::new(aws_sdk_codestarconnections::Client::from_conf(config))
-    }
-
-    /// A narrowed run may name a region outside the configuration.
-    pub fn get(&self, region: &str) -> Connections {
-        self.clients
-            .get(region)
-            .cloned()
-            .unwrap_or_else(|| self.build(region))
-    }
+pub struct Adapters {
+    pub codestar: CodestarClients,
+    /// `None` in a dry-run configuration without a topic.
+    pub publisher: Option<AlertPublisher>,
+    /// `None`: stateless, every run alerts everything stuck.
+    pub state: Option<StateTable>,
 }
 
 pub struct Monitor {
     config: MonitorConfig,
-    clients: RegionalClients,
-    publisher: Option<AlertPublisher>,
-    state: Option<StateTable>,
+    adapters: Adapters,
 }
 
-impl Monitor {
-    pub fn new(
-        config: MonitorConfig,
-        codestar: aws_sdk_codestarconnections::Config,
-        sns: aws_sdk_sns::Client,
-    ) -> Self {
-        let clients = RegionalClients::new(codestar, &config.regions);
-        let publisher = config
-            .topic_arn
-            .clone()
-            .map(|topic| AlertPublisher::new(sns, topic));
+/// Tag reads of stuck ones, started as soon as each is found.
+struct TagReads<T> {
+    in_flight: Arc<Semaphore>,
+    reads: JoinSet<(T, Result<Option<crate::watched::Tags>, CodestarError>)>,
+}
+
+/// What the tag reads decided.
+struct Tagged<T> {
+    stuck: Vec<T>,
+    ignored: usize,
+    failures: Vec<(String, CodestarError)>,
+}
+
+impl<T: Watched + Send + 'static> TagReads<T> {
+    fn new(in_flight: Arc<Semaphore>) -> Self {
         Self {
-            config,
-            clients,
-            publisher,
-            state: None,
+            in_flight,
+            reads: JoinSet::new(),
         }
     }
 
-    /// Gives alerts a lifecycle kept in `state` (see `lifecycle`).
-    pub fn with_state(mut self, state: StateTable) -> Self {
-        self.state = Some(state);
-        self
+    /// Reads `item`'s tags through `client`, its home region's.
+    fn spawn(&mut self, item: T, client: Connections) {
+        let in_flight = self.in_flight.clone();
+        self.reads.spawn(async move {
+            let _permit = in_flight.acquire_owned().await;
+            let tags = client.tags(item.arn()).await;
+            (item, tags)
+        });
+    }
+
+    async fn finish(mut self, ignore_tag: &str) -> Tagged<T> {
+        let mut tagged = Tagged {
+            stuck: Vec::new(),
+            ignored: 0,
+            failures: Vec::new(),
+        };
+        while let Some(read) = self.reads.join_next().await {
+            let (item, tags) = read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            match tags {
+                // Deleted between the listing and the tag read: nothing to alert.
+                Ok(None) => {}
+                Ok(Some(tags)) if is_ignored(&tags, ignore_tag) => tagged.ignored += 1,
+                Ok(Some(_)) => tagged.stuck.push(item),
+                Err(e) => tagged.failures.push((item.region().to_string(), e)),
+            }
+        }
+        tagged
+    }
+}
+
+/// The connection listing of one run.
+struct ConnectionScan {
+    listed_from: Option<String>,
+    scanned: BTreeMap<String, usize>,
+    tagged: Tagged<Connection>,
+    /// Listings that failed; they fail the run only when none succeeded.
+    listing_failures: Vec<(String, CodestarError)>,
+}
+
+/// One region's hosts.
+struct HostScan {
+    scanned: usize,
+    statuses: HashMap<String, String>,
+    tagged: Tagged<Host>,
+}
+
+impl Monitor {
+    pub fn new(config: MonitorConfig, adapters: Adapters) -> Self {
+        Self { config, adapters }
     }
 
     /// Serves one invocation: parse the event, run, log the metrics and the
@@ -202,29 +164,56 @@ impl Monitor {
         event: &Value,
         function_arn: &str,
     ) -> Result<RunReport, MonitorError> {
-        let request = RunRequest::from_event(event)?;
+        let request = RunRequest::from_event(event, Utc::now())?;
         let now = request.time.unwrap_or_else(Utc::now);
         let account = function_arn.split(':').nth(4).unwrap_or_default();
-        let result = self.run(&request, account, now).await;
+        // Boxed: the whole run's future is too deep for the compiler to lay out inline.
+        let result = Box::pin(self.run(&request, account, now)).await;
         let report = match &result {
             Ok(report) => report,
             Err(MonitorError::RegionsFailed { report, .. }) => report,
             Err(_) => return result,
         };
-        for line in emf_lines(report, &self.config.statuses, Utc::now().timestamp_millis()) {
+        let host_regions: Vec<String> = self
+            .config_for(&request)
+            .host_regions()
+            .into_iter()
+            .filter(|r| !report.failed_regions.contains(r))
+            .collect();
+        let scope = MetricScope {
+            statuses: &self.config.statuses,
+            host_statuses: &self.config.host_statuses,
+            host_regions: &host_regions,
+        };
+        for line in emf_lines(report, &scope, Utc::now().timestamp_millis()) {
             println!("{line}");
         }
         // Counts only: the full report is the invocation's result, and a log
         // event over 256 KB would be cut by CloudWatch.
         tracing::info!(
             scanned = report.scanned,
+            listed_from = ?report.listed_from,
             stuck = report.stuck.len(),
+            hosts_scanned = report.hosts_scanned,
+            stuck_hosts = report.stuck_hosts.len(),
             ignored = report.ignored,
             failed_regions = ?report.failed_regions,
             messages_published = report.messages_published,
             "run finished"
         );
         result
+    }
+
+    /// The configuration with the request's narrowing applied.
+    fn config_for(&self, request: &RunRequest) -> MonitorConfig {
+        let mut config = self.config.clone();
+        if request.regions.is_some() {
+            config.regions = request.regions.clone();
+        }
+        if let Some(dry_run) = request.dry_run {
+            config.dry_run |= dry_run;
+        }
+        config
     }
 
     /// One run. `account` names the account in the alert.
@@ -234,26 +223,25 @@ impl Monitor {
         account: &str,
         now: DateTime<Utc>,
     ) -> Result<RunReport, MonitorError> {
-        let regions = request.regions.as_ref().unwrap_or(&self.config.regions);
-        let scans = regions.iter().map(|region| async move {
-            let outcome = self.scan_region(&self.clients.get(region)).await;
-            (region.clone(), outcome)
-        });
-        let outcomes = futures_util::future::join_all(scans).await;
-        let (mut report, failures) = RunReport::from_regions(outcomes);
+        let config = self.config_for(request);
+        let (findings, failures) = Box::pin(self.find(&config)).await;
         for (region, e) in &failures {
-            tracing::error!(region = %region, error = %e, "region scan failed");
+            tracing::error!(region = %region, error = %e, "region failed");
         }
+        let mut report = RunReport::from_findings(findings);
 
-        let (alerts, changes) = self.lifecycle(&mut report, now).await?;
-        let dry_run = request.dry_run.unwrap_or(false) || self.config.dry_run;
-        match (&self.publisher, dry_run) {
+        let (alerts, changes) = self.lifecycle(&config, &mut report, now).await?;
+        match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 report.messages_published = self
                     .publish(publisher, account, now, alerts, changes)
                     .await?;
             }
-            _ => tracing::info!(alerts = alerts.len(), "dry run: nothing published"),
+            _ => tracing::info!(
+                connections = alerts.0.len(),
+                hosts = alerts.1.len(),
+                "dry run: nothing published"
+            ),
         }
 
         if failures.is_empty() {
@@ -266,37 +254,208 @@ impl Monitor {
         }
     }
 
+    /// Lists connections and hosts concurrently and reads the tags of what
+    /// is stuck. Returns what was found and each region that failed.
+    async fn find(&self, config: &MonitorConfig) -> (Findings, Vec<(String, CodestarError)>) {
+        let in_flight = Arc::new(Semaphore::new(TAG_READS_IN_FLIGHT));
+        let host_scans = config.host_regions().into_iter().map(|region| {
+            let in_flight = in_flight.clone();
+            async move {
+                let scan = self.scan_hosts(config, &region, in_flight).await;
+                (region, scan)
+            }
+        });
+        let (connections, hosts) = tokio::join!(
+            self.scan_connections(config, in_flight.clone()),
+            futures_util::future::join_all(host_scans)
+        );
+
+        let mut findings = Findings {
+            listed_from: connections.listed_from.clone(),
+            scanned: connections.scanned,
+            ignored: connections.tagged.ignored,
+            ..Findings::default()
+        };
+        let mut failures = Vec::new();
+        if connections.listed_from.is_none() {
+            failures.extend(connections.listing_failures);
+        } else {
+            for (region, e) in connections.listing_failures {
+                tracing::warn!(%region, error = %e, "connection listing failed; fell over to another region");
+            }
+        }
+        failures.extend(connections.tagged.failures);
+        let mut host_statuses = HashMap::new();
+        for (region, scan) in hosts {
+            match scan {
+                Ok(scan) => {
+                    findings.hosts_scanned.insert(region, scan.scanned);
+                    findings.ignored += scan.tagged.ignored;
+                    findings.stuck_hosts.extend(scan.tagged.stuck);
+                    failures.extend(scan.tagged.failures);
+                    host_statuses.extend(scan.statuses);
+                }
+                Err(e) => failures.push((region, e)),
+            }
+        }
+        findings.stuck = connections.tagged.stuck;
+        note_host_status(&mut findings.stuck, &host_statuses);
+        for (region, _) in &failures {
+            if !findings.failed_regions.contains(region) {
+                findings.failed_regions.push(region.clone());
+            }
+        }
+        (findings, failures)
+    }
+
+    /// Where the one listing is tried, in order: the own region, then one
+    /// other (any region lists every connection).
+    fn listing_regions(&self, config: &MonitorConfig) -> Vec<String> {
+        let own = &config.own_region;
+        let other = config
+            .regions
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(FALLBACK_REGIONS)
+            .find(|r| r != own);
+        std::iter::once(own.as_str())
+            .chain(other)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Lists the account's connections once, de-duplicated by ARN, and reads
+    /// the tags of each watched stuck one as soon as its page arrives, so tag
+    /// reads overlap the remaining pages.
+    async fn scan_connections(
+        &self,
+        config: &MonitorConfig,
+        in_flight: Arc<Semaphore>,
+    ) -> ConnectionScan {
+        let mut tag_reads = TagReads::new(in_flight);
+        let mut seen = HashSet::new();
+        let mut scanned: BTreeMap<String, usize> = BTreeMap::new();
+        let mut listing_failures = Vec::new();
+        let mut listed_from = None;
+        for region in self.listing_regions(config) {
+            let listing = self
+                .adapters
+                .codestar
+                .in_region(&region)
+                .for_each_page(|page| {
+                    for c in page {
+                        // A fall-over walk sees what the failed one saw.
+                        if !config.watches(&c.region) || !seen.insert(c.arn.clone()) {
+                            continue;
+                        }
+                        *scanned.entry(c.region.clone()).or_default() += 1;
+                        if is_candidate(&c, config) {
+                            let client = self.adapters.codestar.for_arn(&c.arn);
+                            tag_reads.spawn(c, client);
+                        }
+                    }
+                })
+                .await;
+            match listing {
+                Ok(()) => {
+                    listed_from = Some(region);
+                    break;
+                }
+                Err(e) => listing_failures.push((region, e)),
+            }
+        }
+        ConnectionScan {
+            listed_from,
+            scanned,
+            tagged: tag_reads.finish(&config.ignore_tag).await,
+            listing_failures,
+        }
+    }
+
+    /// One region's hosts (hosts are regional), and the tags of stuck ones.
+    async fn scan_hosts(
+        &self,
+        config: &MonitorConfig,
+        region: &str,
+        in_flight: Arc<Semaphore>,
+    ) -> Result<HostScan, CodestarError> {
+        let client = self.adapters.codestar.in_region(region);
+        let hosts = client.hosts().await?;
+        let mut tag_reads = TagReads::new(in_flight);
+        let statuses = hosts
+            .iter()
+            .map(|h| (h.arn.clone(), h.status.clone()))
+            .collect();
+        let scanned = hosts.len();
+        for host in hosts.into_iter().filter(|h| is_host_candidate(h, config)) {
+            tag_reads.spawn(host, client.clone());
+        }
+        Ok(HostScan {
+            scanned,
+            statuses,
+            tagged: tag_reads.finish(&config.ignore_tag).await,
+        })
+    }
+
     /// What to alert and, with a state table, what to remember: without one,
-    /// everything stuck; with one, the lifecycle's plan, recorded in `report`.
+    /// everything stuck; with one, the lifecycle's plans, recorded in `report`.
     async fn lifecycle(
         &self,
+        config: &MonitorConfig,
         report: &mut RunReport,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Connection>, Vec<Change>), MonitorError> {
-        let Some(state) = &self.state else {
-            return Ok((report.stuck.clone(), Vec::new()));
+    ) -> Result<((Vec<Connection>, Vec<Host>), Vec<Change>), MonitorError> {
+        let Some(state) = &self.adapters.state else {
+            return Ok((
+                (report.stuck.clone(), report.stuck_hosts.clone()),
+                Vec::new(),
+            ));
         };
-        let scanned: BTreeSet<String> = report.regions.keys().cloned().collect();
-        let previous = state
-            .load(&scanned.iter().cloned().collect::<Vec<_>>())
-            .await?;
-        let plan = lifecycle::plan(
-            &previous,
+        let stored = state.load().await?;
+        let failed = &report.failed_regions;
+        let connections_listed = report.listed_from.is_some();
+        let connections = lifecycle::plan(
+            &Record::all_from(&stored),
             &report.stuck,
-            &scanned,
+            |c: &Connection| {
+                connections_listed && config.watches(&c.region) && !failed.contains(&c.region)
+            },
             now,
-            self.config.repeat_interval,
+            config.repeat_interval,
         );
-        report.stuck = plan.stuck;
-        report.suppressed = Some(plan.suppressed);
-        report.resolved = Some(plan.resolved.clone());
+        let host_regions = config.host_regions();
+        let hosts = lifecycle::plan(
+            &Record::all_from(&stored),
+            &report.stuck_hosts,
+            |h: &Host| host_regions.contains(&h.region) && !failed.contains(&h.region),
+            now,
+            config.repeat_interval,
+        );
+        report.stuck = connections.stuck;
+        report.suppressed = Some(connections.suppressed);
+        report.resolved = Some(connections.resolved.clone());
+        report.stuck_hosts = hosts.stuck;
+        report.suppressed_hosts = Some(hosts.suppressed);
+        report.resolved_hosts = Some(hosts.resolved.clone());
         Ok((
-            plan.alert.into_iter().chain(plan.resolved).collect(),
-            plan.changes,
+            (
+                connections
+                    .alert
+                    .into_iter()
+                    .chain(connections.resolved)
+                    .collect(),
+                hosts.alert.into_iter().chain(hosts.resolved).collect(),
+            ),
+            connections
+                .changes
+                .into_iter()
+                .chain(hosts.changes)
+                .collect(),
         ))
     }
 
-    /// Publishes `alerts`; with a state table, claims the records first
+    /// Publishes the alerts; with a state table, claims the records first
     /// (dropping what an overlapping run holds), and commits them only after
     /// every message went out. Returns the number of messages.
     async fn publish(
@@ -304,7 +463,7 @@ impl Monitor {
         publisher: &AlertPublisher,
         account: &str,
         now: DateTime<Utc>,
-        mut alerts: Vec<Connection>,
+        (mut connections, mut hosts): (Vec<Connection>, Vec<Host>),
         mut changes: Vec<Change>,
     ) -> Result<usize, MonitorError> {
         let run_id = format!(
@@ -312,7 +471,8 @@ impl Monitor {
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
-        if let Some(state) = &self.state {
+        let state = self.adapters.state.as_ref();
+        if let Some(state) = state {
             let held = state.claim(&changes, &run_id).await?;
             let taken: HashSet<String> = changes
                 .iter()
@@ -325,115 +485,33 @@ impl Monitor {
                     count = taken.len(),
                     "left to an overlapping run, or changed since read"
                 );
-                alerts.retain(|c| !taken.contains(&c.arn));
+                connections.retain(|c| !taken.contains(&c.arn));
+                hosts.retain(|h| !taken.contains(&h.arn));
                 changes.retain(|c| !taken.contains(c.arn()));
             }
         }
+        let stuck = Stuck {
+            connections: &connections,
+            hosts: &hosts,
+        };
         let mut published = 0;
-        for alert in render_alerts(account, now, &alerts, SNS_MAX_PUBLISH_BYTES) {
+        for alert in render_alerts(account, now, stuck, SNS_MAX_PUBLISH_BYTES) {
             match publisher.publish(&alert).await {
                 Ok(id) => {
                     published += 1;
                     tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
                 }
                 Err(e) => {
-                    if let Some(state) = &self.state {
+                    if let Some(state) = state {
                         state.release(&changes, &run_id).await;
                     }
                     return Err(e.into());
                 }
             }
         }
-        if let Some(state) = &self.state {
+        if let Some(state) = state {
             state.commit(&changes, self.config.repeat_interval).await?;
         }
         Ok(published)
-    }
-
-    /// Lists the region and reads the tags of each stuck connection as soon
-    /// as its page arrives, so tag reads overlap the remaining pages.
-    async fn scan_region(&self, connections: &Connections) -> Result<RegionScan, CodestarError> {
-        let in_flight = Arc::new(Semaphore::new(TAG_READS_IN_FLIGHT));
-        let mut tag_reads = JoinSet::new();
-        let mut scan = RegionScan::default();
-        connections
-            .for_each_page(|page| {
-                scan.scanned += page.len();
-                for c in page.into_iter().filter(|c| is_candidate(c, &self.config)) {
-                    let (connections, in_flight) = (connections.clone(), in_flight.clone());
-                    tag_reads.spawn(async move {
-                        let _permit = in_flight.acquire_owned().await;
-                        connections.tags(&c.arn).await.map(|tags| (c, tags))
-                    });
-                }
-            })
-            .await?;
-        while let Some(read) = tag_reads.join_next().await {
-            let (c, tags) = read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-            match tags {
-                // Deleted between the listing and the tag read: nothing to alert.
-                None => {}
-                Some(tags) if is_ignored(&tags, &self.config.ignore_tag) => scan.ignored += 1,
-                Some(_) => scan.stuck.push(c),
-            }
-        }
-        Ok(scan)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn scheduled_event_and_empty_object_use_the_configuration() {
-        let scheduled = json!({
-            "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": "123456789012", "time": "2026-11-25T08:00:00Z",
-            "region": "us-east-1", "resources": [], "detail": {}
-        });
-        let request = RunRequest::from_event(&scheduled).unwrap();
-        assert_eq!(request.regions, None);
-        assert_eq!(request.dry_run, None);
-        assert_eq!(
-            request.time.unwrap().to_rfc3339(),
-            "2026-11-25T08:00:00+00:00"
-        );
-        assert_eq!(
-            RunRequest::from_event(&json!({})).unwrap(),
-            RunRequest::default()
-        );
-        assert_eq!(
-            RunRequest::from_event(&Value::Null).unwrap(),
-            RunRequest::default()
-        );
-    }
-
-    #[test]
-    fn manual_run_narrows() {
-        let request =
-            RunRequest::from_event(&json!({"regions": ["eu-west-1"], "dryRun": true})).unwrap();
-        assert_eq!(request.regions.unwrap(), ["eu-west-1"]);
-        assert_eq!(request.dry_run, Some(true));
-    }
-
-    #[test]
-    fn bad_events_are_refused_with_the_reason() {
-        for (event, expect) in [
-            (json!({"region": ["eu-west-1"]}), "unknown field `region`"),
-            (json!({"regions": "eu-west-1"}), "invalid type"),
-            (json!({"regions": []}), "regions is empty"),
-            (json!({"regions": ["mars-1"]}), "\"mars-1\" is not a region"),
-            (json!({"dryRun": "yes"}), "invalid type"),
-            (
-                json!({"detail-type": "Scheduled Event", "time": "yesterday"}),
-                "time",
-            ),
-            (json!([1, 2]), "invalid type"),
-        ] {
-            let err = RunRequest::from_event(&event).unwrap_err().to_string();
-            assert!(err.contains(expect), "{event}: {err}");
-        }
     }
 }

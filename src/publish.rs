@@ -35,34 +35,18 @@ impl AlertPublisher {
             topic_arn: self.topic_arn.clone(),
             message,
         };
-        let attribute = |data_type: &str, value: String| {
-            MessageAttributeValue::builder()
-                .data_type(data_type)
-                .string_value(value)
-                .build()
-                .map_err(|e| error(e.to_string()))
-        };
-        let array = |items: &[String]| serde_json::to_string(items).unwrap_or_default();
-        let mut attributes = HashMap::from([
-            (
-                "statuses".to_string(),
-                attribute("String.Array", array(&alert.statuses))?,
-            ),
-            (
-                "regions".to_string(),
-                attribute("String.Array", array(&alert.regions))?,
-            ),
-            (
-                "count".to_string(),
-                attribute("Number", alert.count.to_string())?,
-            ),
-        ]);
-        if !alert.states.is_empty() {
-            attributes.insert(
-                "states".to_string(),
-                attribute("String.Array", array(&alert.states))?,
-            );
-        }
+        let attributes = alert
+            .attributes()
+            .into_iter()
+            .map(|a| {
+                let value = MessageAttributeValue::builder()
+                    .data_type(a.data_type)
+                    .string_value(a.value)
+                    .build()
+                    .map_err(|e| error(e.to_string()))?;
+                Ok((a.name.to_string(), value))
+            })
+            .collect::<Result<HashMap<_, _>, PublishError>>()?;
         let out = self
             .client
             .publish()

@@ -1,19 +1,26 @@
-//! Which connections count as stuck, and the run report built from each
-//! region's outcome. Pure: no I/O.
+//! Which connections and hosts count as stuck, and the run report built from
+//! what the listings found. Pure: no I/O.
 
-use crate::codestar::Tags;
 use crate::config::MonitorConfig;
 use crate::connection::Connection;
+use crate::host::{Host, HOST_AVAILABLE};
+use crate::watched::{Tags, Watched};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// Worth reading tags for: status and provider type are watched.
+/// Worth reading tags for: home region, status and provider type are watched.
 pub fn is_candidate(c: &Connection, config: &MonitorConfig) -> bool {
-    config.statuses.contains(&c.status)
+    config.watches(&c.region)
+        && config.statuses.contains(&c.status)
         && config
             .provider_types
             .as_ref()
             .is_none_or(|types| types.contains(&c.provider_type))
+}
+
+/// Worth reading tags for: the host's status is watched.
+pub fn is_host_candidate(h: &Host, config: &MonitorConfig) -> bool {
+    config.host_statuses.contains(&h.status)
 }
 
 /// Carries the ignore tag with the value `true` (any case).
@@ -22,18 +29,42 @@ pub fn is_ignored(tags: &Tags, ignore_tag: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-/// What scanning one region found.
+/// Notes on each stuck connection whose host is known and not AVAILABLE
+/// that its host is the reason it cannot work.
+pub fn note_host_status(stuck: &mut [Connection], host_statuses: &HashMap<String, String>) {
+    for c in stuck {
+        c.host_status = c
+            .host_arn
+            .as_ref()
+            .and_then(|arn| host_statuses.get(arn))
+            .filter(|status| status.as_str() != HOST_AVAILABLE)
+            .cloned();
+    }
+}
+
+/// What one run found, before the lifecycle and the publish.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RegionScan {
-    pub scanned: usize,
+pub struct Findings {
+    /// The region the connection listing came from; `None`: no listing succeeded.
+    pub listed_from: Option<String>,
+    /// Watched connections listed, by home region.
+    pub scanned: BTreeMap<String, usize>,
     pub stuck: Vec<Connection>,
+    /// Hosts listed, by region (only the regions whose listing succeeded).
+    pub hosts_scanned: BTreeMap<String, usize>,
+    pub stuck_hosts: Vec<Host>,
     pub ignored: usize,
+    /// Regions that failed, in the order they failed, each once.
+    pub failed_regions: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RegionSummary {
     pub scanned: usize,
     pub stuck: usize,
+    pub hosts_scanned: usize,
+    pub stuck_hosts: usize,
 }
 
 /// DESIGN.md's run result.
@@ -41,63 +72,94 @@ pub struct RegionSummary {
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
     pub scanned: usize,
+    pub listed_from: Option<String>,
     pub stuck: Vec<Connection>,
+    pub hosts_scanned: usize,
+    pub stuck_hosts: Vec<Host>,
     pub ignored: usize,
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
     pub messages_published: usize,
-    /// With a state table: remembered connections no longer stuck, announced this run.
+    /// With a state table: remembered ones no longer stuck, announced this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<Connection>>,
-    /// With a state table: stuck connections not alerted this run, not yet due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_hosts: Option<Vec<Host>>,
+    /// With a state table: stuck ones not alerted this run, not yet due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Vec<Connection>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_hosts: Option<Vec<Host>>,
 }
 
 impl RunReport {
-    /// Folds the regions' outcomes, in the order given; stuck connections are
-    /// sorted by region, status and name so alerts read the same every run.
-    pub fn from_regions<E>(
-        outcomes: Vec<(String, Result<RegionScan, E>)>,
-    ) -> (Self, Vec<(String, E)>) {
-        let mut report = Self::default();
-        let mut failures = Vec::new();
-        for (region, outcome) in outcomes {
-            match outcome {
-                Ok(scan) => {
-                    report.scanned += scan.scanned;
-                    report.ignored += scan.ignored;
-                    report.regions.insert(
-                        region,
-                        RegionSummary {
-                            scanned: scan.scanned,
-                            stuck: scan.stuck.len(),
-                        },
-                    );
-                    report.stuck.extend(scan.stuck);
-                }
-                Err(e) => {
-                    report.failed_regions.push(region.clone());
-                    failures.push((region, e));
-                }
-            }
+    /// The report of what was found; stuck ones are sorted by region, status
+    /// and name so alerts read the same every run.
+    pub fn from_findings(findings: Findings) -> Self {
+        let Findings {
+            listed_from,
+            scanned,
+            mut stuck,
+            hosts_scanned,
+            mut stuck_hosts,
+            ignored,
+            failed_regions,
+        } = findings;
+        sort(&mut stuck);
+        sort(&mut stuck_hosts);
+        let mut regions: BTreeMap<String, RegionSummary> = BTreeMap::new();
+        for (region, n) in &scanned {
+            regions.entry(region.clone()).or_default().scanned = *n;
         }
-        report.stuck.sort_by(|a, b| {
-            (&a.region, &a.status, &a.name, &a.arn).cmp(&(&b.region, &b.status, &b.name, &b.arn))
-        });
-        (report, failures)
+        for (region, n) in &hosts_scanned {
+            regions.entry(region.clone()).or_default().hosts_scanned = *n;
+        }
+        for c in &stuck {
+            regions.entry(c.region.clone()).or_default().stuck += 1;
+        }
+        for h in &stuck_hosts {
+            regions.entry(h.region.clone()).or_default().stuck_hosts += 1;
+        }
+        Self {
+            scanned: scanned.values().sum(),
+            listed_from,
+            stuck,
+            hosts_scanned: hosts_scanned.values().sum(),
+            stuck_hosts,
+            ignored,
+            regions,
+            failed_regions,
+            ..Self::default()
+        }
     }
+}
+
+fn sort<T: Watched>(items: &mut [T]) {
+    items.sort_by(|a, b| {
+        (a.region(), a.status(), a.name(), a.arn()).cmp(&(
+            b.region(),
+            b.status(),
+            b.name(),
+            b.arn(),
+        ))
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn config(statuses: &[&str], providers: Option<&[&str]>) -> MonitorConfig {
+    fn config(
+        statuses: &[&str],
+        providers: Option<&[&str]>,
+        regions: Option<&[&str]>,
+    ) -> MonitorConfig {
         MonitorConfig {
             topic_arn: None,
             statuses: statuses.iter().map(|s| s.to_string()).collect(),
-            regions: vec!["us-east-1".into()],
+            host_statuses: vec!["PENDING".into()],
+            own_region: "us-east-1".into(),
+            regions: regions.map(|r| r.iter().map(|s| s.to_string()).collect()),
             provider_types: providers.map(|p| p.iter().map(|s| s.to_string()).collect()),
             ignore_tag: "connection-watch:ignore".into(),
             dry_run: true,
@@ -119,18 +181,40 @@ mod tests {
     }
 
     #[test]
-    fn candidates_by_status_and_provider() {
-        let all = config(&["PENDING", "ERROR"], None);
-        let github_only = config(&["PENDING"], Some(&["GitHub"]));
+    fn candidates_by_region_status_and_provider() {
+        let all = config(&["PENDING", "ERROR"], None, None);
+        let github_only = config(&["PENDING"], Some(&["GitHub"]), None);
+        let west_only = config(&["PENDING", "ERROR"], None, Some(&["eu-west-1"]));
         let cases = [
-            (conn("a", "PENDING", "GitHub", "us-east-1"), true, true),
-            (conn("b", "ERROR", "GitHub", "us-east-1"), true, false),
-            (conn("c", "AVAILABLE", "GitHub", "us-east-1"), false, false),
-            (conn("d", "PENDING", "Bitbucket", "us-east-1"), true, false),
+            (
+                conn("a", "PENDING", "GitHub", "us-east-1"),
+                true,
+                true,
+                false,
+            ),
+            (
+                conn("b", "ERROR", "GitHub", "us-east-1"),
+                true,
+                false,
+                false,
+            ),
+            (
+                conn("c", "AVAILABLE", "GitHub", "eu-west-1"),
+                false,
+                false,
+                false,
+            ),
+            (
+                conn("d", "PENDING", "Bitbucket", "eu-west-1"),
+                true,
+                false,
+                true,
+            ),
         ];
-        for (c, in_all, in_github) in cases {
+        for (c, in_all, in_github, in_west) in cases {
             assert_eq!(is_candidate(&c, &all), in_all, "{}", c.name);
             assert_eq!(is_candidate(&c, &github_only), in_github, "{}", c.name);
+            assert_eq!(is_candidate(&c, &west_only), in_west, "{}", c.name);
         }
     }
 
@@ -146,36 +230,74 @@ mod tests {
     }
 
     #[test]
-    fn report_folds_regions_and_keeps_failures_apart() {
-        let east = RegionScan {
-            scanned: 3,
+    fn a_connection_learns_that_its_host_is_not_available() {
+        let host = "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1";
+        let mut stuck = vec![
+            Connection {
+                host_arn: Some(host.into()),
+                ..conn("a", "PENDING", "GitHubEnterpriseServer", "us-east-1")
+            },
+            conn("b", "PENDING", "GitHub", "us-east-1"),
+        ];
+        note_host_status(
+            &mut stuck,
+            &HashMap::from([(host.to_string(), "PENDING".to_string())]),
+        );
+        assert_eq!(stuck[0].host_status.as_deref(), Some("PENDING"));
+        assert_eq!(stuck[1].host_status, None);
+        note_host_status(
+            &mut stuck,
+            &HashMap::from([(host.to_string(), "AVAILABLE".to_string())]),
+        );
+        assert_eq!(stuck[0].host_status, None);
+    }
+
+    #[test]
+    fn report_counts_by_home_region_and_sorts() {
+        let host = Host::new(
+            "ghe",
+            "arn:aws:codestar-connections:eu-west-1:123456789012:host/ghe-1",
+            "PENDING",
+            None,
+            "GitHubEnterpriseServer",
+            "https://ghe.example.com",
+            "eu-west-1",
+        );
+        let report = RunReport::from_findings(Findings {
+            listed_from: Some("us-east-1".into()),
+            scanned: BTreeMap::from([("us-east-1".into(), 3), ("eu-west-1".into(), 2)]),
             stuck: vec![
                 conn("z", "PENDING", "GitHub", "us-east-1"),
                 conn("a", "ERROR", "GitHub", "us-east-1"),
+                conn("m", "PENDING", "GitLab", "eu-west-1"),
             ],
+            hosts_scanned: BTreeMap::from([("eu-west-1".into(), 4)]),
+            stuck_hosts: vec![host],
             ignored: 1,
-        };
-        let west = RegionScan {
-            scanned: 2,
-            stuck: vec![conn("m", "PENDING", "GitLab", "eu-west-1")],
-            ignored: 0,
-        };
-        let (report, failures) = RunReport::from_regions(vec![
-            ("us-east-1".to_string(), Ok(east)),
-            ("ap-south-1".to_string(), Err("throttled")),
-            ("eu-west-1".to_string(), Ok(west)),
-        ]);
-        assert_eq!(report.scanned, 5);
-        assert_eq!(report.ignored, 1);
-        assert_eq!(report.failed_regions, ["ap-south-1"]);
-        assert_eq!(failures, [("ap-south-1".to_string(), "throttled")]);
+            failed_regions: vec!["ap-south-1".into()],
+        });
+        assert_eq!(
+            (report.scanned, report.hosts_scanned, report.ignored),
+            (5, 4, 1)
+        );
         let names: Vec<&str> = report.stuck.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["m", "a", "z"]);
+        assert_eq!(
+            report.regions["eu-west-1"],
+            RegionSummary {
+                scanned: 2,
+                stuck: 1,
+                hosts_scanned: 4,
+                stuck_hosts: 1
+            }
+        );
         assert_eq!(
             report.regions["us-east-1"],
             RegionSummary {
                 scanned: 3,
-                stuck: 2
+                stuck: 2,
+                hosts_scanned: 0,
+                stuck_hosts: 0
             }
         );
         assert!(!report.regions.contains_key("ap-south-1"));

@@ -1,5 +1,6 @@
 //! The DynamoDB state table of the alert lifecycle: one record per stuck
-//! connection (partition `region`, sort `connectionArn`, TTL `expiresAt`).
+//! connection or host (partition `region`, the home region; sort `arn`; TTL
+//! `expiresAt`).
 //!
 //! Two overlapping runs must not both alert a connection, and state may
 //! change only after the alert went out. So a run first *claims* each record
@@ -8,8 +9,8 @@
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
 
-use crate::connection::Connection;
-use crate::lifecycle::{Change, Record};
+use crate::lifecycle::{Change, Stored};
+use crate::watched::Kind;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
@@ -55,26 +56,23 @@ impl StateTable {
         }
     }
 
-    /// The records of these regions: one paginated Query per region.
-    pub async fn load(&self, regions: &[String]) -> Result<Vec<Record>, StateError> {
+    /// Every record: one paginated, consistent Scan. The table holds only
+    /// what is stuck or being resolved, and connections of any home region
+    /// may be listed, so there is no smaller set of partitions to query.
+    pub async fn load(&self) -> Result<Vec<Stored>, StateError> {
         let mut records = Vec::new();
-        for region in regions {
-            let mut pages = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#region = :region")
-                .expression_attribute_names("#region", "region")
-                .expression_attribute_values(":region", s(region))
-                .consistent_read(true)
-                .into_paginator()
-                .items()
-                .send();
-            while let Some(item) = pages.next().await {
-                let item = item.map_err(|e| self.error("Query", e))?;
-                // Claim-only items belong to a run that never committed.
-                records.extend(from_item(&item));
-            }
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| self.error("Scan", e))?;
+            // Claim-only items belong to a run that never committed.
+            records.extend(from_item(&item));
         }
         Ok(records)
     }
@@ -221,11 +219,11 @@ fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
     }
 }
 
-/// The table's key: partition `region`, sort `connectionArn`.
+/// The table's key: partition `region` (the home region), sort `arn`.
 fn key(region: &str, arn: &str) -> Item {
     Item::from([
         ("region".to_string(), s(region)),
-        ("connectionArn".to_string(), s(arn)),
+        ("arn".to_string(), s(arn)),
     ])
 }
 
@@ -241,37 +239,40 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub fn to_item(record: &Record, repeat_interval: Duration) -> Item {
-    let mut item = key(record.region(), record.arn());
+pub fn to_item(record: &Stored, repeat_interval: Duration) -> Item {
+    let mut item = key(&record.region, &record.arn);
     item.extend([
-        ("status".to_string(), s(&record.connection.status)),
+        ("kind".to_string(), s(record.kind.as_str())),
+        ("status".to_string(), s(&record.status)),
         ("firstSeen".to_string(), s(&rfc3339(record.first_seen))),
         ("lastAlerted".to_string(), s(&rfc3339(record.last_alerted))),
         (
             "expiresAt".to_string(),
             n((record.last_alerted + repeat_interval + RECORD_TTL_SLACK).timestamp()),
         ),
-        (
-            "connection".to_string(),
-            s(&serde_json::to_string(&record.connection).expect("plain data")),
-        ),
+        ("document".to_string(), s(&record.document)),
     ]);
     item
 }
 
-pub fn from_item(item: &Item) -> Option<Record> {
+pub fn from_item(item: &Item) -> Option<Stored> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
     let time = |name: &str| {
         text(name)
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
     };
-    let connection: Connection = serde_json::from_str(text("connection")?).ok()?;
-    Some(Record {
-        connection: Connection {
-            status: text("status")?.to_string(),
-            ..connection
-        },
+    let kind = match text("kind")?.as_str() {
+        "connection" => Kind::Connection,
+        "host" => Kind::Host,
+        _ => return None,
+    };
+    Some(Stored {
+        kind,
+        region: text("region")?.to_string(),
+        arn: text("arn")?.to_string(),
+        status: text("status")?.to_string(),
+        document: text("document")?.to_string(),
         first_seen: time("firstSeen")?,
         last_alerted: time("lastAlerted")?,
     })
@@ -284,14 +285,12 @@ mod tests {
 
     #[test]
     fn items_round_trip_and_claim_only_items_are_skipped() {
-        let record = Record {
-            connection: Connection {
-                name: "a".into(),
-                arn: "arn:aws:codestar-connections:us-east-1:123456789012:connection/a".into(),
-                status: "PENDING".into(),
-                region: "us-east-1".into(),
-                ..Connection::default()
-            },
+        let record = Stored {
+            kind: Kind::Host,
+            region: "us-east-1".into(),
+            arn: "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1".into(),
+            status: "PENDING".into(),
+            document: "{}".into(),
             first_seen: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
             last_alerted: Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap(),
         };
@@ -305,7 +304,7 @@ mod tests {
 
         let claim_only = Item::from([
             ("region".to_string(), s("us-east-1")),
-            ("connectionArn".to_string(), s(record.arn())),
+            ("arn".to_string(), s(&record.arn)),
             ("claimedBy".to_string(), s("run")),
         ]);
         assert_eq!(from_item(&claim_only), None);

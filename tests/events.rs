@@ -2,7 +2,10 @@
 //! means what its name says, so a sample cannot rot.
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
-use connection_watch::monitor::RunRequest;
+use chrono::{TimeZone, Utc};
+use connection_watch::connection::{Connection, ResourceArn};
+use connection_watch::event::RunRequest;
+use connection_watch::host::Host;
 use connection_watch::resource::decision::{decide, Action};
 use serde_json::Value;
 
@@ -27,6 +30,7 @@ fn every_file_is_covered() {
     assert_eq!(
         names,
         [
+            "alert-document.json",
             "cloudformation-create.json",
             "cloudformation-delete.json",
             "cloudformation-update-rename.json",
@@ -39,11 +43,35 @@ fn every_file_is_covered() {
 
 #[test]
 fn monitor_events() {
-    let scheduled = RunRequest::from_event(&event("scheduled.json")).unwrap();
+    let clock = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 30).unwrap();
+    let scheduled = RunRequest::from_event(&event("scheduled.json"), clock).unwrap();
     assert!(scheduled.time.is_some() && scheduled.regions.is_none());
-    let manual = RunRequest::from_event(&event("manual-run.json")).unwrap();
+    let manual = RunRequest::from_event(&event("manual-run.json"), clock).unwrap();
     assert_eq!(manual.regions.unwrap(), ["eu-west-1"]);
     assert_eq!(manual.dry_run, Some(true));
+}
+
+/// What an SQS or Lambda subscriber receives: connections of several home
+/// regions and hosts, each object's region the one its ARN names.
+#[test]
+fn alert_document() {
+    let document = event("alert-document.json");
+    let connections: Vec<Connection> =
+        serde_json::from_value(document["connections"].clone()).unwrap();
+    let hosts: Vec<Host> = serde_json::from_value(document["hosts"].clone()).unwrap();
+    let home = |arn: &str| ResourceArn::parse(arn).unwrap().region.to_string();
+    assert!(connections.iter().all(|c| c.region == home(&c.arn)));
+    assert!(hosts.iter().all(|h| h.region == home(&h.arn)));
+    let regions: std::collections::BTreeSet<&str> =
+        connections.iter().map(|c| c.region.as_str()).collect();
+    assert_eq!(regions.len(), 2);
+    assert_eq!(connections[1].host_status.as_deref(), Some("PENDING"));
+    // What the monitor writes reads back the same.
+    assert_eq!(
+        serde_json::to_value(&connections).unwrap(),
+        document["connections"]
+    );
+    assert_eq!(serde_json::to_value(&hosts).unwrap(), document["hosts"]);
 }
 
 #[test]

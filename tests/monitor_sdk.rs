@@ -1,14 +1,15 @@
-//! The monitor against mocked SDK clients: paging, retries, not-found,
-//! ignore tags and publish failures.
+//! The monitor against mocked SDK clients: paging, token cycles, retries,
+//! fall-over, not-found, ignore tags, hosts and publish failures.
 
 mod common;
 
 use aws_sdk_codestarconnections::operation::list_connections::ListConnectionsOutput;
+use aws_sdk_codestarconnections::operation::list_hosts::ListHostsOutput;
 use aws_sdk_codestarconnections::operation::list_tags_for_resource::{
     ListTagsForResourceError, ListTagsForResourceOutput,
 };
 use aws_sdk_codestarconnections::types::error::ResourceNotFoundException;
-use aws_sdk_codestarconnections::types::Tag;
+use aws_sdk_codestarconnections::types::{Host, ProviderType, Tag};
 use aws_sdk_codestarconnections::Client as CodestarClient;
 use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
 use aws_sdk_sns::types::error::NotFoundException;
@@ -16,19 +17,25 @@ use aws_sdk_sns::Client as SnsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{TimeZone, Utc};
 use common::{arn, connection, fast_retries, ACCOUNT, THROTTLED};
-use connection_watch::config::MonitorConfig;
-use connection_watch::monitor::{Monitor, MonitorError, RunRequest};
+use connection_watch::codestar::CodestarClients;
+use connection_watch::config::{MonitorConfig, DEFAULT_HOST_STATUSES};
+use connection_watch::event::RunRequest;
+use connection_watch::monitor::{Adapters, Monitor, MonitorError};
+use connection_watch::publish::AlertPublisher;
 use connection_watch::selection::RunReport;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:connection-alerts";
 
-fn config(regions: &[&str]) -> MonitorConfig {
+/// The function runs in us-east-1; `regions` is MONITOR_REGIONS.
+fn config(regions: Option<&[&str]>) -> MonitorConfig {
     MonitorConfig {
         topic_arn: Some(TOPIC.into()),
         statuses: vec!["PENDING".into(), "ERROR".into()],
-        regions: regions.iter().map(|r| r.to_string()).collect(),
+        host_statuses: DEFAULT_HOST_STATUSES.map(str::to_string).to_vec(),
+        own_region: "us-east-1".into(),
+        regions: regions.map(|r| r.iter().map(|r| r.to_string()).collect()),
         provider_types: None,
         ignore_tag: "connection-watch:ignore".into(),
         dry_run: false,
@@ -66,15 +73,32 @@ fn no_tags() -> Rule {
         .then_output(|| ListTagsForResourceOutput::builder().build())
 }
 
-fn codestar(rules: &[&Rule]) -> aws_sdk_codestarconnections::Config {
-    mock_client!(
+fn no_hosts() -> Rule {
+    mock!(CodestarClient::list_hosts).then_output(|| ListHostsOutput::builder().build())
+}
+
+fn host(region: &str, name: &str, status: &str) -> Host {
+    Host::builder()
+        .name(name)
+        .host_arn(host_arn(region, name))
+        .status(status)
+        .provider_type(ProviderType::GithubEnterpriseServer)
+        .provider_endpoint(format!("https://{name}.example.com"))
+        .build()
+}
+
+fn host_arn(region: &str, name: &str) -> String {
+    format!("arn:aws:codestar-connections:{region}:{ACCOUNT}:host/{name}-0a1b2c3d")
+}
+
+fn codestar(rules: &[&Rule]) -> CodestarClients {
+    let client = mock_client!(
         aws_sdk_codestarconnections,
         RuleMode::MatchAny,
         rules,
         fast_retries
-    )
-    .config()
-    .clone()
+    );
+    CodestarClients::new(client.config().clone())
 }
 
 /// Publish accepted, its inputs kept.
@@ -97,13 +121,25 @@ fn sns(rules: &[&Rule]) -> SnsClient {
     mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules)
 }
 
-/// A monitor of us-east-1 over mocked clients.
-fn monitor(codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
+/// A monitor with `config` over mocked clients; a ListHosts rule is added
+/// when the test gives none.
+fn monitor_with(config: MonitorConfig, codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
+    let hosts = no_hosts();
+    let mut rules = codestar_rules.to_vec();
+    rules.push(&hosts);
     Monitor::new(
-        config(&["us-east-1"]),
-        codestar(codestar_rules),
-        sns(sns_rules),
+        config,
+        Adapters {
+            codestar: codestar(&rules),
+            publisher: Some(AlertPublisher::new(sns(sns_rules), TOPIC.into())),
+            state: None,
+        },
     )
+}
+
+/// A monitor in us-east-1 with MONITOR_REGIONS unset.
+fn monitor(codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
+    monitor_with(config(None), codestar_rules, sns_rules)
 }
 
 async fn run(monitor: &Monitor) -> Result<RunReport, MonitorError> {
@@ -160,11 +196,17 @@ async fn walks_every_page_and_publishes_one_alert() {
 }
 
 #[tokio::test]
-async fn a_repeated_token_fails_the_region_instead_of_spinning() {
-    let listing = mock!(CodestarClient::list_connections).then_output(|| {
+async fn a_token_cycle_fails_the_listing_instead_of_spinning() {
+    // A, B, A, B...: a cycle longer than one page.
+    let listing = mock!(CodestarClient::list_connections).then_compute_output(|req| {
+        let next = if req.next_token() == Some("A") {
+            "B"
+        } else {
+            "A"
+        };
         ListConnectionsOutput::builder()
-            .connections(connection("us-east-1", 1, "PENDING"))
-            .next_token("same")
+            .connections(connection("us-east-1", 1, "AVAILABLE"))
+            .next_token(next)
             .build()
     });
     let (publish, _) = publish_capture();
@@ -172,23 +214,21 @@ async fn a_repeated_token_fails_the_region_instead_of_spinning() {
 
     let err = run(&monitor).await.unwrap_err();
 
-    assert_eq!(listing.num_calls(), 2);
+    // Three pages in the own region, three in the fall-over region.
+    assert_eq!(listing.num_calls(), 6);
     match err {
         MonitorError::RegionsFailed { report, failures } => {
-            assert_eq!(report.failed_regions, ["us-east-1"]);
+            assert_eq!(report.failed_regions, ["us-east-1", "us-west-2"]);
+            assert_eq!(report.listed_from, None);
             assert!(
-                failures[0].1.to_string().contains("\"same\""),
+                failures[0].1.to_string().contains("\"A\""),
                 "{}",
                 failures[0].1
             );
         }
         other => panic!("{other}"),
     }
-    assert_eq!(
-        publish.num_calls(),
-        0,
-        "nothing stuck in the regions that were scanned"
-    );
+    assert_eq!(publish.num_calls(), 0, "nothing stuck was found");
 }
 
 #[tokio::test]
@@ -224,7 +264,11 @@ async fn throttling_that_outlasts_the_retries_fails_only_that_region() {
 
     let err = run(&monitor).await.unwrap_err();
 
-    assert_eq!(listing.num_calls(), 3, "the configured attempts, no more");
+    assert_eq!(
+        listing.num_calls(),
+        6,
+        "the configured attempts in the own region and in one fall-over region, no more"
+    );
     assert!(err.to_string().contains("ThrottlingException"), "{err}");
 }
 
@@ -335,35 +379,168 @@ async fn dry_run_and_nothing_stuck_publish_nothing() {
 }
 
 #[tokio::test]
-async fn every_configured_region_is_scanned_and_a_manual_run_narrows() {
+async fn connections_are_listed_once_and_filtered_by_home_region() {
+    // What any region lists: every region's connections, one of them twice.
+    let listing = mock!(CodestarClient::list_connections).then_output(|| {
+        ListConnectionsOutput::builder()
+            .connections(connection("eu-west-1", 1, "PENDING"))
+            .connections(connection("ap-southeast-2", 2, "ERROR"))
+            .connections(connection("us-east-1", 3, "PENDING"))
+            .connections(connection("us-east-1", 3, "PENDING"))
+            .build()
+    });
+    let hosts = no_hosts();
+    let (publish, published) = publish_capture();
+    let all = monitor(&[&listing, &no_tags(), &hosts], &[&publish]);
+
+    let report = run(&all).await.unwrap();
+    assert_eq!(listing.num_calls(), 1, "one listing, not one per region");
+    assert_eq!(hosts.num_calls(), 1, "hosts of the own region");
+    assert_eq!(report.listed_from.as_deref(), Some("us-east-1"));
+    assert_eq!(report.scanned, 3, "de-duplicated by ARN");
+    let regions: Vec<&str> = report.stuck.iter().map(|c| c.region.as_str()).collect();
+    assert_eq!(regions, ["ap-southeast-2", "eu-west-1", "us-east-1"]);
+    assert_eq!(published.lock().unwrap().len(), 1);
+
+    let watched = monitor_with(
+        config(Some(&["eu-west-1", "sa-east-1"])),
+        &[&listing, &no_tags(), &hosts],
+        &[&publish],
+    );
+    let report = run(&watched).await.unwrap();
+    assert_eq!(listing.num_calls(), 2);
+    assert_eq!(hosts.num_calls(), 3, "hosts of each watched region");
+    assert_eq!(report.scanned, 1);
+    assert_eq!(report.stuck[0].arn, arn("eu-west-1", 1));
+    assert_eq!(
+        report.regions.keys().collect::<Vec<_>>(),
+        ["eu-west-1", "sa-east-1"]
+    );
+
+    let narrowed = RunRequest {
+        regions: Some(vec!["ap-southeast-2".into()]),
+        ..RunRequest::default()
+    };
+    let report = all.run(&narrowed, ACCOUNT, now()).await.unwrap();
+    assert_eq!(report.stuck.len(), 1);
+    assert_eq!(report.stuck[0].region, "ap-southeast-2");
+}
+
+#[tokio::test]
+async fn a_failing_listing_falls_over_to_another_region() {
+    let listing = mock!(CodestarClient::list_connections)
+        .sequence()
+        .http_status(500, None)
+        .times(3)
+        .output(|| {
+            ListConnectionsOutput::builder()
+                .connections(connection("eu-west-1", 1, "PENDING"))
+                .build()
+        })
+        .build();
+    let (publish, _) = publish_capture();
+    let monitor = monitor_with(
+        config(Some(&["us-east-1", "eu-west-1"])),
+        &[&listing, &no_tags()],
+        &[&publish],
+    );
+
+    let report = run(&monitor).await.unwrap();
+
+    assert_eq!(report.listed_from.as_deref(), Some("eu-west-1"));
+    assert!(report.failed_regions.is_empty());
+    assert_eq!(report.stuck.len(), 1);
+    assert_eq!(publish.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn stuck_hosts_are_alerted_and_their_connections_say_so() {
+    let ghe = host_arn("us-east-1", "ghe");
+    let ghe_for_listing = ghe.clone();
+    let listing = mock!(CodestarClient::list_connections).then_output(move || {
+        let mut via_host = connection("us-east-1", 1, "PENDING");
+        via_host.host_arn = Some(ghe_for_listing.clone());
+        ListConnectionsOutput::builder()
+            .connections(via_host)
+            .connections(connection("us-east-1", 2, "PENDING"))
+            .build()
+    });
+    let hosts = mock!(CodestarClient::list_hosts).then_output(|| {
+        ListHostsOutput::builder()
+            .hosts(host("us-east-1", "ghe", "PENDING"))
+            .hosts(host("us-east-1", "gitlab", "AVAILABLE"))
+            .hosts(host("us-east-1", "vpc", "VPC_CONFIG_FAILED_INITIALIZATION"))
+            .hosts(host("us-east-1", "busy", "VPC_CONFIG_INITIALIZING"))
+            .build()
+    });
+    let (publish, published) = publish_capture();
+    let monitor = monitor(&[&listing, &hosts, &no_tags()], &[&publish]);
+
+    let report = run(&monitor).await.unwrap();
+
+    assert_eq!(report.hosts_scanned, 4);
+    let stuck_hosts: Vec<(&str, &str)> = report
+        .stuck_hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.status.as_str()))
+        .collect();
+    assert_eq!(
+        stuck_hosts,
+        [
+            ("ghe", "PENDING"),
+            ("vpc", "VPC_CONFIG_FAILED_INITIALIZATION")
+        ]
+    );
+    assert_eq!(report.stuck[0].host_arn.as_deref(), Some(ghe.as_str()));
+    assert_eq!(report.stuck[0].host_status.as_deref(), Some("PENDING"));
+    assert_eq!(report.stuck[1].host_status, None);
+    assert_eq!(report.regions["us-east-1"].stuck_hosts, 2);
+
+    let published = published.lock().unwrap();
+    let input = &published[0];
+    assert_eq!(
+        input.subject(),
+        Some("2 connections and 2 hosts need attention (3 PENDING, 1 VPC_CONFIG_FAILED_INITIALIZATION)")
+    );
+    let kinds = input.message_attributes().unwrap()["kinds"].string_value();
+    assert_eq!(kinds, Some(r#"["connection","host"]"#));
+    let message: Value = serde_json::from_str(input.message().unwrap()).unwrap();
+    let document: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(document["hosts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        document["hosts"][0]["providerEndpoint"],
+        "https://ghe.example.com"
+    );
+    let email = message["email"].as_str().unwrap();
+    assert!(email.contains("the host is PENDING"), "{email}");
+    assert!(
+        email.contains("/hosts/ghe-0a1b2c3d?region=us-east-1"),
+        "{email}"
+    );
+}
+
+#[tokio::test]
+async fn a_region_whose_hosts_cannot_be_listed_fails_alone() {
+    let hosts = mock!(CodestarClient::list_hosts)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
     let listing = mock!(CodestarClient::list_connections).then_output(|| {
         ListConnectionsOutput::builder()
             .connections(connection("eu-west-1", 1, "PENDING"))
             .build()
     });
-    let (publish, published) = publish_capture();
-    let monitor = Monitor::new(
-        config(&["us-east-1", "eu-west-1", "ap-southeast-2"]),
-        codestar(&[&listing, &no_tags()]),
-        sns(&[&publish]),
-    );
-    let report = run(&monitor).await.unwrap();
-    assert_eq!(listing.num_calls(), 3);
-    assert_eq!(
-        report.regions.keys().collect::<Vec<_>>(),
-        ["ap-southeast-2", "eu-west-1", "us-east-1"]
-    );
-    assert_eq!(
-        published.lock().unwrap().len(),
-        1,
-        "one alert for all regions"
-    );
+    let (publish, _) = publish_capture();
+    let monitor = monitor(&[&listing, &hosts, &no_tags()], &[&publish]);
 
-    let narrowed = RunRequest {
-        regions: Some(vec!["eu-north-1".into()]),
-        ..RunRequest::default()
-    };
-    let report = monitor.run(&narrowed, ACCOUNT, now()).await.unwrap();
-    assert_eq!(listing.num_calls(), 4);
-    assert_eq!(report.regions.keys().collect::<Vec<_>>(), ["eu-north-1"]);
+    match run(&monitor).await.unwrap_err() {
+        MonitorError::RegionsFailed { report, failures } => {
+            assert_eq!(report.failed_regions, ["us-east-1"]);
+            assert!(failures[0].1.to_string().contains("ListHosts"));
+            assert_eq!(report.stuck.len(), 1, "the connections are still alerted");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(publish.num_calls(), 1);
 }

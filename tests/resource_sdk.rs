@@ -17,7 +17,7 @@ use aws_sdk_codestarconnections::types::Tag;
 use aws_sdk_codestarconnections::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::{arn, connection, fast_retries, ResponseUrl, THROTTLED};
-use connection_watch::codestar::Connections;
+use connection_watch::codestar::CodestarClients;
 use connection_watch::resource::properties::REQUEST_ID_TAG;
 use connection_watch::resource::responder::Responder;
 use connection_watch::resource::ConnectionResource;
@@ -36,7 +36,7 @@ fn resource(rules: &[&Rule]) -> ConnectionResource {
         fast_retries
     );
     ConnectionResource::new(
-        Connections::new(client),
+        CodestarClients::new(client.config().clone()),
         Responder::new(4, Duration::from_millis(5)),
     )
 }

@@ -1,5 +1,5 @@
 use connection_watch::clients::sdk_config;
-use connection_watch::codestar::Connections;
+use connection_watch::codestar::CodestarClients;
 use connection_watch::resource::responder::Responder;
 use connection_watch::resource::ConnectionResource;
 use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let sdk = sdk_config().await;
-    let connections = Connections::new(aws_sdk_codestarconnections::Client::new(&sdk));
-    let resource = ConnectionResource::new(connections, Responder::default());
+    let resource =
+        ConnectionResource::new(CodestarClients::new((&sdk).into()), Responder::default());
     let resource = &resource;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = SystemTime::now()

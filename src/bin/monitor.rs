@@ -1,7 +1,6 @@
-use connection_watch::clients::sdk_config;
+use connection_watch::clients::{monitor_adapters, sdk_config};
 use connection_watch::config::MonitorConfig;
 use connection_watch::monitor::Monitor;
-use connection_watch::state::StateTable;
 use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -14,16 +13,8 @@ async fn main() -> Result<(), Error> {
     let config =
         MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
     let sdk = sdk_config().await;
-    let state = config
-        .state_table
-        .clone()
-        .map(|table| StateTable::new(aws_sdk_dynamodb::Client::new(&sdk), table));
-    let monitor = Monitor::new(config, (&sdk).into(), aws_sdk_sns::Client::new(&sdk));
-    let monitor = match state {
-        Some(state) => monitor.with_state(state),
-        None => monitor,
-    };
-    let monitor = &monitor;
+    let adapters = monitor_adapters(&sdk, &config);
+    let monitor = &Monitor::new(config, adapters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         monitor
             .handle(&event.payload, &event.context.invoked_function_arn)

@@ -4,7 +4,7 @@
 use super::decision::{decide, Action};
 use super::properties::{owner_tags, ConnectionProperties, REQUEST_ID_TAG};
 use super::responder::{redact, RespondError, Responder};
-use crate::codestar::{CodestarError, Connections};
+use crate::codestar::{CodestarClients, CodestarError};
 use crate::connection::{Connection, ResourceArn};
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest as Request,
@@ -50,7 +50,7 @@ enum ActionError {
     Aws(#[from] CodestarError),
     #[error(
         "ConnectionName {name:?} is already used by {arn}, which this request did not create. \
-         Names are unique in an account, and a change of ProviderType or HostArn creates a new \
+         Names are unique in a region, and a change of ProviderType or HostArn creates a new \
          connection before the old one is deleted: choose another ConnectionName"
     )]
     NameTaken { name: String, arn: String },
@@ -171,14 +171,16 @@ where
 
 #[derive(Clone, Debug)]
 pub struct ConnectionResource {
-    connections: Connections,
+    /// Creates go to the function's region; everything that names an ARN
+    /// goes to the ARN's home region, where AWS controls the connection.
+    codestar: CodestarClients,
     responder: Responder,
 }
 
 impl ConnectionResource {
-    pub fn new(connections: Connections, responder: Responder) -> Self {
+    pub fn new(codestar: CodestarClients, responder: Responder) -> Self {
         Self {
-            connections,
+            codestar,
             responder,
         }
     }
@@ -269,7 +271,8 @@ impl ConnectionResource {
                     &envelope.logical_id,
                     &envelope.request_id,
                 ));
-                self.connections
+                self.codestar
+                    .in_region(&self.codestar.own_region())
                     .create(&properties.name, &properties.provider, &tags)
                     .await?
             }
@@ -277,18 +280,23 @@ impl ConnectionResource {
         Ok(self.describe(&arn, properties).await?)
     }
 
+    /// Who holds `name` in the function's region. The listing holds every
+    /// region's connections, and names are unique per region only.
     async fn name_use(&self, name: &str, request_id: &str) -> Result<NameUse, CodestarError> {
+        let own = self.codestar.own_region();
         let Some(holder) = self
-            .connections
+            .codestar
+            .in_region(&own)
             .list_all()
             .await?
             .into_iter()
-            .find(|c| c.name == name)
+            .find(|c| c.name == name && c.region == own)
         else {
             return Ok(NameUse::Free);
         };
         let tags = self
-            .connections
+            .codestar
+            .for_arn(&holder.arn)
             .tags(&holder.arn)
             .await?
             .unwrap_or_default();
@@ -308,22 +316,23 @@ impl ConnectionResource {
         properties: &ConnectionProperties,
         removed_tag_keys: &[String],
     ) -> Result<Outcome, ActionError> {
-        let Some(connection) = self.connections.get(arn).await? else {
+        let home = self.codestar.for_arn(arn);
+        let Some(connection) = home.get(arn).await? else {
             tracing::warn!(%arn, "connection is gone; creating a replacement");
             return self.create(envelope, properties).await;
         };
         if !removed_tag_keys.is_empty() {
-            self.connections.untag(arn, removed_tag_keys).await?;
+            home.untag(arn, removed_tag_keys).await?;
         }
         if !properties.tags.is_empty() {
-            self.connections.tag(arn, &properties.tags).await?;
+            home.tag(arn, &properties.tags).await?;
         }
         // Tags are not part of Data: the connection as read still describes it.
         Ok(Outcome::of(&connection))
     }
 
     async fn delete(&self, arn: &str) -> Result<Outcome, ActionError> {
-        if !self.connections.delete(arn).await? {
+        if !self.codestar.for_arn(arn).delete(arn).await? {
             tracing::info!(%arn, "connection was already gone");
         }
         Ok(Outcome {
@@ -339,7 +348,7 @@ impl ConnectionResource {
         arn: &str,
         properties: &ConnectionProperties,
     ) -> Result<Outcome, CodestarError> {
-        let connection = match self.connections.get(arn).await? {
+        let connection = match self.codestar.for_arn(arn).get(arn).await? {
             Some(c) => c,
             None => {
                 let parsed = ResourceArn::parse_connection(arn);

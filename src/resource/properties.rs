@@ -1,8 +1,8 @@
 //! `Custom::CodeStarConnection` properties, validated by hand so that a
 //! malformed request becomes a FAILED response with a precise reason.
 
-use crate::codestar::Tags;
 use crate::connection::{Provider, ResourceArn, PROVIDER_TYPES};
+use crate::watched::Tags;
 use serde_json::Value;
 use std::fmt;
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-T0 = "2026-11-25T08:00:00Z"
+# The monitor takes a scheduled event's time as "now" only within a week
+# before the clock, so the runs are dated relative to today.
+_BASE = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+
+def at(hours: float) -> str:
+    return (_BASE + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+T0 = at(0)
 
 
 def scheduled(time: str) -> dict:
@@ -22,9 +32,9 @@ def table(aws):
     dynamodb.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "region", "KeyType": "HASH"},
-                   {"AttributeName": "connectionArn", "KeyType": "RANGE"}],
+                   {"AttributeName": "arn", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"},
-                              {"AttributeName": "connectionArn", "AttributeType": "S"}])
+                              {"AttributeName": "arn", "AttributeType": "S"}])
     dynamodb.update_time_to_live(TableName=name,
                                  TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
     return name
@@ -32,12 +42,17 @@ def table(aws):
 
 def items(aws, table) -> list[dict]:
     return sorted(aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"],
-                  key=lambda i: i["connectionArn"]["S"])
+                  key=lambda i: i["arn"]["S"])
 
 
 def connections(note: dict) -> dict[str, str]:
     """arn -> state of the connections in one alert."""
     return {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]}
+
+
+def hosts(note: dict) -> dict[str, str]:
+    """arn -> state of the hosts in one alert."""
+    return {h["arn"]: h["state"] for h in json.loads(note["Message"])["hosts"]}
 
 
 def test_alert_once_repeat_when_due_announce_recovery(aws, codestar, lambda_function, table):
@@ -67,7 +82,7 @@ def test_alert_once_repeat_when_due_announce_recovery(aws, codestar, lambda_func
     codestar.set_status(pending[0], "AVAILABLE")
     codestar.set_status(pending[1], "AVAILABLE")
     codestar.remove(pending[2])
-    third = monitor.invoke(scheduled("2026-11-25T09:00:00Z"))
+    third = monitor.invoke(scheduled(at(1)))
     assert third.ok, third.body
     [note] = aws.drain(queue_url)
     assert connections(note) == {pending[0]: "resolved", pending[1]: "resolved", pending[2]: "resolved"}
@@ -76,7 +91,7 @@ def test_alert_once_repeat_when_due_announce_recovery(aws, codestar, lambda_func
     assert {c["arn"] for c in third.body["resolved"]} == set(pending[:3])
     assert len(items(aws, table)) == 3
 
-    fourth = monitor.invoke(scheduled("2026-11-26T08:30:00Z"))
+    fourth = monitor.invoke(scheduled(at(24.5)))
     assert fourth.ok, fourth.body
     [note] = aws.drain(queue_url)
     remaining = pending[3:] + errored
@@ -97,11 +112,11 @@ def test_a_failed_publish_leaves_the_state_unchanged(aws, codestar, lambda_funct
     codestar.set_status(changes, "ERROR")
     codestar.seed("us-east-1", 1, "PENDING", name_prefix="newcomer")
     broken = lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:gone"})
-    failed = broken.invoke(scheduled("2026-11-25T09:00:00Z"))
+    failed = broken.invoke(scheduled(at(1)))
 
     assert failed.error_type == "PublishFailed"
     assert items(aws, table) == before, "no record changed, no claim left behind"
-    retried = lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": topic_arn}).invoke(scheduled("2026-11-25T09:05:00Z"))
+    retried = lambda_function("monitor", {**env, "ALERT_TOPIC_ARN": topic_arn}).invoke(scheduled(at(1 + 5 / 60)))
     assert retried.ok
     aws.drain(queue_url)
     assert retried.body["messagesPublished"] == 1
@@ -118,9 +133,14 @@ def test_a_region_that_fails_to_scan_resolves_nothing(aws, codestar, lambda_func
     assert monitor.invoke(scheduled(T0)).ok
     aws.drain(queue_url)
 
+    # Handshakes completed in eu-west-1, but that region cannot be read: the
+    # listing (global) shows them AVAILABLE, yet nothing there is resolved.
+    for c in codestar.connections("eu-west-1"):
+        codestar.set_status(c.arn, "AVAILABLE")
     codestar.set_faults("eu-west-1", fail_all=True)
-    failed = monitor.invoke(scheduled("2026-11-25T09:00:00Z"))
+    failed = monitor.invoke(scheduled(at(1)))
     assert failed.error_type == "RegionsFailed"
+    assert failed.body["errorMessage"].startswith("could not scan eu-west-1")
     assert aws.drain(queue_url) == []
     assert len(items(aws, table)) == 3
 
@@ -139,3 +159,51 @@ def test_overlapping_runs_do_not_both_alert_a_connection(aws, codestar, lambda_f
     assert all(r.ok for r in results), [r.body for r in results]
     alerted = [arn for note in aws.drain(queue_url) for arn in connections(note)]
     assert sorted(alerted) == sorted(stuck), "each connection alerted exactly once"
+
+
+def test_hosts_have_a_lifecycle_and_a_failed_host_region_changes_none_of_its_records(
+        aws, codestar, lambda_function, table):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+    east = codestar.add_host("us-east-1", "ghe", status="PENDING")
+    west = codestar.add_host("eu-west-1", "gitlab", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
+                             status_message="subnet has no route to the instance")
+    south = codestar.add_host("ap-southeast-2", "ghe-syd", status="ERROR")
+    codestar.add_host("ap-southeast-2", "ghe-ok")
+    [pending] = codestar.seed("eu-west-1", 1, "PENDING")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(regions),
+                                          "STATE_TABLE": table})
+
+    first = monitor.invoke(scheduled(T0))
+    assert first.ok, first.body
+    [note] = aws.drain(queue_url)
+    assert hosts(note) == {east: "new", west: "new", south: "new"}
+    assert connections(note) == {pending: "new"}
+    assert json.loads(note["MessageAttributes"]["kinds"]["Value"]) == ["connection", "host"]
+    assert {i["arn"]["S"]: i["kind"]["S"] for i in items(aws, table)} == {
+        east: "host", west: "host", south: "host", pending: "connection"}
+    assert {i["arn"]["S"]: i["region"]["S"] for i in items(aws, table)}[west] == "eu-west-1"
+
+    # Quiet while nothing changes.
+    assert monitor.invoke(scheduled(at(1))).body["messagesPublished"] == 0
+
+    # The Sydney host is repaired, the Virginia one too, but eu-west-1's
+    # ListHosts fails: its host stays remembered, the others resolve.
+    codestar.set_host_status(south, "AVAILABLE")
+    codestar.set_host_status(east, "AVAILABLE")
+    codestar.set_host_status(west, "AVAILABLE")
+    codestar.set_faults("eu-west-1", fail_all=True, operations=["ListHosts"])
+    third = monitor.invoke(scheduled(at(2)))
+    assert third.error_type == "RegionsFailed"
+    [note] = aws.drain(queue_url)
+    assert hosts(note) == {east: "resolved", south: "resolved"}
+    remembered = {i["arn"]["S"] for i in items(aws, table)}
+    assert remembered == {west, pending}
+
+    # eu-west-1 answers again: its host resolves.
+    codestar.set_faults("eu-west-1")
+    fourth = monitor.invoke(scheduled(at(3)))
+    assert fourth.ok, fourth.body
+    [note] = aws.drain(queue_url)
+    assert hosts(note) == {west: "resolved"}
+    assert note["Subject"] == "1 CodeStar host resolved"

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
 IGNORE = {"connection-watch:ignore": "true"}
+NOW = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -18,7 +20,8 @@ def alerts(aws):
 
 
 def seed_three_regions(codestar) -> set[str]:
-    """Returns the ARNs that must be alerted."""
+    """Connections whose home regions are three (AWS lists them all from any
+    region) and a few hosts in each. Returns the connection ARNs that must be alerted."""
     stuck = set()
     # 250 in us-east-1: three pages of ListConnections.
     stuck |= set(codestar.seed("us-east-1", 40, "PENDING", "GitHub"))
@@ -30,6 +33,22 @@ def seed_three_regions(codestar) -> set[str]:
     codestar.seed("eu-west-1", 1, "ERROR", "GitLab", tags={"connection-watch:ignore": "false"}, name_prefix="kept")
     stuck |= {c.arn for c in codestar.connections("eu-west-1") if c.name.startswith("kept")}
     stuck |= set(codestar.seed("ap-southeast-2", 2, "PENDING", "GitHubEnterpriseServer"))
+    # Connections in a region nobody watches: listed, never alerted.
+    codestar.seed("sa-east-1", 4, "PENDING")
+    return stuck
+
+
+def seed_hosts(codestar) -> dict[str, str]:
+    """A few hosts per region; returns the stuck ones' ARNs and regions."""
+    stuck = {
+        codestar.add_host("us-east-1", "ghe-build", status="PENDING"): "us-east-1",
+        codestar.add_host("eu-west-1", "gitlab-eu", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
+                          status_message="no route to https://gitlab-eu.example.com"): "eu-west-1",
+        codestar.add_host("ap-southeast-2", "ghe-syd", status="ERROR"): "ap-southeast-2",
+    }
+    codestar.add_host("us-east-1", "ghe-main")
+    codestar.add_host("eu-west-1", "ghe-eu", status="VPC_CONFIG_INITIALIZING")
+    codestar.add_host("ap-southeast-2", "ghe-quiet", status="PENDING", tags=IGNORE)
     return stuck
 
 
@@ -42,48 +61,98 @@ def alerted_arns(note: dict) -> list[str]:
     return [c["arn"] for c in document["connections"]]
 
 
-def test_subscribers_receive_exactly_the_stuck_connections(aws, codestar, lambda_function, alerts):
+def test_subscribers_receive_every_stuck_connection_and_host_exactly_once(aws, codestar, lambda_function, alerts):
     topic_arn, queue_url = alerts
     stuck = seed_three_regions(codestar)
+    stuck_hosts = seed_hosts(codestar)
     monitor = lambda_function("monitor", monitor_env(topic_arn))
 
     result = monitor.invoke({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events",
-                             "time": "2026-11-25T08:00:00Z", "detail": {}})
+                             "time": NOW, "detail": {}})
 
     assert result.ok, result.body
     report = result.body
+    assert report["listedFrom"] == "us-east-1"
     assert report["scanned"] == 250 + 14 + 2
-    assert report["ignored"] == 5
+    assert report["hostsScanned"] == 6
+    assert report["ignored"] == 5 + 1
     assert report["failedRegions"] == []
     assert report["messagesPublished"] == 1
-    assert report["regions"]["us-east-1"] == {"scanned": 250, "stuck": 45}
-    assert {c["arn"] for c in report["stuck"]} == stuck
-    assert codestar.calls["ListConnections"] == 3 + 1 + 1
+    assert report["regions"]["us-east-1"] == {"scanned": 250, "stuck": 45, "hostsScanned": 2, "stuckHosts": 1}
+    assert set(report["regions"]) == {"us-east-1", "eu-west-1", "ap-southeast-2"}
+    assert sorted(c["arn"] for c in report["stuck"]) == sorted(stuck), "each once"
+    assert all(c["region"] == c["arn"].split(":")[3] for c in report["stuck"])
+    assert {h["arn"]: h["region"] for h in report["stuckHosts"]} == stuck_hosts
+    assert len(report["stuckHosts"]) == 3
+    # One listing for all regions (270 connections, 3 pages); tags of stuck
+    # ones only, each in its home region; one ListHosts per watched region.
+    assert codestar.calls["ListConnections"] == 3
+    assert codestar.calls["ListHosts"] == 3
+    assert codestar.calls["ListTagsForResource"] == 56 + 4
+    tag_reads = [(arn, region) for op, arn, region in codestar.arrivals if op == "ListTagsForResource"]
+    assert all(arn.split(":")[3] == region for arn, region in tag_reads)
 
     notes = aws.drain(queue_url)
     assert len(notes) == 1
     note = notes[0]
     assert sorted(alerted_arns(note)) == sorted(stuck)
-    assert note["Subject"] == f"{len(stuck)} CodeStar connections need attention (42 PENDING, 9 ERROR)"
+    assert note["Subject"] == (f"{len(stuck)} connections and 3 hosts need attention "
+                               "(43 PENDING, 10 ERROR, 1 VPC_CONFIG_FAILED_INITIALIZATION)")
     attributes = note["MessageAttributes"]
-    assert attributes["count"] == {"Type": "Number", "Value": str(len(stuck))}
-    assert sorted(json.loads(attributes["statuses"]["Value"])) == ["ERROR", "PENDING"]
+    assert attributes["count"] == {"Type": "Number", "Value": str(len(stuck) + 3)}
+    assert sorted(json.loads(attributes["statuses"]["Value"])) == ["ERROR", "PENDING", "VPC_CONFIG_FAILED_INITIALIZATION"]
     assert sorted(json.loads(attributes["regions"]["Value"])) == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    assert json.loads(attributes["kinds"]["Value"]) == ["connection", "host"]
     document = json.loads(note["Message"])
     assert document["version"] == 1 and document["account"] == "123456789012"
-    assert document["generatedAt"] == "2026-11-25T08:00:00Z"
+    assert document["generatedAt"] == NOW
     first = document["connections"][0]
     assert set(first) == {"name", "arn", "status", "providerType", "region", "ownerAccountId", "hostArn", "consoleUrl"}
+    assert {h["arn"] for h in document["hosts"]} == set(stuck_hosts)
+    assert set(document["hosts"][0]) == {"name", "arn", "status", "statusMessage", "providerType",
+                                         "providerEndpoint", "region", "consoleUrl"}
 
     [(subject, email)] = aws.email_view(topic_arn)
     assert subject == note["Subject"]
-    for connection in document["connections"]:
-        assert connection["arn"] in email and connection["consoleUrl"] in email
+    for item in document["connections"] + document["hosts"]:
+        assert item["arn"] in email and item["consoleUrl"] in email
+    assert email.count("Open:") == len(stuck) + 3
+
+
+def test_unset_monitor_regions_watches_every_home_region_and_the_own_regions_hosts(
+        aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar) | {c.arn for c in codestar.connections("sa-east-1")}
+    seed_hosts(codestar)
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn})
+
+    result = monitor.invoke({})
+
+    assert result.ok, result.body
+    assert sorted(c["arn"] for c in result.body["stuck"]) == sorted(stuck)
+    assert [h["region"] for h in result.body["stuckHosts"]] == ["us-east-1"]
+    assert codestar.calls["ListConnections"] == 3 and codestar.calls["ListHosts"] == 1
+
+
+def test_a_failing_listing_region_falls_over(aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    codestar.set_faults("us-east-1", fail_all=True, operations=["ListConnections"])
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({})
+
+    assert result.ok, result.body
+    assert result.body["listedFrom"] == "eu-west-1"
+    assert result.body["failedRegions"] == []
+    [note] = aws.drain(queue_url)
+    assert sorted(alerted_arns(note)) == sorted(stuck)
 
 
 def test_a_failing_region_is_reported_and_the_others_still_alerted(aws, codestar, lambda_function, alerts):
     topic_arn, queue_url = alerts
     stuck = seed_three_regions(codestar)
+    stuck_hosts = seed_hosts(codestar)
     codestar.set_faults("ap-southeast-2", fail_all=True)
     monitor = lambda_function("monitor", monitor_env(topic_arn))
 
@@ -93,8 +162,10 @@ def test_a_failing_region_is_reported_and_the_others_still_alerted(aws, codestar
     assert result.error_type == "RegionsFailed"
     assert "ap-southeast-2" in result.error_message
     [note] = aws.drain(queue_url)
-    expected = {a for a in stuck if ":ap-southeast-2:" not in a}
-    assert sorted(alerted_arns(note)) == sorted(expected)
+    # Its connections' tags and its hosts cannot be read; everything else is alerted.
+    assert sorted(alerted_arns(note)) == sorted(a for a in stuck if ":ap-southeast-2:" not in a)
+    document = json.loads(note["Message"])
+    assert {h["arn"] for h in document["hosts"]} == {a for a, r in stuck_hosts.items() if r != "ap-southeast-2"}
 
 
 def test_dry_run_publishes_nothing(aws, codestar, lambda_function, alerts):
@@ -106,6 +177,7 @@ def test_dry_run_publishes_nothing(aws, codestar, lambda_function, alerts):
 
     assert result.ok, result.body
     assert set(result.body["regions"]) == {"eu-west-1"}
+    assert codestar.calls["ListConnections"] == 3, "still one listing of every region"
     assert {c["arn"] for c in result.body["stuck"]} == {a for a in stuck if ":eu-west-1:" in a}
     assert result.body["messagesPublished"] == 0
     assert aws.drain(queue_url) == []
@@ -169,7 +241,7 @@ def test_logs_are_json_under_lambda_advanced_logging(codestar, lambda_function):
     codestar.seed("us-east-1", 1, "PENDING")
     monitor = lambda_function("monitor", {"DRY_RUN": "true", "AWS_LAMBDA_LOG_FORMAT": "JSON"})
     assert monitor.invoke({}).ok
-    parsed = [json.loads(line) for line in monitor.logs if line.strip()]
+    parsed = [json.loads(line) for line in monitor.wait_for_log("run finished") if line.strip()]
     assert any(p.get("fields", {}).get("message") == "run finished" for p in parsed)
     metrics = [p for p in parsed if "_aws" in p]
     assert {m["_aws"]["CloudWatchMetrics"][0]["Namespace"] for m in metrics} == {"ConnectionWatch"}

@@ -227,3 +227,33 @@ def test_a_replacement_that_keeps_the_name_fails_and_keeps_the_connection(cfn, c
     assert "choose another ConnectionName" in response["Reason"] and arn in response["Reason"]
     assert response["PhysicalResourceId"] == arn
     assert [c.arn for c in codestar.connections()] == [arn]
+
+
+def test_a_name_used_only_in_another_region_is_free_here(cfn, codestar):
+    # Names are unique per region; connections are listed globally.
+    [elsewhere] = codestar.seed("eu-west-1", 1, "AVAILABLE", name_prefix="app-source")
+    codestar.connections("eu-west-1")[0].name = "app-source"
+
+    created, _ = cfn.send("Create", GITHUB)
+
+    assert created["Status"] == "SUCCESS", created
+    assert ":us-east-1:" in created["PhysicalResourceId"]
+    assert codestar.get(elsewhere).name == "app-source", "the other region's connection is untouched"
+    assert ("CreateConnection", created["PhysicalResourceId"], "us-east-1") in codestar.arrivals
+
+
+def test_delete_and_update_go_to_the_connections_home_region(cfn, codestar):
+    owner = {"connection-watch:stack-id": STACK, "connection-watch:logical-id": "RepoConnection"}
+    [west] = codestar.seed("eu-west-1", 1, "PENDING", tags=owner, name_prefix="app-source")
+    props = {**GITHUB, "ConnectionName": codestar.get(west).name}
+
+    updated, _ = cfn.send("Update", {**props, "Tags": [{"Key": "owner", "Value": "ci"}]}, physical_id=west, old=props)
+    assert updated["Status"] == "SUCCESS", updated
+    assert codestar.get(west).tags["owner"] == "ci"
+
+    deleted, _ = cfn.send("Delete", props, physical_id=west)
+    assert deleted["Status"] == "SUCCESS", deleted
+    assert codestar.get(west) is None
+    calls = [(op, region) for op, arn, region in codestar.arrivals if arn == west]
+    assert calls and all(region == "eu-west-1" for _, region in calls), calls
+    assert ("DeleteConnection", "eu-west-1") in calls and ("TagResource", "eu-west-1") in calls

@@ -75,10 +75,80 @@ def test_paging_honours_max_results_and_filters(codestar):
     assert [(c["ConnectionArn"], c["HostArn"]) for c in by_host] == [(via_host, host)]
 
 
-def test_regions_are_separate(codestar):
-    codestar.seed("eu-west-1", 2)
-    assert len(client(codestar, region="eu-west-1").list_connections()["Connections"]) == 2
-    assert client(codestar, region="us-east-1").list_connections()["Connections"] == []
+def test_connections_are_global_and_listed_whole_from_any_region(codestar):
+    west = set(codestar.seed("eu-west-1", 60))
+    east = set(codestar.seed("us-east-1", 60))
+    for region in ("eu-west-1", "us-east-1", "ap-southeast-2"):
+        cs, listed, token = client(codestar, region=region), [], None
+        while True:
+            page = cs.list_connections(MaxResults=50, **({"NextToken": token} if token else {}))
+            listed += [c["ConnectionArn"] for c in page["Connections"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        assert sorted(listed) == sorted(west | east), region
+    # Usable, and readable, everywhere.
+    arn = next(iter(west))
+    assert client(codestar, region="us-east-1").get_connection(ConnectionArn=arn)["Connection"]["ConnectionArn"] == arn
+
+
+def test_names_are_unique_per_region_not_per_account(codestar):
+    client(codestar, region="eu-west-1").create_connection(ProviderType="GitHub", ConnectionName="app")
+    client(codestar, region="us-east-1").create_connection(ProviderType="GitHub", ConnectionName="app")
+    with pytest.raises(ClientError) as e:
+        client(codestar, region="us-east-1").create_connection(ProviderType="GitHub", ConnectionName="app")
+    assert error_code(e) == "ResourceUnavailableException"
+    assert sorted(c.region for c in codestar.connections()) == ["eu-west-1", "us-east-1"]
+
+
+@pytest.mark.parametrize("service", ["codestar-connections", "codeconnections"])
+def test_changes_go_to_the_home_region_and_arrivals_are_recorded(codestar, service):
+    [arn] = codestar.seed("eu-west-1", 1)
+    elsewhere = client(codestar, service, region="us-east-1")
+    for call in (lambda cs: cs.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}]),
+                 lambda cs: cs.untag_resource(ResourceArn=arn, TagKeys=["k"]),
+                 lambda cs: cs.delete_connection(ConnectionArn=arn)):
+        with pytest.raises(ClientError) as e:
+            call(elsewhere)
+        assert error_code(e) == "ValidationException" and "home region eu-west-1" in str(e.value)
+    home = client(codestar, service, region="eu-west-1")
+    home.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    home.delete_connection(ConnectionArn=arn)
+    assert codestar.get(arn) is None
+    assert codestar.arrivals[-2:] == [("TagResource", arn, "eu-west-1"), ("DeleteConnection", arn, "eu-west-1")]
+    assert ("DeleteConnection", arn, "us-east-1") in codestar.arrivals
+
+
+@pytest.mark.parametrize("service", ["codestar-connections", "codeconnections"])
+def test_hosts_are_regional_with_paging_and_documented_statuses(codestar, service):
+    statuses = ["PENDING", "AVAILABLE", "ERROR", "VPC_CONFIG_INITIALIZING",
+                "VPC_CONFIG_FAILED_INITIALIZATION", "VPC_CONFIG_DELETING"]
+    arns = [codestar.add_host("us-east-1", f"ghe{i}", status=status, status_message=f"because {i}")
+            for i, status in enumerate(statuses)]
+    codestar.add_host("eu-west-1", "gitlab", "GitLabSelfManaged")
+    cs = client(codestar, service)
+    pages, token, hosts = 0, None, []
+    while True:
+        page = cs.list_hosts(MaxResults=4, **({"NextToken": token} if token else {}))
+        pages, hosts = pages + 1, hosts + page["Hosts"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 2
+    assert [h["HostArn"] for h in hosts] == arns
+    assert [h["Status"] for h in hosts] == statuses
+    assert hosts[0]["StatusMessage"] == "because 0" and hosts[0]["ProviderType"] == "GitHubEnterpriseServer"
+    assert [h["Name"] for h in client(codestar, service, region="eu-west-1").list_hosts()["Hosts"]] == ["gitlab"]
+
+    got = cs.get_host(HostArn=arns[4])
+    assert (got["Name"], got["Status"], got["ProviderEndpoint"]) == (
+        "ghe4", "VPC_CONFIG_FAILED_INITIALIZATION", "https://ghe4.example.com")
+    with pytest.raises(ClientError) as e:
+        client(codestar, service, region="eu-west-1").get_host(HostArn=arns[0])
+    assert error_code(e) == "ResourceNotFoundException"
+    cs.tag_resource(ResourceArn=arns[0], Tags=[{"Key": "connection-watch:ignore", "Value": "true"}])
+    assert cs.list_tags_for_resource(ResourceArn=arns[0])["Tags"] == [
+        {"Key": "connection-watch:ignore", "Value": "true"}]
 
 
 @pytest.mark.parametrize("call,code", [
@@ -122,6 +192,11 @@ def test_injected_throttling_and_server_errors(codestar):
         client(codestar).list_connections()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert client(codestar, region="eu-west-1").list_connections()["Connections"] == []
+
+    codestar.set_faults("us-east-1", fail_all=True, operations=["ListHosts"])
+    assert client(codestar).list_connections()["Connections"] == []
+    with pytest.raises(ClientError):
+        client(codestar).list_hosts()
 
 
 def test_latency_is_injected(codestar):

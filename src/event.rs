@@ -1,0 +1,185 @@
+//! What one monitor invocation asks for, parsed from its event. Pure: no I/O.
+
+use crate::config::parse_region;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+/// How far a scheduled event's `time` may lie from the clock and still be
+/// the run's "now": Lambda delivers an asynchronous event late (at most six
+/// hours, and the template drops events older than one), never early, so
+/// the future allows only clock skew. A week back keeps replays of recent
+/// events deterministic.
+const EARLIEST: Duration = Duration::days(7);
+const LATEST: Duration = Duration::minutes(5);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("invalid event: {0}")]
+pub struct InvalidEvent(pub String);
+
+/// What one invocation asks for, beyond the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunRequest {
+    /// Narrows the watched regions for this run, each named once.
+    pub regions: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+    /// The scheduled event's `time`, the run's "now".
+    pub time: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ManualRun {
+    regions: Option<Vec<String>>,
+    dry_run: Option<bool>,
+}
+
+impl RunRequest {
+    /// A scheduled EventBridge event (`source: aws.events`, `detail-type:
+    /// Scheduled Event`), `{}`, or `{"regions": [...], "dryRun": true}`.
+    /// `clock` is now: a scheduled `time` far from it is replaced by it, so
+    /// an event cannot date the lifecycle's records into the future.
+    pub fn from_event(event: &Value, clock: DateTime<Utc>) -> Result<Self, InvalidEvent> {
+        if is_scheduled(event) {
+            let time = match event.get("time") {
+                None | Some(Value::Null) => None,
+                Some(t) => {
+                    let time: DateTime<Utc> = serde_json::from_value(t.clone())
+                        .map_err(|e| InvalidEvent(format!("time {t}: {e}")))?;
+                    if time < clock - EARLIEST || time > clock + LATEST {
+                        tracing::warn!(%time, %clock, "the event's time is far from the clock; the clock is used");
+                        Some(clock)
+                    } else {
+                        Some(time)
+                    }
+                }
+            };
+            return Ok(Self {
+                time,
+                ..Self::default()
+            });
+        }
+        let manual: ManualRun = match event {
+            Value::Null => return Ok(Self::default()),
+            other => serde_json::from_value(other.clone()).map_err(|e| {
+                InvalidEvent(format!(
+                    "{e}; expected a scheduled event (source aws.events, detail-type Scheduled Event), \
+                     {{}}, or {{\"regions\": [\"eu-west-1\"], \"dryRun\": true}}"
+                ))
+            })?,
+        };
+        let regions = manual
+            .regions
+            .map(|named| {
+                if named.is_empty() {
+                    return Err(InvalidEvent("regions is empty".into()));
+                }
+                let mut regions: Vec<String> = Vec::new();
+                for r in &named {
+                    let region =
+                        parse_region(r).map_err(|e| InvalidEvent(format!("regions: {e}")))?;
+                    if !regions.contains(&region) {
+                        regions.push(region);
+                    }
+                }
+                Ok(regions)
+            })
+            .transpose()?;
+        Ok(Self {
+            regions,
+            dry_run: manual.dry_run,
+            time: None,
+        })
+    }
+}
+
+fn is_scheduled(event: &Value) -> bool {
+    event.get("source").and_then(Value::as_str) == Some("aws.events")
+        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn clock() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 8, 1, 0).unwrap()
+    }
+
+    fn parse(event: Value) -> Result<RunRequest, InvalidEvent> {
+        RunRequest::from_event(&event, clock())
+    }
+
+    fn scheduled(time: &str) -> Value {
+        json!({
+            "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": time,
+            "region": "us-east-1", "resources": [], "detail": {}
+        })
+    }
+
+    #[test]
+    fn scheduled_event_and_empty_object_use_the_configuration() {
+        let request = parse(scheduled("2026-11-25T08:00:00Z")).unwrap();
+        assert_eq!(request.regions, None);
+        assert_eq!(request.dry_run, None);
+        assert_eq!(
+            request.time.unwrap().to_rfc3339(),
+            "2026-11-25T08:00:00+00:00"
+        );
+        assert_eq!(parse(json!({})).unwrap(), RunRequest::default());
+        assert_eq!(parse(Value::Null).unwrap(), RunRequest::default());
+    }
+
+    #[test]
+    fn a_time_far_from_the_clock_is_replaced_by_the_clock() {
+        for far in [
+            "2099-01-01T00:00:00Z",
+            "2026-11-25T08:07:00Z",
+            "2026-11-17T08:00:00Z",
+        ] {
+            assert_eq!(parse(scheduled(far)).unwrap().time, Some(clock()), "{far}");
+        }
+        let late = parse(scheduled("2026-11-22T06:00:00Z")).unwrap();
+        assert_eq!(late.time.unwrap().to_rfc3339(), "2026-11-22T06:00:00+00:00");
+    }
+
+    #[test]
+    fn only_a_real_scheduled_event_is_scheduled() {
+        // Anything else with a detail-type is no manual run either: refused.
+        for event in [
+            json!({"detail-type": "anything", "time": "2026-11-25T08:00:00Z"}),
+            json!({"source": "my.app", "detail-type": "Scheduled Event", "time": "2026-11-25T08:00:00Z"}),
+        ] {
+            assert!(parse(event).is_err());
+        }
+    }
+
+    #[test]
+    fn manual_run_narrows_and_names_each_region_once() {
+        let request =
+            parse(json!({"regions": ["eu-west-1", "us-east-1", "eu-west-1"], "dryRun": true}))
+                .unwrap();
+        assert_eq!(request.regions.unwrap(), ["eu-west-1", "us-east-1"]);
+        assert_eq!(request.dry_run, Some(true));
+    }
+
+    #[test]
+    fn bad_events_are_refused_with_the_reason() {
+        for (event, expect) in [
+            (json!({"region": ["eu-west-1"]}), "unknown field `region`"),
+            (json!({"regions": "eu-west-1"}), "invalid type"),
+            (json!({"regions": []}), "regions is empty"),
+            (json!({"regions": ["mars-1"]}), "\"mars-1\" is not a region"),
+            (json!({"dryRun": "yes"}), "invalid type"),
+            (scheduled("yesterday"), "time"),
+            (json!([1, 2]), "invalid type"),
+        ] {
+            let err = parse(event.clone()).unwrap_err().to_string();
+            assert!(err.contains(expect), "{event}: {err}");
+        }
+    }
+}

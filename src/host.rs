@@ -1,0 +1,76 @@
+//! A host (GitHub Enterprise Server, GitLab self-managed) as the project
+//! reports it. Hosts are regional: each is listed only in its own region.
+
+use crate::connection::ResourceArn;
+use crate::watched::{Kind, Lifecycle, Watched};
+use serde::{Deserialize, Serialize};
+
+/// The one status in which a host serves its connections.
+pub const HOST_AVAILABLE: &str = "AVAILABLE";
+
+/// One host, in the shape of DESIGN.md's `stuckHosts` objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Host {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub provider_type: String,
+    pub provider_endpoint: String,
+    pub region: String,
+    pub console_url: String,
+    #[serde(flatten)]
+    pub lifecycle: Lifecycle,
+}
+
+impl Host {
+    /// A host listed in `region`; its region is the ARN's when it parses.
+    pub fn new(
+        name: &str,
+        arn: &str,
+        status: &str,
+        status_message: Option<&str>,
+        provider_type: &str,
+        provider_endpoint: &str,
+        region: &str,
+    ) -> Self {
+        let parsed = ResourceArn::parse_host(arn);
+        Self {
+            name: name.to_string(),
+            arn: arn.to_string(),
+            status: status.to_string(),
+            status_message: status_message.filter(|m| !m.is_empty()).map(str::to_string),
+            provider_type: provider_type.to_string(),
+            provider_endpoint: provider_endpoint.to_string(),
+            region: parsed.as_ref().map_or(region, |a| a.region).to_string(),
+            console_url: parsed.map_or_else(
+                || crate::connection::settings_url(region),
+                |a| a.console_url(),
+            ),
+            lifecycle: Lifecycle::default(),
+        }
+    }
+}
+
+impl Watched for Host {
+    const KIND: Kind = Kind::Host;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn region(&self) -> &str {
+        &self.region
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+    fn lifecycle_mut(&mut self) -> &mut Lifecycle {
+        &mut self.lifecycle
+    }
+}

@@ -1,0 +1,72 @@
+//! What the monitor watches, connections and hosts alike: the lifecycle
+//! fields they share and the accessors the lifecycle, the state table and
+//! the alert need. Pure: no I/O.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Tags of a connection or host.
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    New,
+    Ongoing,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Ongoing => "ongoing",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// With a state table: where a watched object is in its alert lifecycle.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lifecycle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AlertState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+}
+
+/// `connection` or `host`: the `kinds` message attribute and the state
+/// table's `kind` attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Connection,
+    Host,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connection => "connection",
+            Self::Host => "host",
+        }
+    }
+}
+
+/// A connection or a host, as the lifecycle and the alert see it.
+pub trait Watched: Clone + Serialize + DeserializeOwned {
+    const KIND: Kind;
+    fn name(&self) -> &str;
+    fn arn(&self) -> &str;
+    /// The home region, from the ARN.
+    fn region(&self) -> &str;
+    fn status(&self) -> &str;
+    fn lifecycle(&self) -> &Lifecycle;
+    fn lifecycle_mut(&mut self) -> &mut Lifecycle;
+
+    fn is_resolved(&self) -> bool {
+        self.lifecycle().state == Some(AlertState::Resolved)
+    }
+}

@@ -1,0 +1,216 @@
+//! The DynamoDB state table against a mocked client: the paginated load,
+//! claims (held, taken by another run, failing), commits with unprocessed
+//! items, and releases.
+
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use chrono::{Duration, TimeZone, Utc};
+use connection_watch::lifecycle::{Change, Stored};
+use connection_watch::state::{to_item, StateTable};
+use connection_watch::watched::Kind;
+
+const TABLE: &str = "connection-watch-state";
+
+fn table(rules: &[&Rule]) -> StateTable {
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |b| {
+        b.retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
+        )
+    });
+    StateTable::new(client, TABLE.into())
+}
+
+fn stored(kind: Kind, arn_id: &str) -> Stored {
+    let resource = match kind {
+        Kind::Connection => "connection",
+        Kind::Host => "host",
+    };
+    Stored {
+        kind,
+        region: "eu-west-1".into(),
+        arn: format!("arn:aws:codestar-connections:eu-west-1:123456789012:{resource}/{arn_id}"),
+        status: "PENDING".into(),
+        document: "{}".into(),
+        first_seen: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
+        last_alerted: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+    }
+}
+
+fn put(id: &str, expected: bool) -> Change {
+    let record = stored(Kind::Connection, id);
+    Change::Put {
+        expected_last_alerted: expected.then_some(record.last_alerted - Duration::days(1)),
+        record,
+    }
+}
+
+fn conditional_failed() -> UpdateItemError {
+    UpdateItemError::ConditionalCheckFailedException(
+        ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .build(),
+    )
+}
+
+#[tokio::test]
+async fn load_reads_every_page_and_skips_claim_only_items() {
+    let (a, b) = (stored(Kind::Connection, "a"), stored(Kind::Host, "b"));
+    let (item_a, item_b) = (
+        to_item(&a, Duration::hours(24)),
+        to_item(&b, Duration::hours(24)),
+    );
+    let scan = mock!(Client::scan).then_compute_output(move |req| {
+        assert_eq!(req.consistent_read(), Some(true));
+        match req.exclusive_start_key() {
+            None => ScanOutput::builder()
+                .items(item_a.clone())
+                .items(
+                    [
+                        ("region", "eu-west-1"),
+                        ("arn", "arn:claimed"),
+                        ("claimedBy", "run-1"),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), AttributeValue::S(v.into())))
+                    .collect(),
+                )
+                .set_last_evaluated_key(Some(
+                    [("arn".to_string(), AttributeValue::S("page-2".into()))].into(),
+                ))
+                .build(),
+            Some(_) => ScanOutput::builder().items(item_b.clone()).build(),
+        }
+    });
+    let records = table(&[&scan]).load().await.unwrap();
+    assert_eq!(scan.num_calls(), 2);
+    assert_eq!(records, [a, b]);
+}
+
+#[tokio::test]
+async fn claims_report_which_records_this_run_holds() {
+    let update = mock!(Client::update_item).then_compute_response(|req| {
+        let arn = req.key().unwrap()["arn"].as_s().unwrap().clone();
+        let condition = req.condition_expression().unwrap_or_default().to_string();
+        if arn.ends_with("/new") {
+            assert!(
+                condition.contains("attribute_not_exists(lastAlerted)"),
+                "{condition}"
+            );
+        } else {
+            assert!(condition.contains("lastAlerted = :expected"), "{condition}");
+        }
+        if arn.ends_with("/taken") {
+            aws_smithy_mocks::MockResponse::Error(conditional_failed())
+        } else {
+            aws_smithy_mocks::MockResponse::Output(UpdateItemOutput::builder().build())
+        }
+    });
+    let held = table(&[&update])
+        .claim(
+            &[put("new", false), put("taken", true), put("mine", true)],
+            "run-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, [true, false, true]);
+    assert_eq!(update.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_claim_that_fails_otherwise_is_an_error_naming_the_table() {
+    let update = mock!(Client::update_item)
+        .sequence()
+        .http_status(400, Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#.into()))
+        .repeatedly()
+        .build();
+    let err = table(&[&update])
+        .claim(&[put("a", false)], "run-1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("state table {TABLE}: UpdateItem (claim) failed")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn commit_sends_unprocessed_items_again_and_gives_up_in_the_end() {
+    let changes: Vec<Change> = (0..30).map(|i| put(&i.to_string(), false)).collect();
+    // The first batch of 25 comes back with two unprocessed, then all pass.
+    let batch = mock!(Client::batch_write_item)
+        .sequence()
+        .output(|| {
+            let leftover: Vec<WriteRequest> = vec![WriteRequest::builder().build(); 2];
+            BatchWriteItemOutput::builder()
+                .unprocessed_items(TABLE, leftover)
+                .build()
+        })
+        .output(|| BatchWriteItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    table(&[&batch])
+        .commit(&changes, Duration::hours(24))
+        .await
+        .unwrap();
+    assert_eq!(batch.num_calls(), 3, "25, the 2 again, then the last 5");
+
+    let stuck = mock!(Client::batch_write_item).then_output(|| {
+        BatchWriteItemOutput::builder()
+            .unprocessed_items(TABLE, vec![WriteRequest::builder().build()])
+            .build()
+    });
+    let err = table(&[&stuck])
+        .commit(&changes[..1], Duration::hours(24))
+        .await
+        .unwrap_err();
+    assert_eq!(stuck.num_calls(), 5);
+    assert!(
+        err.to_string().contains("1 items stayed unprocessed"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn release_removes_new_claims_and_unclaims_old_records() {
+    let delete = mock!(Client::delete_item).then_compute_response(|req| {
+        assert_eq!(
+            req.condition_expression(),
+            Some("claimedBy = :run AND attribute_not_exists(lastAlerted)")
+        );
+        if req.key().unwrap()["arn"].as_s().unwrap().ends_with("/gone") {
+            aws_smithy_mocks::MockResponse::Error(DeleteItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            ))
+        } else {
+            aws_smithy_mocks::MockResponse::Output(DeleteItemOutput::builder().build())
+        }
+    });
+    let update = mock!(Client::update_item).then_compute_output(|req| {
+        assert_eq!(
+            req.update_expression(),
+            Some("REMOVE claimedBy, claimExpires")
+        );
+        assert_eq!(
+            req.expression_attribute_values().unwrap()[":run"]
+                .as_s()
+                .unwrap(),
+            "run-1"
+        );
+        UpdateItemOutput::builder().build()
+    });
+    // A release that fails (the claim is someone else's by now) is only logged.
+    table(&[&delete, &update])
+        .release(
+            &[put("new", false), put("gone", false), put("old", true)],
+            "run-1",
+        )
+        .await;
+    assert_eq!((delete.num_calls(), update.num_calls()), (2, 1));
+}
