@@ -4,6 +4,7 @@
 
 use crate::connection::Connection;
 use crate::host::Host;
+use crate::text::shown;
 use crate::watched::{AlertState, Watched};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -527,32 +528,6 @@ fn tail<T: Watched>(item: &T, console_url: &str, now: DateTime<Utc>) -> String {
         tail += &format!("  Open:     {}\n", shown(console_url));
     }
     tail
-}
-
-/// A value from AWS (names come from whoever created the connection) as
-/// shown in human-readable text: control, line and paragraph separator and
-/// bidirectional-override characters are escaped as `\u{...}`, so a name
-/// cannot start a forged line or reorder what follows it.
-pub fn shown(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if is_unsafe_in_text(c) {
-            out += &format!("\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn is_unsafe_in_text(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{2028}' | '\u{2029}'            // line, paragraph separator
-            | '\u{061c}' | '\u{200e}' | '\u{200f}' // bidi marks
-            | '\u{202a}'..='\u{202e}'          // bidi embeddings, overrides
-            | '\u{2066}'..='\u{2069}'          // bidi isolates
-            | '\u{feff}')
 }
 
 /// `3d 4h`, `5h 10m`, `12m`.

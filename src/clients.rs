@@ -14,7 +14,9 @@ use std::time::Duration;
 /// SDK's standard retry (exponential backoff with jitter on throttling and
 /// 5xx) and per-attempt timeouts, so a stalled connection is retried rather
 /// than waited on. Eight attempts from 100 ms keep a run complete through a
-/// 20% error rate (0.2^8 per call) while the backoff stays under 13 s.
+/// 20% error rate (0.2^8 per call) while the backoff stays under 13 s. The
+/// operation timeout bounds one call, retries included; the callers' own
+/// deadlines (the run's, the answer's) bound the rest.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
@@ -26,6 +28,7 @@ pub async fn sdk_config() -> SdkConfig {
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
                 .build(),
         )
         .load()

@@ -35,6 +35,8 @@ pub enum CodestarError {
     },
     #[error("{operation} still had more after {MAX_PAGES} pages; stopped instead of looping")]
     TooManyPages { operation: &'static str },
+    #[error("{operation} did not finish before the run's deadline")]
+    TimedOut { operation: &'static str },
 }
 
 impl CodestarError {
@@ -54,7 +56,7 @@ impl CodestarError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Service { code, .. } => code.as_deref(),
-            Self::TokenCycle { .. } | Self::TooManyPages { .. } => None,
+            Self::TokenCycle { .. } | Self::TooManyPages { .. } | Self::TimedOut { .. } => None,
         }
     }
 }

@@ -20,16 +20,22 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
+use tokio::time::{timeout_at, Instant};
 
-/// Tag reads in flight per run; ListTagsForResource shares the account's
-/// request rate with everything else.
+/// Tag reads in flight per region: CodeConnections' request-rate quotas are
+/// per account and region, and ListTagsForResource shares them with
+/// everything else.
 const TAG_READS_IN_FLIGHT: usize = 8;
 /// Where the connection listing falls over to when the own region's fails
 /// and MONITOR_REGIONS names no other region: any region lists them all.
 const FALLBACK_REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
+/// What a run keeps back from its deadline for the lifecycle and the publish:
+/// this much, or a quarter of the time, whichever is less.
+const PUBLISH_RESERVE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Error)]
 pub enum MonitorError {
@@ -85,10 +91,26 @@ pub struct Monitor {
     adapters: Adapters,
 }
 
+/// How many tag reads each region has in flight, shared by a run's listings.
+#[derive(Clone, Default)]
+struct InFlight(Arc<std::sync::Mutex<HashMap<String, Arc<Semaphore>>>>);
+
+impl InFlight {
+    fn region(&self, region: &str) -> Arc<Semaphore> {
+        let mut regions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        regions
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(TAG_READS_IN_FLIGHT)))
+            .clone()
+    }
+}
+
 /// Tag reads of stuck ones, started as soon as each is found.
 struct TagReads<T> {
-    in_flight: Arc<Semaphore>,
+    in_flight: InFlight,
     reads: JoinSet<(T, Result<Option<crate::watched::Tags>, CodestarError>)>,
+    /// The region of each read not yet finished.
+    pending: HashMap<Id, String>,
 }
 
 /// What the tag reads decided.
@@ -99,31 +121,54 @@ struct Tagged<T> {
 }
 
 impl<T: Watched + Send + 'static> TagReads<T> {
-    fn new(in_flight: Arc<Semaphore>) -> Self {
+    fn new(in_flight: InFlight) -> Self {
         Self {
             in_flight,
             reads: JoinSet::new(),
+            pending: HashMap::new(),
         }
     }
 
     /// Reads `item`'s tags through `client`, its home region's.
     fn spawn(&mut self, item: T, client: Connections) {
-        let in_flight = self.in_flight.clone();
-        self.reads.spawn(async move {
+        let region = item.region().to_string();
+        let in_flight = self.in_flight.region(&region);
+        let handle = self.reads.spawn(async move {
             let _permit = in_flight.acquire_owned().await;
             let tags = client.tags(item.arn()).await;
             (item, tags)
         });
+        self.pending.insert(handle.id(), region);
     }
 
-    async fn finish(mut self, ignore_tag: &str) -> Tagged<T> {
+    /// Waits for the reads until `deadline`; a read not done by then fails
+    /// its region (dropping the set cancels it).
+    async fn finish(mut self, ignore_tag: &str, deadline: Instant) -> Tagged<T> {
         let mut tagged = Tagged {
             stuck: Vec::new(),
             ignored: 0,
             failures: Vec::new(),
         };
-        while let Some(read) = self.reads.join_next().await {
-            let (item, tags) = read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        loop {
+            let read = match timeout_at(deadline, self.reads.join_next_with_id()).await {
+                Ok(Some(read)) => read,
+                Ok(None) => break,
+                Err(_) => {
+                    let mut late: Vec<String> = self.pending.into_values().collect();
+                    late.sort();
+                    late.dedup();
+                    for region in late {
+                        let timed_out = CodestarError::TimedOut {
+                            operation: "ListTagsForResource",
+                        };
+                        tagged.failures.push((region, timed_out));
+                    }
+                    break;
+                }
+            };
+            let (id, (item, tags)) =
+                read.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            self.pending.remove(&id);
             match tags {
                 // Deleted between the listing and the tag read: nothing to alert.
                 Ok(None) => {}
@@ -158,17 +203,20 @@ impl Monitor {
     }
 
     /// Serves one invocation: parse the event, run, log the metrics and the
-    /// report. `function_arn` names the account in the alert.
+    /// report. `function_arn` names the account in the alert; `remaining` is
+    /// the time left before the Lambda deadline.
     pub async fn handle(
         &self,
         event: &Value,
         function_arn: &str,
+        remaining: Duration,
     ) -> Result<RunReport, MonitorError> {
         let request = RunRequest::from_event(event, Utc::now())?;
         let now = request.time.unwrap_or_else(Utc::now);
         let account = function_arn.split(':').nth(4).unwrap_or_default();
+        let scan_deadline = Instant::now() + remaining - PUBLISH_RESERVE.min(remaining / 4);
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
-        let result = Box::pin(self.run(&request, account, now)).await;
+        let result = Box::pin(self.run(&request, account, now, scan_deadline)).await;
         let report = match &result {
             Ok(report) => report,
             Err(MonitorError::RegionsFailed { report, .. }) => report,
@@ -216,25 +264,33 @@ impl Monitor {
         config
     }
 
-    /// One run. `account` names the account in the alert.
+    /// One run. `account` names the account in the alert; listings and tag
+    /// reads not done by `scan_deadline` fail their regions, so that the rest
+    /// is still published before Lambda's deadline.
     pub async fn run(
         &self,
         request: &RunRequest,
         account: &str,
         now: DateTime<Utc>,
+        scan_deadline: Instant,
     ) -> Result<RunReport, MonitorError> {
         let config = self.config_for(request);
-        let (findings, failures) = Box::pin(self.find(&config)).await;
+        let (findings, failures) = Box::pin(self.find(&config, scan_deadline)).await;
         for (region, e) in &failures {
             tracing::error!(region = %region, error = %e, "region failed");
         }
         let mut report = RunReport::from_findings(findings);
 
-        let (alerts, changes) = self.lifecycle(&config, &mut report, now).await?;
+        // A state table that cannot be used costs the lifecycle, never the
+        // alert: this run alerts statelessly, then ends in the error.
+        let mut state_error = None;
+        let (alerts, changes) = self
+            .lifecycle(&config, &mut report, now, &mut state_error)
+            .await;
         match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 report.messages_published = self
-                    .publish(publisher, account, now, alerts, changes)
+                    .publish(publisher, account, now, alerts, changes, &mut state_error)
                     .await?;
             }
             _ => tracing::info!(
@@ -244,6 +300,9 @@ impl Monitor {
             ),
         }
 
+        if let Some(e) = state_error {
+            return Err(e.into());
+        }
         if failures.is_empty() {
             Ok(report)
         } else {
@@ -256,17 +315,21 @@ impl Monitor {
 
     /// Lists connections and hosts concurrently and reads the tags of what
     /// is stuck. Returns what was found and each region that failed.
-    async fn find(&self, config: &MonitorConfig) -> (Findings, Vec<(String, CodestarError)>) {
-        let in_flight = Arc::new(Semaphore::new(TAG_READS_IN_FLIGHT));
+    async fn find(
+        &self,
+        config: &MonitorConfig,
+        deadline: Instant,
+    ) -> (Findings, Vec<(String, CodestarError)>) {
+        let in_flight = InFlight::default();
         let host_scans = config.host_regions().into_iter().map(|region| {
             let in_flight = in_flight.clone();
             async move {
-                let scan = self.scan_hosts(config, &region, in_flight).await;
+                let scan = self.scan_hosts(config, &region, in_flight, deadline).await;
                 (region, scan)
             }
         });
         let (connections, hosts) = tokio::join!(
-            self.scan_connections(config, in_flight.clone()),
+            self.scan_connections(config, in_flight.clone(), deadline),
             futures_util::future::join_all(host_scans)
         );
 
@@ -331,7 +394,8 @@ impl Monitor {
     async fn scan_connections(
         &self,
         config: &MonitorConfig,
-        in_flight: Arc<Semaphore>,
+        in_flight: InFlight,
+        deadline: Instant,
     ) -> ConnectionScan {
         let mut tag_reads = TagReads::new(in_flight);
         let mut seen = HashSet::new();
@@ -339,24 +403,26 @@ impl Monitor {
         let mut listing_failures = Vec::new();
         let mut listed_from = None;
         for region in self.listing_regions(config) {
-            let listing = self
-                .adapters
-                .codestar
-                .in_region(&region)
-                .for_each_page(|page| {
-                    for c in page {
-                        // A fall-over walk sees what the failed one saw.
-                        if !config.watches(&c.region) || !seen.insert(c.arn.clone()) {
-                            continue;
-                        }
-                        *scanned.entry(c.region.clone()).or_default() += 1;
-                        if is_candidate(&c, config) {
-                            let client = self.adapters.codestar.for_arn(&c.arn);
-                            tag_reads.spawn(c, client);
-                        }
+            let client = self.adapters.codestar.in_region(&region);
+            let walk = client.for_each_page(|page| {
+                for c in page {
+                    // A fall-over walk sees what the failed one saw.
+                    if !config.watches(&c.region) || !seen.insert(c.arn.clone()) {
+                        continue;
                     }
-                })
-                .await;
+                    *scanned.entry(c.region.clone()).or_default() += 1;
+                    if is_candidate(&c, config) {
+                        let client = self.adapters.codestar.for_arn(&c.arn);
+                        tag_reads.spawn(c, client);
+                    }
+                }
+            });
+            let listing =
+                timeout_at(deadline, walk)
+                    .await
+                    .unwrap_or(Err(CodestarError::TimedOut {
+                        operation: "ListConnections",
+                    }));
             match listing {
                 Ok(()) => {
                     listed_from = Some(region);
@@ -368,7 +434,7 @@ impl Monitor {
         ConnectionScan {
             listed_from,
             scanned,
-            tagged: tag_reads.finish(&config.ignore_tag).await,
+            tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
             listing_failures,
         }
     }
@@ -378,10 +444,16 @@ impl Monitor {
         &self,
         config: &MonitorConfig,
         region: &str,
-        in_flight: Arc<Semaphore>,
+        in_flight: InFlight,
+        deadline: Instant,
     ) -> Result<HostScan, CodestarError> {
         let client = self.adapters.codestar.in_region(region);
-        let hosts = client.hosts().await?;
+        let hosts =
+            timeout_at(deadline, client.hosts())
+                .await
+                .unwrap_or(Err(CodestarError::TimedOut {
+                    operation: "ListHosts",
+                }))?;
         let mut tag_reads = TagReads::new(in_flight);
         let statuses = hosts
             .iter()
@@ -394,25 +466,37 @@ impl Monitor {
         Ok(HostScan {
             scanned,
             statuses,
-            tagged: tag_reads.finish(&config.ignore_tag).await,
+            tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
         })
     }
 
-    /// What to alert and, with a state table, what to remember: without one,
-    /// everything stuck; with one, the lifecycle's plans, recorded in `report`.
+    /// What to alert and, with a state table, what to remember: without one
+    /// (or when it cannot be read: `state_error`), everything stuck; with
+    /// one, the lifecycle's plans, recorded in `report`.
     async fn lifecycle(
         &self,
         config: &MonitorConfig,
         report: &mut RunReport,
         now: DateTime<Utc>,
-    ) -> Result<((Vec<Connection>, Vec<Host>), Vec<Change>), MonitorError> {
-        let Some(state) = &self.adapters.state else {
-            return Ok((
+        state_error: &mut Option<StateError>,
+    ) -> ((Vec<Connection>, Vec<Host>), Vec<Change>) {
+        let stateless = |report: &RunReport| {
+            (
                 (report.stuck.clone(), report.stuck_hosts.clone()),
                 Vec::new(),
-            ));
+            )
         };
-        let stored = state.load().await?;
+        let Some(state) = &self.adapters.state else {
+            return stateless(report);
+        };
+        let stored = match state.load().await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(error = %e, "state table unusable: alerting everything stuck");
+                *state_error = Some(e);
+                return stateless(report);
+            }
+        };
         let failed = &report.failed_regions;
         let connections_listed = report.listed_from.is_some();
         let connections = lifecycle::plan(
@@ -438,7 +522,7 @@ impl Monitor {
         report.stuck_hosts = hosts.stuck;
         report.suppressed_hosts = Some(hosts.suppressed);
         report.resolved_hosts = Some(hosts.resolved.clone());
-        Ok((
+        (
             (
                 connections
                     .alert
@@ -452,12 +536,13 @@ impl Monitor {
                 .into_iter()
                 .chain(hosts.changes)
                 .collect(),
-        ))
+        )
     }
 
-    /// Publishes the alerts; with a state table, claims the records first
-    /// (dropping what an overlapping run holds), and commits them only after
-    /// every message went out. Returns the number of messages.
+    /// Publishes the alerts; with a usable state table, claims the records
+    /// first (dropping what an overlapping run holds), and commits them only
+    /// after every message went out. A claim or commit that fails is kept in
+    /// `state_error`; the alert still goes out. Returns the number of messages.
     async fn publish(
         &self,
         publisher: &AlertPublisher,
@@ -465,15 +550,34 @@ impl Monitor {
         now: DateTime<Utc>,
         (mut connections, mut hosts): (Vec<Connection>, Vec<Host>),
         mut changes: Vec<Change>,
+        state_error: &mut Option<StateError>,
     ) -> Result<usize, MonitorError> {
         let run_id = format!(
             "{}-{}",
             std::process::id(),
             Utc::now().timestamp_nanos_opt().unwrap_or_default()
         );
-        let state = self.adapters.state.as_ref();
-        if let Some(state) = state {
-            let held = state.claim(&changes, &run_id).await?;
+        let mut state = self
+            .adapters
+            .state
+            .as_ref()
+            .filter(|_| state_error.is_none());
+        let claimed = match state {
+            Some(state) => match state.claim(&changes, &run_id).await {
+                Ok(held) => Some(held),
+                Err(e) => {
+                    tracing::error!(error = %e, "claims failed: alerting without the lifecycle's records");
+                    state.release(&changes, &run_id).await;
+                    *state_error = Some(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        if claimed.is_none() {
+            state = None;
+        }
+        if let Some(held) = claimed {
             let taken: HashSet<String> = changes
                 .iter()
                 .zip(&held)
@@ -510,7 +614,9 @@ impl Monitor {
             }
         }
         if let Some(state) = state {
-            state.commit(&changes, self.config.repeat_interval).await?;
+            if let Err(e) = state.commit(&changes, self.config.repeat_interval).await {
+                *state_error = Some(e);
+            }
         }
         Ok(published)
     }

@@ -143,7 +143,14 @@ fn monitor(codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
 }
 
 async fn run(monitor: &Monitor) -> Result<RunReport, MonitorError> {
-    monitor.run(&RunRequest::default(), ACCOUNT, now()).await
+    monitor
+        .run(&RunRequest::default(), ACCOUNT, now(), later())
+        .await
+}
+
+/// A scan deadline no test reaches.
+fn later() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(600)
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -361,7 +368,7 @@ async fn dry_run_and_nothing_stuck_publish_nothing() {
         ..RunRequest::default()
     };
     let report = monitor(&[&listing, &no_tags()], &[&publish])
-        .run(&dry, ACCOUNT, now())
+        .run(&dry, ACCOUNT, now(), later())
         .await
         .unwrap();
     assert_eq!(report.stuck.len(), 30);
@@ -421,7 +428,7 @@ async fn connections_are_listed_once_and_filtered_by_home_region() {
         regions: Some(vec!["ap-southeast-2".into()]),
         ..RunRequest::default()
     };
-    let report = all.run(&narrowed, ACCOUNT, now()).await.unwrap();
+    let report = all.run(&narrowed, ACCOUNT, now(), later()).await.unwrap();
     assert_eq!(report.stuck.len(), 1);
     assert_eq!(report.stuck[0].region, "ap-southeast-2");
 }

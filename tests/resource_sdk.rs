@@ -9,7 +9,9 @@ use aws_sdk_codestarconnections::operation::delete_connection::{
 };
 use aws_sdk_codestarconnections::operation::get_connection::GetConnectionOutput;
 use aws_sdk_codestarconnections::operation::list_connections::ListConnectionsOutput;
-use aws_sdk_codestarconnections::operation::list_tags_for_resource::ListTagsForResourceOutput;
+use aws_sdk_codestarconnections::operation::list_tags_for_resource::{
+    ListTagsForResourceError, ListTagsForResourceOutput,
+};
 use aws_sdk_codestarconnections::operation::tag_resource::TagResourceOutput;
 use aws_sdk_codestarconnections::operation::untag_resource::UntagResourceOutput;
 use aws_sdk_codestarconnections::types::error::ResourceNotFoundException;
@@ -18,8 +20,8 @@ use aws_sdk_codestarconnections::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::{arn, connection, fast_retries, ResponseUrl, THROTTLED};
 use connection_watch::codestar::CodestarClients;
-use connection_watch::resource::properties::REQUEST_ID_TAG;
-use connection_watch::resource::responder::Responder;
+use connection_watch::resource::properties::{LOGICAL_ID_TAG, REQUEST_ID_TAG, STACK_ID_TAG};
+use connection_watch::resource::responder::{Responder, ResponseUrlPolicy};
 use connection_watch::resource::ConnectionResource;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,9 @@ use std::time::Duration;
 const REGION: &str = "us-east-1";
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/0a1b";
 
-fn resource(rules: &[&Rule]) -> ConnectionResource {
+/// The resource over mocked CodeStar Connections, answering to `url` (the
+/// configured S3 endpoint, as moto is in the end-to-end tests).
+fn resource(url: &ResponseUrl, rules: &[&Rule]) -> ConnectionResource {
     let client = mock_client!(
         aws_sdk_codestarconnections,
         RuleMode::MatchAny,
@@ -37,8 +41,39 @@ fn resource(rules: &[&Rule]) -> ConnectionResource {
     );
     ConnectionResource::new(
         CodestarClients::new(client.config().clone()),
-        Responder::new(4, Duration::from_millis(5)),
+        Responder::new(
+            4,
+            Duration::from_millis(5),
+            ResponseUrlPolicy::new(REGION, Some(&url.url)),
+        ),
     )
+}
+
+/// ListTagsForResource: the tags this stack's RepoConnection writes at Create, and `extra`.
+fn owner_tags(request_id: &'static str) -> Rule {
+    mock!(Client::list_tags_for_resource).then_output(move || {
+        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+        ListTagsForResourceOutput::builder()
+            .tags(tag(STACK_ID_TAG, STACK))
+            .tags(tag(LOGICAL_ID_TAG, "RepoConnection"))
+            .tags(tag(REQUEST_ID_TAG, request_id))
+            .build()
+    })
+}
+
+/// ListTagsForResource: another team's connection.
+fn foreign_tags() -> Rule {
+    mock!(Client::list_tags_for_resource).then_output(|| {
+        ListTagsForResourceOutput::builder()
+            .tags(
+                Tag::builder()
+                    .key("team")
+                    .value("payments")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    })
 }
 
 fn event(
@@ -114,7 +149,7 @@ async fn create_makes_a_tagged_connection_and_answers_with_its_arn() {
                 .unwrap()
         });
     let listing = empty_listing();
-    let resource = resource(&[&listing, &create, &get(7)]);
+    let resource = resource(&url, &[&listing, &create, &get(7)]);
 
     let answer = resource
         .handle(
@@ -194,7 +229,7 @@ async fn a_retried_create_reuses_the_connection_of_its_first_attempt() {
     let url = ResponseUrl::start(vec![]).await;
     let (listing, tags) = listing_with_app("req-1");
     let create = create_rule();
-    let resource = resource(&[&listing, &tags, &create, &get(4)]);
+    let resource = resource(&url, &[&listing, &tags, &create, &get(4)]);
 
     resource
         .handle(create_event(&url.url, props("app", &[])), TIME)
@@ -217,7 +252,7 @@ async fn a_name_another_request_holds_fails_without_a_create() {
     let url = ResponseUrl::start(vec![]).await;
     let (listing, tags) = listing_with_app("another-request");
     let create = create_rule();
-    let resource = resource(&[&listing, &tags, &create]);
+    let resource = resource(&url, &[&listing, &tags, &create]);
 
     resource
         .handle(create_event(&url.url, props("app", &[])), TIME)
@@ -249,7 +284,7 @@ async fn create_refused_by_the_quota_fails_with_an_actionable_reason() {
         // The SDK counts LimitExceededException as throttling and retries it.
         .times(3)
         .build();
-    let resource = resource(&[&empty_listing(), &create]);
+    let resource = resource(&url, &[&empty_listing(), &create]);
 
     resource
         .handle(create_event(&url.url, props("app", &[])), TIME)
@@ -271,7 +306,7 @@ async fn invalid_properties_fail_and_call_nothing() {
     let url = ResponseUrl::start(vec![]).await;
     let listing = empty_listing();
     let create = create_rule();
-    let resource = resource(&[&listing, &create]);
+    let resource = resource(&url, &[&listing, &create]);
 
     resource
         .handle(
@@ -296,12 +331,35 @@ async fn invalid_properties_fail_and_call_nothing() {
 #[tokio::test]
 async fn delete_of_a_missing_connection_succeeds() {
     let url = ResponseUrl::start(vec![]).await;
+    let gone = mock!(Client::list_tags_for_resource).then_error(|| {
+        ListTagsForResourceError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().message("gone").build(),
+        )
+    });
+    let delete =
+        mock!(Client::delete_connection).then_output(|| DeleteConnectionOutput::builder().build());
+    let resource = resource(&url, &[&gone, &delete]);
+
+    resource
+        .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
+        .await
+        .unwrap();
+
+    assert_eq!(delete.num_calls(), 0);
+    let response = url.only_response();
+    assert_eq!(response["Status"], "SUCCESS");
+    assert_eq!(response["PhysicalResourceId"], arn(REGION, 2));
+}
+
+#[tokio::test]
+async fn delete_of_a_connection_gone_between_the_check_and_the_delete_succeeds() {
+    let url = ResponseUrl::start(vec![]).await;
     let delete = mock!(Client::delete_connection).then_error(|| {
         DeleteConnectionError::ResourceNotFoundException(
             ResourceNotFoundException::builder().message("gone").build(),
         )
     });
-    let resource = resource(&[&delete]);
+    let resource = resource(&url, &[&owner_tags("req-0"), &delete]);
 
     resource
         .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
@@ -309,9 +367,31 @@ async fn delete_of_a_missing_connection_succeeds() {
         .unwrap();
 
     assert_eq!(delete.num_calls(), 1);
-    let response = url.only_response();
-    assert_eq!(response["Status"], "SUCCESS");
-    assert_eq!(response["PhysicalResourceId"], arn(REGION, 2));
+    assert_eq!(url.only_response()["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn delete_of_a_connection_this_stack_did_not_create_leaves_it_alone() {
+    let url = ResponseUrl::start(vec![]).await;
+    let delete =
+        mock!(Client::delete_connection).then_output(|| DeleteConnectionOutput::builder().build());
+    let resource = resource(&url, &[&foreign_tags(), &delete]);
+
+    resource
+        .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        delete.num_calls(),
+        0,
+        "another team's connection is never deleted"
+    );
+    assert_eq!(
+        url.only_response()["Status"],
+        "SUCCESS",
+        "the stack never owned it"
+    );
 }
 
 #[tokio::test]
@@ -322,7 +402,7 @@ async fn delete_is_retried_through_throttling() {
         .http_status(400, Some(THROTTLED.into()))
         .output(|| DeleteConnectionOutput::builder().build())
         .build();
-    let resource = resource(&[&delete]);
+    let resource = resource(&url, &[&owner_tags("req-0"), &delete]);
 
     resource
         .handle(delete_event(&url.url, &arn(REGION, 2)), TIME)
@@ -331,6 +411,153 @@ async fn delete_is_retried_through_throttling() {
 
     assert_eq!(delete.num_calls(), 2);
     assert_eq!(url.only_response()["Status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn the_rollback_of_a_failed_create_deletes_what_that_create_left_behind() {
+    // A connection named "app" in us-east-1, made by this stack's request req-0
+    // whose Create timed out; and one in eu-west-1 of the same name.
+    let listing = mock!(Client::list_connections).then_output(|| {
+        let mut here = connection(REGION, 3, "PENDING");
+        here.connection_name = Some("app".into());
+        let mut there = connection("eu-west-1", 4, "PENDING");
+        there.connection_name = Some("app".into());
+        ListConnectionsOutput::builder()
+            .connections(there)
+            .connections(here)
+            .build()
+    });
+    for (request_id, deletes) in [("req-0", 1), ("req-other", 0)] {
+        let url = ResponseUrl::start(vec![]).await;
+        let deleted = Arc::new(Mutex::new(Vec::new()));
+        let keep = deleted.clone();
+        let delete = mock!(Client::delete_connection)
+            .match_requests(move |req| {
+                keep.lock()
+                    .unwrap()
+                    .push(req.connection_arn().unwrap().to_string());
+                true
+            })
+            .then_output(|| DeleteConnectionOutput::builder().build());
+        let resource = resource(&url, &[&listing, &owner_tags(request_id), &delete]);
+
+        resource
+            .handle(delete_event(&url.url, "failed-create:req-0"), TIME)
+            .await
+            .unwrap();
+
+        let response = url.only_response();
+        assert_eq!(response["Status"], "SUCCESS");
+        assert_eq!(response["PhysicalResourceId"], "failed-create:req-0");
+        assert_eq!(delete.num_calls(), deletes, "{request_id}");
+        if deletes == 1 {
+            assert_eq!(*deleted.lock().unwrap(), [arn(REGION, 3)]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn update_of_a_connection_this_stack_did_not_create_fails_and_changes_nothing() {
+    let url = ResponseUrl::start(vec![]).await;
+    let tag = mock!(Client::tag_resource).then_output(|| TagResourceOutput::builder().build());
+    let untag =
+        mock!(Client::untag_resource).then_output(|| UntagResourceOutput::builder().build());
+    let resource = resource(&url, &[&get(5), &foreign_tags(), &tag, &untag]);
+
+    resource
+        .handle(
+            event(
+                "Update",
+                &url.url,
+                Some(&arn(REGION, 5)),
+                props("app", &[("connection-watch:ignore", "true")]),
+                Some(props("app", &[("team", "a")])),
+            ),
+            TIME,
+        )
+        .await
+        .unwrap();
+
+    let response = url.only_response();
+    assert_eq!(response["Status"], "FAILED");
+    assert!(
+        response["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("was not created by this stack's RepoConnection"),
+        "{response}"
+    );
+    assert_eq!((tag.num_calls(), untag.num_calls()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_response_url_outside_s3_is_refused_and_nothing_is_done() {
+    let url = ResponseUrl::start(vec![]).await;
+    let create = create_rule();
+    let listing = empty_listing();
+    let resource = resource(&url, &[&listing, &create]);
+
+    let err = resource
+        .handle(
+            create_event(
+                "http://127.0.0.1:1/response?X-Amz-Signature=secret",
+                props("app", &[]),
+            ),
+            TIME,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+
+    assert!(err.contains("ResponseURL refused"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+    assert_eq!((listing.num_calls(), create.num_calls()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_response_url_that_never_answers_is_given_up_before_the_deadline() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!(
+        "http://{}/cfn-response?X-Amz-Signature=secret",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = mock_client!(
+        aws_sdk_codestarconnections,
+        RuleMode::MatchAny,
+        &[] as &[&Rule],
+        fast_retries
+    );
+    let resource = ConnectionResource::new(
+        CodestarClients::new(client.config().clone()),
+        Responder::new(
+            5,
+            Duration::from_millis(5),
+            ResponseUrlPolicy::new(REGION, Some(&silent)),
+        ),
+    );
+
+    let started = std::time::Instant::now();
+    let err = resource
+        .handle(
+            delete_event(&silent, "not-a-connection"),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("timed out"), "{err}");
 }
 
 #[tokio::test]
@@ -351,7 +578,7 @@ async fn update_of_tags_only_keeps_the_connection() {
         .then_output(|| TagResourceOutput::builder().build());
     let create = create_rule();
     let get = get(5);
-    let resource = resource(&[&get, &untag, &tag, &create]);
+    let resource = resource(&url, &[&get, &owner_tags("req-0"), &untag, &tag, &create]);
 
     resource
         .handle(
@@ -383,10 +610,10 @@ async fn update_of_tags_only_keeps_the_connection() {
 #[tokio::test]
 async fn a_response_url_that_fails_twice_gets_exactly_one_response() {
     let url = ResponseUrl::start(vec![500, 503]).await;
-    let resource = resource(&[]);
+    let resource = resource(&url, &[]);
 
     resource
-        .handle(delete_event(&url.url, "failed-create:req-0"), TIME)
+        .handle(delete_event(&url.url, "not-a-connection"), TIME)
         .await
         .unwrap();
 
@@ -397,10 +624,10 @@ async fn a_response_url_that_fails_twice_gets_exactly_one_response() {
 #[tokio::test]
 async fn a_response_url_that_refuses_is_an_error_for_lambda() {
     let url = ResponseUrl::start(vec![403]).await;
-    let resource = resource(&[]);
+    let resource = resource(&url, &[]);
 
     let err = resource
-        .handle(delete_event(&url.url, "failed-create:req-0"), TIME)
+        .handle(delete_event(&url.url, "not-a-connection"), TIME)
         .await
         .unwrap_err()
         .to_string();

@@ -1,5 +1,6 @@
 use connection_watch::clients::{monitor_adapters, sdk_config};
 use connection_watch::config::MonitorConfig;
+use connection_watch::deadline::time_left;
 use connection_watch::monitor::Monitor;
 use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
@@ -9,15 +10,20 @@ use serde_json::Value;
 // (the benchmark measured 36 ms CPU per 17-region run against 63 ms).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    connection_watch::logging::init();
     let config =
         MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
     let sdk = sdk_config().await;
     let adapters = monitor_adapters(&sdk, &config);
     let monitor = &Monitor::new(config, adapters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let remaining = time_left(event.context.deadline);
         monitor
-            .handle(&event.payload, &event.context.invoked_function_arn)
+            .handle(
+                &event.payload,
+                &event.context.invoked_function_arn,
+                remaining,
+            )
             .await
     }))
     .await

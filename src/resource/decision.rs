@@ -6,6 +6,9 @@ use crate::connection::ResourceArn;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
 use serde_json::Value;
 
+/// The physical id a failed Create reports: this prefix and its RequestId.
+pub const FAILED_CREATE_PREFIX: &str = "failed-create:";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// A new connection (Create, or an Update that changes more than tags).
@@ -19,8 +22,14 @@ pub enum Action {
     Delete {
         arn: String,
     },
-    /// Nothing to do, and that is a success: the physical id of a failed
-    /// Create is no connection.
+    /// The Delete that follows a failed Create (its physical id is
+    /// `failed-create:<RequestId>`): a Create that timed out may still have
+    /// made its connection, named `name` and tagged with that request id.
+    DeleteFailedCreate {
+        request_id: String,
+        name: Option<String>,
+    },
+    /// Nothing to do, and that is a success: the physical id is no connection.
     Nothing {
         reason: String,
     },
@@ -62,6 +71,15 @@ pub fn decide(request: &Request) -> Action {
             let id = &delete.physical_resource_id;
             if ResourceArn::parse_connection(id).is_some() {
                 Action::Delete { arn: id.clone() }
+            } else if let Some(request_id) = id.strip_prefix(FAILED_CREATE_PREFIX) {
+                Action::DeleteFailedCreate {
+                    request_id: request_id.to_string(),
+                    name: delete
+                        .resource_properties
+                        .get("ConnectionName")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                }
             } else {
                 Action::Nothing {
                     reason: format!(
@@ -239,12 +257,25 @@ mod tests {
     }
 
     #[test]
-    fn delete_of_a_failed_create_does_nothing() {
-        for id in [
-            "failed-create:req-0",
-            "",
-            "arn:aws:sns:us-east-1:123456789012:t",
-        ] {
+    fn delete_of_a_failed_create_looks_for_its_orphan() {
+        let action = decide(&request(
+            "Delete",
+            Some("failed-create:req-0"),
+            props("a", &[]),
+            None,
+        ));
+        assert_eq!(
+            action,
+            Action::DeleteFailedCreate {
+                request_id: "req-0".into(),
+                name: Some("a".into())
+            }
+        );
+    }
+
+    #[test]
+    fn delete_of_what_is_no_connection_does_nothing() {
+        for id in ["", "arn:aws:sns:us-east-1:123456789012:t"] {
             let action = decide(&request("Delete", Some(id), props("a", &[]), None));
             assert!(matches!(action, Action::Nothing { .. }), "{id}: {action:?}");
         }

@@ -1,8 +1,10 @@
 //! Serves one CloudFormation request: decide, act within the deadline, and
 //! answer exactly once whatever happens.
 
-use super::decision::{decide, Action};
-use super::properties::{owner_tags, ConnectionProperties, REQUEST_ID_TAG};
+use super::decision::{decide, Action, FAILED_CREATE_PREFIX};
+use super::properties::{
+    is_owned_by, owner_tags, ConnectionProperties, REQUEST_ID_TAG, STACK_ID_TAG,
+};
 use super::responder::{redact, RespondError, Responder};
 use crate::codestar::{CodestarClients, CodestarError};
 use crate::connection::{Connection, ResourceArn};
@@ -18,9 +20,13 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use thiserror::Error;
+use tokio::time::Instant;
 
 /// Time kept back from the Lambda deadline to send the response.
 const RESPONSE_RESERVE: Duration = Duration::from_secs(3);
+/// The answer is given up this long before the deadline, so the function
+/// still returns before Lambda stops it.
+const ANSWER_MARGIN: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Error)]
 pub enum ResourceError {
@@ -54,6 +60,12 @@ enum ActionError {
          connection before the old one is deleted: choose another ConnectionName"
     )]
     NameTaken { name: String, arn: String },
+    #[error(
+        "{arn} was not created by this stack's {logical_id} resource (it lacks the {STACK_ID_TAG} \
+         and logical-id tags connection-watch writes at Create), and connection-watch changes only \
+         connections it created. Point the resource at its own connection, or remove it from the stack"
+    )]
+    NotOwned { arn: String, logical_id: String },
 }
 
 /// Who holds a connection name in the region.
@@ -94,7 +106,7 @@ impl Envelope {
     fn physical_id_on_failure(&self) -> String {
         self.physical_id
             .clone()
-            .unwrap_or_else(|| format!("failed-create:{}", self.request_id))
+            .unwrap_or_else(|| format!("{FAILED_CREATE_PREFIX}{}", self.request_id))
     }
 
     pub fn response(&self, outcome: Result<Outcome, String>) -> Response {
@@ -163,7 +175,8 @@ where
         }
         Err(_) => Err(format!(
             "no result within {:.1}s, before the Lambda deadline; CodeStar Connections may be slow or throttling. \
-             If this was a Create, look for a connection tagged {REQUEST_ID_TAG} with this request's id and delete it before retrying",
+             If this was a Create, the rollback's Delete removes a connection it may still have made \
+             (tagged {REQUEST_ID_TAG} with this request's id)",
             budget.as_secs_f64()
         )),
     }
@@ -189,7 +202,13 @@ impl ConnectionResource {
     /// deadline. Returns what was sent, so Lambda does not retry a request
     /// already answered.
     pub async fn handle(&self, event: Value, remaining: Duration) -> Result<Value, ResourceError> {
+        let deadline = Instant::now() + remaining;
         let envelope = Envelope::from_event(&event).ok_or(ResourceError::NoResponseUrl)?;
+        if let Err(reason) = self.responder.check(&envelope.response_url) {
+            // Nowhere CloudFormation listens: act on nothing, answer nothing.
+            tracing::error!(%reason, "request refused");
+            return Err(RespondError::Refused(reason).into());
+        }
         let mut logged = event.clone();
         logged["ResponseURL"] = json!(redact(&envelope.response_url));
         tracing::info!(request = %logged, "request");
@@ -210,8 +229,9 @@ impl ConnectionResource {
             tracing::error!(reason = %reason, "request failed");
         }
         let response = envelope.response(outcome);
+        let answer_by = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
         self.responder
-            .send(&envelope.response_url, &response)
+            .send(&envelope.response_url, &response, answer_by)
             .await?;
         Ok(json!({
             "Status": response.status,
@@ -240,7 +260,11 @@ impl ConnectionResource {
                 self.update_in_place(envelope, &arn, &properties, &removed_tag_keys)
                     .await
             }
-            Action::Delete { arn } => self.delete(&arn).await,
+            Action::Delete { arn } => self.delete(envelope, &arn).await,
+            Action::DeleteFailedCreate { request_id, name } => {
+                self.delete_failed_create(envelope, &request_id, name.as_deref())
+                    .await
+            }
         };
         result.map_err(|e| e.to_string())
     }
@@ -321,6 +345,13 @@ impl ConnectionResource {
             tracing::warn!(%arn, "connection is gone; creating a replacement");
             return self.create(envelope, properties).await;
         };
+        let tags = home.tags(arn).await?.unwrap_or_default();
+        if !is_owned_by(&tags, &envelope.stack_id, &envelope.logical_id) {
+            return Err(ActionError::NotOwned {
+                arn: arn.to_string(),
+                logical_id: envelope.logical_id.clone(),
+            });
+        }
         if !removed_tag_keys.is_empty() {
             home.untag(arn, removed_tag_keys).await?;
         }
@@ -331,14 +362,64 @@ impl ConnectionResource {
         Ok(Outcome::of(&connection))
     }
 
-    async fn delete(&self, arn: &str) -> Result<Outcome, ActionError> {
-        if !self.codestar.for_arn(arn).delete(arn).await? {
-            tracing::info!(%arn, "connection was already gone");
+    /// Deletes the connection if this stack's resource created it. One it
+    /// did not create is left alone, and the Delete still succeeds: the
+    /// stack never owned it.
+    async fn delete(&self, envelope: &Envelope, arn: &str) -> Result<Outcome, ActionError> {
+        let home = self.codestar.for_arn(arn);
+        match home.tags(arn).await? {
+            None => tracing::info!(%arn, "connection was already gone"),
+            Some(tags) if !is_owned_by(&tags, &envelope.stack_id, &envelope.logical_id) => {
+                tracing::warn!(%arn, stack = %envelope.stack_id, logical_id = %envelope.logical_id,
+                    "not created by this stack's resource: left alone");
+            }
+            Some(_) => {
+                if !home.delete(arn).await? {
+                    tracing::info!(%arn, "connection was already gone");
+                }
+            }
         }
         Ok(Outcome {
             physical_id: arn.to_string(),
             data: HashMap::new(),
         })
+    }
+
+    /// The rollback of a Create that failed (timed out, say) after
+    /// CreateConnection: deletes the connection named `name` in the
+    /// function's region that carries this stack's id and the failed
+    /// request's id, so a redeploy can use the name again.
+    async fn delete_failed_create(
+        &self,
+        envelope: &Envelope,
+        request_id: &str,
+        name: Option<&str>,
+    ) -> Result<Outcome, ActionError> {
+        let physical_id = format!("{FAILED_CREATE_PREFIX}{request_id}");
+        let done = Outcome {
+            physical_id,
+            data: HashMap::new(),
+        };
+        let Some(name) = name else {
+            return Ok(done);
+        };
+        let own = self.codestar.own_region();
+        let listed = self.codestar.in_region(&own).list_all().await?;
+        let Some(orphan) = listed
+            .into_iter()
+            .find(|c| c.name == name && c.region == own)
+        else {
+            return Ok(done);
+        };
+        let home = self.codestar.for_arn(&orphan.arn);
+        let tags = home.tags(&orphan.arn).await?.unwrap_or_default();
+        if is_owned_by(&tags, &envelope.stack_id, &envelope.logical_id)
+            && tags.get(REQUEST_ID_TAG).map(String::as_str) == Some(request_id)
+        {
+            tracing::warn!(arn = %orphan.arn, "deleting the connection the failed Create left behind");
+            home.delete(&orphan.arn).await?;
+        }
+        Ok(done)
     }
 
     /// The Data of a connection; right after CreateConnection a read may not

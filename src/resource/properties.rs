@@ -2,6 +2,7 @@
 //! malformed request becomes a FAILED response with a precise reason.
 
 use crate::connection::{Provider, ResourceArn, PROVIDER_TYPES};
+use crate::text::{is_unsafe_in_text, shown};
 use crate::watched::Tags;
 use serde_json::Value;
 use std::fmt;
@@ -50,6 +51,13 @@ pub fn owner_tags(stack_id: &str, logical_id: &str, request_id: &str) -> Tags {
     ])
 }
 
+/// Whether `tags` say the connection was created by this stack's logical
+/// resource (`owner_tags` at Create).
+pub fn is_owned_by(tags: &Tags, stack_id: &str, logical_id: &str) -> bool {
+    tags.get(STACK_ID_TAG) == Some(&truncate(stack_id, 256))
+        && tags.get(LOGICAL_ID_TAG) == Some(&truncate(logical_id, 256))
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
@@ -73,6 +81,13 @@ impl ConnectionProperties {
         let name = match map.get("ConnectionName") {
             None => {
                 problems.push("ConnectionName is required".into());
+                None
+            }
+            Some(Value::String(n)) if n.chars().any(is_unsafe_in_text) => {
+                problems.push(format!(
+                    "ConnectionName {} must not contain control, line separator or bidirectional characters",
+                    shown(n)
+                ));
                 None
             }
             Some(Value::String(n)) if (1..=32).contains(&n.chars().count()) => Some(n.clone()),
@@ -262,6 +277,14 @@ mod tests {
             (
                 json!({"ConnectionName": 7, "ProviderType": "GitHub"}),
                 "ConnectionName must be a string",
+            ),
+            (
+                json!({"ConnectionName": "app\n  Open: https://ev.il", "ProviderType": "GitHub"}),
+                "must not contain control",
+            ),
+            (
+                json!({"ConnectionName": "app\u{202e}olleh", "ProviderType": "GitHub"}),
+                "must not contain control",
             ),
             (json!({"ConnectionName": "a"}), "one of ProviderType"),
             (

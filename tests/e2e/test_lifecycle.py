@@ -207,3 +207,29 @@ def test_hosts_have_a_lifecycle_and_a_failed_host_region_changes_none_of_its_rec
     [note] = aws.drain(queue_url)
     assert hosts(note) == {west: "resolved"}
     assert note["Subject"] == "1 CodeStar host resolved"
+
+
+def test_a_missing_state_table_still_alerts_then_fails(aws, codestar, lambda_function):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    stuck = codestar.seed("us-east-1", 3, "PENDING")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": "no-such-table"})
+
+    result = monitor.invoke(scheduled(T0))
+
+    assert result.error_type == "StateFailed" and "no-such-table" in result.error_message
+    [note] = aws.drain(queue_url)
+    assert sorted(c["arn"] for c in json.loads(note["Message"])["connections"]) == sorted(stuck)
+
+
+def test_a_scheduled_time_far_in_the_future_cannot_silence_anything(aws, codestar, lambda_function, table):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    codestar.seed("us-east-1", 1, "PENDING")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": table})
+
+    assert monitor.invoke(scheduled("2099-01-01T00:00:00Z")).ok
+    [item] = items(aws, table)
+    assert item["lastAlerted"]["S"] < "2030", item["lastAlerted"]
+    # A time a day ahead is clamped to the clock as well: nothing is due yet.
+    aws.drain(queue_url)
+    later = (datetime.now(timezone.utc) + timedelta(days=1, minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert monitor.invoke(scheduled(later)).body["messagesPublished"] == 0, "the future is clamped too"

@@ -245,3 +245,26 @@ def test_logs_are_json_under_lambda_advanced_logging(codestar, lambda_function):
     assert any(p.get("fields", {}).get("message") == "run finished" for p in parsed)
     metrics = [p for p in parsed if "_aws" in p]
     assert {m["_aws"]["CloudWatchMetrics"][0]["Namespace"] for m in metrics} == {"ConnectionWatch"}
+
+
+def test_a_hanging_region_fails_alone_and_the_rest_is_published_before_the_deadline(
+        aws, codestar, lambda_function, alerts):
+    topic_arn, queue_url = alerts
+    stuck = seed_three_regions(codestar)
+    # Every call to ap-southeast-2 (its hosts, its connections' tags) hangs.
+    codestar.set_faults("ap-southeast-2", latency_ms=120_000)
+    monitor = lambda_function("monitor", monitor_env(topic_arn))
+
+    result = monitor.invoke({}, timeout_s=8)
+
+    assert result.error_type == "RegionsFailed", result.body
+    assert "ap-southeast-2" in result.error_message and "deadline" in result.error_message
+    assert result.seconds < 8
+    [note] = aws.drain(queue_url)
+    assert sorted(alerted_arns(note)) == sorted(a for a in stuck if ":ap-southeast-2:" not in a)
+
+
+def test_events_that_only_look_scheduled_are_refused(codestar, lambda_function):
+    monitor = lambda_function("monitor", {"DRY_RUN": "true"})
+    result = monitor.invoke({"detail-type": "anything", "time": "2099-01-01T00:00:00Z"})
+    assert result.error_type == "InvalidEvent"

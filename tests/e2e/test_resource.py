@@ -193,8 +193,10 @@ class FlakyProxy:
         self.server.server_close()
 
 
-def test_a_response_url_that_fails_twice_gets_exactly_one_response(aws, cfn, resource):
+def test_a_response_url_that_fails_twice_gets_exactly_one_response(aws, lambda_function, resource):
     proxy = FlakyProxy(aws.url, failures=2)
+    # The proxy stands where S3 would: the function's configured S3 endpoint.
+    cfn = CloudFormation(aws, lambda_function("connection-resource", {"AWS_ENDPOINT_URL_S3": proxy.url}))
     try:
         response, _ = cfn.send("Create", GITHUB, response_url=lambda key: aws.response_url(BUCKET, key, proxy.url))
     finally:
@@ -211,11 +213,23 @@ def test_a_slow_service_gets_a_failed_answer_before_the_deadline(cfn, codestar):
     assert invocation.seconds < 5
 
 
-def test_the_presigned_signature_is_never_logged(cfn, resource):
-    cfn.send("Create", GITHUB)
-    logs = "\n".join(resource.logs)
+@pytest.mark.parametrize("level", [{}, {"AWS_LAMBDA_LOG_LEVEL": "TRACE", "RUST_LOG": "trace"}])
+def test_the_presigned_query_string_is_never_logged(aws, lambda_function, level):
+    # At TRACE lambda_runtime would log each raw event, ResponseURL and all.
+    aws.versioned_bucket(BUCKET)
+    cfn = CloudFormation(aws, lambda_function("connection-resource", level))
+    urls = []
+
+    def response_url(key):
+        urls.append(aws.response_url(BUCKET, key))
+        return urls[-1]
+
+    cfn.send("Create", GITHUB, response_url=response_url)
+    query = urlsplit(urls[0]).query
+    signature = next(v for k, v in (p.split("=", 1) for p in query.split("&")) if k.endswith("Signature"))
+    logs = "\n".join(cfn.function.wait_for_log("response sent"))
     assert "responses/" in logs, "the URL itself is logged"
-    assert "X-Amz-Signature" not in logs and "X-Amz-Credential" not in logs
+    assert query not in logs and signature not in logs
 
 
 def test_a_replacement_that_keeps_the_name_fails_and_keeps_the_connection(cfn, codestar):
@@ -257,3 +271,35 @@ def test_delete_and_update_go_to_the_connections_home_region(cfn, codestar):
     calls = [(op, region) for op, arn, region in codestar.arrivals if arn == west]
     assert calls and all(region == "eu-west-1" for _, region in calls), calls
     assert ("DeleteConnection", "eu-west-1") in calls and ("TagResource", "eu-west-1") in calls
+
+
+def test_a_response_url_that_is_not_s3_gets_nothing_and_nothing_is_done(aws, resource, codestar):
+    event = {"RequestType": "Create", "ServiceToken": resource.arn, "StackId": STACK, "RequestId": "r-1",
+             "ResponseURL": "http://127.0.0.1:1/steal?X-Amz-Signature=secret",
+             "ResourceType": "Custom::CodeStarConnection", "LogicalResourceId": "RepoConnection",
+             "ResourceProperties": {"ServiceToken": resource.arn, **GITHUB}}
+    invocation = resource.invoke(event)
+    assert not invocation.ok and "ResponseURL refused" in invocation.body["errorMessage"]
+    assert "secret" not in invocation.body["errorMessage"]
+    assert codestar.connections() == [] and codestar.calls == {}
+
+
+def test_the_rollback_of_a_timed_out_create_removes_its_orphan_so_a_redeploy_works(cfn, codestar):
+    import time
+
+    # CreateConnection reaches AWS but answers after the function gave up.
+    codestar.set_faults("*", latency_ms=4000, operations=["CreateConnection"])
+    failed, _ = cfn.send("Create", GITHUB, timeout_s=3)
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"].startswith("failed-create:")
+    end = time.monotonic() + 10
+    while not codestar.connections() and time.monotonic() < end:
+        time.sleep(0.1)
+    [orphan] = codestar.connections()
+    codestar.set_faults("*")
+
+    rolled_back, _ = cfn.send("Delete", GITHUB, physical_id=failed["PhysicalResourceId"])
+    assert rolled_back["Status"] == "SUCCESS"
+    assert codestar.get(orphan.arn) is None, "the orphan is gone"
+
+    redeployed, _ = cfn.send("Create", GITHUB)
+    assert redeployed["Status"] == "SUCCESS", redeployed
