@@ -347,7 +347,10 @@ fn summary(stuck: Stuck<'_>) -> String {
     }
     let mut counts: Vec<(&str, usize)> = by_status.into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", shown(s)))
+        .collect();
     let verb = if stuck_counts.0 + stuck_counts.1 == 1 {
         "needs"
     } else {
