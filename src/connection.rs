@@ -1,6 +1,6 @@
 //! A connection as the project reports it, and the ARN rules shared by both Lambdas.
 
-use crate::watched::{Kind, Lifecycle, Watched};
+use crate::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
 
 /// Provider types CodeStar Connections accepts in `CreateConnection`.
@@ -37,27 +37,7 @@ pub struct Connection {
     pub lifecycle: Lifecycle,
 }
 
-impl Watched for Connection {
-    const KIND: Kind = Kind::Connection;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn arn(&self) -> &str {
-        &self.arn
-    }
-    fn region(&self) -> &str {
-        &self.region
-    }
-    fn status(&self) -> &str {
-        &self.status
-    }
-    fn lifecycle(&self) -> &Lifecycle {
-        &self.lifecycle
-    }
-    fn lifecycle_mut(&mut self) -> &mut Lifecycle {
-        &mut self.lifecycle
-    }
-}
+impl_watched!(Connection, Kind::Connection);
 
 /// Where a connection points: a cloud provider, or a self-managed host.
 #[derive(Clone, Debug, PartialEq, Eq)]

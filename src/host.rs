@@ -2,7 +2,7 @@
 //! reports it. Hosts are regional: each is listed only in its own region.
 
 use crate::connection::ResourceArn;
-use crate::watched::{Kind, Lifecycle, Watched};
+use crate::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
 
 /// The one status in which a host serves its connections.
@@ -53,24 +53,4 @@ impl Host {
     }
 }
 
-impl Watched for Host {
-    const KIND: Kind = Kind::Host;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn arn(&self) -> &str {
-        &self.arn
-    }
-    fn region(&self) -> &str {
-        &self.region
-    }
-    fn status(&self) -> &str {
-        &self.status
-    }
-    fn lifecycle(&self) -> &Lifecycle {
-        &self.lifecycle
-    }
-    fn lifecycle_mut(&mut self) -> &mut Lifecycle {
-        &mut self.lifecycle
-    }
-}
+impl_watched!(Host, Kind::Host);

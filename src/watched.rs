@@ -70,3 +70,32 @@ pub trait Watched: Clone + Serialize + DeserializeOwned {
         self.lifecycle().state == Some(AlertState::Resolved)
     }
 }
+
+/// Implements `Watched` for a struct with `name`, `arn`, `region`, `status`
+/// and `lifecycle` fields.
+macro_rules! impl_watched {
+    ($type:ty, $kind:expr) => {
+        impl $crate::watched::Watched for $type {
+            const KIND: $crate::watched::Kind = $kind;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn arn(&self) -> &str {
+                &self.arn
+            }
+            fn region(&self) -> &str {
+                &self.region
+            }
+            fn status(&self) -> &str {
+                &self.status
+            }
+            fn lifecycle(&self) -> &$crate::watched::Lifecycle {
+                &self.lifecycle
+            }
+            fn lifecycle_mut(&mut self) -> &mut $crate::watched::Lifecycle {
+                &mut self.lifecycle
+            }
+        }
+    };
+}
+pub(crate) use impl_watched;
