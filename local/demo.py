@@ -108,6 +108,16 @@ def main() -> int:
         for subject, body in aws.email_view(topic_arn):
             print(indent(f"Subject: {subject}\n\n{body}"))
 
+        banner("2b. What a Slack or Teams channel shows (the `https` entry: an AWS Chatbot custom notification)")
+        for _subject, body in aws.protocol_view(topic_arn, "https"):
+            chat = json.loads(body)
+            content = chat["content"]
+            shown = [f"[thread {chat['metadata']['threadId']}]", f"**{content['title']}**", "",
+                     content["description"], "", "Next steps:"]
+            shown += [f"  - {step}" for step in content["nextSteps"]]
+            shown += ["", "Keywords: " + ", ".join(content["keywords"])]
+            print(indent("\n".join(shown)))
+
         banner("3. What an SQS subscriber receives (the SNS notification, Message parsed)")
         for note in aws.drain(queue_url):
             note["Message"] = json.loads(note["Message"])

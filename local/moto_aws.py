@@ -104,6 +104,13 @@ class LocalAws:
         """(subject, body) of each message as an email subscriber receives it: the
         `email` entry of the published structure. moto delivers no email, but it
         keeps what was published; this process runs moto, so it can read it."""
+        return LocalAws.protocol_view(topic_arn, "email", region)
+
+    @staticmethod
+    def protocol_view(topic_arn: str, protocol: str, region: str = "us-east-1") -> list[tuple[str, str]]:
+        """(subject, body) of each message as a subscriber of `protocol` receives
+        it: that entry of the published structure, else `default`. `https` is
+        what an AWS Chatbot (Slack, Teams) subscription receives."""
         from moto.sns.models import sns_backends
 
         topic = sns_backends[ACCOUNT][region].topics[topic_arn]
@@ -111,7 +118,7 @@ class LocalAws:
         for _id, message, subject, _attributes, _group in topic.sent_notifications:
             try:
                 structure = json.loads(message)
-                body = structure.get("email", structure["default"])
+                body = structure.get(protocol, structure["default"])
             except (ValueError, KeyError, TypeError):
                 body = message
             views.append((subject, body))

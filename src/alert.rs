@@ -2,6 +2,7 @@
 //! per-protocol message, message attributes, and the split over several
 //! messages when one would exceed SNS's size limit. Pure: no I/O.
 
+use crate::chat;
 use crate::connection::Connection;
 use crate::host::Host;
 use crate::text::shown;
@@ -136,7 +137,7 @@ impl AlertMessage {
     }
 }
 
-/// The document subscribers that parse (`sqs`, `lambda`, `https`) receive.
+/// The document machine subscribers (`sqs`, `lambda`) receive.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AlertDocument<'a> {
@@ -285,12 +286,13 @@ fn render_one(
         hosts: stuck.hosts,
     })
     .expect("the alert document is plain data");
+    let chat = chat::notification(account, generated_at, stuck, &subject, part);
     let message = serde_json::to_string(&ProtocolMessages {
         default: &text,
         email: &text,
         sqs: &document,
         lambda: &document,
-        https: &document,
+        https: &chat,
     })
     .expect("the protocol map is plain data");
     AlertMessage {
@@ -617,13 +619,26 @@ mod tests {
                 text.contains(&c.arn) && text.contains(&c.console_url) && text.contains(&c.name)
             );
         }
-        for protocol in ["sqs", "lambda", "https"] {
+        for protocol in ["sqs", "lambda"] {
             let doc: Value = serde_json::from_str(parts[protocol].as_str().unwrap()).unwrap();
             assert_eq!(doc["version"], 1);
             assert_eq!(doc["account"], "123456789012");
             assert_eq!(doc["generatedAt"], "2026-11-25T08:00:00Z");
             let back: Vec<Connection> = serde_json::from_value(doc["connections"].clone()).unwrap();
             assert_eq!(back, stuck);
+        }
+        // Chat channels get an AWS Chatbot custom notification.
+        let chat: Value = serde_json::from_str(parts["https"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (chat["version"].as_str(), chat["source"].as_str()),
+            (Some("1.0"), Some("custom"))
+        );
+        assert_eq!(chat["content"]["title"], alert.subject.as_str());
+        for c in &stuck {
+            assert!(chat["content"]["description"]
+                .as_str()
+                .unwrap()
+                .contains(&c.console_url));
         }
     }
 

@@ -3,6 +3,7 @@
 //! custom resource (`connection-resource`).
 
 pub mod alert;
+pub mod chat;
 pub mod clients;
 pub mod codestar;
 pub mod config;

@@ -4,6 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use connection_watch::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES, SUBJECT_MAX_CHARS};
+use connection_watch::chat::DESCRIPTION_MAX_CHARS;
 use connection_watch::connection::{Connection, ResourceArn};
 use connection_watch::host::Host;
 use connection_watch::resource::properties::{
@@ -144,6 +145,11 @@ proptest! {
             let email = message["email"].as_str().unwrap();
             prop_assert_eq!(message["default"].as_str().unwrap(), email);
             prop_assert!(!email.chars().any(|c| c != '\n' && is_unsafe_in_text(c)), "{email:?}");
+            let chat: Value = serde_json::from_str(message["https"].as_str().unwrap()).unwrap();
+            prop_assert_eq!(&chat["version"], "1.0");
+            let description = chat["content"]["description"].as_str().unwrap();
+            prop_assert!(description.chars().count() <= DESCRIPTION_MAX_CHARS);
+            prop_assert!(!description.chars().any(|c| c != '\n' && is_unsafe_in_text(c)), "{description:?}");
             let document: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
             let mine: Vec<Connection> = serde_json::from_value(document["connections"].clone()).unwrap();
             let their: Vec<Host> = serde_json::from_value(document["hosts"].clone()).unwrap();

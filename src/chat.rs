@@ -1,0 +1,412 @@
+//! The chat view of an alert: an AWS Chatbot (Amazon Q Developer in chat
+//! applications) custom notification, the only kind of message besides AWS
+//! events that a Slack or Teams channel subscribed to the topic shows
+//! ("Custom notifications", Chatbot administrator guide; anything else is
+//! dropped as "Event received is not supported", aws-amplify/amplify-hosting#943).
+//! Pure: no I/O.
+
+use crate::alert::Stuck;
+use crate::text::shown;
+use crate::watched::{AlertState, Watched};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The description is cut below this many characters with "and N more". The
+/// guide documents no length; this keeps a notification within one chat
+/// message on both platforms (Slack shows about 4,000 characters of a
+/// message's text before it folds it).
+pub const DESCRIPTION_MAX_CHARS: usize = 3_500;
+/// At most this many keywords and related resources.
+pub const MAX_KEYWORDS: usize = 10;
+pub const MAX_RELATED_RESOURCES: usize = 10;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Notification {
+    version: &'static str,
+    source: &'static str,
+    id: String,
+    content: Content,
+    metadata: Metadata,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    text_type: &'static str,
+    title: String,
+    description: String,
+    next_steps: Vec<String>,
+    keywords: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    thread_id: String,
+    summary: String,
+    event_type: &'static str,
+    related_resources: Vec<String>,
+    additional_context: BTreeMap<&'static str, String>,
+}
+
+/// The custom notification for one message of an alert. `title` is the
+/// message's subject.
+pub fn notification(
+    account: &str,
+    generated_at: DateTime<Utc>,
+    stuck: Stuck<'_>,
+    title: &str,
+    part: Option<(usize, usize)>,
+) -> String {
+    let generated = generated_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut context = BTreeMap::from([
+        ("account", account.to_string()),
+        ("generatedAt", generated.clone()),
+        (
+            "count",
+            (stuck.connections.len() + stuck.hosts.len()).to_string(),
+        ),
+    ]);
+    if let Some((i, n)) = part {
+        context.insert("part", format!("{i}/{n}"));
+    }
+    let notification = Notification {
+        version: "1.0",
+        source: "custom",
+        id: format!(
+            "connection-watch-{account}-{generated}-{}",
+            part.map_or(1, |(i, _)| i)
+        ),
+        content: Content {
+            text_type: "client-markdown",
+            title: title.to_string(),
+            description: description(stuck),
+            next_steps: next_steps(stuck),
+            keywords: keywords(stuck),
+        },
+        metadata: Metadata {
+            // One thread per account: updates and RESOLVED notices follow the first alert.
+            thread_id: format!("connection-watch-{account}"),
+            summary: title.to_string(),
+            event_type: "ConnectionWatchAlert",
+            related_resources: stuck
+                .connections
+                .iter()
+                .map(|c| c.arn.clone())
+                .chain(stuck.hosts.iter().map(|h| h.arn.clone()))
+                .take(MAX_RELATED_RESOURCES)
+                .collect(),
+            additional_context: context,
+        },
+    };
+    serde_json::to_string(&notification).expect("the notification is plain data")
+}
+
+/// One markdown line per connection or host, grouped as the email is:
+/// connections then hosts, each by lifecycle state; cut with "and N more".
+fn description(stuck: Stuck<'_>) -> String {
+    let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let mut group = |kind: &str, lines: Vec<(Option<AlertState>, String)>| {
+        for (state, heading) in [
+            (None, ""),
+            (Some(AlertState::New), "New"),
+            (Some(AlertState::Ongoing), "Still stuck"),
+            (Some(AlertState::Resolved), "Resolved"),
+        ] {
+            let members: Vec<String> = lines
+                .iter()
+                .filter(|(s, _)| *s == state)
+                .map(|(_, line)| line.clone())
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let heading = match (both, heading) {
+                (false, "") => String::new(),
+                (false, h) => format!("**{h}**"),
+                (true, "") => format!("**{kind}**"),
+                (true, h) => format!("**{kind}: {h}**"),
+            };
+            groups.push((heading, members));
+        }
+    };
+    group("Connections", stuck.connections.iter().map(line).collect());
+    group("Hosts", stuck.hosts.iter().map(line).collect());
+
+    let total: usize = groups.iter().map(|(_, m)| m.len()).sum();
+    let mut out = String::new();
+    let mut shown_items = 0;
+    'groups: for (heading, members) in groups {
+        if !heading.is_empty() {
+            let block = format!("{}{heading}\n", if out.is_empty() { "" } else { "\n" });
+            if fits(&out, &block, total - shown_items) {
+                out += &block;
+            } else {
+                break;
+            }
+        }
+        for member in members {
+            let entry = format!("{member}\n");
+            if !fits(&out, &entry, total - shown_items) {
+                break 'groups;
+            }
+            out += &entry;
+            shown_items += 1;
+        }
+    }
+    if shown_items < total {
+        out += &more(total - shown_items);
+    }
+    out.trim_end().to_string()
+}
+
+/// Whether `add` fits with room left for the "and N more" line.
+fn fits(out: &str, add: &str, left: usize) -> bool {
+    out.chars().count() + add.chars().count() + more(left).chars().count() <= DESCRIPTION_MAX_CHARS
+}
+
+fn more(n: usize) -> String {
+    format!("_…and {n} more: see the e-mail or the SQS message_\n")
+}
+
+/// `• `name` PENDING · GitHub · us-east-1 · [Open](url)`
+fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
+    let state = item.lifecycle().state;
+    let status = if item.is_resolved() {
+        format!("resolved (was {})", code(item.status()))
+    } else {
+        code(item.status())
+    };
+    let mut line = format!(
+        "• {} {status} · {} · {}",
+        code(item.name()),
+        code(item.provider()),
+        code(item.region())
+    );
+    if !item.is_resolved() {
+        line += &format!(" · [Open]({})", url(item.console_url()));
+    }
+    if let Some(note) = item.note() {
+        line += &format!(" · {note}");
+    }
+    (state, line)
+}
+
+/// What a line shows besides the `Watched` fields.
+trait Linked {
+    fn provider(&self) -> &str;
+    fn console_url(&self) -> &str;
+    fn note(&self) -> Option<String>;
+}
+
+impl Linked for crate::connection::Connection {
+    fn provider(&self) -> &str {
+        &self.provider_type
+    }
+    fn console_url(&self) -> &str {
+        &self.console_url
+    }
+    fn note(&self) -> Option<String> {
+        self.host_status
+            .as_ref()
+            .map(|s| format!("its host is {}: set it up first", code(s)))
+    }
+}
+
+impl Linked for crate::host::Host {
+    fn provider(&self) -> &str {
+        &self.provider_type
+    }
+    fn console_url(&self) -> &str {
+        &self.console_url
+    }
+    fn note(&self) -> Option<String> {
+        self.status_message.as_ref().map(|m| code(m))
+    }
+}
+
+/// An AWS-supplied value as inline code: no markdown, link or mention is
+/// formed inside it. Control, separator and bidi characters are escaped
+/// (`text::shown`), and a backtick, which would end the span, becomes ˋ.
+pub fn code(value: &str) -> String {
+    let value: String = shown(value).replace('`', "ˋ").chars().take(200).collect();
+    if value.is_empty() {
+        "`-`".into()
+    } else {
+        format!("`{value}`")
+    }
+}
+
+/// A console link made safe inside `(...)` of a markdown link.
+fn url(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._~:/?#=&%+".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32 & 0xff)
+            }
+        })
+        .collect()
+}
+
+fn next_steps(stuck: Stuck<'_>) -> Vec<String> {
+    let open = |s: &str| {
+        stuck
+            .connections
+            .iter()
+            .any(|c| !c.is_resolved() && c.status == s)
+    };
+    let open_host = |pred: &dyn Fn(&str) -> bool| {
+        stuck
+            .hosts
+            .iter()
+            .any(|h| !h.is_resolved() && pred(&h.status))
+    };
+    let mut steps = Vec::new();
+    if open_host(&|s| s == "PENDING") {
+        steps.push("Set up each PENDING host: open its link, choose Set up host, and register the provider's app on the host.".to_string());
+    }
+    if open_host(&|s| s != "PENDING") {
+        steps.push("Repair each failed host: check its VPC, subnets, security groups and TLS certificate, or recreate it.".to_string());
+    }
+    if open("PENDING") {
+        steps.push("Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app.".to_string());
+    }
+    if stuck
+        .connections
+        .iter()
+        .any(|c| !c.is_resolved() && c.status != "PENDING")
+    {
+        steps.push("Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection.".to_string());
+    }
+    if steps.is_empty() {
+        steps.push("Nothing to do: everything listed is resolved.".to_string());
+    } else {
+        steps.push("To silence one on purpose, tag it connection-watch:ignore=true.".to_string());
+    }
+    steps
+}
+
+/// Statuses, regions and kinds, each once.
+fn keywords(stuck: Stuck<'_>) -> Vec<String> {
+    let mut keywords: Vec<String> = Vec::new();
+    let values = stuck
+        .connections
+        .iter()
+        .flat_map(|c| [c.status.clone(), c.region.clone()])
+        .chain(
+            stuck
+                .hosts
+                .iter()
+                .flat_map(|h| [h.status.clone(), h.region.clone()]),
+        );
+    for value in values {
+        let value: String = shown(&value).chars().take(50).collect();
+        if !value.is_empty() && !keywords.contains(&value) {
+            keywords.push(value);
+        }
+    }
+    keywords.truncate(MAX_KEYWORDS);
+    keywords
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{Connection, ResourceArn};
+    use crate::watched::Lifecycle;
+    use chrono::TimeZone;
+    use serde_json::Value;
+
+    fn conn(i: usize, name: &str, status: &str, state: Option<AlertState>) -> Connection {
+        let arn = format!("arn:aws:codestar-connections:us-east-1:123456789012:connection/{i:08}");
+        Connection {
+            name: name.into(),
+            console_url: ResourceArn::parse(&arn).unwrap().console_url(),
+            arn,
+            status: status.into(),
+            provider_type: "GitHub".into(),
+            region: "us-east-1".into(),
+            lifecycle: Lifecycle {
+                state,
+                first_seen: None,
+            },
+            ..Connection::default()
+        }
+    }
+
+    fn render(connections: &[Connection]) -> Value {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
+        let stuck = Stuck {
+            connections,
+            hosts: &[],
+        };
+        serde_json::from_str(&notification("123456789012", at, stuck, "title", None)).unwrap()
+    }
+
+    #[test]
+    fn hostile_names_cannot_format_link_or_mention() {
+        let doc = render(&[conn(
+            1,
+            "`<!here>` **x** [a](https://ev.il)\n@channel",
+            "PENDING",
+            None,
+        )]);
+        let description = doc["content"]["description"].as_str().unwrap();
+        assert_eq!(description.lines().count(), 1, "{description}");
+        assert!(
+            description.starts_with("• `ˋ<!here>ˋ **x** [a](https://ev.il)\\u{a}@channel` "),
+            "{description}"
+        );
+        assert_eq!(doc["metadata"]["threadId"], "connection-watch-123456789012");
+    }
+
+    #[test]
+    fn a_long_alert_is_cut_with_how_many_more() {
+        let many: Vec<Connection> = (0..500)
+            .map(|i| conn(i, &format!("conn-{i}"), "PENDING", None))
+            .collect();
+        let doc = render(&many);
+        let description = doc["content"]["description"].as_str().unwrap();
+        assert!(description.chars().count() <= DESCRIPTION_MAX_CHARS);
+        let listed = description.lines().filter(|l| l.starts_with('•')).count();
+        assert!(
+            description.ends_with(&format!(
+                "…and {} more: see the e-mail or the SQS message_",
+                500 - listed
+            )),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn sections_follow_the_lifecycle_and_next_steps_the_statuses() {
+        let doc = render(&[
+            conn(1, "a", "PENDING", Some(AlertState::New)),
+            conn(2, "b", "ERROR", Some(AlertState::Ongoing)),
+            conn(3, "c", "PENDING", Some(AlertState::Resolved)),
+        ]);
+        let description = doc["content"]["description"].as_str().unwrap();
+        let (new, ongoing, resolved) = (
+            description.find("**New**").unwrap(),
+            description.find("**Still stuck**").unwrap(),
+            description.find("**Resolved**").unwrap(),
+        );
+        assert!(new < ongoing && ongoing < resolved, "{description}");
+        assert!(
+            description.contains("`c` resolved (was `PENDING`)"),
+            "{description}"
+        );
+        let steps = doc["content"]["nextSteps"].to_string();
+        assert!(steps.contains("Update pending connection") && steps.contains("ERROR connection"));
+        assert_eq!(
+            doc["content"]["keywords"],
+            serde_json::json!(["PENDING", "us-east-1", "ERROR"])
+        );
+    }
+}
