@@ -15,10 +15,11 @@ pub struct Watched<'a> {
 }
 
 /// One EMF document per home region with `ScannedConnections`, one per
-/// (region, watched status) with `StuckConnections`, and one per (listed host
-/// region, watched host status) with `StuckHosts`, zeros included so an alarm
-/// sees a healthy region as 0 rather than as missing data. EMF allows only
-/// one value per dimension in a document, hence several lines.
+/// (region, watched status) with `StuckConnections`, one with both totals
+/// without dimensions, and one per (listed host region, watched host status)
+/// with `StuckHosts`, zeros included so an alarm sees a healthy region as 0
+/// rather than as missing data. EMF allows only one value per dimension in a
+/// document, hence several lines.
 pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -> Vec<String> {
     let document = |dimensions: &[&str], metric: &str, fields: Value| {
         let mut doc = json!({
@@ -60,6 +61,25 @@ pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -
             ));
         }
     }
+    // Totals without dimensions, for one alarm on "anything stuck".
+    lines.push(
+        json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [[]],
+                    "Metrics": [
+                        {"Name": "StuckConnections", "Unit": "Count"},
+                        {"Name": "StuckHosts", "Unit": "Count"},
+                    ],
+                }],
+            },
+            "StuckConnections": report.stuck.len(),
+            "StuckHosts": report.stuck_hosts.len(),
+        })
+        .to_string(),
+    );
     for region in watched.host_regions {
         for status in watched.host_statuses {
             let stuck = report
@@ -138,7 +158,7 @@ mod tests {
             },
             1_700_000_000_000,
         );
-        assert_eq!(lines.len(), 6 + 2);
+        assert_eq!(lines.len(), 6 + 1 + 2);
         let docs: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -170,6 +190,14 @@ mod tests {
                 .map(|d| d["StuckHosts"].as_u64().unwrap())
         };
         assert_eq!(stuck_hosts("eu-west-1"), Some(1));
+        let totals = docs.iter().find(|d| d.get("Region").is_none()).unwrap();
+        assert_eq!(
+            (
+                totals["StuckConnections"].as_u64(),
+                totals["StuckHosts"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
         assert_eq!(stuck_hosts("us-east-1"), Some(0));
         let scanned: Vec<u64> = docs
             .iter()

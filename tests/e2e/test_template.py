@@ -1,0 +1,46 @@
+"""template.yaml beyond cfn-lint: the dashboard's body is valid JSON once
+CloudFormation substitutes it, and it charts the metrics the monitor writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def template() -> dict:
+    decoded, errors = decode_str((ROOT / "template.yaml").read_text())
+    assert not errors, errors
+    return decoded
+
+
+def test_the_dashboard_body_is_json_and_charts_the_monitors_metrics():
+    resources = template()["Resources"]
+    body_template, variables = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = body_template.replace("${AWS::Region}", "us-east-1")
+    for name in variables:
+        body = body.replace("${" + name + "}", "connection-watch-MonitorFunction-abc")
+    assert "${" not in body
+    widgets = json.loads(body)["widgets"]
+    charted = set(re.findall(r'MetricName=\\"(\w+)\\"', json.dumps(widgets)))
+    # What src/metrics.rs writes.
+    assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections"}
+    lambda_metrics = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "AWS/Lambda"}
+    assert lambda_metrics == {"Duration", "Errors"}
+
+
+def test_chat_and_the_pager_alarm_are_created_only_when_configured():
+    resources = template()["Resources"]
+    assert resources["SlackChannel"]["Condition"] == "HasSlack"
+    assert resources["TeamsChannel"]["Condition"] == "HasTeams"
+    assert resources["ChatbotChannelRole"]["Condition"] == "HasChat"
+    assert resources["StuckConnectionsAlarm"]["Condition"] == "HasStuckAlarm"
+    for channel in ("SlackChannel", "TeamsChannel"):
+        properties = resources[channel]["Properties"]
+        assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
+        assert properties["GuardrailPolicies"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}]
+    assert "Policies" not in resources["ChatbotChannelRole"]["Properties"], "notifications need no permission"
