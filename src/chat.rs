@@ -240,15 +240,16 @@ pub fn code(value: &str) -> String {
     }
 }
 
-/// A console link made safe inside `(...)` of a markdown link.
+/// A console link made safe inside `(...)` of a markdown link: every byte
+/// outside the URL characters it needs is percent-encoded.
 fn url(value: &str) -> String {
     value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._~:/?#=&%+".contains(c) {
-                c.to_string()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~:/?#=&%+".contains(&b) {
+                char::from(b).to_string()
             } else {
-                format!("%{:02X}", c as u32 & 0xff)
+                format!("%{b:02X}")
             }
         })
         .collect()
@@ -364,6 +365,14 @@ mod tests {
             "{description}"
         );
         assert_eq!(doc["metadata"]["threadId"], "connection-watch-123456789012");
+    }
+
+    #[test]
+    fn links_cannot_break_out_of_their_parentheses() {
+        assert_eq!(
+            url("https://x/hosts/a)b [c]é?region=us-east-1"),
+            "https://x/hosts/a%29b%20%5Bc%5D%C3%A9?region=us-east-1"
+        );
     }
 
     #[test]
