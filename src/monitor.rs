@@ -43,8 +43,12 @@ pub enum MonitorError {
     InvalidEvent(#[from] InvalidEvent),
     #[error("{0}")]
     Publish(#[from] PublishError),
-    #[error("{0}")]
-    State(#[from] StateError),
+    /// The state table could not be used; everything stuck was still alerted.
+    #[error("{error}")]
+    State {
+        report: Box<RunReport>,
+        error: StateError,
+    },
     #[error("could not scan {}; everything else was scanned and alerted", describe(.failures))]
     RegionsFailed {
         report: Box<RunReport>,
@@ -57,7 +61,7 @@ impl From<MonitorError> for lambda_runtime::Diagnostic {
         let error_type = match &e {
             MonitorError::InvalidEvent(_) => "InvalidEvent",
             MonitorError::Publish(_) => "PublishFailed",
-            MonitorError::State(_) => "StateFailed",
+            MonitorError::State { .. } => "StateFailed",
             MonitorError::RegionsFailed { .. } => "RegionsFailed",
         };
         Self {
@@ -219,7 +223,9 @@ impl Monitor {
         let result = Box::pin(self.run(&request, account, now, scan_deadline)).await;
         let report = match &result {
             Ok(report) => report,
-            Err(MonitorError::RegionsFailed { report, .. }) => report,
+            Err(
+                MonitorError::RegionsFailed { report, .. } | MonitorError::State { report, .. },
+            ) => report,
             Err(_) => return result,
         };
         let host_regions: Vec<String> = self
@@ -300,8 +306,11 @@ impl Monitor {
             ),
         }
 
-        if let Some(e) = state_error {
-            return Err(e.into());
+        if let Some(error) = state_error {
+            return Err(MonitorError::State {
+                report: Box::new(report),
+                error,
+            });
         }
         if failures.is_empty() {
             Ok(report)

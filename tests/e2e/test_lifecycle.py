@@ -219,6 +219,8 @@ def test_a_missing_state_table_still_alerts_then_fails(aws, codestar, lambda_fun
     assert result.error_type == "StateFailed" and "no-such-table" in result.error_message
     [note] = aws.drain(queue_url)
     assert sorted(c["arn"] for c in json.loads(note["Message"])["connections"]) == sorted(stuck)
+    logs = monitor.wait_for_log("run finished")
+    assert any('"StuckConnections":3' in line for line in logs), "the run's metrics are still written"
 
 
 def test_a_scheduled_time_far_in_the_future_cannot_silence_anything(aws, codestar, lambda_function, table):
