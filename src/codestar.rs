@@ -93,6 +93,30 @@ where
     Err(CodestarError::TooManyPages { operation })
 }
 
+/// The `fetch` of `walk` for one listing operation: the request for a
+/// token (at the largest page size) and its items mapped to the project's
+/// types; the operations differ only in their SDK types.
+macro_rules! page_fetcher {
+    ($self:ident, $region:expr, $operation:literal, $call:ident, $items:ident, $map:expr) => {
+        |token: Option<String>| {
+            let request = $self
+                .client
+                .$call()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token);
+            let region: &str = $region;
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| CodestarError::from_sdk($operation, e))?;
+                let items = page.$items().iter().map(|x| $map(x, region)).collect();
+                Ok((items, page.next_token().map(str::to_string)))
+            }
+        }
+    };
+}
+
 /// CodeStar Connections in one region.
 #[derive(Clone, Debug)]
 pub struct Connections {
@@ -126,26 +150,14 @@ impl Connections {
         on_page: impl FnMut(Vec<Connection>),
     ) -> Result<(), CodestarError> {
         let region = self.region();
-        let fetch = |token: Option<String>| {
-            let request = self
-                .client
-                .list_connections()
-                .max_results(PAGE_SIZE)
-                .set_next_token(token);
-            let region = &region;
-            async move {
-                let page = request
-                    .send()
-                    .await
-                    .map_err(|e| CodestarError::from_sdk("ListConnections", e))?;
-                let items = page
-                    .connections()
-                    .iter()
-                    .map(|c| connection_from_sdk(c, region))
-                    .collect();
-                Ok((items, page.next_token().map(str::to_string)))
-            }
-        };
+        let fetch = page_fetcher!(
+            self,
+            &region,
+            "ListConnections",
+            list_connections,
+            connections,
+            connection_from_sdk
+        );
         walk("ListConnections", fetch, on_page).await
     }
 
@@ -153,26 +165,7 @@ impl Connections {
     pub async fn hosts(&self) -> Result<Vec<Host>, CodestarError> {
         let region = self.region();
         let mut hosts = Vec::new();
-        let fetch = |token: Option<String>| {
-            let request = self
-                .client
-                .list_hosts()
-                .max_results(PAGE_SIZE)
-                .set_next_token(token);
-            let region = &region;
-            async move {
-                let page = request
-                    .send()
-                    .await
-                    .map_err(|e| CodestarError::from_sdk("ListHosts", e))?;
-                let items = page
-                    .hosts()
-                    .iter()
-                    .map(|h| host_from_sdk(h, region))
-                    .collect();
-                Ok((items, page.next_token().map(str::to_string)))
-            }
-        };
+        let fetch = page_fetcher!(self, &region, "ListHosts", list_hosts, hosts, host_from_sdk);
         walk("ListHosts", fetch, |page| hosts.extend(page)).await?;
         Ok(hosts)
     }
