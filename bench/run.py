@@ -109,11 +109,19 @@ def main() -> int:
     parser.add_argument("--stuck-every", type=int, default=25)
     parser.add_argument("--regions", default="1,5,17", help="watched regions (MONITOR_REGIONS) per row")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--org", default="", help="organization series, accounts per row (e.g. 10,100,1000)")
+    parser.add_argument("--per-account", type=int, default=20, help="organization series: connections per account")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
     rust = str(ROOT / "target" / "release" / "monitor")
     peer = [sys.executable, str(ROOT / "bench" / "peer" / "bootstrap.py")]
+    if args.org:
+        from bench.org import series
+
+        series(Path(rust), [int(n) for n in args.org.split(",")], args.per_account, stuck_every=5,
+               latency_ms=args.latency_ms, runs=args.runs)
+        return 0
     bootstrap = ROOT / "target" / "lambda" / "monitor" / "bootstrap"
     size = f"{bootstrap.stat().st_size / MB / MB:.2f} MB" if bootstrap.exists() else "n/a (cargo lambda build --release --arm64)"
 

@@ -47,7 +47,7 @@ TARGET_PREFIXES = (
     "com.amazonaws.codeconnections.CodeConnections_20231201.",
     "CodeConnections_20231201.",
 )
-CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([a-z0-9-]+)/")
 # Operations that change a connection: AWS controls them in its home region
 # ("Global resources in AWS CodeConnections",
 # https://docs.aws.amazon.com/dtconsole/latest/userguide/welcome-connections-how-it-works-global.html).
@@ -75,6 +75,10 @@ class Connection:
         """The home region, which the ARN names."""
         return _region_of(self.arn)
 
+    @property
+    def account(self) -> str:
+        return _account_of(self.arn)
+
     def wire_json(self) -> bytes:
         """`wire()` encoded, kept until the status changes: listing pages are
         most of the stand-in's own cost."""
@@ -87,7 +91,7 @@ class Connection:
             "ConnectionName": self.name,
             "ConnectionArn": self.arn,
             "ProviderType": self.provider_type,
-            "OwnerAccountId": ACCOUNT,
+            "OwnerAccountId": self.account,
             "ConnectionStatus": self.status,
         }
         if self.host_arn:
@@ -108,6 +112,10 @@ class Host:
     @property
     def region(self) -> str:
         return _region_of(self.arn)
+
+    @property
+    def account(self) -> str:
+        return _account_of(self.arn)
 
     def wire(self) -> dict:
         out = {
@@ -135,17 +143,22 @@ class Faults:
 
 
 class CodestarStandIn:
-    """One account's connections and hosts, served for every region.
+    """The connections and hosts of accounts, served for every region.
 
-    Connections are global: one store, listed whole from any region, each
-    with a home region named by its ARN. Hosts are regional: listed and read
-    only in their own region."""
+    Connections are global: one store per account, listed whole from any
+    region, each with a home region named by its ARN. Hosts are regional:
+    listed and read only in their own region. The account is the one the
+    request's credentials belong to: moto's, when the caller got them from
+    moto's STS (`AssumeRole` into another account), else the default account."""
 
     def __init__(self, seed: int = 7):
         self._lock = threading.RLock()
         self._connections: dict[str, Connection] = {}  # ARN -> connection, in creation order
         self._hosts: dict[str, Host] = {}  # ARN -> host
         self._faults: dict[str, Faults] = {}
+        # Accounts whose credentials are refused, as when the member role lacks permission.
+        self._denied: set[str] = set()
+        self._caller = ACCOUNT
         self._random = random.Random(seed)
         self.calls: dict[str, int] = {}
         # (operation, resource ARN, region the request arrived at) for every
@@ -211,22 +224,27 @@ class CodestarStandIn:
     # -- test controls --------------------------------------------------
     def seed(self, region: str, count: int, status: str = "PENDING", provider_type: str = "GitHub",
              tags: dict[str, str] | None = None, name_prefix: str | None = None,
-             host_arn: str | None = None) -> list[str]:
-        """`count` connections whose home region is `region`; returns their ARNs."""
+             host_arn: str | None = None, account: str = ACCOUNT) -> list[str]:
+        """`count` connections of `account` whose home region is `region`; returns their ARNs."""
         assert status in STATUSES and provider_type in PROVIDER_TYPES
         prefix = name_prefix or f"{provider_type.lower()}-{status.lower()}"
         with self._lock:
             existing = len(self.connections(region))
             return [
                 self._add(region, f"{prefix}-{existing + i}"[:32], provider_type, status, host_arn,
-                          dict(tags or {})).arn
+                          dict(tags or {}), account).arn
                 for i in range(count)
             ]
 
+    def deny(self, account: str) -> None:
+        """Refuses every request made with `account`'s credentials (AccessDeniedException)."""
+        with self._lock:
+            self._denied.add(account)
+
     def add_host(self, region: str, name: str, provider_type: str = "GitHubEnterpriseServer",
                  status: str = "AVAILABLE", status_message: str | None = None,
-                 tags: dict[str, str] | None = None) -> str:
-        arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:host/{name}-{uuid.uuid4().hex[:8]}"
+                 tags: dict[str, str] | None = None, account: str = ACCOUNT) -> str:
+        arn = f"arn:aws:codestar-connections:{region}:{account}:host/{name}-{uuid.uuid4().hex[:8]}"
         endpoint = f"https://{name}.example.com"
         with self._lock:
             self._hosts[arn] = Host(name, arn, provider_type, endpoint, status, status_message, dict(tags or {}))
@@ -327,13 +345,16 @@ class CodestarStandIn:
                 body = json.loads(raw or b"{}")
             except ValueError:
                 raise ServiceError("SerializationException", "Body is not JSON") from None
-            region = scope.group(1)
+            access_key, region = scope.group(1), scope.group(2)
             verdict, latency_ms = self._admit(region, operation)
             if latency_ms:
                 await asyncio.sleep(latency_ms / 1000)
             if verdict:
                 raise verdict
-            return 200, self._execute(region, operation, body)
+            account = _account_of_key(access_key)
+            if account in self._denied:
+                raise ServiceError("AccessDeniedException", f"account {account} may not call {operation}")
+            return 200, self._execute(region, operation, body, account)
         except ServiceError as e:
             return e.status, {"__type": e.kind, "message": e.message}
 
@@ -347,7 +368,7 @@ class CodestarStandIn:
                 return None, 0.0
             return self._inject(faults), faults.latency_ms
 
-    def _execute(self, region: str, operation: str, body: dict) -> dict | bytes:
+    def _execute(self, region: str, operation: str, body: dict, account: str = ACCOUNT) -> dict | bytes:
         method = getattr(self, f"_op_{operation}", None)
         if method is None:
             raise ServiceError("UnknownOperationException", f"unknown operation {operation}")
@@ -355,6 +376,10 @@ class CodestarStandIn:
             arn = body.get("ConnectionArn") or body.get("ResourceArn") or body.get("HostArn")
             if isinstance(arn, str) and operation != "CreateConnection":
                 self.arrivals.append((operation, arn, region))
+                # One account cannot see another's resources.
+                if _account_of(arn) != account:
+                    raise ServiceError("ResourceNotFoundException", f"{arn} does not exist in account {account}")
+            self._caller = account
             return method(region, body)
 
     def _inject(self, faults: Faults) -> ServiceError | None:
@@ -377,8 +402,8 @@ class CodestarStandIn:
             ])
         return None
 
-    def _add(self, region, name, provider_type, status, host_arn, tags) -> Connection:
-        arn = f"arn:aws:codestar-connections:{region}:{ACCOUNT}:connection/{uuid.uuid4()}"
+    def _add(self, region, name, provider_type, status, host_arn, tags, account=ACCOUNT) -> Connection:
+        arn = f"arn:aws:codestar-connections:{region}:{account}:connection/{uuid.uuid4()}"
         connection = Connection(name, arn, provider_type, status, host_arn, tags)
         self._connections[arn] = connection
         return connection
@@ -421,7 +446,8 @@ class CodestarStandIn:
             raise ServiceError("ValidationException", f"Invalid ProviderTypeFilter {provider}")
         items = [
             c for c in self._connections.values()
-            if (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
+            if c.account == self._caller
+            and (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
         ]
         return _page(items, body, max_results, "Connections", Connection.wire_json)
 
@@ -429,7 +455,7 @@ class CodestarStandIn:
         # Regional: "the list shows host resources associated with your account
         # in the selected Region only" (the same guide).
         max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
-        items = [h for h in self._hosts.values() if h.region == region]
+        items = [h for h in self._hosts.values() if h.region == region and h.account == self._caller]
         return _page(items, body, max_results, "Hosts", lambda h: json.dumps(h.wire()).encode())
 
     def _op_GetHost(self, region, body):
@@ -453,12 +479,12 @@ class CodestarStandIn:
         # Names are unique per region, not per account: the field report
         # hashicorp/terraform-provider-aws#34395 found same-named connections
         # in two regions of one account.
-        home = self.connections(region)
+        home = [c for c in self.connections(region) if c.account == self._caller]
         if any(c.name == name for c in home):
             raise ServiceError("ResourceUnavailableException", f"Connection name {name} already exists")
         if len(home) >= CONNECTION_QUOTA:
             raise ServiceError("LimitExceededException", "Connection limit exceeded")
-        connection = self._add(region, name, provider, "PENDING", host, tags)
+        connection = self._add(region, name, provider, "PENDING", host, tags, self._caller)
         self.arrivals.append(("CreateConnection", connection.arn, region))
         return {"ConnectionArn": connection.arn, "Tags": _wire_tags(tags)}
 
@@ -495,6 +521,23 @@ def _page(items: list, body: dict, max_results: int, key: str, encode) -> bytes:
     if start + max_results < len(items):
         out += b', "NextToken": ' + json.dumps(_encode_token(start + max_results)).encode()
     return out + b"}"
+
+
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    if len(parts) < 6:
+        raise ServiceError("ValidationException", f"Invalid ARN {arn}")
+    return parts[4]
+
+
+def _account_of_key(access_key: str) -> str:
+    """The account an access key belongs to: moto keeps the keys its STS
+    hands out per account, when it runs in this process; else the default."""
+    try:
+        from moto.iam.models import get_account_id_from
+    except ImportError:
+        return ACCOUNT
+    return get_account_id_from(access_key)
 
 
 def _region_of(arn: str) -> str:

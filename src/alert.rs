@@ -52,6 +52,17 @@ impl Stuck<'_> {
         .collect()
     }
 
+    fn accounts(&self) -> Vec<String> {
+        let mut accounts: Vec<String> = Vec::new();
+        let all = self.connections.iter().map(|c| &c.account);
+        for account in all.chain(self.hosts.iter().map(|h| &h.account)).flatten() {
+            if !accounts.contains(account) {
+                accounts.push(account.clone());
+            }
+        }
+        accounts
+    }
+
     fn states(&self) -> Vec<String> {
         let mut states: Vec<AlertState> = self
             .connections
@@ -85,6 +96,8 @@ pub struct AlertMessage {
     pub kinds: Vec<String>,
     /// Lifecycle states present (`new`, `ongoing`, `resolved`); empty without a state table.
     pub states: Vec<String>,
+    /// Organization-wide: the accounts present; empty otherwise.
+    pub accounts: Vec<String>,
     pub count: usize,
 }
 
@@ -120,6 +133,13 @@ impl AlertMessage {
                 name: "states",
                 data_type: "String.Array",
                 value: array(&self.states),
+            });
+        }
+        if !self.accounts.is_empty() {
+            attributes.push(Attribute {
+                name: "accounts",
+                data_type: "String.Array",
+                value: array(&self.accounts),
             });
         }
         attributes
@@ -238,6 +258,7 @@ fn split<'c>(
         + serde_json::to_string(&stuck.distinct(|i| i.region().to_string())).map_or(0, |s| s.len())
         + serde_json::to_string(&stuck.distinct(|i| i.status().to_string())).map_or(0, |s| s.len())
         + serde_json::to_string(&stuck.states()).map_or(0, |s| s.len())
+        + serde_json::to_string(&stuck.accounts()).map_or(0, |s| s.len())
         + 64;
     let cost = |item: &dyn Shown| {
         2 * escaped_len(&item.block(generated_at)) + 3 * item.json_len() + SLACK_PER_OBJECT
@@ -302,6 +323,7 @@ fn render_one(
         regions: stuck.distinct(|i| i.region().to_string()),
         kinds: stuck.kinds(),
         states: stuck.states(),
+        accounts: stuck.accounts(),
         count: stuck.len(),
     }
 }
@@ -480,6 +502,7 @@ impl Block for Connection {
             region = shown(&self.region),
             arn = shown(&self.arn),
         );
+        block += &account_line(self.account.as_deref(), self.account_name.as_deref());
         if let Some(host) = &self.host_arn {
             block += &format!("  Host:     {}\n", shown(host));
             if let Some(status) = &self.host_status {
@@ -504,10 +527,22 @@ impl Block for Host {
             region = shown(&self.region),
             arn = shown(&self.arn),
         );
+        block += &account_line(self.account.as_deref(), self.account_name.as_deref());
         if let Some(message) = &self.status_message {
             block += &format!("  Reason:   {}\n", shown(message));
         }
         block + &tail(self, &self.console_url, now)
+    }
+}
+
+/// `  Account:  111111111111 (payments)`, organization-wide only.
+fn account_line(account: Option<&str>, name: Option<&str>) -> String {
+    match (account, name) {
+        (Some(account), Some(name)) => {
+            format!("  Account:  {} ({})\n", shown(account), shown(name))
+        }
+        (Some(account), None) => format!("  Account:  {}\n", shown(account)),
+        (None, _) => String::new(),
     }
 }
 

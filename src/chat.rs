@@ -186,6 +186,9 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
         code(item.provider()),
         code(item.region())
     );
+    if let Some(account) = item.account() {
+        line += &format!(" · account {account}");
+    }
     if !item.is_resolved() {
         line += &format!(" · [Open]({})", url(item.console_url()));
     }
@@ -197,12 +200,17 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
 
 /// What a line shows besides the `Watched` fields.
 trait Linked {
+    /// Organization-wide: the account, with its name.
+    fn account(&self) -> Option<String>;
     fn provider(&self) -> &str;
     fn console_url(&self) -> &str;
     fn note(&self) -> Option<String>;
 }
 
 impl Linked for crate::connection::Connection {
+    fn account(&self) -> Option<String> {
+        account(self.account.as_deref(), self.account_name.as_deref())
+    }
     fn provider(&self) -> &str {
         &self.provider_type
     }
@@ -217,6 +225,9 @@ impl Linked for crate::connection::Connection {
 }
 
 impl Linked for crate::host::Host {
+    fn account(&self) -> Option<String> {
+        account(self.account.as_deref(), self.account_name.as_deref())
+    }
     fn provider(&self) -> &str {
         &self.provider_type
     }
@@ -226,6 +237,14 @@ impl Linked for crate::host::Host {
     fn note(&self) -> Option<String> {
         self.status_message.as_ref().map(|m| code(m))
     }
+}
+
+fn account(id: Option<&str>, name: Option<&str>) -> Option<String> {
+    let id = code(id?);
+    Some(match name {
+        Some(name) => format!("{id} ({})", code(name)),
+        None => id,
+    })
 }
 
 /// An AWS-supplied value as inline code: no markdown, link or mention is

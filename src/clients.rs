@@ -1,7 +1,8 @@
 //! The SDK configuration both Lambdas share, built once at start-up.
 
+use crate::accounts::Accounts;
 use crate::codestar::CodestarClients;
-use crate::config::MonitorConfig;
+use crate::config::{AccountScope, MonitorConfig};
 use crate::monitor::Adapters;
 use crate::publish::AlertPublisher;
 use crate::state::StateTable;
@@ -48,5 +49,12 @@ pub fn monitor_adapters(sdk: &SdkConfig, config: &MonitorConfig) -> Adapters {
             .state_table
             .clone()
             .map(|table| StateTable::new(aws_sdk_dynamodb::Client::new(sdk), table)),
+        accounts: (config.accounts != AccountScope::Own).then(|| {
+            Accounts::new(
+                aws_sdk_organizations::Client::new(sdk),
+                aws_sdk_sts::Client::new(sdk),
+                sdk.into(),
+            )
+        }),
     }
 }

@@ -36,7 +36,32 @@ pub struct MonitorConfig {
     /// DynamoDB table for the alert lifecycle; `None` alerts everything stuck on every run.
     pub state_table: Option<String>,
     pub repeat_interval: Duration,
+    /// `ACCOUNTS`: which accounts one run watches.
+    pub accounts: AccountScope,
+    /// The role assumed in each other account.
+    pub member_role_name: String,
+    pub exclude_accounts: Vec<String>,
+    /// How many accounts are scanned at once.
+    pub account_concurrency: usize,
 }
+
+/// Which accounts a run watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountScope {
+    /// The function's own account, with its own credentials.
+    Own,
+    /// Every ACTIVE account of the AWS Organization.
+    Organization,
+    /// These accounts (the own one with its own credentials).
+    List(Vec<String>),
+}
+
+pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
+/// Accounts scanned at once. Each account's scan makes one AssumeRole and a
+/// handful of CodeConnections calls in its own account (whose quotas are per
+/// account), so the bound protects the monitor's own memory and the STS
+/// request rate of its account (hundreds per second by default, far above this).
+pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 16;
 
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(24);
 pub const DEFAULT_HOST_STATUSES: [&str; 3] =
@@ -175,6 +200,40 @@ impl MonitorConfig {
             })?,
         };
 
+        let accounts = match set("ACCOUNTS") {
+            None => AccountScope::Own,
+            Some(v) if v.trim().eq_ignore_ascii_case("organization") => AccountScope::Organization,
+            Some(v) => AccountScope::List(list("ACCOUNTS", &v, parse_account)?),
+        };
+        let exclude_accounts = set("EXCLUDE_ACCOUNTS")
+            .map(|v| list("EXCLUDE_ACCOUNTS", &v, parse_account))
+            .transpose()?
+            .unwrap_or_default();
+        let member_role_name =
+            set("MEMBER_ROLE_NAME").unwrap_or_else(|| DEFAULT_MEMBER_ROLE_NAME.to_string());
+        let role_name_ok = (1..=64).contains(&member_role_name.len())
+            && member_role_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if !role_name_ok {
+            return Err(invalid(
+                "MEMBER_ROLE_NAME",
+                &member_role_name,
+                "an IAM role name has 1 to 64 of a-z, A-Z, 0-9 and +=,.@_-",
+            ));
+        }
+        let account_concurrency = match set("ACCOUNT_CONCURRENCY") {
+            None => DEFAULT_ACCOUNT_CONCURRENCY,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    invalid("ACCOUNT_CONCURRENCY", &v, "expected a number from 1 to 256")
+                })?,
+        };
+
         Ok(Self {
             topic_arn,
             statuses,
@@ -186,6 +245,10 @@ impl MonitorConfig {
             dry_run,
             state_table,
             repeat_interval,
+            accounts,
+            member_role_name,
+            exclude_accounts,
+            account_concurrency,
         })
     }
 
@@ -237,6 +300,15 @@ fn list(
         }
     }
     Ok(items)
+}
+
+/// A 12-digit account id.
+pub fn parse_account(account: &str) -> Result<String, String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(account.to_string())
+    } else {
+        Err(format!("{account:?} is not a 12-digit account id"))
+    }
 }
 
 pub fn parse_region(region: &str) -> Result<String, String> {
@@ -318,6 +390,37 @@ mod tests {
     }
 
     #[test]
+    fn accounts() {
+        let own = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(own.accounts, AccountScope::Own);
+        assert_eq!(own.member_role_name, DEFAULT_MEMBER_ROLE_NAME);
+        assert_eq!(own.account_concurrency, DEFAULT_ACCOUNT_CONCURRENCY);
+        let org = config(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ACCOUNTS", "Organization"),
+            ("EXCLUDE_ACCOUNTS", "111111111111, 222222222222"),
+            ("MEMBER_ROLE_NAME", "audit-reader"),
+            ("ACCOUNT_CONCURRENCY", "4"),
+        ])
+        .unwrap();
+        assert_eq!(org.accounts, AccountScope::Organization);
+        assert_eq!(org.exclude_accounts, ["111111111111", "222222222222"]);
+        assert_eq!(
+            (org.member_role_name.as_str(), org.account_concurrency),
+            ("audit-reader", 4)
+        );
+        let listed = config(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ACCOUNTS", "333333333333,444444444444"),
+        ])
+        .unwrap();
+        assert_eq!(
+            listed.accounts,
+            AccountScope::List(vec!["333333333333".into(), "444444444444".into()])
+        );
+    }
+
+    #[test]
     fn lifecycle_settings() {
         let c = config(&[
             ("ALERT_TOPIC_ARN", TOPIC),
@@ -390,6 +493,10 @@ mod tests {
             ("STATE_TABLE", "a/b"),
             ("ALERT_HOST_STATUSES", "PENDING,"),
             ("ALERT_HOST_STATUSES", "VPC CONFIG"),
+            ("ACCOUNTS", "123,organization"),
+            ("EXCLUDE_ACCOUNTS", "12345678901x"),
+            ("MEMBER_ROLE_NAME", "role/with/slashes"),
+            ("ACCOUNT_CONCURRENCY", "0"),
         ] {
             let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
             vars.push((variable, value));

@@ -33,6 +33,12 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_status: Option<String>,
     pub console_url: String,
+    /// Organization-wide: the account it belongs to, and its name when
+    /// AWS Organizations knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }

@@ -1,6 +1,6 @@
 //! What one monitor invocation asks for, parsed from its event. Pure: no I/O.
 
-use crate::config::parse_region;
+use crate::config::{parse_account, parse_region};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,6 +26,8 @@ pub struct RunRequest {
     pub dry_run: Option<bool>,
     /// The scheduled event's `time`, the run's "now".
     pub time: Option<DateTime<Utc>>,
+    /// Organization-wide: narrows the run to these accounts.
+    pub accounts: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +35,7 @@ pub struct RunRequest {
 struct ManualRun {
     regions: Option<Vec<String>>,
     dry_run: Option<bool>,
+    accounts: Option<Vec<String>>,
 }
 
 impl RunRequest {
@@ -86,10 +89,28 @@ impl RunRequest {
                 Ok(regions)
             })
             .transpose()?;
+        let accounts = manual
+            .accounts
+            .map(|named| {
+                if named.is_empty() {
+                    return Err(InvalidEvent("accounts is empty".into()));
+                }
+                let mut accounts: Vec<String> = Vec::new();
+                for a in &named {
+                    let account =
+                        parse_account(a).map_err(|e| InvalidEvent(format!("accounts: {e}")))?;
+                    if !accounts.contains(&account) {
+                        accounts.push(account);
+                    }
+                }
+                Ok(accounts)
+            })
+            .transpose()?;
         Ok(Self {
             regions,
             dry_run: manual.dry_run,
             time: None,
+            accounts,
         })
     }
 }
@@ -165,6 +186,8 @@ mod tests {
                 .unwrap();
         assert_eq!(request.regions.unwrap(), ["eu-west-1", "us-east-1"]);
         assert_eq!(request.dry_run, Some(true));
+        let accounts = parse(json!({"accounts": ["111111111111", "111111111111"]})).unwrap();
+        assert_eq!(accounts.accounts.unwrap(), ["111111111111"]);
     }
 
     #[test]
@@ -174,6 +197,8 @@ mod tests {
             (json!({"regions": "eu-west-1"}), "invalid type"),
             (json!({"regions": []}), "regions is empty"),
             (json!({"regions": ["mars-1"]}), "\"mars-1\" is not a region"),
+            (json!({"accounts": ["12345"]}), "not a 12-digit account id"),
+            (json!({"accounts": []}), "accounts is empty"),
             (json!({"dryRun": "yes"}), "invalid type"),
             (scheduled("yesterday"), "time"),
             (json!([1, 2]), "invalid type"),

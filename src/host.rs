@@ -20,6 +20,12 @@ pub struct Host {
     pub provider_endpoint: String,
     pub region: String,
     pub console_url: String,
+    /// Organization-wide: the account it belongs to, and its name when
+    /// AWS Organizations knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }
@@ -48,6 +54,8 @@ impl Host {
                 || crate::connection::settings_url(region),
                 |a| a.console_url(),
             ),
+            account: None,
+            account_name: None,
             lifecycle: Lifecycle::default(),
         }
     }

@@ -2,6 +2,7 @@
 //! alerts through SNS (`monitor`), and manages connections as a CloudFormation
 //! custom resource (`connection-resource`).
 
+pub mod accounts;
 pub mod alert;
 pub mod chat;
 pub mod clients;

@@ -2,21 +2,24 @@
 //! regions' hosts, concurrently; read the tags of what is stuck in its home
 //! region; apply the lifecycle; publish; report.
 
+use crate::accounts::{Account, Accounts};
 use crate::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES};
 use crate::codestar::{CodestarClients, CodestarError, Connections};
-use crate::config::MonitorConfig;
-use crate::connection::Connection;
+use crate::config::{AccountScope, MonitorConfig};
+use crate::connection::{Connection, ResourceArn};
 use crate::event::{InvalidEvent, RunRequest};
 use crate::host::Host;
 use crate::lifecycle::{self, Change, Record};
 use crate::metrics::{emf_lines, Watched as MetricScope};
 use crate::publish::{AlertPublisher, PublishError};
 use crate::selection::{
-    is_candidate, is_host_candidate, is_ignored, note_host_status, Findings, RunReport,
+    is_candidate, is_host_candidate, is_ignored, note_host_status, FailedAccount, Findings,
+    RunReport,
 };
 use crate::state::{StateError, StateTable};
 use crate::watched::Watched;
 use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -54,6 +57,8 @@ pub enum MonitorError {
         report: Box<RunReport>,
         failures: Vec<(String, CodestarError)>,
     },
+    #[error("could not scan accounts {}; every other account was scanned and alerted", describe_accounts(.report))]
+    AccountsFailed { report: Box<RunReport> },
 }
 
 impl From<MonitorError> for lambda_runtime::Diagnostic {
@@ -63,11 +68,33 @@ impl From<MonitorError> for lambda_runtime::Diagnostic {
             MonitorError::Publish(_) => "PublishFailed",
             MonitorError::State { .. } => "StateFailed",
             MonitorError::RegionsFailed { .. } => "RegionsFailed",
+            MonitorError::AccountsFailed { .. } => "AccountsFailed",
         };
         Self {
             error_type: error_type.into(),
             error_message: e.to_string(),
         }
+    }
+}
+
+fn describe_accounts(report: &RunReport) -> String {
+    report
+        .failed_accounts
+        .iter()
+        .flatten()
+        .map(|f| format!("{} ({})", f.account, f.error))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `aws`, `aws-cn` or `aws-us-gov`, from a region name.
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 
@@ -88,6 +115,8 @@ pub struct Adapters {
     pub publisher: Option<AlertPublisher>,
     /// `None`: stateless, every run alerts everything stuck.
     pub state: Option<StateTable>,
+    /// Organization-wide (`ACCOUNTS` set): discovery and each account's clients.
+    pub accounts: Option<Accounts>,
 }
 
 pub struct Monitor {
@@ -224,7 +253,9 @@ impl Monitor {
         let report = match &result {
             Ok(report) => report,
             Err(
-                MonitorError::RegionsFailed { report, .. } | MonitorError::State { report, .. },
+                MonitorError::RegionsFailed { report, .. }
+                | MonitorError::AccountsFailed { report }
+                | MonitorError::State { report, .. },
             ) => report,
             Err(_) => return result,
         };
@@ -267,6 +298,9 @@ impl Monitor {
         if let Some(dry_run) = request.dry_run {
             config.dry_run |= dry_run;
         }
+        if let Some(accounts) = &request.accounts {
+            config.accounts = AccountScope::List(accounts.clone());
+        }
         config
     }
 
@@ -281,17 +315,40 @@ impl Monitor {
         scan_deadline: Instant,
     ) -> Result<RunReport, MonitorError> {
         let config = self.config_for(request);
-        let (findings, failures) = Box::pin(self.find(&config, scan_deadline)).await;
+        let (findings, failures, failed_accounts, complete) = match &self.adapters.accounts {
+            Some(accounts) if config.accounts != AccountScope::Own => {
+                let (findings, failed, complete) =
+                    Box::pin(self.find_accounts(&config, scan_deadline, accounts, account)).await;
+                (findings, Vec::new(), Some(failed), Some(complete))
+            }
+            _ => {
+                let (findings, failures) =
+                    Box::pin(self.find(&config, scan_deadline, &self.adapters.codestar)).await;
+                (findings, failures, None, None)
+            }
+        };
         for (region, e) in &failures {
             tracing::error!(region = %region, error = %e, "region failed");
         }
         let mut report = RunReport::from_findings(findings);
+        if let Some(failed) = &failed_accounts {
+            for f in failed {
+                tracing::error!(account = %f.account, error = %f.error, "account failed");
+            }
+            report.failed_accounts = Some(failed.clone());
+        }
 
         // A state table that cannot be used costs the lifecycle, never the
         // alert: this run alerts statelessly, then ends in the error.
         let mut state_error = None;
         let (alerts, changes) = self
-            .lifecycle(&config, &mut report, now, &mut state_error)
+            .lifecycle(
+                &config,
+                &mut report,
+                now,
+                complete.as_ref(),
+                &mut state_error,
+            )
             .await;
         match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
@@ -312,6 +369,11 @@ impl Monitor {
                 error,
             });
         }
+        if failed_accounts.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(MonitorError::AccountsFailed {
+                report: Box::new(report),
+            });
+        }
         if failures.is_empty() {
             Ok(report)
         } else {
@@ -322,23 +384,100 @@ impl Monitor {
         }
     }
 
+    /// Scans each account (at most `account_concurrency` at once) through
+    /// its clients, and marks what it finds with the account. An account
+    /// that cannot be entered, or whose scan fails anywhere, is a failed
+    /// account; what it found is still alerted. Also returns the accounts
+    /// scanned completely: only their records can resolve.
+    async fn find_accounts(
+        &self,
+        config: &MonitorConfig,
+        deadline: Instant,
+        accounts: &Accounts,
+        own: &str,
+    ) -> (Findings, Vec<FailedAccount>, HashSet<String>) {
+        let mut failed = Vec::new();
+        let scanned = match accounts
+            .discover(&config.accounts, &config.exclude_accounts, own)
+            .await
+        {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                // The own account is still watched with its own credentials.
+                failed.push(FailedAccount {
+                    account: "organization".into(),
+                    error: e.to_string(),
+                });
+                vec![Account {
+                    id: own.to_string(),
+                    name: None,
+                }]
+            }
+        };
+        let partition = partition_of(&self.adapters.codestar.own_region());
+        let scans = scanned.iter().map(|account| async move {
+            let clients = accounts
+                .clients(&account.id, own, &config.member_role_name, partition)
+                .await;
+            let outcome = match clients {
+                Ok(clients) => Ok(self.find(config, deadline, &clients).await),
+                Err(e) => Err(e.to_string()),
+            };
+            (account, outcome)
+        });
+        let mut outcomes: Vec<_> = stream::iter(scans)
+            .buffer_unordered(config.account_concurrency)
+            .collect()
+            .await;
+        outcomes.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let mut findings = Findings {
+            accounts: Some(scanned.len()),
+            ..Findings::default()
+        };
+        let mut complete = HashSet::new();
+        for (account, outcome) in outcomes {
+            match outcome {
+                Err(error) => failed.push(FailedAccount {
+                    account: account.id.clone(),
+                    error,
+                }),
+                Ok((mut found, failures)) => {
+                    if failures.is_empty() {
+                        complete.insert(account.id.clone());
+                    } else {
+                        failed.push(FailedAccount {
+                            account: account.id.clone(),
+                            error: format!("could not scan {}", describe(&failures)),
+                        });
+                    }
+                    found.mark_account(&account.id, account.name.as_deref());
+                    findings.merge(found);
+                }
+            }
+        }
+        (findings, failed, complete)
+    }
+
     /// Lists connections and hosts concurrently and reads the tags of what
     /// is stuck. Returns what was found and each region that failed.
     async fn find(
         &self,
         config: &MonitorConfig,
         deadline: Instant,
+        codestar: &CodestarClients,
     ) -> (Findings, Vec<(String, CodestarError)>) {
         let in_flight = InFlight::default();
         let host_scans = config.host_regions().into_iter().map(|region| {
             let in_flight = in_flight.clone();
             async move {
-                let scan = self.scan_hosts(config, &region, in_flight, deadline).await;
+                let scan = self
+                    .scan_hosts(config, &region, in_flight, deadline, codestar)
+                    .await;
                 (region, scan)
             }
         });
         let (connections, hosts) = tokio::join!(
-            self.scan_connections(config, in_flight.clone(), deadline),
+            self.scan_connections(config, in_flight.clone(), deadline, codestar),
             futures_util::future::join_all(host_scans)
         );
 
@@ -405,6 +544,7 @@ impl Monitor {
         config: &MonitorConfig,
         in_flight: InFlight,
         deadline: Instant,
+        codestar: &CodestarClients,
     ) -> ConnectionScan {
         let mut tag_reads = TagReads::new(in_flight);
         let mut seen = HashSet::new();
@@ -412,7 +552,7 @@ impl Monitor {
         let mut listing_failures = Vec::new();
         let mut listed_from = None;
         for region in self.listing_regions(config) {
-            let client = self.adapters.codestar.in_region(&region);
+            let client = codestar.in_region(&region);
             let walk = client.for_each_page(|page| {
                 for c in page {
                     // A fall-over walk sees what the failed one saw.
@@ -421,7 +561,7 @@ impl Monitor {
                     }
                     *scanned.entry(c.region.clone()).or_default() += 1;
                     if is_candidate(&c, config) {
-                        let client = self.adapters.codestar.for_arn(&c.arn);
+                        let client = codestar.for_arn(&c.arn);
                         tag_reads.spawn(c, client);
                     }
                 }
@@ -455,8 +595,9 @@ impl Monitor {
         region: &str,
         in_flight: InFlight,
         deadline: Instant,
+        codestar: &CodestarClients,
     ) -> Result<HostScan, CodestarError> {
-        let client = self.adapters.codestar.in_region(region);
+        let client = codestar.in_region(region);
         let hosts =
             timeout_at(deadline, client.hosts())
                 .await
@@ -487,6 +628,7 @@ impl Monitor {
         config: &MonitorConfig,
         report: &mut RunReport,
         now: DateTime<Utc>,
+        complete_accounts: Option<&HashSet<String>>,
         state_error: &mut Option<StateError>,
     ) -> ((Vec<Connection>, Vec<Host>), Vec<Change>) {
         let stateless = |report: &RunReport| {
@@ -508,11 +650,20 @@ impl Monitor {
         };
         let failed = &report.failed_regions;
         let connections_listed = report.listed_from.is_some();
+        // Organization-wide, a record resolves only in an account scanned completely.
+        let account_complete = |arn: &str| {
+            complete_accounts.is_none_or(|complete| {
+                ResourceArn::parse(arn).is_some_and(|a| complete.contains(a.account))
+            })
+        };
         let connections = lifecycle::plan(
             &Record::all_from(&stored),
             &report.stuck,
             |c: &Connection| {
-                connections_listed && config.watches(&c.region) && !failed.contains(&c.region)
+                connections_listed
+                    && config.watches(&c.region)
+                    && !failed.contains(&c.region)
+                    && account_complete(&c.arn)
             },
             now,
             config.repeat_interval,
@@ -521,7 +672,11 @@ impl Monitor {
         let hosts = lifecycle::plan(
             &Record::all_from(&stored),
             &report.stuck_hosts,
-            |h: &Host| host_regions.contains(&h.region) && !failed.contains(&h.region),
+            |h: &Host| {
+                host_regions.contains(&h.region)
+                    && !failed.contains(&h.region)
+                    && account_complete(&h.arn)
+            },
             now,
             config.repeat_interval,
         );

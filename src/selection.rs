@@ -56,6 +56,45 @@ pub struct Findings {
     pub ignored: usize,
     /// Regions that failed, in the order they failed, each once.
     pub failed_regions: Vec<String>,
+    /// Organization-wide: how many accounts were scanned.
+    pub accounts: Option<usize>,
+}
+
+impl Findings {
+    /// Marks everything found as belonging to `account`.
+    pub fn mark_account(&mut self, account: &str, name: Option<&str>) {
+        for c in &mut self.stuck {
+            c.account = Some(account.to_string());
+            c.account_name = name.map(str::to_string);
+        }
+        for h in &mut self.stuck_hosts {
+            h.account = Some(account.to_string());
+            h.account_name = name.map(str::to_string);
+        }
+    }
+
+    /// Adds another account's findings: counts per region add up. Its
+    /// failed regions are not taken: a failed account stands for them, and
+    /// they must not keep other accounts' records of those regions from resolving.
+    pub fn merge(&mut self, other: Findings) {
+        self.listed_from = self.listed_from.take().or(other.listed_from);
+        for (region, n) in other.scanned {
+            *self.scanned.entry(region).or_default() += n;
+        }
+        for (region, n) in other.hosts_scanned {
+            *self.hosts_scanned.entry(region).or_default() += n;
+        }
+        self.stuck.extend(other.stuck);
+        self.stuck_hosts.extend(other.stuck_hosts);
+        self.ignored += other.ignored;
+    }
+}
+
+/// An account that could not be entered or scanned, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailedAccount {
+    pub account: String,
+    pub error: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -90,6 +129,11 @@ pub struct RunReport {
     pub suppressed: Option<Vec<Connection>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed_hosts: Option<Vec<Host>>,
+    /// Organization-wide: how many accounts were scanned, and which failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_accounts: Option<Vec<FailedAccount>>,
 }
 
 impl RunReport {
@@ -104,6 +148,7 @@ impl RunReport {
             mut stuck_hosts,
             ignored,
             failed_regions,
+            accounts,
         } = findings;
         sort(&mut stuck);
         sort(&mut stuck_hosts);
@@ -129,14 +174,18 @@ impl RunReport {
             ignored,
             regions,
             failed_regions,
+            accounts,
             ..Self::default()
         }
     }
 }
 
 fn sort<T: Watched>(items: &mut [T]) {
+    // The ARN names the account: grouped by account first.
+    let account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
     items.sort_by(|a, b| {
-        (a.region(), a.status(), a.name(), a.arn()).cmp(&(
+        (account(a.arn()), a.region(), a.status(), a.name(), a.arn()).cmp(&(
+            account(b.arn()),
             b.region(),
             b.status(),
             b.name(),
@@ -165,6 +214,10 @@ mod tests {
             dry_run: true,
             state_table: None,
             repeat_interval: crate::config::DEFAULT_REPEAT_INTERVAL,
+            accounts: crate::config::AccountScope::Own,
+            member_role_name: crate::config::DEFAULT_MEMBER_ROLE_NAME.into(),
+            exclude_accounts: Vec::new(),
+            account_concurrency: crate::config::DEFAULT_ACCOUNT_CONCURRENCY,
         }
     }
 
@@ -253,6 +306,31 @@ mod tests {
     }
 
     #[test]
+    fn accounts_merge_their_counts_and_keep_their_failed_regions_to_themselves() {
+        let mut all = Findings {
+            scanned: BTreeMap::from([("us-east-1".into(), 3)]),
+            ..Findings::default()
+        };
+        let mut other = Findings {
+            listed_from: Some("us-east-1".into()),
+            scanned: BTreeMap::from([("us-east-1".into(), 2), ("eu-west-1".into(), 1)]),
+            stuck: vec![conn("a", "PENDING", "GitHub", "us-east-1")],
+            ignored: 1,
+            failed_regions: vec!["ap-south-1".into()],
+            ..Findings::default()
+        };
+        other.mark_account("222222222222", Some("payments"));
+        all.merge(other);
+        assert_eq!(all.scanned["us-east-1"], 5);
+        assert_eq!(all.scanned["eu-west-1"], 1);
+        assert_eq!(all.listed_from.as_deref(), Some("us-east-1"));
+        assert_eq!(all.ignored, 1);
+        assert!(all.failed_regions.is_empty());
+        assert_eq!(all.stuck[0].account.as_deref(), Some("222222222222"));
+        assert_eq!(all.stuck[0].account_name.as_deref(), Some("payments"));
+    }
+
+    #[test]
     fn report_counts_by_home_region_and_sorts() {
         let host = Host::new(
             "ghe",
@@ -275,6 +353,7 @@ mod tests {
             stuck_hosts: vec![host],
             ignored: 1,
             failed_regions: vec!["ap-south-1".into()],
+            accounts: None,
         });
         assert_eq!(
             (report.scanned, report.hosts_scanned, report.ignored),

@@ -17,8 +17,11 @@ use aws_sdk_sns::Client as SnsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{TimeZone, Utc};
 use common::{arn, connection, fast_retries, ACCOUNT, THROTTLED};
+use connection_watch::accounts::Accounts;
 use connection_watch::codestar::CodestarClients;
-use connection_watch::config::{MonitorConfig, DEFAULT_HOST_STATUSES};
+use connection_watch::config::{
+    AccountScope, MonitorConfig, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
+};
 use connection_watch::event::RunRequest;
 use connection_watch::monitor::{Adapters, Monitor, MonitorError};
 use connection_watch::publish::AlertPublisher;
@@ -41,6 +44,10 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         dry_run: false,
         state_table: None,
         repeat_interval: connection_watch::config::DEFAULT_REPEAT_INTERVAL,
+        accounts: AccountScope::Own,
+        member_role_name: DEFAULT_MEMBER_ROLE_NAME.into(),
+        exclude_accounts: Vec::new(),
+        account_concurrency: 4,
     }
 }
 
@@ -91,14 +98,19 @@ fn host_arn(region: &str, name: &str) -> String {
     format!("arn:aws:codestar-connections:{region}:{ACCOUNT}:host/{name}-0a1b2c3d")
 }
 
-fn codestar(rules: &[&Rule]) -> CodestarClients {
-    let client = mock_client!(
+fn codestar_config(rules: &[&Rule]) -> aws_sdk_codestarconnections::Config {
+    mock_client!(
         aws_sdk_codestarconnections,
         RuleMode::MatchAny,
         rules,
         fast_retries
-    );
-    CodestarClients::new(client.config().clone())
+    )
+    .config()
+    .clone()
+}
+
+fn codestar(rules: &[&Rule]) -> CodestarClients {
+    CodestarClients::new(codestar_config(rules))
 }
 
 /// Publish accepted, its inputs kept.
@@ -133,6 +145,7 @@ fn monitor_with(config: MonitorConfig, codestar_rules: &[&Rule], sns_rules: &[&R
             codestar: codestar(&rules),
             publisher: Some(AlertPublisher::new(sns(sns_rules), TOPIC.into())),
             state: None,
+            accounts: None,
         },
     )
 }
@@ -550,4 +563,137 @@ async fn a_region_whose_hosts_cannot_be_listed_fails_alone() {
         other => panic!("{other}"),
     }
     assert_eq!(publish.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
+    use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
+    use aws_sdk_organizations::types::{Account, AccountState};
+    use aws_sdk_sts::operation::assume_role::{AssumeRoleError, AssumeRoleOutput};
+    use aws_sdk_sts::types::Credentials;
+
+    let account = |id: &str, name: &str, state: AccountState| {
+        Account::builder().id(id).name(name).state(state).build()
+    };
+    let listing = mock!(aws_sdk_organizations::Client::list_accounts).then_compute_output(
+        move |req| match req.next_token() {
+            None => ListAccountsOutput::builder()
+                .accounts(account(ACCOUNT, "platform", AccountState::Active))
+                .accounts(account("222222222222", "payments", AccountState::Active))
+                .next_token("page-2")
+                .build(),
+            Some(_) => ListAccountsOutput::builder()
+                .accounts(account("333333333333", "no-role", AccountState::Active))
+                .accounts(account("444444444444", "excluded", AccountState::Active))
+                .accounts(account("555555555555", "gone", AccountState::Suspended))
+                .build(),
+        },
+    );
+    let roles = Arc::new(Mutex::new(Vec::new()));
+    let seen = roles.clone();
+    let assume = mock!(aws_sdk_sts::Client::assume_role).then_compute_response(move |req| {
+        let role = req.role_arn().unwrap().to_string();
+        seen.lock().unwrap().push(role.clone());
+        if role.contains("333333333333") {
+            aws_smithy_mocks::MockResponse::Error(AssumeRoleError::generic(
+                aws_sdk_sts::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized to perform sts:AssumeRole")
+                    .build(),
+            ))
+        } else {
+            let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+            aws_smithy_mocks::MockResponse::Output(
+                AssumeRoleOutput::builder()
+                    .credentials(
+                        Credentials::builder()
+                            .access_key_id("ASIA222")
+                            .secret_access_key("secret")
+                            .session_token("token")
+                            .expiration(expiry.into())
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+        }
+    });
+    let connections = mock!(CodestarClient::list_connections).then_output(|| {
+        ListConnectionsOutput::builder()
+            .connections(connection("us-east-1", 1, "PENDING"))
+            .build()
+    });
+    let hosts = no_hosts();
+    let (publish, published) = publish_capture();
+    let base = codestar_config(&[&connections, &no_tags(), &hosts]);
+    let mut config = config(None);
+    config.accounts = AccountScope::Organization;
+    config.exclude_accounts = vec!["444444444444".into()];
+    let monitor = Monitor::new(
+        config,
+        Adapters {
+            accounts: Some(Accounts::new(
+                mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[&listing]),
+                mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&assume]),
+                base.clone(),
+            )),
+            codestar: CodestarClients::new(base),
+            publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
+            state: None,
+        },
+    );
+
+    let err = run(&monitor).await.unwrap_err();
+
+    let MonitorError::AccountsFailed { report } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        report.accounts,
+        Some(3),
+        "own, payments, no-role; excluded and suspended skipped"
+    );
+    let failed = report.failed_accounts.as_ref().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].account, "333333333333");
+    assert!(
+        failed[0]
+            .error
+            .contains("arn:aws:iam::333333333333:role/connection-watch-reader"),
+        "{}",
+        failed[0].error
+    );
+    let owners: Vec<(Option<&str>, Option<&str>)> = report
+        .stuck
+        .iter()
+        .map(|c| (c.account.as_deref(), c.account_name.as_deref()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (Some(ACCOUNT), Some("platform")),
+            (Some("222222222222"), Some("payments"))
+        ]
+    );
+    assert_eq!(
+        *roles.lock().unwrap(),
+        [
+            "arn:aws:iam::222222222222:role/connection-watch-reader",
+            "arn:aws:iam::333333333333:role/connection-watch-reader"
+        ],
+        "no role is assumed into the own account"
+    );
+    assert_eq!(listing.num_calls(), 2, "every page of ListAccounts");
+    let attributes = published.lock().unwrap()[0]
+        .message_attributes()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        attributes["accounts"].string_value(),
+        Some(r#"["123456789012","222222222222"]"#)
+    );
+
+    // Warm: the credentials of 222222222222 are reused, the refused role is tried again.
+    let _ = run(&monitor).await;
+    assert_eq!(assume.num_calls(), 3);
 }

@@ -1,0 +1,64 @@
+"""The benchmark's organization series: the release monitor with
+ACCOUNTS=organization against moto's Organizations and STS and the CodeStar
+stand-in, in this process (the stand-in tells accounts apart by the
+credentials moto's STS handed out, so they must share a process). Prints
+numbers; asserts nothing."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from local.codestar_standin import CodestarStandIn
+from local.moto_aws import LocalAws
+from local.runtime_api import LambdaFunction
+
+MB = 1024
+
+
+def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, latency_ms: float,
+           runs: int) -> None:
+    with LocalAws() as aws, CodestarStandIn() as codestar:
+        topic_arn, _ = aws.topic_with_queue("bench-org-alerts")
+        orgs = aws.client("organizations")
+        orgs.create_organization(FeatureSet="ALL")
+        own = orgs.describe_organization()["Organization"]["MasterAccountId"]
+        accounts = [own]
+        codestar.seed("us-east-1", per_account, "AVAILABLE", account=own)
+        codestar.set_faults("*", latency_ms=latency_ms)
+        print(f"organization: {per_account} connections per account (one PENDING every {stuck_every} accounts), "
+              f"hosts of us-east-1 watched; {latency_ms} ms per CodeStar call; moto serves Organizations and STS\n")
+        header = (f"{'accounts':>8} {'wall ms':>9} {'ms/account':>10} {'CPU ms':>8} {'CPU ms/account':>14} "
+                  f"{'peak RSS MB':>11} {'calls/account':>13} {'stuck':>6}")
+        print(header)
+        print("-" * len(header))
+        for count in counts:
+            while len(accounts) < count:
+                i = len(accounts)
+                status = orgs.create_account(AccountName=f"team-{i}", Email=f"team-{i}@example.com")
+                account = status["CreateAccountStatus"]["AccountId"]
+                accounts.append(account)
+                stuck = 1 if i % stuck_every == 0 else 0
+                codestar.seed("us-east-1", per_account - stuck, "AVAILABLE", account=account)
+                codestar.seed("us-east-1", stuck, "PENDING", account=account)
+            env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
+                   "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
+                   "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization", "MONITOR_REGIONS": "us-east-1"}
+            with LambdaFunction(str(binary), "bench-org", env, timeout_s=900) as fn:
+                fn.wait_ready()
+                walls, stuck_found = [], 0
+                codestar.take_calls()
+                cpu_before = fn.cpu_seconds()
+                for _ in range(runs):
+                    result = fn.invoke({})
+                    if not result.ok:
+                        raise RuntimeError(f"organization of {count} failed: {result.body}")
+                    walls.append(result.seconds * 1000)
+                    stuck_found = len(result.body["stuck"])
+                cpu_ms = (fn.cpu_seconds() - cpu_before) / runs * 1000
+                calls = sum(codestar.take_calls().values()) / runs
+                wall = statistics.median(walls)
+                # CodeStar calls, plus one AssumeRole per member account, plus the ListAccounts pages.
+                calls_per_account = (calls + (count - 1) + -(-count // 20)) / count
+                print(f"{count:>8} {wall:>9.1f} {wall / count:>10.2f} {cpu_ms:>8.1f} {cpu_ms / count:>14.3f} "
+                      f"{fn.peak_rss_kb() / MB:>11.1f} {calls_per_account:>13.2f} {stuck_found:>6}", flush=True)

@@ -1,0 +1,176 @@
+//! The accounts of an organization-wide run: discovered through AWS
+//! Organizations, and read through a role assumed in each (the way
+//! multi-account scanners such as Prowler and c7n-org do).
+
+use crate::codestar::CodestarClients;
+use crate::config::AccountScope;
+use aws_sdk_codestarconnections::config::Credentials;
+use aws_sdk_organizations::error::DisplayErrorContext;
+use aws_sdk_organizations::types::{AccountState, AccountStatus};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+
+/// Assumed credentials are reused until this long before they expire.
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    /// As AWS Organizations names it.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum AccountsError {
+    #[error("organizations:ListAccounts failed: {0}")]
+    Discover(String),
+    #[error("sts:AssumeRole of {role} failed: {message}")]
+    AssumeRole { role: String, message: String },
+}
+
+/// An ACTIVE account of the organization; `None` for any other.
+fn active(account: &aws_sdk_organizations::types::Account) -> Option<Account> {
+    // `State` replaces `Status` (retired September 2026); older answers carry only `Status`.
+    let active = match (account.state(), account.status()) {
+        (Some(state), _) => *state == AccountState::Active,
+        (None, status) => status == Some(&AccountStatus::Active),
+    };
+    active.then_some(())?;
+    Some(Account {
+        id: account.id()?.to_string(),
+        name: account.name().map(str::to_string),
+    })
+}
+
+/// Organizations and STS, and the CodeStar clients of each account, whose
+/// assumed credentials are kept across warm invocations until near expiry.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    organizations: aws_sdk_organizations::Client,
+    /// Regional, as the SDK resolves STS by default: tokens of the global
+    /// endpoint are not valid in opt-in regions.
+    sts: aws_sdk_sts::Client,
+    codestar: aws_sdk_codestarconnections::Config,
+    cache: Arc<Mutex<HashMap<String, (CodestarClients, SystemTime)>>>,
+}
+
+impl Accounts {
+    pub fn new(
+        organizations: aws_sdk_organizations::Client,
+        sts: aws_sdk_sts::Client,
+        codestar: aws_sdk_codestarconnections::Config,
+    ) -> Self {
+        Self {
+            organizations,
+            sts,
+            codestar,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The accounts a run scans: the own account always (with its own
+    /// credentials), then the scope's, without the excluded ones. Only
+    /// ACTIVE accounts of an organization are scanned.
+    pub async fn discover(
+        &self,
+        scope: &AccountScope,
+        exclude: &[String],
+        own: &str,
+    ) -> Result<Vec<Account>, AccountsError> {
+        let mut accounts = vec![Account {
+            id: own.to_string(),
+            name: None,
+        }];
+        let listed = match scope {
+            AccountScope::Own => Vec::new(),
+            AccountScope::List(ids) => ids
+                .iter()
+                .map(|id| Account {
+                    id: id.clone(),
+                    name: None,
+                })
+                .collect(),
+            AccountScope::Organization => self.organization().await?,
+        };
+        for account in listed {
+            match accounts.iter_mut().find(|a| a.id == account.id) {
+                Some(own) => own.name = account.name,
+                None => accounts.push(account),
+            }
+        }
+        accounts.retain(|a| a.id == own || !exclude.contains(&a.id));
+        Ok(accounts)
+    }
+
+    async fn organization(&self) -> Result<Vec<Account>, AccountsError> {
+        let mut pages = self.organizations.list_accounts().into_paginator().send();
+        let mut accounts = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AccountsError::Discover(DisplayErrorContext(&e).to_string()))?;
+            accounts.extend(page.accounts().iter().filter_map(active));
+        }
+        Ok(accounts)
+    }
+
+    /// The CodeStar clients of `account`: the own ones for the own account,
+    /// else through `role` in it (`arn:<partition>:iam::<account>:role/<role>`).
+    pub async fn clients(
+        &self,
+        account: &str,
+        own: &str,
+        role: &str,
+        partition: &str,
+    ) -> Result<CodestarClients, AccountsError> {
+        if account == own {
+            return Ok(CodestarClients::new(self.codestar.clone()));
+        }
+        let fresh_until = SystemTime::now() + CREDENTIALS_MARGIN;
+        if let Some((clients, expiry)) = self.lock().get(account) {
+            if *expiry > fresh_until {
+                return Ok(clients.clone());
+            }
+        }
+        let role = format!("arn:{partition}:iam::{account}:role/{role}");
+        let assumed = self
+            .sts
+            .assume_role()
+            .role_arn(&role)
+            .role_session_name("connection-watch")
+            .send()
+            .await
+            .map_err(|e| AccountsError::AssumeRole {
+                role: role.clone(),
+                message: DisplayErrorContext(&e).to_string(),
+            })?;
+        let credentials = assumed
+            .credentials()
+            .ok_or_else(|| AccountsError::AssumeRole {
+                role: role.clone(),
+                message: "the answer carried no credentials".into(),
+            })?;
+        let expiry = SystemTime::try_from(*credentials.expiration()).unwrap_or(fresh_until);
+        let provider = Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_string()),
+            Some(expiry),
+            "connection-watch-member-role",
+        );
+        let clients = CodestarClients::new(
+            self.codestar
+                .to_builder()
+                .credentials_provider(provider)
+                .build(),
+        );
+        self.lock()
+            .insert(account.to_string(), (clients.clone(), expiry));
+        Ok(clients)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (CodestarClients, SystemTime)>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,88 @@
+"""Organization-wide monitoring end to end: moto serves Organizations and STS
+(AssumeRole hands out per-account credentials), and the CodeStar stand-in
+tells accounts apart by those credentials."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.e2e.test_lifecycle import T0, at, items, scheduled, table  # noqa: F401 (fixture)
+
+OWN = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def organization(aws) -> dict[str, str]:
+    """An organization of the own (management) account and four members, one closed."""
+    orgs = aws.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    ids = {}
+    for name in ("payments", "data", "sandbox", "retired"):
+        status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+        ids[name] = status["AccountId"]
+    orgs.close_account(AccountId=ids["retired"])
+    return ids
+
+
+def alerted(note: dict) -> dict[str, tuple[str | None, str | None]]:
+    """arn -> (account, accountName) of the connections in one alert."""
+    return {c["arn"]: (c.get("account"), c.get("accountName"))
+            for c in json.loads(note["Message"])["connections"]}
+
+
+def test_every_account_is_scanned_through_its_role_and_a_denied_one_fails_alone(
+        aws, codestar, lambda_function, organization):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    own = codestar.seed("us-east-1", 1, "PENDING")
+    payments = codestar.seed("eu-west-1", 2, "PENDING", account=organization["payments"])
+    data = codestar.seed("us-east-1", 1, "ERROR", account=organization["data"])
+    codestar.seed("us-east-1", 1, "PENDING", account=organization["sandbox"])
+    codestar.seed("us-east-1", 1, "PENDING", account=organization["retired"])
+    codestar.deny(organization["sandbox"])
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization",
+                                          "MONITOR_REGIONS": "us-east-1,eu-west-1"})
+
+    result = monitor.invoke({})
+
+    assert result.error_type == "AccountsFailed", result.body
+    assert organization["sandbox"] in result.error_message and "AccessDenied" in result.error_message
+    [note] = aws.drain(queue_url)
+    accounts = alerted(note)
+    assert set(accounts) == set(own + payments + data), "the closed account is skipped, the denied one failed"
+    assert accounts[payments[0]] == (organization["payments"], "payments")
+    assert accounts[own[0]][0] == OWN
+    attribute = json.loads(note["MessageAttributes"]["accounts"]["Value"])
+    assert sorted(attribute) == sorted([OWN, organization["payments"], organization["data"]])
+    # Each member's connections were read with that member's credentials.
+    assert all(arn.split(":")[4] in (OWN, organization["payments"], organization["data"])
+               for _op, arn, _region in codestar.arrivals)
+
+    narrowed = monitor.invoke({"accounts": [organization["payments"]], "dryRun": True})
+    assert narrowed.ok, narrowed.body
+    assert {c["account"] for c in narrowed.body["stuck"]} == {OWN, organization["payments"]}
+    assert narrowed.body["accounts"] == 2 and narrowed.body["failedAccounts"] == []
+
+
+def test_the_lifecycle_spans_accounts_and_a_failed_account_resolves_nothing(
+        aws, codestar, lambda_function, organization, table):  # noqa: F811
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [payments] = codestar.seed("us-east-1", 1, "PENDING", account=organization["payments"])
+    [data] = codestar.seed("us-east-1", 1, "PENDING", account=organization["data"])
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": organization["payments"]
+                                          + "," + organization["data"], "STATE_TABLE": table})
+    first = monitor.invoke(scheduled(T0))
+    assert first.ok, first.body
+    assert {c["state"] for c in json.loads(aws.drain(queue_url)[0]["Message"])["connections"]} == {"new"}
+
+    # Both handshakes are completed, but data's role is now refused.
+    codestar.set_status(payments, "AVAILABLE")
+    codestar.set_status(data, "AVAILABLE")
+    codestar.deny(organization["data"])
+    second = monitor.invoke(scheduled(at(1)))
+    assert second.error_type == "AccountsFailed"
+    [note] = aws.drain(queue_url)
+    assert {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]} == {payments: "resolved"}
+    assert {i["arn"]["S"] for i in items(aws, table)} == {data}, "the failed account's record stays"
