@@ -52,15 +52,25 @@ impl Stuck<'_> {
         .collect()
     }
 
-    fn accounts(&self) -> Vec<String> {
-        let mut accounts: Vec<String> = Vec::new();
+    /// Organization-wide: the accounts present, in first-seen order.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut accounts = self.account_groups();
+        accounts.retain(|a| !a.is_empty());
+        accounts
+    }
+
+    /// The groups text and chat show: one per account present, in
+    /// first-seen order, `""` for objects that name no account.
+    pub fn account_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = Vec::new();
         let all = self.connections.iter().map(|c| &c.account);
-        for account in all.chain(self.hosts.iter().map(|h| &h.account)).flatten() {
-            if !accounts.contains(account) {
-                accounts.push(account.clone());
+        for account in all.chain(self.hosts.iter().map(|h| &h.account)) {
+            let key = account.clone().unwrap_or_default();
+            if !groups.contains(&key) {
+                groups.push(key);
             }
         }
-        accounts
+        groups
     }
 
     fn states(&self) -> Vec<String> {
@@ -179,6 +189,7 @@ struct ProtocolMessages<'a> {
 
 /// The fields the text shows of a connection or a host.
 trait Shown {
+    fn account(&self) -> Option<(&str, Option<&str>)>;
     fn status(&self) -> &str;
     fn region(&self) -> &str;
     fn state(&self) -> Option<AlertState>;
@@ -190,6 +201,9 @@ impl<T: Watched> Shown for T
 where
     T: Block,
 {
+    fn account(&self) -> Option<(&str, Option<&str>)> {
+        Watched::account(self)
+    }
     fn status(&self) -> &str {
         Watched::status(self)
     }
@@ -260,8 +274,11 @@ fn split<'c>(
         + serde_json::to_string(&stuck.states()).map_or(0, |s| s.len())
         + serde_json::to_string(&stuck.accounts()).map_or(0, |s| s.len())
         + 64;
+    // An object may open its account's group: its heading counts too.
     let cost = |item: &dyn Shown| {
-        2 * escaped_len(&item.block(generated_at)) + 3 * item.json_len() + SLACK_PER_OBJECT
+        2 * escaped_len(&(account_heading(item.account()) + &item.block(generated_at)))
+            + 3 * item.json_len()
+            + SLACK_PER_OBJECT
     };
 
     // Cut points over the sequence of connections, then hosts.
@@ -439,17 +456,36 @@ fn text(
         out += "\n";
         out += HOSTS_INTRO;
     }
-    let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
-    let connections: Vec<&dyn Shown> = stuck.connections.iter().map(|c| c as &dyn Shown).collect();
-    let hosts: Vec<&dyn Shown> = stuck.hosts.iter().map(|h| h as &dyn Shown).collect();
-    for (heading, items) in [("CONNECTIONS", connections), ("HOSTS", hosts)] {
-        if items.is_empty() {
-            continue;
+    // Organization-wide, with several accounts: one group each, under its heading.
+    let groups = stuck.account_groups();
+    let grouped = groups.len() > 1;
+    for group in &groups {
+        let mine = |item: &&dyn Shown| item.account().map_or("", |(id, _)| id) == group;
+        let connections: Vec<&dyn Shown> = stuck
+            .connections
+            .iter()
+            .map(|c| c as &dyn Shown)
+            .filter(mine)
+            .collect();
+        let hosts: Vec<&dyn Shown> = stuck
+            .hosts
+            .iter()
+            .map(|h| h as &dyn Shown)
+            .filter(mine)
+            .collect();
+        if let Some(first) = connections.first().or(hosts.first()).filter(|_| grouped) {
+            out += &account_heading(first.account());
         }
-        if both {
-            out += &format!("\n== {heading} ==\n");
+        let both = !connections.is_empty() && !hosts.is_empty();
+        for (heading, items) in [("CONNECTIONS", connections), ("HOSTS", hosts)] {
+            if items.is_empty() {
+                continue;
+            }
+            if both {
+                out += &format!("\n== {heading} ==\n");
+            }
+            out += &sections(&items, generated_at);
         }
-        out += &sections(&items, generated_at);
     }
     out += &format!(
         "\n-- connection-watch, {}\n",
@@ -532,6 +568,15 @@ impl Block for Host {
             block += &format!("  Reason:   {}\n", shown(message));
         }
         block + &tail(self, &self.console_url, now)
+    }
+}
+
+/// `=== ACCOUNT 111111111111 (payments) ===`, above one account's group.
+fn account_heading(account: Option<(&str, Option<&str>)>) -> String {
+    match account {
+        Some((id, Some(name))) => format!("\n=== ACCOUNT {} ({}) ===\n", shown(id), shown(name)),
+        Some((id, None)) => format!("\n=== ACCOUNT {} ===\n", shown(id)),
+        None => String::new(),
     }
 }
 
@@ -737,6 +782,44 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("\"state\""));
+    }
+
+    #[test]
+    fn several_accounts_are_grouped_under_their_headings() {
+        let owned = |i: usize, account: &str, name: &str| Connection {
+            account: Some(account.into()),
+            account_name: Some(name.into()),
+            ..conn(i, "PENDING", "us-east-1")
+        };
+        let stuck = [
+            owned(1, "111111111111", "payments"),
+            owned(2, "111111111111", "payments"),
+            owned(3, "222222222222", "data\nforged"),
+        ];
+        let alerts = render_alerts("999999999999", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        let text = email(&alerts[0]);
+        let (first, second) = (
+            text.find("\n=== ACCOUNT 111111111111 (payments) ===\n")
+                .unwrap(),
+            text.find("\n=== ACCOUNT 222222222222 (data\\u{a}forged) ===\n")
+                .unwrap(),
+        );
+        assert!(
+            first < text.find("conn-1 - ").unwrap() && text.find("conn-2 - ").unwrap() < second
+        );
+        assert!(second < text.find("conn-3 - ").unwrap(), "{text}");
+        assert_eq!(alerts[0].accounts, ["111111111111", "222222222222"]);
+        let chat: Value =
+            serde_json::from_str(parts(&alerts[0])["https"].as_str().unwrap()).unwrap();
+        let description = chat["content"]["description"].as_str().unwrap();
+        assert!(
+            description.starts_with("**Account `111111111111` (`payments`)**"),
+            "{description}"
+        );
+        assert!(
+            description.contains("**Account `222222222222` (`data\\u{a}forged`)**"),
+            "{description}"
+        );
     }
 
     #[test]

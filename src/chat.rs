@@ -107,34 +107,59 @@ pub fn notification(
 /// One markdown line per connection or host, grouped as the email is:
 /// connections then hosts, each by lifecycle state; cut with "and N more".
 fn description(stuck: Stuck<'_>) -> String {
-    let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-    let mut group = |kind: &str, lines: Vec<(Option<AlertState>, String)>| {
-        for (state, heading) in [
-            (None, ""),
-            (Some(AlertState::New), "New"),
-            (Some(AlertState::Ongoing), "Still stuck"),
-            (Some(AlertState::Resolved), "Resolved"),
-        ] {
-            let members: Vec<String> = lines
+    // Organization-wide, with several accounts: one group each, under its heading.
+    let account_keys = stuck.account_groups();
+    if account_keys.len() > 1 {
+        for id in &account_keys {
+            let of = |a: Option<(&str, Option<&str>)>| a.map_or("", |(a, _)| a) == id;
+            let connections: Vec<_> = stuck
+                .connections
                 .iter()
-                .filter(|(s, _)| *s == state)
-                .map(|(_, line)| line.clone())
+                .filter(|c| of(Watched::account(*c)))
                 .collect();
-            if members.is_empty() {
-                continue;
+            let hosts: Vec<_> = stuck
+                .hosts
+                .iter()
+                .filter(|h| of(Watched::account(*h)))
+                .collect();
+            let name = connections
+                .first()
+                .and_then(|c| Watched::account(*c))
+                .or_else(|| hosts.first().and_then(|h| Watched::account(*h)))
+                .and_then(|(_, name)| name);
+            if !id.is_empty() {
+                groups.push((format!("**Account {}**", account(id, name)), Vec::new()));
             }
-            let heading = match (both, heading) {
-                (false, "") => String::new(),
-                (false, h) => format!("**{h}**"),
-                (true, "") => format!("**{kind}**"),
-                (true, h) => format!("**{kind}: {h}**"),
-            };
-            groups.push((heading, members));
+            let both = !connections.is_empty() && !hosts.is_empty();
+            kind_groups(
+                &mut groups,
+                both,
+                "Connections",
+                connections.into_iter().map(line).collect(),
+            );
+            kind_groups(
+                &mut groups,
+                both,
+                "Hosts",
+                hosts.into_iter().map(line).collect(),
+            );
         }
-    };
-    group("Connections", stuck.connections.iter().map(line).collect());
-    group("Hosts", stuck.hosts.iter().map(line).collect());
+    } else {
+        let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
+        kind_groups(
+            &mut groups,
+            both,
+            "Connections",
+            stuck.connections.iter().map(line).collect(),
+        );
+        kind_groups(
+            &mut groups,
+            both,
+            "Hosts",
+            stuck.hosts.iter().map(line).collect(),
+        );
+    }
 
     let total: usize = groups.iter().map(|(_, m)| m.len()).sum();
     let mut out = String::new();
@@ -163,6 +188,38 @@ fn description(stuck: Stuck<'_>) -> String {
     out.trim_end().to_string()
 }
 
+/// One kind's lines by lifecycle state, each state under a heading
+/// (the kind's too when `both` kinds are present).
+fn kind_groups(
+    groups: &mut Vec<(String, Vec<String>)>,
+    both: bool,
+    kind: &str,
+    lines: Vec<(Option<AlertState>, String)>,
+) {
+    for (state, heading) in [
+        (None, ""),
+        (Some(AlertState::New), "New"),
+        (Some(AlertState::Ongoing), "Still stuck"),
+        (Some(AlertState::Resolved), "Resolved"),
+    ] {
+        let members: Vec<String> = lines
+            .iter()
+            .filter(|(s, _)| *s == state)
+            .map(|(_, line)| line.clone())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let heading = match (both, heading) {
+            (false, "") => String::new(),
+            (false, h) => format!("**{h}**"),
+            (true, "") => format!("**{kind}**"),
+            (true, h) => format!("**{kind}: {h}**"),
+        };
+        groups.push((heading, members));
+    }
+}
+
 /// Whether `add` fits with room left for the "and N more" line.
 fn fits(out: &str, add: &str, left: usize) -> bool {
     out.chars().count() + add.chars().count() + more(left).chars().count() <= DESCRIPTION_MAX_CHARS
@@ -186,8 +243,8 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
         code(item.provider()),
         code(item.region())
     );
-    if let Some(account) = item.account() {
-        line += &format!(" · account {account}");
+    if let Some((id, name)) = Watched::account(item) {
+        line += &format!(" · account {}", account(id, name));
     }
     if !item.is_resolved() {
         line += &format!(" · [Open]({})", url(item.console_url()));
@@ -200,17 +257,12 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
 
 /// What a line shows besides the `Watched` fields.
 trait Linked {
-    /// Organization-wide: the account, with its name.
-    fn account(&self) -> Option<String>;
     fn provider(&self) -> &str;
     fn console_url(&self) -> &str;
     fn note(&self) -> Option<String>;
 }
 
 impl Linked for crate::connection::Connection {
-    fn account(&self) -> Option<String> {
-        account(self.account.as_deref(), self.account_name.as_deref())
-    }
     fn provider(&self) -> &str {
         &self.provider_type
     }
@@ -225,9 +277,6 @@ impl Linked for crate::connection::Connection {
 }
 
 impl Linked for crate::host::Host {
-    fn account(&self) -> Option<String> {
-        account(self.account.as_deref(), self.account_name.as_deref())
-    }
     fn provider(&self) -> &str {
         &self.provider_type
     }
@@ -239,12 +288,12 @@ impl Linked for crate::host::Host {
     }
 }
 
-fn account(id: Option<&str>, name: Option<&str>) -> Option<String> {
-    let id = code(id?);
-    Some(match name {
-        Some(name) => format!("{id} ({})", code(name)),
-        None => id,
-    })
+/// An account as inline code, with its name.
+fn account(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{} ({})", code(id), code(name)),
+        None => code(id),
+    }
 }
 
 /// An AWS-supplied value as inline code: no markdown, link or mention is

@@ -63,6 +63,8 @@ pub trait Watched: Clone + Serialize + DeserializeOwned {
     /// The home region, from the ARN.
     fn region(&self) -> &str;
     fn status(&self) -> &str;
+    /// Organization-wide: the account, and its name when known.
+    fn account(&self) -> Option<(&str, Option<&str>)>;
     fn lifecycle(&self) -> &Lifecycle;
     fn lifecycle_mut(&mut self) -> &mut Lifecycle;
 
@@ -88,6 +90,9 @@ macro_rules! impl_watched {
             }
             fn status(&self) -> &str {
                 &self.status
+            }
+            fn account(&self) -> Option<(&str, Option<&str>)> {
+                Some((self.account.as_deref()?, self.account_name.as_deref()))
             }
             fn lifecycle(&self) -> &$crate::watched::Lifecycle {
                 &self.lifecycle

@@ -57,9 +57,13 @@ fn connection() -> impl Strategy<Value = Connection> {
         0..REGIONS.len(),
         prop::option::of(Just(())),
         lifecycle(),
+        // Organization-wide: one of three accounts, with any name.
+        prop::option::of((0..3u8, hostile_text(3))),
     )
         .prop_map(
-            |(name, status, provider_type, region, host, lifecycle)| Connection {
+            |(name, status, provider_type, region, host, lifecycle, account)| Connection {
+                account: account.as_ref().map(|(i, _)| i.to_string().repeat(12)),
+                account_name: account.map(|(_, name)| name),
                 name,
                 status,
                 provider_type,

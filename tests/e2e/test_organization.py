@@ -54,6 +54,8 @@ def test_every_account_is_scanned_through_its_role_and_a_denied_one_fails_alone(
     assert set(accounts) == set(own + payments + data), "the closed account is skipped, the denied one failed"
     assert accounts[payments[0]] == (organization["payments"], "payments")
     assert accounts[own[0]][0] == OWN
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert f"=== ACCOUNT {organization['payments']} (payments) ===" in email, email
     attribute = json.loads(note["MessageAttributes"]["accounts"]["Value"])
     assert sorted(attribute) == sorted([OWN, organization["payments"], organization["data"]])
     # Each member's connections were read with that member's credentials.
