@@ -60,8 +60,22 @@ class ServiceError(Exception):
         self.kind, self.message, self.status = kind, message, status
 
 
+class _Named:
+    """What an ARN names: the home region and the account."""
+
+    arn: str
+
+    @property
+    def region(self) -> str:
+        return _region_of(self.arn)
+
+    @property
+    def account(self) -> str:
+        return _account_of(self.arn)
+
+
 @dataclass
-class Connection:
+class Connection(_Named):
     name: str
     arn: str
     provider_type: str
@@ -69,15 +83,6 @@ class Connection:
     host_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     _encoded: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def region(self) -> str:
-        """The home region, which the ARN names."""
-        return _region_of(self.arn)
-
-    @property
-    def account(self) -> str:
-        return _account_of(self.arn)
 
     def wire_json(self) -> bytes:
         """`wire()` encoded, kept until the status changes: listing pages are
@@ -100,7 +105,7 @@ class Connection:
 
 
 @dataclass
-class Host:
+class Host(_Named):
     name: str
     arn: str
     provider_type: str
@@ -108,14 +113,6 @@ class Host:
     status: str = "AVAILABLE"
     status_message: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def region(self) -> str:
-        return _region_of(self.arn)
-
-    @property
-    def account(self) -> str:
-        return _account_of(self.arn)
 
     def wire(self) -> dict:
         out = {

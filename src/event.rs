@@ -74,37 +74,11 @@ impl RunRequest {
         };
         let regions = manual
             .regions
-            .map(|named| {
-                if named.is_empty() {
-                    return Err(InvalidEvent("regions is empty".into()));
-                }
-                let mut regions: Vec<String> = Vec::new();
-                for r in &named {
-                    let region =
-                        parse_region(r).map_err(|e| InvalidEvent(format!("regions: {e}")))?;
-                    if !regions.contains(&region) {
-                        regions.push(region);
-                    }
-                }
-                Ok(regions)
-            })
+            .map(|named| each_once("regions", &named, parse_region))
             .transpose()?;
         let accounts = manual
             .accounts
-            .map(|named| {
-                if named.is_empty() {
-                    return Err(InvalidEvent("accounts is empty".into()));
-                }
-                let mut accounts: Vec<String> = Vec::new();
-                for a in &named {
-                    let account =
-                        parse_account(a).map_err(|e| InvalidEvent(format!("accounts: {e}")))?;
-                    if !accounts.contains(&account) {
-                        accounts.push(account);
-                    }
-                }
-                Ok(accounts)
-            })
+            .map(|named| each_once("accounts", &named, parse_account))
             .transpose()?;
         Ok(Self {
             regions,
@@ -113,6 +87,25 @@ impl RunRequest {
             accounts,
         })
     }
+}
+
+/// A non-empty list in which every item parses, each kept once.
+fn each_once(
+    field: &str,
+    named: &[String],
+    parse: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, InvalidEvent> {
+    if named.is_empty() {
+        return Err(InvalidEvent(format!("{field} is empty")));
+    }
+    let mut items: Vec<String> = Vec::new();
+    for raw in named {
+        let item = parse(raw).map_err(|e| InvalidEvent(format!("{field}: {e}")))?;
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    Ok(items)
 }
 
 fn is_scheduled(event: &Value) -> bool {
