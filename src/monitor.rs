@@ -2,7 +2,7 @@
 //! regions' hosts, concurrently; read the tags of what is stuck in its home
 //! region; apply the lifecycle; publish; report.
 
-use crate::accounts::{Account, Accounts};
+use crate::accounts::{Account, Accounts, AccountsError};
 use crate::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES};
 use crate::codestar::{CodestarClients, CodestarError, Connections};
 use crate::config::{AccountScope, MonitorConfig};
@@ -397,10 +397,17 @@ impl Monitor {
         own: &str,
     ) -> (Findings, Vec<FailedAccount>, HashSet<String>) {
         let mut failed = Vec::new();
-        let scanned = match accounts
-            .discover(&config.accounts, &config.exclude_accounts, own)
-            .await
-        {
+        let discovered = timeout_at(
+            deadline,
+            accounts.discover(&config.accounts, &config.exclude_accounts, own),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(AccountsError::Discover(
+                "no answer before the run's deadline".into(),
+            ))
+        });
+        let scanned = match discovered {
             Ok(scanned) => scanned,
             Err(e) => {
                 // The own account is still watched with its own credentials.
@@ -416,12 +423,15 @@ impl Monitor {
         };
         let partition = partition_of(&self.adapters.codestar.own_region());
         let scans = scanned.iter().map(|account| async move {
-            let clients = accounts
-                .clients(&account.id, own, &config.member_role_name, partition)
-                .await;
+            let clients = timeout_at(
+                deadline,
+                accounts.clients(&account.id, own, &config.member_role_name, partition),
+            )
+            .await;
             let outcome = match clients {
-                Ok(clients) => Ok(self.find(config, deadline, &clients).await),
-                Err(e) => Err(e.to_string()),
+                Ok(Ok(clients)) => Ok(self.find(config, deadline, &clients).await),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
             };
             (account, outcome)
         });
