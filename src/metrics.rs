@@ -21,14 +21,18 @@ pub struct Watched<'a> {
 /// rather than as missing data. EMF allows only one value per dimension in a
 /// document, hence several lines.
 pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -> Vec<String> {
-    let document = |dimensions: &[&str], metric: &str, fields: Value| {
+    let document = |dimensions: &[&str], metrics: &[&str], fields: Value| {
+        let metrics: Vec<Value> = metrics
+            .iter()
+            .map(|name| json!({"Name": name, "Unit": "Count"}))
+            .collect();
         let mut doc = json!({
             "_aws": {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
                     "Dimensions": [dimensions],
-                    "Metrics": [{"Name": metric, "Unit": "Count"}],
+                    "Metrics": metrics,
                 }],
             },
         });
@@ -45,7 +49,7 @@ pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -
     for (region, summary) in connection_regions {
         lines.push(document(
             &["Region"],
-            "ScannedConnections",
+            &["ScannedConnections"],
             json!({"Region": region, "ScannedConnections": summary.scanned}),
         ));
         for status in watched.statuses {
@@ -56,30 +60,17 @@ pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -
                 .count();
             lines.push(document(
                 &["Status", "Region"],
-                "StuckConnections",
+                &["StuckConnections"],
                 json!({"Region": region, "Status": status, "StuckConnections": stuck}),
             ));
         }
     }
     // Totals without dimensions, for one alarm on "anything stuck".
-    lines.push(
-        json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [[]],
-                    "Metrics": [
-                        {"Name": "StuckConnections", "Unit": "Count"},
-                        {"Name": "StuckHosts", "Unit": "Count"},
-                    ],
-                }],
-            },
-            "StuckConnections": report.stuck.len(),
-            "StuckHosts": report.stuck_hosts.len(),
-        })
-        .to_string(),
-    );
+    lines.push(document(
+        &[],
+        &["StuckConnections", "StuckHosts"],
+        json!({"StuckConnections": report.stuck.len(), "StuckHosts": report.stuck_hosts.len()}),
+    ));
     for region in watched.host_regions {
         for status in watched.host_statuses {
             let stuck = report
@@ -89,7 +80,7 @@ pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -
                 .count();
             lines.push(document(
                 &["Status", "Region"],
-                "StuckHosts",
+                &["StuckHosts"],
                 json!({"Region": region, "Status": status, "StuckHosts": stuck}),
             ));
         }
