@@ -538,7 +538,7 @@ impl Block for Connection {
             region = shown(&self.region),
             arn = shown(&self.arn),
         );
-        block += &account_line(self.account.as_deref(), self.account_name.as_deref());
+        block += &account_line(Watched::account(self));
         if let Some(host) = &self.host_arn {
             block += &format!("  Host:     {}\n", shown(host));
             if let Some(status) = &self.host_status {
@@ -548,7 +548,7 @@ impl Block for Connection {
                 );
             }
         }
-        block + &tail(self, &self.console_url, now)
+        block + &tail(self, now)
     }
 }
 
@@ -563,31 +563,33 @@ impl Block for Host {
             region = shown(&self.region),
             arn = shown(&self.arn),
         );
-        block += &account_line(self.account.as_deref(), self.account_name.as_deref());
+        block += &account_line(Watched::account(self));
         if let Some(message) = &self.status_message {
             block += &format!("  Reason:   {}\n", shown(message));
         }
-        block + &tail(self, &self.console_url, now)
+        block + &tail(self, now)
     }
 }
 
 /// `=== ACCOUNT 111111111111 (payments) ===`, above one account's group.
 fn account_heading(account: Option<(&str, Option<&str>)>) -> String {
-    match account {
-        Some((id, Some(name))) => format!("\n=== ACCOUNT {} ({}) ===\n", shown(id), shown(name)),
-        Some((id, None)) => format!("\n=== ACCOUNT {} ===\n", shown(id)),
-        None => String::new(),
-    }
+    account.map_or(String::new(), |(id, name)| {
+        format!("\n=== ACCOUNT {} ===\n", account_label(id, name))
+    })
 }
 
 /// `  Account:  111111111111 (payments)`, organization-wide only.
-fn account_line(account: Option<&str>, name: Option<&str>) -> String {
-    match (account, name) {
-        (Some(account), Some(name)) => {
-            format!("  Account:  {} ({})\n", shown(account), shown(name))
-        }
-        (Some(account), None) => format!("  Account:  {}\n", shown(account)),
-        (None, _) => String::new(),
+fn account_line(account: Option<(&str, Option<&str>)>) -> String {
+    account.map_or(String::new(), |(id, name)| {
+        format!("  Account:  {}\n", account_label(id, name))
+    })
+}
+
+/// `111111111111 (payments)`, or the id alone when the name is unknown.
+fn account_label(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{} ({})", shown(id), shown(name)),
+        None => shown(id),
     }
 }
 
@@ -600,7 +602,7 @@ fn status_line<T: Watched>(item: &T) -> String {
 }
 
 /// `Since:` with a state table, and the console link while it is stuck.
-fn tail<T: Watched>(item: &T, console_url: &str, now: DateTime<Utc>) -> String {
+fn tail<T: Watched>(item: &T, now: DateTime<Utc>) -> String {
     let mut tail = String::new();
     if let Some(first_seen) = item.lifecycle().first_seen {
         tail += &format!(
@@ -610,7 +612,7 @@ fn tail<T: Watched>(item: &T, console_url: &str, now: DateTime<Utc>) -> String {
         );
     }
     if !item.is_resolved() {
-        tail += &format!("  Open:     {}\n", shown(console_url));
+        tail += &format!("  Open:     {}\n", shown(item.console_url()));
     }
     tail
 }

@@ -230,7 +230,7 @@ fn more(n: usize) -> String {
 }
 
 /// `• `name` PENDING · GitHub · us-east-1 · [Open](url)`
-fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
+fn line<T: Watched + Noted>(item: &T) -> (Option<AlertState>, String) {
     let state = item.lifecycle().state;
     let status = if item.is_resolved() {
         format!("resolved (was {})", code(item.status()))
@@ -240,7 +240,7 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
     let mut line = format!(
         "• {} {status} · {} · {}",
         code(item.name()),
-        code(item.provider()),
+        code(item.provider_type()),
         code(item.region())
     );
     if let Some((id, name)) = Watched::account(item) {
@@ -256,19 +256,11 @@ fn line<T: Watched + Linked>(item: &T) -> (Option<AlertState>, String) {
 }
 
 /// What a line shows besides the `Watched` fields.
-trait Linked {
-    fn provider(&self) -> &str;
-    fn console_url(&self) -> &str;
+trait Noted {
     fn note(&self) -> Option<String>;
 }
 
-impl Linked for crate::connection::Connection {
-    fn provider(&self) -> &str {
-        &self.provider_type
-    }
-    fn console_url(&self) -> &str {
-        &self.console_url
-    }
+impl Noted for crate::connection::Connection {
     fn note(&self) -> Option<String> {
         self.host_status
             .as_ref()
@@ -276,13 +268,7 @@ impl Linked for crate::connection::Connection {
     }
 }
 
-impl Linked for crate::host::Host {
-    fn provider(&self) -> &str {
-        &self.provider_type
-    }
-    fn console_url(&self) -> &str {
-        &self.console_url
-    }
+impl Noted for crate::host::Host {
     fn note(&self) -> Option<String> {
         self.status_message.as_ref().map(|m| code(m))
     }

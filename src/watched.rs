@@ -63,6 +63,9 @@ pub trait Watched: Clone + Serialize + DeserializeOwned {
     /// The home region, from the ARN.
     fn region(&self) -> &str;
     fn status(&self) -> &str;
+    fn provider_type(&self) -> &str;
+    /// Where a person completes or repairs it.
+    fn console_url(&self) -> &str;
     /// Organization-wide: the account, and its name when known.
     fn account(&self) -> Option<(&str, Option<&str>)>;
     fn lifecycle(&self) -> &Lifecycle;
@@ -73,8 +76,8 @@ pub trait Watched: Clone + Serialize + DeserializeOwned {
     }
 }
 
-/// Implements `Watched` for a struct with `name`, `arn`, `region`, `status`
-/// and `lifecycle` fields.
+/// Implements `Watched` for a struct with `name`, `arn`, `region`, `status`,
+/// `provider_type`, `console_url`, `account`, `account_name` and `lifecycle` fields.
 macro_rules! impl_watched {
     ($type:ty, $kind:expr) => {
         impl $crate::watched::Watched for $type {
@@ -90,6 +93,12 @@ macro_rules! impl_watched {
             }
             fn status(&self) -> &str {
                 &self.status
+            }
+            fn provider_type(&self) -> &str {
+                &self.provider_type
+            }
+            fn console_url(&self) -> &str {
+                &self.console_url
             }
             fn account(&self) -> Option<(&str, Option<&str>)> {
                 Some((self.account.as_deref()?, self.account_name.as_deref()))
