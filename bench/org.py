@@ -6,12 +6,11 @@ numbers; asserts nothing."""
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
+from bench.measure import measure
 from local.codestar_standin import CodestarStandIn
 from local.moto_aws import LocalAws
-from local.runtime_api import LambdaFunction
 
 MB = 1024
 
@@ -44,21 +43,10 @@ def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, 
             env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                    "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
                    "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization", "MONITOR_REGIONS": "us-east-1"}
-            with LambdaFunction(str(binary), "bench-org", env, timeout_s=900) as fn:
-                fn.wait_ready()
-                walls, stuck_found = [], 0
-                codestar.take_calls()
-                cpu_before = fn.cpu_seconds()
-                for _ in range(runs):
-                    result = fn.invoke({})
-                    if not result.ok:
-                        raise RuntimeError(f"organization of {count} failed: {result.body}")
-                    walls.append(result.seconds * 1000)
-                    stuck_found = len(result.body["stuck"])
-                cpu_ms = (fn.cpu_seconds() - cpu_before) / runs * 1000
-                calls = sum(codestar.take_calls().values()) / runs
-                wall = statistics.median(walls)
-                # CodeStar calls, plus one AssumeRole per member account, plus the ListAccounts pages.
-                calls_per_account = (calls + (count - 1) + -(-count // 20)) / count
-                print(f"{count:>8} {wall:>9.1f} {wall / count:>10.2f} {cpu_ms:>8.1f} {cpu_ms / count:>14.3f} "
-                      f"{fn.peak_rss_kb() / MB:>11.1f} {calls_per_account:>13.2f} {stuck_found:>6}", flush=True)
+            m = measure(str(binary), "bench-org", env, runs, codestar, timeout_s=900)
+            wall, cpu_ms = m["wall_ms"], m["cpu_ms"]
+            stuck_found = len(m["body"]["stuck"])
+            # CodeStar calls, plus one AssumeRole per member account, plus the ListAccounts pages.
+            calls_per_account = (m["calls"] + (count - 1) + -(-count // 20)) / count
+            print(f"{count:>8} {wall:>9.1f} {wall / count:>10.2f} {cpu_ms:>8.1f} {cpu_ms / count:>14.3f} "
+                  f"{m['rss_kb'] / MB:>11.1f} {calls_per_account:>13.2f} {stuck_found:>6}", flush=True)

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.measure import measure
 from local.moto_aws import LocalAws
-from local.runtime_api import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = [
@@ -82,23 +82,6 @@ def publish_cost_ms(aws: LocalAws, topic_arn: str, samples: int = 10) -> float:
         sns.publish(TopicArn=topic_arn, Message="calibration")
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
-
-
-def measure(command, name: str, env: dict, runs: int, standin: StandIn) -> dict:
-    with LambdaFunction(command, name, env, timeout_s=120) as fn:
-        init_ms = fn.wait_ready() * 1000
-        walls = []
-        standin.take_calls()
-        cpu_before = fn.cpu_seconds()
-        for _ in range(runs):
-            result = fn.invoke({})
-            if not result.ok:
-                raise RuntimeError(f"{name} failed: {result.body}")
-            walls.append(result.seconds * 1000)
-        cpu_ms = (fn.cpu_seconds() - cpu_before) / runs * 1000
-        calls = sum(standin.take_calls().values()) / runs
-        return {"init_ms": init_ms, "wall_ms": statistics.median(walls), "cpu_ms": cpu_ms,
-                "rss_kb": fn.peak_rss_kb(), "calls": calls}
 
 
 def main() -> int:
