@@ -131,6 +131,17 @@ pub fn settings_url(region: &str) -> String {
     )
 }
 
+/// `aws`, `aws-cn` or `aws-us-gov`, from a region name.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// `us-east-1`, `ap-southeast-4`, `us-gov-west-1`, `eu-isoe-west-1`...
 pub fn is_region(region: &str) -> bool {
     let mut parts = region.split('-');

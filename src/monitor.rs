@@ -6,7 +6,7 @@ use crate::accounts::{Account, Accounts, AccountsError};
 use crate::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES};
 use crate::codestar::{CodestarClients, CodestarError, Connections};
 use crate::config::{AccountScope, MonitorConfig};
-use crate::connection::{Connection, ResourceArn};
+use crate::connection::{partition_of, Connection, ResourceArn};
 use crate::event::{InvalidEvent, RunRequest};
 use crate::host::Host;
 use crate::lifecycle::{self, Change, Record};
@@ -85,17 +85,6 @@ fn describe_accounts(report: &RunReport) -> String {
         .map(|f| format!("{} ({})", f.account, f.error))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// `aws`, `aws-cn` or `aws-us-gov`, from a region name.
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 fn describe(failures: &[(String, CodestarError)]) -> String {

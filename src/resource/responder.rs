@@ -2,6 +2,7 @@
 //! presigned `ResponseURL`, retried on network errors and 5xx, within the
 //! time left, and only to where CloudFormation's URLs point.
 
+use crate::connection::partition_of;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
 use reqwest::Url;
 use serde_json::Value;
@@ -50,10 +51,9 @@ pub struct ResponseUrlPolicy {
 
 impl ResponseUrlPolicy {
     pub fn new(region: &str, endpoint: Option<&str>) -> Self {
-        let domain = if region.starts_with("cn-") {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
+        let domain = match partition_of(region) {
+            "aws-cn" => "amazonaws.com.cn",
+            _ => "amazonaws.com",
         };
         Self {
             domain: domain.into(),
