@@ -3,9 +3,10 @@
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use chrono::{TimeZone, Utc};
-use connection_watch::connection::{Connection, ResourceArn};
-use connection_watch::event::RunRequest;
-use connection_watch::host::Host;
+use connection_watch::domain::arn::ResourceArn;
+use connection_watch::domain::connection::Connection;
+use connection_watch::domain::host::Host;
+use connection_watch::monitor::event::RunRequest;
 use connection_watch::resource::decision::{decide, Action};
 use serde_json::Value;
 

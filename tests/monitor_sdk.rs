@@ -16,16 +16,17 @@ use aws_sdk_sns::types::error::NotFoundException;
 use aws_sdk_sns::Client as SnsClient;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{TimeZone, Utc};
-use common::{arn, connection, fast_retries, ACCOUNT, THROTTLED};
-use connection_watch::accounts::Accounts;
-use connection_watch::codestar::CodestarClients;
-use connection_watch::config::{
-    AccountScope, MonitorConfig, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
+use common::{arn, assert_golden, connection, fast_retries, ACCOUNT, THROTTLED};
+use connection_watch::aws::codestar::CodestarClients;
+use connection_watch::aws::organization::Accounts;
+use connection_watch::aws::sns::AlertPublisher;
+use connection_watch::domain::account::AccountScope;
+use connection_watch::monitor::config::{
+    MonitorConfig, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
 };
-use connection_watch::event::RunRequest;
-use connection_watch::monitor::{Adapters, Monitor, MonitorError};
-use connection_watch::publish::AlertPublisher;
-use connection_watch::selection::RunReport;
+use connection_watch::monitor::event::RunRequest;
+use connection_watch::monitor::report::RunReport;
+use connection_watch::monitor::{Adapters, Monitor, MonitorError, Ran};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +44,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         ignore_tag: "connection-watch:ignore".into(),
         dry_run: false,
         state_table: None,
-        repeat_interval: connection_watch::config::DEFAULT_REPEAT_INTERVAL,
+        repeat_interval: connection_watch::monitor::config::DEFAULT_REPEAT_INTERVAL,
         accounts: AccountScope::Own,
         member_role_name: DEFAULT_MEMBER_ROLE_NAME.into(),
         exclude_accounts: Vec::new(),
@@ -156,6 +157,11 @@ fn monitor(codestar_rules: &[&Rule], sns_rules: &[&Rule]) -> Monitor {
 }
 
 async fn run(monitor: &Monitor) -> Result<RunReport, MonitorError> {
+    ran(monitor).await.and_then(Ran::into_result)
+}
+
+/// A run that published, with its report and the failure it ends in.
+async fn ran(monitor: &Monitor) -> Result<Ran, MonitorError> {
     monitor
         .run(&RunRequest::default(), ACCOUNT, now(), later())
         .await
@@ -232,18 +238,18 @@ async fn a_token_cycle_fails_the_listing_instead_of_spinning() {
     let (publish, _) = publish_capture();
     let monitor = monitor(&[&listing, &no_tags()], &[&publish]);
 
-    let err = run(&monitor).await.unwrap_err();
+    let Ran { report, failure } = ran(&monitor).await.unwrap();
 
     // Three pages in the own region, three in the fall-over region.
     assert_eq!(listing.num_calls(), 6);
-    match err {
-        MonitorError::RegionsFailed { report, failures } => {
+    match failure.unwrap() {
+        MonitorError::RegionsFailed(failures) => {
             assert_eq!(report.failed_regions, ["us-east-1", "us-west-2"]);
             assert_eq!(report.listed_from, None);
             assert!(
-                failures[0].1.to_string().contains("\"A\""),
+                failures[0].error.to_string().contains("\"A\""),
                 "{}",
-                failures[0].1
+                failures[0].error
             );
         }
         other => panic!("{other}"),
@@ -383,7 +389,8 @@ async fn dry_run_and_nothing_stuck_publish_nothing() {
     let report = monitor(&[&listing, &no_tags()], &[&publish])
         .run(&dry, ACCOUNT, now(), later())
         .await
-        .unwrap();
+        .unwrap()
+        .report;
     assert_eq!(report.stuck.len(), 30);
     assert_eq!(report.messages_published, 0);
 
@@ -441,7 +448,11 @@ async fn connections_are_listed_once_and_filtered_by_home_region() {
         regions: Some(vec!["ap-southeast-2".into()]),
         ..RunRequest::default()
     };
-    let report = all.run(&narrowed, ACCOUNT, now(), later()).await.unwrap();
+    let report = all
+        .run(&narrowed, ACCOUNT, now(), later())
+        .await
+        .unwrap()
+        .report;
     assert_eq!(report.stuck.len(), 1);
     assert_eq!(report.stuck[0].region, "ap-southeast-2");
 }
@@ -554,10 +565,11 @@ async fn a_region_whose_hosts_cannot_be_listed_fails_alone() {
     let (publish, _) = publish_capture();
     let monitor = monitor(&[&listing, &hosts, &no_tags()], &[&publish]);
 
-    match run(&monitor).await.unwrap_err() {
-        MonitorError::RegionsFailed { report, failures } => {
+    let Ran { report, failure } = ran(&monitor).await.unwrap();
+    match failure.unwrap() {
+        MonitorError::RegionsFailed(failures) => {
             assert_eq!(report.failed_regions, ["us-east-1"]);
-            assert!(failures[0].1.to_string().contains("ListHosts"));
+            assert!(failures[0].error.to_string().contains("ListHosts"));
             assert_eq!(report.stuck.len(), 1, "the connections are still alerted");
         }
         other => panic!("{other}"),
@@ -643,11 +655,17 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
         },
     );
 
-    let err = run(&monitor).await.unwrap_err();
+    let Ran { report, failure } = ran(&monitor).await.unwrap();
 
-    let MonitorError::AccountsFailed { report } = &err else {
-        panic!("{err}")
-    };
+    let err = failure.unwrap();
+    assert!(matches!(err, MonitorError::AccountsFailed(_)), "{err}");
+    assert_golden(
+        "report-organization.json",
+        &format!(
+            "{err}\n{}\n",
+            serde_json::to_string_pretty(&report).unwrap()
+        ),
+    );
     assert_eq!(
         report.accounts,
         Some(3),
@@ -696,4 +714,69 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
     // Warm: the credentials of 222222222222 are reused, the refused role is tried again.
     let _ = run(&monitor).await;
     assert_eq!(assume.num_calls(), 3);
+}
+
+/// The run report and the published message of a run with connections in
+/// two home regions and hosts, pinned byte for byte.
+#[tokio::test]
+async fn the_run_report_and_the_published_message_match_their_golden_files() {
+    let ghe = host_arn("us-east-1", "ghe");
+    let listing = mock!(CodestarClient::list_connections).then_output(move || {
+        let mut via_host = connection("us-east-1", 1, "PENDING");
+        via_host.host_arn = Some(ghe.clone());
+        ListConnectionsOutput::builder()
+            .connections(via_host)
+            .connections(connection("us-east-1", 2, "ERROR"))
+            .connections(connection("eu-west-1", 3, "PENDING"))
+            .connections(connection("eu-west-1", 4, "AVAILABLE"))
+            .build()
+    });
+    let hosts = mock!(CodestarClient::list_hosts)
+        .match_requests(|_| true)
+        .then_compute_response(|_| {
+            aws_smithy_mocks::MockResponse::Output(
+                ListHostsOutput::builder()
+                    .hosts(host("us-east-1", "ghe", "PENDING"))
+                    .hosts(host("us-east-1", "gitlab", "AVAILABLE"))
+                    .build(),
+            )
+        });
+    let (publish, published) = publish_capture();
+    let monitor = monitor_with(
+        config(Some(&["us-east-1", "eu-west-1"])),
+        &[&listing, &hosts, &no_tags()],
+        &[&publish],
+    );
+
+    let report = run(&monitor).await.unwrap();
+
+    assert_golden(
+        "report.json",
+        &(serde_json::to_string_pretty(&report).unwrap() + "\n"),
+    );
+    let published = published.lock().unwrap();
+    let input = &published[0];
+    let mut attributes: Vec<String> = input
+        .message_attributes()
+        .unwrap()
+        .iter()
+        .map(|(name, a)| {
+            format!(
+                "{name} ({}): {}",
+                a.data_type(),
+                a.string_value().unwrap_or_default()
+            )
+        })
+        .collect();
+    attributes.sort();
+    assert_golden(
+        "published.txt",
+        &format!(
+            "subject: {}\nstructure: {}\n{}\n{}\n",
+            input.subject().unwrap(),
+            input.message_structure().unwrap(),
+            attributes.join("\n"),
+            input.message().unwrap()
+        ),
+    );
 }

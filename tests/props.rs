@@ -3,15 +3,17 @@
 //! connection or host) and the custom resource's property parser (any JSON).
 
 use chrono::{TimeZone, Utc};
-use connection_watch::alert::{render_alerts, Stuck, SNS_MAX_PUBLISH_BYTES, SUBJECT_MAX_CHARS};
-use connection_watch::chat::DESCRIPTION_MAX_CHARS;
-use connection_watch::connection::{Connection, ResourceArn};
-use connection_watch::host::Host;
+use connection_watch::domain::arn::ResourceArn;
+use connection_watch::domain::connection::Connection;
+use connection_watch::domain::host::Host;
+use connection_watch::domain::watched::{AlertState, Lifecycle};
+use connection_watch::render::batch::Batch;
+use connection_watch::render::chat::DESCRIPTION_MAX_CHARS;
+use connection_watch::render::escape::{is_unsafe_in_text, shown};
+use connection_watch::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES, SUBJECT_MAX_CHARS};
 use connection_watch::resource::properties::{
     ConnectionProperties, LOGICAL_ID_TAG, MAX_USER_TAGS, REQUEST_ID_TAG, STACK_ID_TAG,
 };
-use connection_watch::text::{is_unsafe_in_text, shown};
-use connection_watch::watched::{AlertState, Lifecycle};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -137,7 +139,7 @@ proptest! {
             h.console_url = ResourceArn::parse(&h.arn).unwrap().console_url();
         });
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
-        let alerts = render_alerts("123456789012", at, Stuck { connections: &connections, hosts: &hosts }, budget);
+        let alerts = render_alerts("123456789012", at, Batch { connections: &connections, hosts: &hosts }, budget);
 
         prop_assert_eq!(alerts.is_empty(), connections.is_empty() && hosts.is_empty());
         let (mut seen_connections, mut seen_hosts) = (Vec::new(), Vec::new());

@@ -19,7 +19,7 @@ use aws_sdk_codestarconnections::types::Tag;
 use aws_sdk_codestarconnections::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use common::{arn, connection, fast_retries, ResponseUrl, THROTTLED};
-use connection_watch::codestar::CodestarClients;
+use connection_watch::aws::codestar::CodestarClients;
 use connection_watch::resource::properties::{LOGICAL_ID_TAG, REQUEST_ID_TAG, STACK_ID_TAG};
 use connection_watch::resource::responder::{Responder, ResponseUrlPolicy};
 use connection_watch::resource::ConnectionResource;

@@ -11,9 +11,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{Duration, TimeZone, Utc};
-use connection_watch::lifecycle::{Change, Stored};
-use connection_watch::state::{to_item, StateTable};
-use connection_watch::watched::Kind;
+use connection_watch::aws::state::{to_item, StateTable};
+use connection_watch::domain::lifecycle::{Change, Stored};
+use connection_watch::domain::watched::Kind;
 
 const TABLE: &str = "connection-watch-state";
 

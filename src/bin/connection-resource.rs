@@ -1,8 +1,8 @@
-use connection_watch::clients::sdk_config;
-use connection_watch::codestar::CodestarClients;
-use connection_watch::deadline::time_left;
+use connection_watch::aws::codestar::CodestarClients;
+use connection_watch::aws::sdk::sdk_config;
 use connection_watch::resource::responder::{Responder, ResponseUrlPolicy};
 use connection_watch::resource::ConnectionResource;
+use connection_watch::runtime::deadline::time_left;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 // (the benchmark measured 36 ms CPU per 17-region run against 63 ms).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    connection_watch::logging::init();
+    connection_watch::runtime::logging::init();
     let sdk = sdk_config().await;
     let resource = ConnectionResource::new(
         CodestarClients::new((&sdk).into()),

@@ -1,7 +1,7 @@
-use connection_watch::clients::{monitor_adapters, sdk_config};
-use connection_watch::config::MonitorConfig;
-use connection_watch::deadline::time_left;
-use connection_watch::monitor::Monitor;
+use connection_watch::aws::sdk::sdk_config;
+use connection_watch::monitor::config::MonitorConfig;
+use connection_watch::monitor::{Adapters, Monitor};
+use connection_watch::runtime::deadline::time_left;
 use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -10,11 +10,11 @@ use serde_json::Value;
 // (the benchmark measured 36 ms CPU per 17-region run against 63 ms).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    connection_watch::logging::init();
+    connection_watch::runtime::logging::init();
     let config =
         MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
     let sdk = sdk_config().await;
-    let adapters = monitor_adapters(&sdk, &config);
+    let adapters = Adapters::from_sdk(&sdk, &config);
     let monitor = &Monitor::new(config, adapters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let remaining = time_left(event.context.deadline);

@@ -2,7 +2,7 @@
 //! the request, tested as a table.
 
 use super::properties::{ConnectionProperties, InvalidProperties};
-use crate::connection::ResourceArn;
+use crate::domain::arn::ResourceArn;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
 use serde_json::Value;
 
@@ -110,7 +110,7 @@ fn old_tag_keys(old: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::Provider;
+    use crate::domain::connection::Provider;
     use serde_json::json;
 
     const ARN: &str = "arn:aws:codestar-connections:us-east-1:123456789012:connection/0d1e2f";

@@ -1,6 +1,8 @@
 //! The `Custom::CodeStarConnection` CloudFormation custom resource.
 
+mod actions;
 pub mod decision;
+pub mod envelope;
 pub mod handler;
 pub mod properties;
 pub mod responder;

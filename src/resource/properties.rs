@@ -1,9 +1,10 @@
 //! `Custom::CodeStarConnection` properties, validated by hand so that a
 //! malformed request becomes a FAILED response with a precise reason.
 
-use crate::connection::{Provider, ResourceArn, PROVIDER_TYPES};
-use crate::text::{is_unsafe_in_text, shown};
-use crate::watched::Tags;
+use crate::domain::arn::ResourceArn;
+use crate::domain::connection::{Provider, PROVIDER_TYPES};
+use crate::domain::watched::Tags;
+use crate::render::escape::{is_unsafe_in_text, shown};
 use serde_json::Value;
 use std::fmt;
 
@@ -78,68 +79,8 @@ impl ConnectionProperties {
             ));
         }
 
-        let name = match map.get("ConnectionName") {
-            None => {
-                problems.push("ConnectionName is required".into());
-                None
-            }
-            Some(Value::String(n)) if n.chars().any(is_unsafe_in_text) => {
-                problems.push(format!(
-                    "ConnectionName {} must not contain control, line separator or bidirectional characters",
-                    shown(n)
-                ));
-                None
-            }
-            Some(Value::String(n)) if (1..=32).contains(&n.chars().count()) => Some(n.clone()),
-            Some(Value::String(n)) => {
-                problems.push(format!(
-                    "ConnectionName must have 1 to 32 characters, {n:?} has {}",
-                    n.chars().count()
-                ));
-                None
-            }
-            Some(other) => {
-                problems.push(format!(
-                    "ConnectionName must be a string, got {}",
-                    kind(other)
-                ));
-                None
-            }
-        };
-
-        let provider = match (map.get("ProviderType"), map.get("HostArn")) {
-            (Some(_), Some(_)) => {
-                problems.push("give either ProviderType or HostArn, not both".into());
-                None
-            }
-            (None, None) => {
-                problems.push(format!(
-                    "one of ProviderType ({}) or HostArn is required",
-                    PROVIDER_TYPES.join(", ")
-                ));
-                None
-            }
-            (Some(Value::String(t)), None) if PROVIDER_TYPES.contains(&t.as_str()) => {
-                Some(Provider::Type(t.clone()))
-            }
-            (Some(t), None) => {
-                problems.push(format!(
-                    "ProviderType {t} is not one of {}",
-                    PROVIDER_TYPES.join(", ")
-                ));
-                None
-            }
-            (None, Some(Value::String(h))) if ResourceArn::parse_host(h).is_some() => {
-                Some(Provider::Host(h.clone()))
-            }
-            (None, Some(h)) => {
-                problems.push(format!(
-                    "HostArn {h} is not a host ARN like arn:aws:codestar-connections:us-east-1:123456789012:host/my-host-0123abcd"
-                ));
-                None
-            }
-        };
-
+        let name = parse_name(map.get("ConnectionName"), &mut problems);
+        let provider = parse_provider(map.get("ProviderType"), map.get("HostArn"), &mut problems);
         let tags = match map.get("Tags") {
             None => Tags::new(),
             Some(t) => parse_tags(t, &mut problems),
@@ -152,6 +93,76 @@ impl ConnectionProperties {
                 tags,
             }),
             _ => Err(InvalidProperties(problems)),
+        }
+    }
+}
+
+fn parse_name(value: Option<&Value>, problems: &mut Vec<String>) -> Option<String> {
+    match value {
+        None => {
+            problems.push("ConnectionName is required".into());
+            None
+        }
+        Some(Value::String(n)) if n.chars().any(is_unsafe_in_text) => {
+            problems.push(format!(
+                "ConnectionName {} must not contain control, line separator or bidirectional characters",
+                shown(n)
+            ));
+            None
+        }
+        Some(Value::String(n)) if (1..=32).contains(&n.chars().count()) => Some(n.clone()),
+        Some(Value::String(n)) => {
+            problems.push(format!(
+                "ConnectionName must have 1 to 32 characters, {n:?} has {}",
+                n.chars().count()
+            ));
+            None
+        }
+        Some(other) => {
+            problems.push(format!(
+                "ConnectionName must be a string, got {}",
+                kind(other)
+            ));
+            None
+        }
+    }
+}
+
+fn parse_provider(
+    provider_type: Option<&Value>,
+    host_arn: Option<&Value>,
+    problems: &mut Vec<String>,
+) -> Option<Provider> {
+    match (provider_type, host_arn) {
+        (Some(_), Some(_)) => {
+            problems.push("give either ProviderType or HostArn, not both".into());
+            None
+        }
+        (None, None) => {
+            problems.push(format!(
+                "one of ProviderType ({}) or HostArn is required",
+                PROVIDER_TYPES.join(", ")
+            ));
+            None
+        }
+        (Some(Value::String(t)), None) if PROVIDER_TYPES.contains(&t.as_str()) => {
+            Some(Provider::Type(t.clone()))
+        }
+        (Some(t), None) => {
+            problems.push(format!(
+                "ProviderType {t} is not one of {}",
+                PROVIDER_TYPES.join(", ")
+            ));
+            None
+        }
+        (None, Some(Value::String(h))) if ResourceArn::parse_host(h).is_some() => {
+            Some(Provider::Host(h.clone()))
+        }
+        (None, Some(h)) => {
+            problems.push(format!(
+                "HostArn {h} is not a host ARN like arn:aws:codestar-connections:us-east-1:123456789012:host/my-host-0123abcd"
+            ));
+            None
         }
     }
 }

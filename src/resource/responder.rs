@@ -2,7 +2,7 @@
 //! presigned `ResponseURL`, retried on network errors and 5xx, within the
 //! time left, and only to where CloudFormation's URLs point.
 
-use crate::connection::partition_of;
+use crate::domain::arn::partition_of;
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse as Response;
 use reqwest::Url;
 use serde_json::Value;

@@ -111,3 +111,23 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
         }
     }
 }
+
+/// Compares `actual` with the golden file `tests/golden/<name>`; with
+/// `UPDATE_GOLDEN=1` writes it instead. What users read is pinned byte for byte.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert!(
+        expected == actual,
+        "{name} differs from its golden file {} (UPDATE_GOLDEN=1 rewrites it after review)\n--- expected\n{expected}\n--- actual\n{actual}",
+        path.display()
+    );
+}

@@ -27,7 +27,7 @@ def test_the_dashboard_body_is_json_and_charts_the_monitors_metrics():
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     charted = set(re.findall(r'MetricName=\\"(\w+)\\"', json.dumps(widgets)))
-    # What src/metrics.rs writes.
+    # What src/monitor/metrics.rs writes.
     assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections"}
     lambda_metrics = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "AWS/Lambda"}
     assert lambda_metrics == {"Duration", "Errors"}

@@ -1,6 +1,8 @@
 //! The monitor's configuration, read once at start-up from the environment.
 
-use crate::connection::{is_region, CONNECTION_STATUSES, PROVIDER_TYPES};
+use crate::domain::account::AccountScope;
+use crate::domain::arn::{is_region, parse_account, parse_region};
+use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
 use chrono::Duration;
 use thiserror::Error;
 
@@ -45,17 +47,6 @@ pub struct MonitorConfig {
     pub account_concurrency: usize,
 }
 
-/// Which accounts a run watches.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AccountScope {
-    /// The function's own account, with its own credentials.
-    Own,
-    /// Every ACTIVE account of the AWS Organization.
-    Organization,
-    /// These accounts (the own one with its own credentials).
-    List(Vec<String>),
-}
-
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
 /// Accounts scanned at once. Each account's scan makes one AssumeRole and a
 /// handful of CodeConnections calls in its own account (whose quotas are per
@@ -70,71 +61,19 @@ pub const DEFAULT_HOST_STATUSES: [&str; 3] =
 
 impl MonitorConfig {
     /// Reads the configuration through `var`, so tests need not touch the
-    /// process environment. `own_region` is the function's region.
+    /// process environment. `own_region` is the function's region. Each
+    /// section's parser names the variable it refuses.
     pub fn from_vars(
         var: impl Fn(&str) -> Option<String>,
         own_region: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let set: &Vars<'_> = &set;
 
-        let dry_run = match set("DRY_RUN") {
-            None => false,
-            Some(v) => {
-                parse_bool(&v).ok_or_else(|| invalid("DRY_RUN", &v, "expected true or false"))?
-            }
-        };
-
-        let topic_arn = match set("ALERT_TOPIC_ARN") {
-            Some(arn) if is_topic_arn(&arn) => Some(arn),
-            Some(arn) => {
-                return Err(invalid(
-                    "ALERT_TOPIC_ARN",
-                    &arn,
-                    "expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alerts",
-                ))
-            }
-            None if dry_run => None,
-            None => {
-                return Err(ConfigError::Missing {
-                    variable: "ALERT_TOPIC_ARN",
-                })
-            }
-        };
-
-        let statuses = match set("ALERT_STATUSES") {
-            None => vec!["PENDING".to_string(), "ERROR".to_string()],
-            Some(v) => list("ALERT_STATUSES", &v, |s| {
-                let upper = s.to_ascii_uppercase();
-                CONNECTION_STATUSES
-                    .contains(&upper.as_str())
-                    .then_some(upper)
-                    .ok_or_else(|| {
-                        format!(
-                            "unknown status {s:?}; known: {}",
-                            CONNECTION_STATUSES.join(", ")
-                        )
-                    })
-            })?,
-        };
-
-        let host_statuses = match set("ALERT_HOST_STATUSES") {
-            None => DEFAULT_HOST_STATUSES.map(str::to_string).to_vec(),
-            // Any status is accepted: AWS types it as a free string and may add some.
-            Some(v) => {
-                list("ALERT_HOST_STATUSES", &v, |s| {
-                    let upper = s.to_ascii_uppercase();
-                    if upper
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-                    {
-                        Ok(upper)
-                    } else {
-                        Err(format!("{s:?} is not a status like PENDING or VPC_CONFIG_FAILED_INITIALIZATION"))
-                    }
-                })?
-            }
-        };
-
+        let dry_run = flag(set, "DRY_RUN")?;
+        let topic_arn = topic_arn(set, dry_run)?;
+        let statuses = statuses(set)?;
+        let host_statuses = host_statuses(set)?;
         let own_region = match own_region {
             Some(r) => parse_region(r).map_err(|reason| invalid("AWS_REGION", r, &reason))?,
             None => {
@@ -146,94 +85,11 @@ impl MonitorConfig {
         let regions = set("MONITOR_REGIONS")
             .map(|v| list("MONITOR_REGIONS", &v, parse_region))
             .transpose()?;
-
-        let provider_types = set("PROVIDER_TYPES")
-            .map(|v| {
-                list("PROVIDER_TYPES", &v, |p| {
-                    PROVIDER_TYPES
-                        .iter()
-                        .find(|known| known.eq_ignore_ascii_case(p))
-                        .map(|known| known.to_string())
-                        .ok_or_else(|| {
-                            format!(
-                                "unknown provider type {p:?}; known: {}",
-                                PROVIDER_TYPES.join(", ")
-                            )
-                        })
-                })
-            })
-            .transpose()?;
-
-        let ignore_tag = set("IGNORE_TAG").unwrap_or_else(|| DEFAULT_IGNORE_TAG.to_string());
-        if ignore_tag.len() > 128 {
-            return Err(invalid(
-                "IGNORE_TAG",
-                &ignore_tag,
-                "a tag key has at most 128 characters",
-            ));
-        }
-
-        let state_table = set("STATE_TABLE")
-            .map(|t| {
-                let valid = (3..=255).contains(&t.len())
-                    && t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-                if valid {
-                    Ok(t)
-                } else {
-                    Err(invalid(
-                        "STATE_TABLE",
-                        &t,
-                        "a DynamoDB table name has 3 to 255 of a-z, A-Z, 0-9, _ . -",
-                    ))
-                }
-            })
-            .transpose()?;
-
-        let repeat_interval = match set("REPEAT_INTERVAL") {
-            None => DEFAULT_REPEAT_INTERVAL,
-            Some(v) => parse_interval(&v).ok_or_else(|| {
-                invalid(
-                    "REPEAT_INTERVAL",
-                    &v,
-                    "expected a positive whole number of m, h or d, like 30m, 4h or 2d",
-                )
-            })?,
-        };
-
-        let accounts = match set("ACCOUNTS") {
-            None => AccountScope::Own,
-            Some(v) if v.trim().eq_ignore_ascii_case("organization") => AccountScope::Organization,
-            Some(v) => AccountScope::List(list("ACCOUNTS", &v, parse_account)?),
-        };
-        let exclude_accounts = set("EXCLUDE_ACCOUNTS")
-            .map(|v| list("EXCLUDE_ACCOUNTS", &v, parse_account))
-            .transpose()?
-            .unwrap_or_default();
-        let member_role_name =
-            set("MEMBER_ROLE_NAME").unwrap_or_else(|| DEFAULT_MEMBER_ROLE_NAME.to_string());
-        let role_name_ok = (1..=64).contains(&member_role_name.len())
-            && member_role_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        if !role_name_ok {
-            return Err(invalid(
-                "MEMBER_ROLE_NAME",
-                &member_role_name,
-                "an IAM role name has 1 to 64 of a-z, A-Z, 0-9 and +=,.@_-",
-            ));
-        }
-        let account_concurrency = match set("ACCOUNT_CONCURRENCY") {
-            None => DEFAULT_ACCOUNT_CONCURRENCY,
-            Some(v) => v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .ok_or_else(|| {
-                    invalid("ACCOUNT_CONCURRENCY", &v, "expected a number from 1 to 256")
-                })?,
-        };
+        let provider_types = provider_types(set)?;
+        let ignore_tag = ignore_tag(set)?;
+        let state_table = state_table(set)?;
+        let repeat_interval = repeat_interval(set)?;
+        let organization = organization(set)?;
 
         Ok(Self {
             topic_arn,
@@ -246,10 +102,10 @@ impl MonitorConfig {
             dry_run,
             state_table,
             repeat_interval,
-            accounts,
-            member_role_name,
-            exclude_accounts,
-            account_concurrency,
+            accounts: organization.accounts,
+            member_role_name: organization.member_role_name,
+            exclude_accounts: organization.exclude_accounts,
+            account_concurrency: organization.account_concurrency,
         })
     }
 
@@ -258,6 +114,14 @@ impl MonitorConfig {
         self.regions
             .as_ref()
             .is_none_or(|regions| regions.iter().any(|r| r == region))
+    }
+
+    /// Whether hosts of this region are listed.
+    pub fn lists_hosts_in(&self, region: &str) -> bool {
+        match &self.regions {
+            Some(regions) => regions.iter().any(|r| r == region),
+            None => self.own_region == region,
+        }
     }
 
     /// The regions whose hosts are listed.
@@ -273,6 +137,188 @@ impl MonitorConfig {
             .ok();
         Self::from_vars(|name| std::env::var(name).ok(), own_region.as_deref())
     }
+}
+
+/// A variable set to something other than white space.
+type Vars<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+// Alerting: DRY_RUN, ALERT_TOPIC_ARN, ALERT_STATUSES, ALERT_HOST_STATUSES.
+
+fn flag(set: &Vars<'_>, variable: &'static str) -> Result<bool, ConfigError> {
+    match set(variable) {
+        None => Ok(false),
+        Some(v) => parse_bool(&v).ok_or_else(|| invalid(variable, &v, "expected true or false")),
+    }
+}
+
+fn topic_arn(set: &Vars<'_>, dry_run: bool) -> Result<Option<String>, ConfigError> {
+    match set("ALERT_TOPIC_ARN") {
+        Some(arn) if is_topic_arn(&arn) => Ok(Some(arn)),
+        Some(arn) => Err(invalid(
+            "ALERT_TOPIC_ARN",
+            &arn,
+            "expected an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alerts",
+        )),
+        None if dry_run => Ok(None),
+        None => Err(ConfigError::Missing {
+            variable: "ALERT_TOPIC_ARN",
+        }),
+    }
+}
+
+fn statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(v) = set("ALERT_STATUSES") else {
+        return Ok(vec!["PENDING".to_string(), "ERROR".to_string()]);
+    };
+    list("ALERT_STATUSES", &v, |s| {
+        let upper = s.to_ascii_uppercase();
+        CONNECTION_STATUSES
+            .contains(&upper.as_str())
+            .then_some(upper)
+            .ok_or_else(|| {
+                format!(
+                    "unknown status {s:?}; known: {}",
+                    CONNECTION_STATUSES.join(", ")
+                )
+            })
+    })
+}
+
+fn host_statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(v) = set("ALERT_HOST_STATUSES") else {
+        return Ok(DEFAULT_HOST_STATUSES.map(str::to_string).to_vec());
+    };
+    // Any status is accepted: AWS types it as a free string and may add some.
+    list("ALERT_HOST_STATUSES", &v, |s| {
+        let upper = s.to_ascii_uppercase();
+        if upper
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            Ok(upper)
+        } else {
+            Err(format!(
+                "{s:?} is not a status like PENDING or VPC_CONFIG_FAILED_INITIALIZATION"
+            ))
+        }
+    })
+}
+
+// What is watched: PROVIDER_TYPES, IGNORE_TAG (AWS_REGION and
+// MONITOR_REGIONS are read in `from_vars`).
+
+fn provider_types(set: &Vars<'_>) -> Result<Option<Vec<String>>, ConfigError> {
+    set("PROVIDER_TYPES")
+        .map(|v| {
+            list("PROVIDER_TYPES", &v, |p| {
+                PROVIDER_TYPES
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(p))
+                    .map(|known| known.to_string())
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown provider type {p:?}; known: {}",
+                            PROVIDER_TYPES.join(", ")
+                        )
+                    })
+            })
+        })
+        .transpose()
+}
+
+fn ignore_tag(set: &Vars<'_>) -> Result<String, ConfigError> {
+    let ignore_tag = set("IGNORE_TAG").unwrap_or_else(|| DEFAULT_IGNORE_TAG.to_string());
+    if ignore_tag.len() > 128 {
+        return Err(invalid(
+            "IGNORE_TAG",
+            &ignore_tag,
+            "a tag key has at most 128 characters",
+        ));
+    }
+    Ok(ignore_tag)
+}
+
+// The lifecycle: STATE_TABLE, REPEAT_INTERVAL.
+
+fn state_table(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    set("STATE_TABLE")
+        .map(|t| {
+            let valid = (3..=255).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+            if valid {
+                Ok(t)
+            } else {
+                Err(invalid(
+                    "STATE_TABLE",
+                    &t,
+                    "a DynamoDB table name has 3 to 255 of a-z, A-Z, 0-9, _ . -",
+                ))
+            }
+        })
+        .transpose()
+}
+
+fn repeat_interval(set: &Vars<'_>) -> Result<Duration, ConfigError> {
+    let Some(v) = set("REPEAT_INTERVAL") else {
+        return Ok(DEFAULT_REPEAT_INTERVAL);
+    };
+    parse_interval(&v).ok_or_else(|| {
+        invalid(
+            "REPEAT_INTERVAL",
+            &v,
+            "expected a positive whole number of m, h or d, like 30m, 4h or 2d",
+        )
+    })
+}
+
+// Organization-wide: ACCOUNTS, EXCLUDE_ACCOUNTS, MEMBER_ROLE_NAME, ACCOUNT_CONCURRENCY.
+
+struct Organization {
+    accounts: AccountScope,
+    exclude_accounts: Vec<String>,
+    member_role_name: String,
+    account_concurrency: usize,
+}
+
+fn organization(set: &Vars<'_>) -> Result<Organization, ConfigError> {
+    let accounts = match set("ACCOUNTS") {
+        None => AccountScope::Own,
+        Some(v) if v.trim().eq_ignore_ascii_case("organization") => AccountScope::Organization,
+        Some(v) => AccountScope::List(list("ACCOUNTS", &v, parse_account)?),
+    };
+    let exclude_accounts = set("EXCLUDE_ACCOUNTS")
+        .map(|v| list("EXCLUDE_ACCOUNTS", &v, parse_account))
+        .transpose()?
+        .unwrap_or_default();
+    let member_role_name =
+        set("MEMBER_ROLE_NAME").unwrap_or_else(|| DEFAULT_MEMBER_ROLE_NAME.to_string());
+    let role_name_ok = (1..=64).contains(&member_role_name.len())
+        && member_role_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    if !role_name_ok {
+        return Err(invalid(
+            "MEMBER_ROLE_NAME",
+            &member_role_name,
+            "an IAM role name has 1 to 64 of a-z, A-Z, 0-9 and +=,.@_-",
+        ));
+    }
+    let account_concurrency = match set("ACCOUNT_CONCURRENCY") {
+        None => DEFAULT_ACCOUNT_CONCURRENCY,
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=256).contains(n))
+            .ok_or_else(|| invalid("ACCOUNT_CONCURRENCY", &v, "expected a number from 1 to 256"))?,
+    };
+    Ok(Organization {
+        accounts,
+        exclude_accounts,
+        member_role_name,
+        account_concurrency,
+    })
 }
 
 fn invalid(variable: &'static str, value: &str, reason: &str) -> ConfigError {
@@ -301,23 +347,6 @@ fn list(
         }
     }
     Ok(items)
-}
-
-/// A 12-digit account id.
-pub fn parse_account(account: &str) -> Result<String, String> {
-    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(account.to_string())
-    } else {
-        Err(format!("{account:?} is not a 12-digit account id"))
-    }
-}
-
-pub fn parse_region(region: &str) -> Result<String, String> {
-    if is_region(region) {
-        Ok(region.to_string())
-    } else {
-        Err(format!("{region:?} is not a region name like us-east-1"))
-    }
 }
 
 /// `30m`, `4h`, `2d`.

@@ -2,9 +2,10 @@
 //! paging, not-found and errors mapped to the project's own types, and the
 //! regional clients that route each call where AWS serves it.
 
-use crate::connection::{settings_url, Connection, Provider, ResourceArn};
-use crate::host::Host;
-use crate::watched::Tags;
+use crate::domain::arn::{settings_url, ResourceArn};
+use crate::domain::connection::{Connection, Provider};
+use crate::domain::host::Host;
+use crate::domain::watched::Tags;
 use aws_sdk_codestarconnections::config::Region;
 use aws_sdk_codestarconnections::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_codestarconnections::types::{ProviderType, Tag};

@@ -1,13 +1,13 @@
 //! CloudWatch Embedded Metric Format lines for one run, so users can alarm
 //! on stuck connections and hosts without reading the alerts. Pure: no I/O.
 
-use crate::selection::RunReport;
+use super::report::RunReport;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "ConnectionWatch";
 
 /// What the metrics count over.
-pub struct Watched<'a> {
+pub struct MetricScope<'a> {
     pub statuses: &'a [String],
     pub host_statuses: &'a [String],
     /// Regions whose hosts were listed successfully.
@@ -20,7 +20,7 @@ pub struct Watched<'a> {
 /// with `StuckHosts`, zeros included so an alarm sees a healthy region as 0
 /// rather than as missing data. EMF allows only one value per dimension in a
 /// document, hence several lines.
-pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -> Vec<String> {
+pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i64) -> Vec<String> {
     let document = |dimensions: &[&str], metrics: &[&str], fields: Value| {
         let metrics: Vec<Value> = metrics
             .iter()
@@ -91,9 +91,9 @@ pub fn emf_lines(report: &RunReport, watched: &Watched<'_>, timestamp_ms: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::Connection;
-    use crate::host::Host;
-    use crate::selection::RegionSummary;
+    use crate::domain::connection::Connection;
+    use crate::domain::host::Host;
+    use crate::monitor::report::RegionSummary;
 
     #[test]
     fn one_document_per_region_and_status_with_zeros() {
@@ -142,7 +142,7 @@ mod tests {
         };
         let lines = emf_lines(
             &report,
-            &Watched {
+            &MetricScope {
                 statuses: &["PENDING".into(), "ERROR".into()],
                 host_statuses: &["PENDING".into()],
                 host_regions: &["eu-west-1".into(), "us-east-1".into()],

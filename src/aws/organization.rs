@@ -2,8 +2,8 @@
 //! Organizations, and read through a role assumed in each (the way
 //! multi-account scanners such as Prowler and c7n-org do).
 
-use crate::codestar::CodestarClients;
-use crate::config::AccountScope;
+use super::codestar::CodestarClients;
+use crate::domain::account::{Account, AccountScope};
 use aws_sdk_codestarconnections::config::Credentials;
 use aws_sdk_organizations::error::DisplayErrorContext;
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
@@ -14,13 +14,6 @@ use thiserror::Error;
 
 /// Assumed credentials are reused until this long before they expire.
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
-    pub id: String,
-    /// As AWS Organizations names it.
-    pub name: Option<String>,
-}
 
 #[derive(Debug, Error)]
 pub enum AccountsError {

@@ -1,46 +1,11 @@
-//! Which connections and hosts count as stuck, and the run report built from
-//! what the listings found. Pure: no I/O.
+//! What one run found and the run report built from it. Pure: no I/O.
 
-use crate::config::MonitorConfig;
-use crate::connection::Connection;
-use crate::host::{Host, HOST_AVAILABLE};
-use crate::watched::{Tags, Watched};
+use crate::aws::codestar::CodestarError;
+use crate::domain::connection::Connection;
+use crate::domain::host::Host;
+use crate::domain::watched::Watched;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
-
-/// Worth reading tags for: home region, status and provider type are watched.
-pub fn is_candidate(c: &Connection, config: &MonitorConfig) -> bool {
-    config.watches(&c.region)
-        && config.statuses.contains(&c.status)
-        && config
-            .provider_types
-            .as_ref()
-            .is_none_or(|types| types.contains(&c.provider_type))
-}
-
-/// Worth reading tags for: the host's status is watched.
-pub fn is_host_candidate(h: &Host, config: &MonitorConfig) -> bool {
-    config.host_statuses.contains(&h.status)
-}
-
-/// Carries the ignore tag with the value `true` (any case).
-pub fn is_ignored(tags: &Tags, ignore_tag: &str) -> bool {
-    tags.get(ignore_tag)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-}
-
-/// Notes on each stuck connection whose host is known and not AVAILABLE
-/// that its host is the reason it cannot work.
-pub fn note_host_status(stuck: &mut [Connection], host_statuses: &HashMap<String, String>) {
-    for c in stuck {
-        c.host_status = c
-            .host_arn
-            .as_ref()
-            .and_then(|arn| host_statuses.get(arn))
-            .filter(|status| status.as_str() != HOST_AVAILABLE)
-            .cloned();
-    }
-}
+use std::collections::BTreeMap;
 
 /// What one run found, before the lifecycle and the publish.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,6 +53,22 @@ impl Findings {
         self.stuck_hosts.extend(other.stuck_hosts);
         self.ignored += other.ignored;
     }
+}
+
+/// A region whose listing or tag reads failed.
+#[derive(Debug)]
+pub struct RegionFailure {
+    pub region: String,
+    pub error: CodestarError,
+}
+
+/// `eu-west-1 (error); ap-south-1 (error)`.
+pub fn describe(failures: &[RegionFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("{} ({})", f.region, f.error))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An account that could not be entered or scanned, and why.
@@ -197,113 +178,7 @@ fn sort<T: Watched>(items: &mut [T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(
-        statuses: &[&str],
-        providers: Option<&[&str]>,
-        regions: Option<&[&str]>,
-    ) -> MonitorConfig {
-        MonitorConfig {
-            topic_arn: None,
-            statuses: statuses.iter().map(|s| s.to_string()).collect(),
-            host_statuses: vec!["PENDING".into()],
-            own_region: "us-east-1".into(),
-            regions: regions.map(|r| r.iter().map(|s| s.to_string()).collect()),
-            provider_types: providers.map(|p| p.iter().map(|s| s.to_string()).collect()),
-            ignore_tag: "connection-watch:ignore".into(),
-            dry_run: true,
-            state_table: None,
-            repeat_interval: crate::config::DEFAULT_REPEAT_INTERVAL,
-            accounts: crate::config::AccountScope::Own,
-            member_role_name: crate::config::DEFAULT_MEMBER_ROLE_NAME.into(),
-            exclude_accounts: Vec::new(),
-            account_concurrency: crate::config::DEFAULT_ACCOUNT_CONCURRENCY,
-        }
-    }
-
-    fn conn(name: &str, status: &str, provider: &str, region: &str) -> Connection {
-        Connection {
-            name: name.into(),
-            arn: format!("arn:aws:codestar-connections:{region}:123456789012:connection/{name}"),
-            status: status.into(),
-            provider_type: provider.into(),
-            region: region.into(),
-            owner_account_id: "123456789012".into(),
-            ..Connection::default()
-        }
-    }
-
-    #[test]
-    fn candidates_by_region_status_and_provider() {
-        let all = config(&["PENDING", "ERROR"], None, None);
-        let github_only = config(&["PENDING"], Some(&["GitHub"]), None);
-        let west_only = config(&["PENDING", "ERROR"], None, Some(&["eu-west-1"]));
-        let cases = [
-            (
-                conn("a", "PENDING", "GitHub", "us-east-1"),
-                true,
-                true,
-                false,
-            ),
-            (
-                conn("b", "ERROR", "GitHub", "us-east-1"),
-                true,
-                false,
-                false,
-            ),
-            (
-                conn("c", "AVAILABLE", "GitHub", "eu-west-1"),
-                false,
-                false,
-                false,
-            ),
-            (
-                conn("d", "PENDING", "Bitbucket", "eu-west-1"),
-                true,
-                false,
-                true,
-            ),
-        ];
-        for (c, in_all, in_github, in_west) in cases {
-            assert_eq!(is_candidate(&c, &all), in_all, "{}", c.name);
-            assert_eq!(is_candidate(&c, &github_only), in_github, "{}", c.name);
-            assert_eq!(is_candidate(&c, &west_only), in_west, "{}", c.name);
-        }
-    }
-
-    #[test]
-    fn ignore_tag_needs_the_value_true() {
-        let tags = |v: &str| Tags::from([("connection-watch:ignore".to_string(), v.to_string())]);
-        assert!(is_ignored(&tags("true"), "connection-watch:ignore"));
-        assert!(is_ignored(&tags(" TRUE "), "connection-watch:ignore"));
-        assert!(!is_ignored(&tags("false"), "connection-watch:ignore"));
-        assert!(!is_ignored(&tags(""), "connection-watch:ignore"));
-        assert!(!is_ignored(&tags("true"), "other-tag"));
-        assert!(!is_ignored(&Tags::new(), "connection-watch:ignore"));
-    }
-
-    #[test]
-    fn a_connection_learns_that_its_host_is_not_available() {
-        let host = "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1";
-        let mut stuck = vec![
-            Connection {
-                host_arn: Some(host.into()),
-                ..conn("a", "PENDING", "GitHubEnterpriseServer", "us-east-1")
-            },
-            conn("b", "PENDING", "GitHub", "us-east-1"),
-        ];
-        note_host_status(
-            &mut stuck,
-            &HashMap::from([(host.to_string(), "PENDING".to_string())]),
-        );
-        assert_eq!(stuck[0].host_status.as_deref(), Some("PENDING"));
-        assert_eq!(stuck[1].host_status, None);
-        note_host_status(
-            &mut stuck,
-            &HashMap::from([(host.to_string(), "AVAILABLE".to_string())]),
-        );
-        assert_eq!(stuck[0].host_status, None);
-    }
+    use crate::domain::connection::sample as conn;
 
     #[test]
     fn accounts_merge_their_counts_and_keep_their_failed_regions_to_themselves() {

@@ -5,9 +5,9 @@
 //! dropped as "Event received is not supported", aws-amplify/amplify-hosting#943).
 //! Pure: no I/O.
 
-use crate::alert::Stuck;
-use crate::text::shown;
-use crate::watched::{AlertState, Watched};
+use super::batch::{title, Batch, Item};
+use super::escape::shown;
+use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,7 +56,7 @@ struct Metadata {
 pub fn notification(
     account: &str,
     generated_at: DateTime<Utc>,
-    stuck: Stuck<'_>,
+    batch: Batch<'_>,
     title: &str,
     part: Option<(usize, usize)>,
 ) -> String {
@@ -64,10 +64,7 @@ pub fn notification(
     let mut context = BTreeMap::from([
         ("account", account.to_string()),
         ("generatedAt", generated.clone()),
-        (
-            "count",
-            (stuck.connections.len() + stuck.hosts.len()).to_string(),
-        ),
+        ("count", batch.len().to_string()),
     ]);
     if let Some((i, n)) = part {
         context.insert("part", format!("{i}/{n}"));
@@ -82,20 +79,18 @@ pub fn notification(
         content: Content {
             text_type: "client-markdown",
             title: title.to_string(),
-            description: description(stuck),
-            next_steps: next_steps(stuck),
-            keywords: keywords(stuck),
+            description: description(batch),
+            next_steps: next_steps(batch),
+            keywords: keywords(batch),
         },
         metadata: Metadata {
             // One thread per account: updates and RESOLVED notices follow the first alert.
             thread_id: format!("connection-watch-{account}"),
             summary: title.to_string(),
             event_type: "ConnectionWatchAlert",
-            related_resources: stuck
-                .connections
-                .iter()
-                .map(|c| c.arn.clone())
-                .chain(stuck.hosts.iter().map(|h| h.arn.clone()))
+            related_resources: batch
+                .items()
+                .map(|i| i.arn().to_string())
                 .take(MAX_RELATED_RESOURCES)
                 .collect(),
             additional_context: context,
@@ -104,61 +99,26 @@ pub fn notification(
     serde_json::to_string(&notification).expect("the notification is plain data")
 }
 
-/// One markdown line per connection or host, grouped as the email is:
-/// connections then hosts, each by lifecycle state; cut with "and N more".
-fn description(stuck: Stuck<'_>) -> String {
+/// One markdown line per connection or host, grouped as the email is: by
+/// account, then kind, then lifecycle state; cut with "and N more".
+fn description(batch: Batch<'_>) -> String {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     // Organization-wide, with several accounts: one group each, under its heading.
-    let account_keys = stuck.account_groups();
-    if account_keys.len() > 1 {
-        for id in &account_keys {
-            let of = |a: Option<(&str, Option<&str>)>| a.map_or("", |(a, _)| a) == id;
-            let connections: Vec<_> = stuck
-                .connections
-                .iter()
-                .filter(|c| of(Watched::account(*c)))
-                .collect();
-            let hosts: Vec<_> = stuck
-                .hosts
-                .iter()
-                .filter(|h| of(Watched::account(*h)))
-                .collect();
-            let name = connections
-                .first()
-                .and_then(|c| Watched::account(*c))
-                .or_else(|| hosts.first().and_then(|h| Watched::account(*h)))
-                .and_then(|(_, name)| name);
-            if !id.is_empty() {
-                groups.push((format!("**Account {}**", account(id, name)), Vec::new()));
-            }
-            let both = !connections.is_empty() && !hosts.is_empty();
-            kind_groups(
-                &mut groups,
-                both,
-                "Connections",
-                connections.into_iter().map(line).collect(),
-            );
-            kind_groups(
-                &mut groups,
-                both,
-                "Hosts",
-                hosts.into_iter().map(line).collect(),
-            );
+    let accounts = batch.account_groups();
+    let grouped = accounts.len() > 1;
+    for group in &accounts {
+        if grouped && !group.id.is_empty() {
+            let name = group.account.and_then(|(_, name)| name);
+            groups.push((
+                format!("**Account {}**", account(&group.id, name)),
+                Vec::new(),
+            ));
         }
-    } else {
-        let both = !stuck.connections.is_empty() && !stuck.hosts.is_empty();
-        kind_groups(
-            &mut groups,
-            both,
-            "Connections",
-            stuck.connections.iter().map(line).collect(),
-        );
-        kind_groups(
-            &mut groups,
-            both,
-            "Hosts",
-            stuck.hosts.iter().map(line).collect(),
-        );
+        let mixed = group.mixed();
+        for kind in &group.kinds {
+            let lines = kind.items.iter().map(|i| line(*i)).collect();
+            state_groups(&mut groups, mixed.then(|| title(kind.kind)), lines);
+        }
     }
 
     let total: usize = groups.iter().map(|(_, m)| m.len()).sum();
@@ -188,12 +148,11 @@ fn description(stuck: Stuck<'_>) -> String {
     out.trim_end().to_string()
 }
 
-/// One kind's lines by lifecycle state, each state under a heading
-/// (the kind's too when `both` kinds are present).
-fn kind_groups(
+/// One kind's lines by lifecycle state, each state under a heading (the
+/// kind's `title` too when several kinds are present).
+fn state_groups(
     groups: &mut Vec<(String, Vec<String>)>,
-    both: bool,
-    kind: &str,
+    title: Option<&str>,
     lines: Vec<(Option<AlertState>, String)>,
 ) {
     for (state, heading) in [
@@ -210,11 +169,11 @@ fn kind_groups(
         if members.is_empty() {
             continue;
         }
-        let heading = match (both, heading) {
-            (false, "") => String::new(),
-            (false, h) => format!("**{h}**"),
-            (true, "") => format!("**{kind}**"),
-            (true, h) => format!("**{kind}: {h}**"),
+        let heading = match (title, heading) {
+            (None, "") => String::new(),
+            (None, h) => format!("**{h}**"),
+            (Some(kind), "") => format!("**{kind}**"),
+            (Some(kind), h) => format!("**{kind}: {h}**"),
         };
         groups.push((heading, members));
     }
@@ -230,8 +189,7 @@ fn more(n: usize) -> String {
 }
 
 /// `• `name` PENDING · GitHub · us-east-1 · [Open](url)`
-fn line<T: Watched + Noted>(item: &T) -> (Option<AlertState>, String) {
-    let state = item.lifecycle().state;
+fn line(item: &dyn Item) -> (Option<AlertState>, String) {
     let status = if item.is_resolved() {
         format!("resolved (was {})", code(item.status()))
     } else {
@@ -243,35 +201,26 @@ fn line<T: Watched + Noted>(item: &T) -> (Option<AlertState>, String) {
         code(item.provider_type()),
         code(item.region())
     );
-    if let Some((id, name)) = Watched::account(item) {
+    if let Some((id, name)) = item.account() {
         line += &format!(" · account {}", account(id, name));
     }
     if !item.is_resolved() {
         line += &format!(" · [Open]({})", url(item.console_url()));
     }
-    if let Some(note) = item.note() {
+    if let Some(note) = note(item) {
         line += &format!(" · {note}");
     }
-    (state, line)
+    (item.state(), line)
 }
 
-/// What a line shows besides the `Watched` fields.
-trait Noted {
-    fn note(&self) -> Option<String>;
-}
-
-impl Noted for crate::connection::Connection {
-    fn note(&self) -> Option<String> {
-        self.host_status
-            .as_ref()
-            .map(|s| format!("its host is {}: set it up first", code(s)))
-    }
-}
-
-impl Noted for crate::host::Host {
-    fn note(&self) -> Option<String> {
-        self.status_message.as_ref().map(|m| code(m))
-    }
+/// What a line says besides the common fields: a connection's host that
+/// is not AVAILABLE, a host's reason.
+fn note(item: &dyn Item) -> Option<String> {
+    let facts = item.facts();
+    let host = facts
+        .host_status
+        .map(|s| format!("its host is {}: set it up first", code(s)));
+    host.or_else(|| facts.reason.map(code))
 }
 
 /// An account as inline code, with its name.
@@ -309,36 +258,24 @@ fn url(value: &str) -> String {
         .collect()
 }
 
-fn next_steps(stuck: Stuck<'_>) -> Vec<String> {
-    let open = |s: &str| {
-        stuck
-            .connections
-            .iter()
-            .any(|c| !c.is_resolved() && c.status == s)
+/// What to do, for each kind and status present that is not resolved:
+/// hosts first, since no connection through a broken host can work.
+fn next_steps(batch: Batch<'_>) -> Vec<String> {
+    let open = |kind: Kind, pending: bool| {
+        batch
+            .items()
+            .any(|i| i.kind() == kind && !i.is_resolved() && (i.status() == "PENDING") == pending)
     };
-    let open_host = |pred: &dyn Fn(&str) -> bool| {
-        stuck
-            .hosts
-            .iter()
-            .any(|h| !h.is_resolved() && pred(&h.status))
-    };
-    let mut steps = Vec::new();
-    if open_host(&|s| s == "PENDING") {
-        steps.push("Set up each PENDING host: open its link, choose Set up host, and register the provider's app on the host.".to_string());
-    }
-    if open_host(&|s| s != "PENDING") {
-        steps.push("Repair each failed host: check its VPC, subnets, security groups and TLS certificate, or recreate it.".to_string());
-    }
-    if open("PENDING") {
-        steps.push("Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app.".to_string());
-    }
-    if stuck
-        .connections
-        .iter()
-        .any(|c| !c.is_resolved() && c.status != "PENDING")
-    {
-        steps.push("Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection.".to_string());
-    }
+    let mut steps: Vec<String> = [
+        (Kind::Host, true, "Set up each PENDING host: open its link, choose Set up host, and register the provider's app on the host."),
+        (Kind::Host, false, "Repair each failed host: check its VPC, subnets, security groups and TLS certificate, or recreate it."),
+        (Kind::Connection, true, "Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app."),
+        (Kind::Connection, false, "Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection."),
+    ]
+    .into_iter()
+    .filter(|(kind, pending, _)| open(*kind, *pending))
+    .map(|(_, _, step)| step.to_string())
+    .collect();
     if steps.is_empty() {
         steps.push("Nothing to do: everything listed is resolved.".to_string());
     } else {
@@ -347,21 +284,11 @@ fn next_steps(stuck: Stuck<'_>) -> Vec<String> {
     steps
 }
 
-/// Statuses, regions and kinds, each once.
-fn keywords(stuck: Stuck<'_>) -> Vec<String> {
+/// Statuses and regions, each once.
+fn keywords(batch: Batch<'_>) -> Vec<String> {
     let mut keywords: Vec<String> = Vec::new();
-    let values = stuck
-        .connections
-        .iter()
-        .flat_map(|c| [c.status.clone(), c.region.clone()])
-        .chain(
-            stuck
-                .hosts
-                .iter()
-                .flat_map(|h| [h.status.clone(), h.region.clone()]),
-        );
-    for value in values {
-        let value: String = shown(&value).chars().take(50).collect();
+    for value in batch.items().flat_map(|i| [i.status(), i.region()]) {
+        let value: String = shown(value).chars().take(50).collect();
         if !value.is_empty() && !keywords.contains(&value) {
             keywords.push(value);
         }
@@ -373,8 +300,9 @@ fn keywords(stuck: Stuck<'_>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{Connection, ResourceArn};
-    use crate::watched::Lifecycle;
+    use crate::domain::arn::ResourceArn;
+    use crate::domain::connection::Connection;
+    use crate::domain::watched::Lifecycle;
     use chrono::TimeZone;
     use serde_json::Value;
 
@@ -397,7 +325,7 @@ mod tests {
 
     fn render(connections: &[Connection]) -> Value {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
-        let stuck = Stuck {
+        let stuck = Batch {
             connections,
             hosts: &[],
         };

@@ -55,9 +55,10 @@ impl Kind {
     }
 }
 
-/// A connection or a host, as the lifecycle and the alert see it.
-pub trait Watched: Clone + Serialize + DeserializeOwned {
-    const KIND: Kind;
+/// The fields every watched kind has. Object-safe, so that a renderer can
+/// hold connections and hosts in one list.
+pub trait Fields {
+    fn kind(&self) -> Kind;
     fn name(&self) -> &str;
     fn arn(&self) -> &str;
     /// The home region, from the ARN.
@@ -69,19 +70,31 @@ pub trait Watched: Clone + Serialize + DeserializeOwned {
     /// Organization-wide: the account, and its name when known.
     fn account(&self) -> Option<(&str, Option<&str>)>;
     fn lifecycle(&self) -> &Lifecycle;
-    fn lifecycle_mut(&mut self) -> &mut Lifecycle;
 
+    fn state(&self) -> Option<AlertState> {
+        self.lifecycle().state
+    }
     fn is_resolved(&self) -> bool {
-        self.lifecycle().state == Some(AlertState::Resolved)
+        self.state() == Some(AlertState::Resolved)
     }
 }
 
-/// Implements `Watched` for a struct with `name`, `arn`, `region`, `status`,
+/// A connection or a host, as the lifecycle and the state table see it.
+pub trait Watched: Fields + Clone + Serialize + DeserializeOwned {
+    const KIND: Kind;
+    fn lifecycle_mut(&mut self) -> &mut Lifecycle;
+    /// Organization-wide: marks it as belonging to `account`.
+    fn set_account(&mut self, account: &str, name: Option<&str>);
+}
+
+/// Implements `Fields` and `Watched` for a struct with `name`, `arn`, `region`, `status`,
 /// `provider_type`, `console_url`, `account`, `account_name` and `lifecycle` fields.
 macro_rules! impl_watched {
     ($type:ty, $kind:expr) => {
-        impl $crate::watched::Watched for $type {
-            const KIND: $crate::watched::Kind = $kind;
+        impl $crate::domain::watched::Fields for $type {
+            fn kind(&self) -> $crate::domain::watched::Kind {
+                $kind
+            }
             fn name(&self) -> &str {
                 &self.name
             }
@@ -103,13 +116,43 @@ macro_rules! impl_watched {
             fn account(&self) -> Option<(&str, Option<&str>)> {
                 Some((self.account.as_deref()?, self.account_name.as_deref()))
             }
-            fn lifecycle(&self) -> &$crate::watched::Lifecycle {
+            fn lifecycle(&self) -> &$crate::domain::watched::Lifecycle {
                 &self.lifecycle
             }
-            fn lifecycle_mut(&mut self) -> &mut $crate::watched::Lifecycle {
+        }
+
+        impl $crate::domain::watched::Watched for $type {
+            const KIND: $crate::domain::watched::Kind = $kind;
+            fn lifecycle_mut(&mut self) -> &mut $crate::domain::watched::Lifecycle {
                 &mut self.lifecycle
+            }
+            fn set_account(&mut self, account: &str, name: Option<&str>) {
+                self.account = Some(account.to_string());
+                self.account_name = name.map(str::to_string);
             }
         }
     };
 }
 pub(crate) use impl_watched;
+
+/// Carries the ignore tag with the value `true` (any case).
+pub fn is_ignored(tags: &Tags, ignore_tag: &str) -> bool {
+    tags.get(ignore_tag)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_tag_needs_the_value_true() {
+        let tags = |v: &str| Tags::from([("connection-watch:ignore".to_string(), v.to_string())]);
+        assert!(is_ignored(&tags("true"), "connection-watch:ignore"));
+        assert!(is_ignored(&tags(" TRUE "), "connection-watch:ignore"));
+        assert!(!is_ignored(&tags("false"), "connection-watch:ignore"));
+        assert!(!is_ignored(&tags(""), "connection-watch:ignore"));
+        assert!(!is_ignored(&tags("true"), "other-tag"));
+        assert!(!is_ignored(&Tags::new(), "connection-watch:ignore"));
+    }
+}

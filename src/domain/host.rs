@@ -1,8 +1,8 @@
 //! A host (GitHub Enterprise Server, GitLab self-managed) as the project
 //! reports it. Hosts are regional: each is listed only in its own region.
 
-use crate::connection::ResourceArn;
-use crate::watched::{impl_watched, Kind, Lifecycle};
+use super::arn::{settings_url, ResourceArn};
+use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
 
 /// The one status in which a host serves its connections.
@@ -50,10 +50,7 @@ impl Host {
             provider_type: provider_type.to_string(),
             provider_endpoint: provider_endpoint.to_string(),
             region: parsed.as_ref().map_or(region, |a| a.region).to_string(),
-            console_url: parsed.map_or_else(
-                || crate::connection::settings_url(region),
-                |a| a.console_url(),
-            ),
+            console_url: parsed.map_or_else(|| settings_url(region), |a| a.console_url()),
             account: None,
             account_name: None,
             lifecycle: Lifecycle::default(),

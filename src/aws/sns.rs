@@ -1,6 +1,6 @@
 //! Publishes rendered alerts to the SNS topic.
 
-use crate::alert::AlertMessage;
+use crate::render::message::AlertMessage;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;

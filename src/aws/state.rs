@@ -9,8 +9,8 @@
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
 
-use crate::lifecycle::{Change, Stored};
-use crate::watched::Kind;
+use crate::domain::lifecycle::{Change, Stored};
+use crate::domain::watched::Kind;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;

@@ -1,56 +1,5 @@
-//! A connection as the project reports it, and the ARN rules shared by both Lambdas.
-
-use crate::watched::{impl_watched, Kind, Lifecycle};
-use serde::{Deserialize, Serialize};
-
-/// Provider types CodeStar Connections accepts in `CreateConnection`.
-pub const PROVIDER_TYPES: [&str; 5] = [
-    "Bitbucket",
-    "GitHub",
-    "GitHubEnterpriseServer",
-    "GitLab",
-    "GitLabSelfManaged",
-];
-
-/// Statuses a connection can have.
-pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
-
-/// One connection, in the shape of DESIGN.md's `stuck` objects.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Connection {
-    pub name: String,
-    pub arn: String,
-    pub status: String,
-    pub provider_type: String,
-    /// The home region, from the ARN: connections are global, listed from
-    /// any region, and changed only in the region that created them.
-    pub region: String,
-    pub owner_account_id: String,
-    pub host_arn: Option<String>,
-    /// The status of its host when that host is not AVAILABLE: the
-    /// connection cannot work until the host is repaired.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_status: Option<String>,
-    pub console_url: String,
-    /// Organization-wide: the account it belongs to, and its name when
-    /// AWS Organizations knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    #[serde(flatten)]
-    pub lifecycle: Lifecycle,
-}
-
-impl_watched!(Connection, Kind::Connection);
-
-/// Where a connection points: a cloud provider, or a self-managed host.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Provider {
-    Type(String),
-    Host(String),
-}
+//! ARN, partition, region and account rules, and console links: shared by
+//! both Lambdas, connections and hosts alike. Pure.
 
 /// The parts of a connection or host ARN, both `codestar-connections` and the
 /// post-2024 `codeconnections` service names.
@@ -160,6 +109,23 @@ pub fn is_region(region: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
         && !last.is_empty()
         && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A 12-digit account id.
+pub fn parse_account(account: &str) -> Result<String, String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(account.to_string())
+    } else {
+        Err(format!("{account:?} is not a 12-digit account id"))
+    }
+}
+
+pub fn parse_region(region: &str) -> Result<String, String> {
+    if is_region(region) {
+        Ok(region.to_string())
+    } else {
+        Err(format!("{region:?} is not a region name like us-east-1"))
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! what to hold back until it is due, and what to remember. The same rules
 //! serve connections and hosts. Pure: no I/O.
 
-use crate::watched::{AlertState, Kind, Lifecycle, Watched};
+use super::watched::{AlertState, Kind, Lifecycle, Watched};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -201,9 +201,9 @@ pub fn plan<T: Watched>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::connection::Connection;
+    use super::super::host::Host;
     use super::*;
-    use crate::connection::Connection;
-    use crate::host::Host;
     use chrono::TimeZone;
     use std::collections::BTreeSet;
 

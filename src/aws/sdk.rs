@@ -1,11 +1,5 @@
 //! The SDK configuration both Lambdas share, built once at start-up.
 
-use crate::accounts::Accounts;
-use crate::codestar::CodestarClients;
-use crate::config::{AccountScope, MonitorConfig};
-use crate::monitor::Adapters;
-use crate::publish::AlertPublisher;
-use crate::state::StateTable;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -34,27 +28,4 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .load()
         .await
-}
-
-/// The monitor's adapters over one SDK configuration: one HTTP client for
-/// every service and region.
-pub fn monitor_adapters(sdk: &SdkConfig, config: &MonitorConfig) -> Adapters {
-    Adapters {
-        codestar: CodestarClients::new(sdk.into()),
-        publisher: config
-            .topic_arn
-            .clone()
-            .map(|topic| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), topic)),
-        state: config
-            .state_table
-            .clone()
-            .map(|table| StateTable::new(aws_sdk_dynamodb::Client::new(sdk), table)),
-        accounts: (config.accounts != AccountScope::Own).then(|| {
-            Accounts::new(
-                aws_sdk_organizations::Client::new(sdk),
-                aws_sdk_sts::Client::new(sdk),
-                sdk.into(),
-            )
-        }),
-    }
 }

@@ -1,6 +1,6 @@
 //! What one monitor invocation asks for, parsed from its event. Pure: no I/O.
 
-use crate::config::{parse_account, parse_region};
+use crate::domain::arn::{parse_account, parse_region};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,0 +1,111 @@
+//! A connection as the project reports it.
+
+use super::host::HOST_AVAILABLE;
+use super::watched::{impl_watched, Kind, Lifecycle};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Provider types CodeStar Connections accepts in `CreateConnection`.
+pub const PROVIDER_TYPES: [&str; 5] = [
+    "Bitbucket",
+    "GitHub",
+    "GitHubEnterpriseServer",
+    "GitLab",
+    "GitLabSelfManaged",
+];
+
+/// Statuses a connection can have.
+pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
+
+/// One connection, in the shape of DESIGN.md's `stuck` objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub provider_type: String,
+    /// The home region, from the ARN: connections are global, listed from
+    /// any region, and changed only in the region that created them.
+    pub region: String,
+    pub owner_account_id: String,
+    pub host_arn: Option<String>,
+    /// The status of its host when that host is not AVAILABLE: the
+    /// connection cannot work until the host is repaired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_status: Option<String>,
+    pub console_url: String,
+    /// Organization-wide: the account it belongs to, and its name when
+    /// AWS Organizations knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    #[serde(flatten)]
+    pub lifecycle: Lifecycle,
+}
+
+impl_watched!(Connection, Kind::Connection);
+
+/// Where a connection points: a cloud provider, or a self-managed host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Type(String),
+    Host(String),
+}
+
+/// Notes on each stuck connection whose host is known and not AVAILABLE
+/// that its host is the reason it cannot work.
+pub fn note_host_status(stuck: &mut [Connection], host_statuses: &HashMap<String, String>) {
+    for c in stuck {
+        c.host_status = c
+            .host_arn
+            .as_ref()
+            .and_then(|arn| host_statuses.get(arn))
+            .filter(|status| status.as_str() != HOST_AVAILABLE)
+            .cloned();
+    }
+}
+
+/// A connection for unit tests, its ARN made from its name.
+#[cfg(test)]
+pub(crate) fn sample(name: &str, status: &str, provider: &str, region: &str) -> Connection {
+    Connection {
+        name: name.into(),
+        arn: format!("arn:aws:codestar-connections:{region}:123456789012:connection/{name}"),
+        status: status.into(),
+        provider_type: provider.into(),
+        region: region.into(),
+        owner_account_id: "123456789012".into(),
+        ..Connection::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sample as conn;
+
+    #[test]
+    fn a_connection_learns_that_its_host_is_not_available() {
+        let host = "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1";
+        let mut stuck = vec![
+            Connection {
+                host_arn: Some(host.into()),
+                ..conn("a", "PENDING", "GitHubEnterpriseServer", "us-east-1")
+            },
+            conn("b", "PENDING", "GitHub", "us-east-1"),
+        ];
+        note_host_status(
+            &mut stuck,
+            &HashMap::from([(host.to_string(), "PENDING".to_string())]),
+        );
+        assert_eq!(stuck[0].host_status.as_deref(), Some("PENDING"));
+        assert_eq!(stuck[1].host_status, None);
+        note_host_status(
+            &mut stuck,
+            &HashMap::from([(host.to_string(), "AVAILABLE".to_string())]),
+        );
+        assert_eq!(stuck[0].host_status, None);
+    }
+}

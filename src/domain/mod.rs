@@ -1,0 +1,19 @@
+//! What connection-watch is about, with no AWS call and no rendering:
+//! connections and hosts, ARN and region rules, accounts, and the alert
+//! lifecycle. Imports nothing else of the crate.
+//!
+//! A new kind of watched thing (say, a Git sync configuration) needs:
+//! 1. a struct here with the `Watched` fields and `impl_watched!`, and a
+//!    `Kind` variant (the state table's `kind`, the `kinds` attribute);
+//! 2. its `KindFacts` in `render::batch` and a `Batch` slice, its intro in
+//!    `render::text` and its next steps in `render::chat`;
+//! 3. its listing in `aws::codestar` and its `Selected` rule in
+//!    `monitor::select`; the scan, tag reads, lifecycle and report are
+//!    generic over `Watched`.
+
+pub mod account;
+pub mod arn;
+pub mod connection;
+pub mod host;
+pub mod lifecycle;
+pub mod watched;

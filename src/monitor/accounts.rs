@@ -1,0 +1,107 @@
+//! The scan of an organization: its accounts discovered, then each scanned
+//! like one account through a role assumed in it, a bounded number at once.
+
+use super::config::MonitorConfig;
+use super::report::{describe, FailedAccount, Findings};
+use super::scan::{scan_account, OrganizationScan, Scanned};
+use crate::aws::organization::{Accounts, AccountsError};
+use crate::domain::account::Account;
+use crate::domain::arn::partition_of;
+use futures_util::stream::{self, StreamExt};
+use std::collections::HashSet;
+use tokio::time::{timeout_at, Instant};
+
+/// Scans each account (at most `account_concurrency` at once) through its
+/// clients, and marks what it finds with the account. An account that
+/// cannot be entered, or whose scan fails anywhere, is a failed account;
+/// what it found is still alerted.
+pub async fn scan_organization(
+    config: &MonitorConfig,
+    deadline: Instant,
+    accounts: &Accounts,
+    own: &str,
+) -> Scanned {
+    let mut failed = Vec::new();
+    let scanned = discover(config, deadline, accounts, own, &mut failed).await;
+    let partition = partition_of(&config.own_region);
+    let scans = scanned.iter().map(|account| async move {
+        let clients = timeout_at(
+            deadline,
+            accounts.clients(&account.id, own, &config.member_role_name, partition),
+        )
+        .await;
+        let outcome = match clients {
+            Ok(Ok(clients)) => Ok(scan_account(config, deadline, &clients).await),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
+        };
+        (account, outcome)
+    });
+    let mut outcomes: Vec<_> = stream::iter(scans)
+        .buffer_unordered(config.account_concurrency)
+        .collect()
+        .await;
+    outcomes.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let mut findings = Findings {
+        accounts: Some(scanned.len()),
+        ..Findings::default()
+    };
+    let mut complete = HashSet::new();
+    for (account, outcome) in outcomes {
+        match outcome {
+            Err(error) => failed.push(FailedAccount {
+                account: account.id.clone(),
+                error,
+            }),
+            Ok(mut scan) => {
+                if scan.failures.is_empty() {
+                    complete.insert(account.id.clone());
+                } else {
+                    failed.push(FailedAccount {
+                        account: account.id.clone(),
+                        error: format!("could not scan {}", describe(&scan.failures)),
+                    });
+                }
+                scan.findings
+                    .mark_account(&account.id, account.name.as_deref());
+                findings.merge(scan.findings);
+            }
+        }
+    }
+    Scanned {
+        findings,
+        failures: Vec::new(),
+        organization: Some(OrganizationScan { failed, complete }),
+    }
+}
+
+/// The accounts to scan; when discovery fails, the own account alone (with
+/// its own credentials), and the failure is noted in `failed`.
+async fn discover(
+    config: &MonitorConfig,
+    deadline: Instant,
+    accounts: &Accounts,
+    own: &str,
+    failed: &mut Vec<FailedAccount>,
+) -> Vec<Account> {
+    let discovered = timeout_at(
+        deadline,
+        accounts.discover(&config.accounts, &config.exclude_accounts, own),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(AccountsError::Discover(
+            "no answer before the run's deadline".into(),
+        ))
+    });
+    discovered.unwrap_or_else(|e| {
+        failed.push(FailedAccount {
+            account: "organization".into(),
+            error: e.to_string(),
+        });
+        vec![Account {
+            id: own.to_string(),
+            name: None,
+        }]
+    })
+}

@@ -1,0 +1,46 @@
+//! The monitor's AWS adapters, wired in this one place: built once at
+//! start-up over one SDK configuration, or from mocks in tests.
+
+use super::config::MonitorConfig;
+use crate::aws::codestar::CodestarClients;
+use crate::aws::organization::Accounts;
+use crate::aws::sns::AlertPublisher;
+use crate::aws::state::StateTable;
+use crate::domain::account::AccountScope;
+use aws_config::SdkConfig;
+
+#[derive(Clone, Debug)]
+pub struct Adapters {
+    pub codestar: CodestarClients,
+    /// `None` in a dry-run configuration without a topic.
+    pub publisher: Option<AlertPublisher>,
+    /// `None`: stateless, every run alerts everything stuck.
+    pub state: Option<StateTable>,
+    /// Organization-wide (`ACCOUNTS` set): discovery and each account's clients.
+    pub accounts: Option<Accounts>,
+}
+
+impl Adapters {
+    /// The adapters `config` asks for, over one SDK configuration: one HTTP
+    /// client for every service and region.
+    pub fn from_sdk(sdk: &SdkConfig, config: &MonitorConfig) -> Self {
+        Self {
+            codestar: CodestarClients::new(sdk.into()),
+            publisher: config
+                .topic_arn
+                .clone()
+                .map(|topic| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), topic)),
+            state: config
+                .state_table
+                .clone()
+                .map(|table| StateTable::new(aws_sdk_dynamodb::Client::new(sdk), table)),
+            accounts: (config.accounts != AccountScope::Own).then(|| {
+                Accounts::new(
+                    aws_sdk_organizations::Client::new(sdk),
+                    aws_sdk_sts::Client::new(sdk),
+                    sdk.into(),
+                )
+            }),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The lifecycle stage: from what the state table remembers and what the
+//! scan found, what this run alerts and what it will remember.
+
+use super::config::MonitorConfig;
+use super::report::RunReport;
+use super::select::Selected;
+use crate::aws::state::{StateError, StateTable};
+use crate::domain::arn::ResourceArn;
+use crate::domain::connection::Connection;
+use crate::domain::host::Host;
+use crate::domain::lifecycle::{self, Change, Plan, Record, Stored};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+/// What one run alerts, each kind in the alert's order.
+#[derive(Clone, Debug, Default)]
+pub struct Alerts {
+    pub connections: Vec<Connection>,
+    pub hosts: Vec<Host>,
+}
+
+/// What the lifecycle decided: what to alert, and what to remember once
+/// the alert went out. `state_error`: the table could not be read, so this
+/// run alerts everything stuck and remembers nothing.
+pub struct Decision {
+    pub alerts: Alerts,
+    pub changes: Vec<Change>,
+    pub state_error: Option<StateError>,
+}
+
+/// Without a state table (or when it cannot be read), everything stuck;
+/// with one, the lifecycle's plans, recorded in `report`.
+pub async fn decide(
+    state: Option<&StateTable>,
+    config: &MonitorConfig,
+    report: &mut RunReport,
+    complete_accounts: Option<&HashSet<String>>,
+    now: DateTime<Utc>,
+) -> Decision {
+    let stateless = |report: &RunReport, state_error| Decision {
+        alerts: Alerts {
+            connections: report.stuck.clone(),
+            hosts: report.stuck_hosts.clone(),
+        },
+        changes: Vec::new(),
+        state_error,
+    };
+    let Some(state) = state else {
+        return stateless(report, None);
+    };
+    let stored = match state.load().await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(error = %e, "state table unusable: alerting everything stuck");
+            return stateless(report, Some(e));
+        }
+    };
+    // Organization-wide, a record resolves only in an account scanned completely.
+    let complete = complete_accounts;
+    let connections = plan_kind(&stored, &report.stuck, config, report, complete, now);
+    let hosts = plan_kind(&stored, &report.stuck_hosts, config, report, complete, now);
+    let mut changes = Vec::new();
+    let connections = record(connections, &mut changes);
+    let hosts = record(hosts, &mut changes);
+    report.stuck = connections.stuck;
+    report.suppressed = Some(connections.suppressed);
+    report.resolved = Some(connections.resolved.clone());
+    report.stuck_hosts = hosts.stuck;
+    report.suppressed_hosts = Some(hosts.suppressed);
+    report.resolved_hosts = Some(hosts.resolved.clone());
+    Decision {
+        alerts: Alerts {
+            connections: connections
+                .alert
+                .into_iter()
+                .chain(connections.resolved)
+                .collect(),
+            hosts: hosts.alert.into_iter().chain(hosts.resolved).collect(),
+        },
+        changes,
+        state_error: None,
+    }
+}
+
+/// One kind's plan: only what this run covered can resolve.
+fn plan_kind<T: Selected>(
+    stored: &[Stored],
+    stuck: &[T],
+    config: &MonitorConfig,
+    report: &RunReport,
+    complete_accounts: Option<&HashSet<String>>,
+    now: DateTime<Utc>,
+) -> Plan<T> {
+    let account_complete = |arn: &str| {
+        complete_accounts.is_none_or(|complete| {
+            ResourceArn::parse(arn).is_some_and(|a| complete.contains(a.account))
+        })
+    };
+    lifecycle::plan(
+        &Record::all_from(stored),
+        stuck,
+        |item: &T| item.was_covered(config, report) && account_complete(item.arn()),
+        now,
+        config.repeat_interval,
+    )
+}
+
+/// Moves a plan's changes into `changes`, kind after kind.
+fn record<T>(mut plan: Plan<T>, changes: &mut Vec<Change>) -> Plan<T> {
+    changes.append(&mut plan.changes);
+    plan
+}

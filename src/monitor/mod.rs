@@ -1,0 +1,21 @@
+//! The monitor Lambda: configuration, the invocation's request, and the run
+//! as stages (scan, tag reads, accounts, decide, publish) that `run.rs`
+//! orchestrates, each handing the next a named value.
+
+pub mod accounts;
+pub mod adapters;
+pub mod config;
+pub mod decide;
+pub mod error;
+pub mod event;
+pub mod metrics;
+pub mod publish;
+pub mod report;
+pub mod run;
+pub mod scan;
+pub mod select;
+pub mod tags;
+
+pub use adapters::Adapters;
+pub use error::MonitorError;
+pub use run::{Monitor, Ran};

@@ -1,0 +1,195 @@
+//! One monitor run, as orchestration only: parse the request, scan (one
+//! account or an organization), decide the lifecycle, publish, and report.
+
+use super::accounts::scan_organization;
+use super::adapters::Adapters;
+use super::config::MonitorConfig;
+use super::decide::decide;
+use super::error::{run_failure, MonitorError};
+use super::event::RunRequest;
+use super::metrics::{emf_lines, MetricScope};
+use super::publish::{publish, Published};
+use super::report::RunReport;
+use super::scan::{scan_account, Scanned};
+use crate::domain::account::AccountScope;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What a run keeps back from its deadline for the lifecycle and the publish:
+/// this much, or a quarter of the time, whichever is less.
+const PUBLISH_RESERVE: Duration = Duration::from_secs(10);
+
+/// A run that got as far as its report: what it found and published, and
+/// the failure it ends in, if any (everything it could see was alerted).
+#[derive(Debug)]
+pub struct Ran {
+    pub report: RunReport,
+    pub failure: Option<MonitorError>,
+}
+
+impl Ran {
+    pub fn into_result(self) -> Result<RunReport, MonitorError> {
+        match self.failure {
+            None => Ok(self.report),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+pub struct Monitor {
+    config: MonitorConfig,
+    adapters: Adapters,
+}
+
+impl Monitor {
+    pub fn new(config: MonitorConfig, adapters: Adapters) -> Self {
+        Self { config, adapters }
+    }
+
+    /// Serves one invocation: parse the event, run, log the metrics and the
+    /// report. `function_arn` names the account in the alert; `remaining` is
+    /// the time left before the Lambda deadline.
+    pub async fn handle(
+        &self,
+        event: &Value,
+        function_arn: &str,
+        remaining: Duration,
+    ) -> Result<RunReport, MonitorError> {
+        let request = RunRequest::from_event(event, Utc::now())?;
+        let now = request.time.unwrap_or_else(Utc::now);
+        let account = function_arn.split(':').nth(4).unwrap_or_default();
+        let scan_deadline = Instant::now() + remaining - PUBLISH_RESERVE.min(remaining / 4);
+        // Boxed: the whole run's future is too deep for the compiler to lay out inline.
+        let config = self.config_for(&request);
+        let ran = Box::pin(self.run_with(&config, account, now, scan_deadline)).await?;
+        let host_regions: Vec<String> = config
+            .host_regions()
+            .into_iter()
+            .filter(|r| !ran.report.failed_regions.contains(r))
+            .collect();
+        let scope = MetricScope {
+            statuses: &self.config.statuses,
+            host_statuses: &self.config.host_statuses,
+            host_regions: &host_regions,
+        };
+        for line in emf_lines(&ran.report, &scope, Utc::now().timestamp_millis()) {
+            println!("{line}");
+        }
+        log_counts(&ran.report);
+        ran.into_result()
+    }
+
+    /// The configuration with the request's narrowing applied.
+    fn config_for(&self, request: &RunRequest) -> MonitorConfig {
+        let mut config = self.config.clone();
+        if request.regions.is_some() {
+            config.regions = request.regions.clone();
+        }
+        if let Some(dry_run) = request.dry_run {
+            config.dry_run |= dry_run;
+        }
+        if let Some(accounts) = &request.accounts {
+            config.accounts = AccountScope::List(accounts.clone());
+        }
+        config
+    }
+
+    /// One run. `account` names the account in the alert; listings and tag
+    /// reads not done by `scan_deadline` fail their regions, so that the rest
+    /// is still published before Lambda's deadline. Fails only when the
+    /// alert could not be published.
+    pub async fn run(
+        &self,
+        request: &RunRequest,
+        account: &str,
+        now: DateTime<Utc>,
+        scan_deadline: Instant,
+    ) -> Result<Ran, MonitorError> {
+        let config = self.config_for(request);
+        self.run_with(&config, account, now, scan_deadline).await
+    }
+
+    /// `run` with the narrowed configuration.
+    async fn run_with(
+        &self,
+        config: &MonitorConfig,
+        account: &str,
+        now: DateTime<Utc>,
+        scan_deadline: Instant,
+    ) -> Result<Ran, MonitorError> {
+        let Scanned {
+            findings,
+            failures,
+            organization,
+        } = self.scan(config, account, scan_deadline).await;
+        for failure in &failures {
+            tracing::error!(region = %failure.region, error = %failure.error, "region failed");
+        }
+        let mut report = RunReport::from_findings(findings);
+        let (failed_accounts, complete_accounts) = match organization {
+            Some(o) => (Some(o.failed), Some(o.complete)),
+            None => (None, None),
+        };
+        for f in failed_accounts.iter().flatten() {
+            tracing::error!(account = %f.account, error = %f.error, "account failed");
+        }
+        report.failed_accounts = failed_accounts.clone();
+
+        // A state table that cannot be used costs the lifecycle, never the
+        // alert: this run alerts statelessly, then ends in the error.
+        let state = self.adapters.state.as_ref();
+        let complete = complete_accounts.as_ref();
+        let decision = decide(state, config, &mut report, complete, now).await;
+        let published = match (&self.adapters.publisher, config.dry_run) {
+            (Some(publisher), false) => {
+                let repeat = self.config.repeat_interval;
+                publish(publisher, state, repeat, account, now, decision).await?
+            }
+            _ => {
+                tracing::info!(
+                    connections = decision.alerts.connections.len(),
+                    hosts = decision.alerts.hosts.len(),
+                    "dry run: nothing published"
+                );
+                Published {
+                    messages: 0,
+                    state_error: decision.state_error,
+                }
+            }
+        };
+        report.messages_published = published.messages;
+        let failure = run_failure(published.state_error, failed_accounts, failures);
+        Ok(Ran { report, failure })
+    }
+
+    /// One account with the function's credentials, or organization-wide.
+    async fn scan(&self, config: &MonitorConfig, account: &str, deadline: Instant) -> Scanned {
+        match &self.adapters.accounts {
+            Some(accounts) if config.accounts != AccountScope::Own => {
+                Box::pin(scan_organization(config, deadline, accounts, account)).await
+            }
+            _ => {
+                let codestar = &self.adapters.codestar;
+                Scanned::single(Box::pin(scan_account(config, deadline, codestar)).await)
+            }
+        }
+    }
+}
+
+/// Counts only: the full report is the invocation's result, and a log
+/// event over 256 KB would be cut by CloudWatch.
+fn log_counts(report: &RunReport) {
+    tracing::info!(
+        scanned = report.scanned,
+        listed_from = ?report.listed_from,
+        stuck = report.stuck.len(),
+        hosts_scanned = report.hosts_scanned,
+        stuck_hosts = report.stuck_hosts.len(),
+        ignored = report.ignored,
+        failed_regions = ?report.failed_regions,
+        messages_published = report.messages_published,
+        "run finished"
+    );
+}

@@ -1,0 +1,222 @@
+//! The scan of one account: its connections listed once (they are global),
+//! the watched regions' hosts (they are regional) concurrently, and the
+//! tags of what is stuck, read in each object's home region.
+
+use super::config::MonitorConfig;
+use super::report::{FailedAccount, Findings, RegionFailure};
+use super::select::Selected;
+use super::tags::{InFlight, TagReads, Tagged};
+use crate::aws::codestar::{CodestarClients, CodestarError};
+use crate::domain::connection::{note_host_status, Connection};
+use crate::domain::host::Host;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use tokio::time::{timeout_at, Instant};
+
+/// Where the connection listing falls over to when the own region's fails
+/// and MONITOR_REGIONS names no other region: any region lists them all.
+const FALLBACK_REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
+
+/// What one account's scan found, and each region that failed.
+pub struct AccountScan {
+    pub findings: Findings,
+    pub failures: Vec<RegionFailure>,
+}
+
+/// The connection listing of one run.
+struct ConnectionScan {
+    listed_from: Option<String>,
+    scanned: BTreeMap<String, usize>,
+    tagged: Tagged<Connection>,
+    /// Listings that failed; they fail the run only when none succeeded.
+    listing_failures: Vec<RegionFailure>,
+}
+
+/// One region's hosts.
+struct HostScan {
+    scanned: usize,
+    statuses: HashMap<String, String>,
+    tagged: Tagged<Host>,
+}
+
+/// Lists connections and hosts concurrently and reads the tags of what is
+/// stuck; listings and tag reads not done by `deadline` fail their regions.
+pub async fn scan_account(
+    config: &MonitorConfig,
+    deadline: Instant,
+    codestar: &CodestarClients,
+) -> AccountScan {
+    let in_flight = InFlight::default();
+    let host_scans = config.host_regions().into_iter().map(|region| {
+        let in_flight = in_flight.clone();
+        async move {
+            let scan = scan_hosts(config, &region, in_flight, deadline, codestar).await;
+            (region, scan)
+        }
+    });
+    let (connections, hosts) = tokio::join!(
+        scan_connections(config, in_flight.clone(), deadline, codestar),
+        futures_util::future::join_all(host_scans)
+    );
+
+    let mut findings = Findings {
+        listed_from: connections.listed_from.clone(),
+        scanned: connections.scanned,
+        ignored: connections.tagged.ignored,
+        ..Findings::default()
+    };
+    let mut failures = Vec::new();
+    if connections.listed_from.is_none() {
+        failures.extend(connections.listing_failures);
+    } else {
+        for RegionFailure { region, error } in connections.listing_failures {
+            tracing::warn!(%region, error = %error, "connection listing failed; fell over to another region");
+        }
+    }
+    failures.extend(connections.tagged.failures);
+    let mut host_statuses = HashMap::new();
+    for (region, scan) in hosts {
+        match scan {
+            Ok(scan) => {
+                findings.hosts_scanned.insert(region, scan.scanned);
+                findings.ignored += scan.tagged.ignored;
+                findings.stuck_hosts.extend(scan.tagged.stuck);
+                failures.extend(scan.tagged.failures);
+                host_statuses.extend(scan.statuses);
+            }
+            Err(error) => failures.push(RegionFailure { region, error }),
+        }
+    }
+    findings.stuck = connections.tagged.stuck;
+    note_host_status(&mut findings.stuck, &host_statuses);
+    for failure in &failures {
+        if !findings.failed_regions.contains(&failure.region) {
+            findings.failed_regions.push(failure.region.clone());
+        }
+    }
+    AccountScan { findings, failures }
+}
+
+/// Where the one listing is tried, in order: the own region, then one
+/// other (any region lists every connection).
+fn listing_regions(config: &MonitorConfig) -> Vec<String> {
+    let own = &config.own_region;
+    let other = config
+        .regions
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(FALLBACK_REGIONS)
+        .find(|r| r != own);
+    std::iter::once(own.as_str())
+        .chain(other)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Lists the account's connections once, de-duplicated by ARN, and reads
+/// the tags of each watched stuck one as soon as its page arrives, so tag
+/// reads overlap the remaining pages.
+async fn scan_connections(
+    config: &MonitorConfig,
+    in_flight: InFlight,
+    deadline: Instant,
+    codestar: &CodestarClients,
+) -> ConnectionScan {
+    let mut tag_reads = TagReads::new(in_flight);
+    let mut seen = HashSet::new();
+    let mut scanned: BTreeMap<String, usize> = BTreeMap::new();
+    let mut listing_failures = Vec::new();
+    let mut listed_from = None;
+    for region in listing_regions(config) {
+        let client = codestar.in_region(&region);
+        let walk = client.for_each_page(|page| {
+            for c in page {
+                // A fall-over walk sees what the failed one saw.
+                if !config.watches(&c.region) || !seen.insert(c.arn.clone()) {
+                    continue;
+                }
+                *scanned.entry(c.region.clone()).or_default() += 1;
+                if c.is_candidate(config) {
+                    let client = codestar.for_arn(&c.arn);
+                    tag_reads.spawn(c, client);
+                }
+            }
+        });
+        let listing = timeout_at(deadline, walk)
+            .await
+            .unwrap_or(Err(CodestarError::TimedOut {
+                operation: "ListConnections",
+            }));
+        match listing {
+            Ok(()) => {
+                listed_from = Some(region);
+                break;
+            }
+            Err(error) => listing_failures.push(RegionFailure { region, error }),
+        }
+    }
+    ConnectionScan {
+        listed_from,
+        scanned,
+        tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
+        listing_failures,
+    }
+}
+
+/// One region's hosts (hosts are regional), and the tags of stuck ones.
+async fn scan_hosts(
+    config: &MonitorConfig,
+    region: &str,
+    in_flight: InFlight,
+    deadline: Instant,
+    codestar: &CodestarClients,
+) -> Result<HostScan, CodestarError> {
+    let client = codestar.in_region(region);
+    let hosts =
+        timeout_at(deadline, client.hosts())
+            .await
+            .unwrap_or(Err(CodestarError::TimedOut {
+                operation: "ListHosts",
+            }))?;
+    let mut tag_reads = TagReads::new(in_flight);
+    let statuses = hosts
+        .iter()
+        .map(|h| (h.arn.clone(), h.status.clone()))
+        .collect();
+    let scanned = hosts.len();
+    for host in hosts.into_iter().filter(|h| h.is_candidate(config)) {
+        tag_reads.spawn(host, client.clone());
+    }
+    Ok(HostScan {
+        scanned,
+        statuses,
+        tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
+    })
+}
+
+/// What the scan stage hands the lifecycle: everything found, and what could
+/// not be seen.
+pub struct Scanned {
+    pub findings: Findings,
+    /// Single-account: each region that failed.
+    pub failures: Vec<RegionFailure>,
+    /// Organization-wide: which accounts failed, and which were seen whole.
+    pub organization: Option<OrganizationScan>,
+}
+
+pub struct OrganizationScan {
+    pub failed: Vec<FailedAccount>,
+    /// Accounts scanned completely: only their records can resolve.
+    pub complete: HashSet<String>,
+}
+
+impl Scanned {
+    /// One account's scan as the whole run's.
+    pub fn single(scan: AccountScan) -> Self {
+        Self {
+            findings: scan.findings,
+            failures: scan.failures,
+            organization: None,
+        }
+    }
+}

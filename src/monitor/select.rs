@@ -1,0 +1,113 @@
+//! Which listed objects are worth reading tags for, and which remembered
+//! ones this run's listings covered, one rule per kind. Pure.
+
+use super::config::MonitorConfig;
+use super::report::RunReport;
+use crate::domain::connection::Connection;
+use crate::domain::host::Host;
+use crate::domain::watched::Watched;
+
+/// A watched kind as the monitor selects it.
+pub trait Selected: Watched + Send + 'static {
+    /// Worth reading tags for: what about it is watched.
+    fn is_candidate(&self, config: &MonitorConfig) -> bool;
+    /// Whether this run's listings covered its home region, so that not
+    /// finding it stuck means it is no longer stuck.
+    fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool;
+}
+
+impl Selected for Connection {
+    /// Home region, status and provider type are watched.
+    fn is_candidate(&self, config: &MonitorConfig) -> bool {
+        config.watches(&self.region)
+            && config.statuses.contains(&self.status)
+            && config
+                .provider_types
+                .as_ref()
+                .is_none_or(|types| types.contains(&self.provider_type))
+    }
+
+    fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
+        report.listed_from.is_some()
+            && config.watches(&self.region)
+            && !report.failed_regions.contains(&self.region)
+    }
+}
+
+impl Selected for Host {
+    /// The host's status is watched.
+    fn is_candidate(&self, config: &MonitorConfig) -> bool {
+        config.host_statuses.contains(&self.status)
+    }
+
+    fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
+        config.lists_hosts_in(&self.region) && !report.failed_regions.contains(&self.region)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::connection::sample as conn;
+
+    fn config(
+        statuses: &[&str],
+        providers: Option<&[&str]>,
+        regions: Option<&[&str]>,
+    ) -> MonitorConfig {
+        MonitorConfig {
+            topic_arn: None,
+            statuses: statuses.iter().map(|s| s.to_string()).collect(),
+            host_statuses: vec!["PENDING".into()],
+            own_region: "us-east-1".into(),
+            regions: regions.map(|r| r.iter().map(|s| s.to_string()).collect()),
+            provider_types: providers.map(|p| p.iter().map(|s| s.to_string()).collect()),
+            ignore_tag: "connection-watch:ignore".into(),
+            dry_run: true,
+            state_table: None,
+            repeat_interval: crate::monitor::config::DEFAULT_REPEAT_INTERVAL,
+            accounts: crate::domain::account::AccountScope::Own,
+            member_role_name: crate::monitor::config::DEFAULT_MEMBER_ROLE_NAME.into(),
+            exclude_accounts: Vec::new(),
+            account_concurrency: crate::monitor::config::DEFAULT_ACCOUNT_CONCURRENCY,
+        }
+    }
+
+    #[test]
+    fn candidates_by_region_status_and_provider() {
+        let all = config(&["PENDING", "ERROR"], None, None);
+        let github_only = config(&["PENDING"], Some(&["GitHub"]), None);
+        let west_only = config(&["PENDING", "ERROR"], None, Some(&["eu-west-1"]));
+        let cases = [
+            (
+                conn("a", "PENDING", "GitHub", "us-east-1"),
+                true,
+                true,
+                false,
+            ),
+            (
+                conn("b", "ERROR", "GitHub", "us-east-1"),
+                true,
+                false,
+                false,
+            ),
+            (
+                conn("c", "AVAILABLE", "GitHub", "eu-west-1"),
+                false,
+                false,
+                false,
+            ),
+            (
+                conn("d", "PENDING", "Bitbucket", "eu-west-1"),
+                true,
+                false,
+                true,
+            ),
+        ];
+        for (c, in_all, in_github, in_west) in cases {
+            assert_eq!(c.is_candidate(&all), in_all, "{}", c.name);
+            assert_eq!(c.is_candidate(&github_only), in_github, "{}", c.name);
+            assert_eq!(c.is_candidate(&west_only), in_west, "{}", c.name);
+        }
+    }
+}

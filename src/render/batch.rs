@@ -1,0 +1,216 @@
+//! What one message carries: stuck (and, with a state table, resolved)
+//! objects of every watched kind, and the one view of an object every
+//! renderer reads. Renderers walk kinds and items here, never a kind by name.
+
+use crate::domain::connection::Connection;
+use crate::domain::host::Host;
+use crate::domain::watched::{AlertState, Fields, Kind, Watched};
+
+/// One alert's objects, each kind in the order the alert shows them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Batch<'a> {
+    pub connections: &'a [Connection],
+    pub hosts: &'a [Host],
+}
+
+/// What a kind adds to the fields every watched object has.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Facts<'a> {
+    /// A host's provider endpoint.
+    pub endpoint: Option<&'a str>,
+    /// A connection's host, and that host's status when it is not AVAILABLE.
+    pub host: Option<&'a str>,
+    pub host_status: Option<&'a str>,
+    /// Why a host is in its status, as AWS says it.
+    pub reason: Option<&'a str>,
+}
+
+/// A connection or host as the renderers see it: its fields, what its kind
+/// adds, and its JSON.
+pub trait Item: Fields {
+    fn facts(&self) -> Facts<'_>;
+    /// The object as the JSON document carries it.
+    fn json(&self) -> String;
+}
+
+/// The facts only one kind has.
+trait KindFacts {
+    fn facts(&self) -> Facts<'_>;
+}
+
+impl KindFacts for Connection {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            host: self.host_arn.as_deref(),
+            host_status: self.host_status.as_deref(),
+            ..Facts::default()
+        }
+    }
+}
+
+impl KindFacts for Host {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            endpoint: Some(&self.provider_endpoint),
+            reason: self.status_message.as_deref(),
+            ..Facts::default()
+        }
+    }
+}
+
+impl<T: Watched + KindFacts> Item for T {
+    fn facts(&self) -> Facts<'_> {
+        KindFacts::facts(self)
+    }
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One kind's items of a batch or of an account's group.
+pub struct KindItems<'a> {
+    pub kind: Kind,
+    pub items: Vec<&'a dyn Item>,
+}
+
+/// One account's share of a batch; `id` is `""` for objects that name no
+/// account (single-account runs).
+pub struct AccountGroup<'a> {
+    pub id: String,
+    /// The account as its first object names it (id and name).
+    pub account: Option<(&'a str, Option<&'a str>)>,
+    pub kinds: Vec<KindItems<'a>>,
+}
+
+impl AccountGroup<'_> {
+    /// More than one kind present: each kind gets its own heading.
+    pub fn mixed(&self) -> bool {
+        self.kinds.iter().filter(|k| !k.items.is_empty()).count() > 1
+    }
+}
+
+/// Plural title of a kind, as section headings show it.
+pub fn title(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Connection => "Connections",
+        Kind::Host => "Hosts",
+    }
+}
+
+impl<'a> Batch<'a> {
+    /// Each kind's items, connections first.
+    pub fn kinds(&self) -> Vec<KindItems<'a>> {
+        vec![
+            KindItems {
+                kind: Kind::Connection,
+                items: self.connections.iter().map(|c| c as &dyn Item).collect(),
+            },
+            KindItems {
+                kind: Kind::Host,
+                items: self.hosts.iter().map(|h| h as &dyn Item).collect(),
+            },
+        ]
+    }
+
+    /// Every item, kind after kind.
+    pub fn items(&self) -> impl Iterator<Item = &'a dyn Item> {
+        let connections = self.connections.iter().map(|c| c as &dyn Item);
+        connections.chain(self.hosts.iter().map(|h| h as &dyn Item))
+    }
+
+    pub fn len(&self) -> usize {
+        self.connections.len() + self.hosts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Items `start..end` of `items()`, as a batch.
+    pub fn range(&self, start: usize, end: usize) -> Batch<'a> {
+        let n = self.connections.len();
+        Batch {
+            connections: &self.connections[start.min(n)..end.min(n)],
+            hosts: &self.hosts[start.max(n) - n..end.max(n) - n],
+        }
+    }
+
+    /// The first item of each kind.
+    pub fn sample(&self) -> Batch<'a> {
+        Batch {
+            connections: &self.connections[..self.connections.len().min(1)],
+            hosts: &self.hosts[..self.hosts.len().min(1)],
+        }
+    }
+
+    /// A field's values, each once, in first-seen order; empty ones left out.
+    pub fn distinct(&self, field: impl Fn(&dyn Item) -> String) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for item in self.items() {
+            let value = field(item);
+            if !value.is_empty() && !seen.contains(&value) {
+                seen.push(value);
+            }
+        }
+        seen
+    }
+
+    /// `connection`, `host`: the kinds present.
+    pub fn kind_names(&self) -> Vec<String> {
+        self.kinds()
+            .into_iter()
+            .filter(|k| !k.items.is_empty())
+            .map(|k| k.kind.as_str().to_string())
+            .collect()
+    }
+
+    /// Organization-wide: the accounts present, in first-seen order.
+    pub fn accounts(&self) -> Vec<String> {
+        self.distinct(|i| i.account().map_or("", |(id, _)| id).to_string())
+    }
+
+    /// The groups text and chat show: one per account present, in
+    /// first-seen order.
+    pub fn account_groups(&self) -> Vec<AccountGroup<'a>> {
+        let id_of = |item: &dyn Item| item.account().map_or("", |(id, _)| id).to_string();
+        let mut groups: Vec<AccountGroup<'a>> = Vec::new();
+        for item in self.items() {
+            let id = id_of(item);
+            if !groups.iter().any(|g| g.id == id) {
+                groups.push(AccountGroup {
+                    id,
+                    account: None,
+                    kinds: Vec::new(),
+                });
+            }
+        }
+        for group in &mut groups {
+            group.kinds = self
+                .kinds()
+                .into_iter()
+                .map(|k| KindItems {
+                    kind: k.kind,
+                    items: k
+                        .items
+                        .into_iter()
+                        .filter(|i| id_of(*i) == group.id)
+                        .collect(),
+                })
+                .collect();
+            group.account = group
+                .kinds
+                .iter()
+                .find_map(|k| k.items.first())
+                .and_then(|first| first.account());
+        }
+        groups
+    }
+
+    /// Lifecycle states present, sorted; empty without a state table.
+    pub fn states(&self) -> Vec<String> {
+        let mut states: Vec<AlertState> = self.items().filter_map(|i| i.state()).collect();
+        states.sort();
+        states.dedup();
+        states.iter().map(|s| s.as_str().to_string()).collect()
+    }
+}

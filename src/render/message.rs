@@ -1,0 +1,501 @@
+//! One alert as SNS `Publish` calls: the subject, the per-protocol message
+//! (`MessageStructure: json`), the message attributes, and the split over
+//! several messages when one would exceed SNS's size limit. Pure: no I/O.
+
+use super::batch::{Batch, Item};
+use super::chat;
+use super::json::document;
+use super::text::{account_heading, block, summary, text};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// SNS's limit for one publish: message, subject and attributes together.
+pub const SNS_MAX_PUBLISH_BYTES: usize = 262_144;
+/// SNS's limit for a subject.
+pub const SUBJECT_MAX_CHARS: usize = 100;
+
+/// One message attribute, as SNS counts and receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub data_type: &'static str,
+    pub value: String,
+}
+
+/// One `Publish` call's worth of alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertMessage {
+    pub subject: String,
+    /// The `MessageStructure: json` document: one entry per protocol.
+    pub message: String,
+    pub statuses: Vec<String>,
+    pub regions: Vec<String>,
+    /// `connection`, `host`: what kinds of object the message carries.
+    pub kinds: Vec<String>,
+    /// Lifecycle states present (`new`, `ongoing`, `resolved`); empty without a state table.
+    pub states: Vec<String>,
+    /// Organization-wide: the accounts present; empty otherwise.
+    pub accounts: Vec<String>,
+    pub count: usize,
+}
+
+impl AlertMessage {
+    /// The message attributes, defined once: what is published is what is
+    /// counted against SNS's limit.
+    pub fn attributes(&self) -> Vec<Attribute> {
+        let array = |name, items: &[String]| Attribute {
+            name,
+            data_type: "String.Array",
+            value: serde_json::to_string(items).expect("plain strings"),
+        };
+        let mut attributes = vec![
+            array("statuses", &self.statuses),
+            array("regions", &self.regions),
+            array("kinds", &self.kinds),
+            Attribute {
+                name: "count",
+                data_type: "Number",
+                value: self.count.to_string(),
+            },
+        ];
+        if !self.states.is_empty() {
+            attributes.push(array("states", &self.states));
+        }
+        if !self.accounts.is_empty() {
+            attributes.push(array("accounts", &self.accounts));
+        }
+        attributes
+    }
+
+    /// What SNS counts against its limit, attribute names and types included.
+    pub fn publish_size(&self) -> usize {
+        self.message.len()
+            + self.subject.len()
+            + self
+                .attributes()
+                .iter()
+                .map(|a| a.name.len() + a.data_type.len() + a.value.len())
+                .sum::<usize>()
+    }
+}
+
+#[derive(Serialize)]
+struct ProtocolMessages<'a> {
+    default: &'a str,
+    email: &'a str,
+    sqs: &'a str,
+    lambda: &'a str,
+    https: &'a str,
+}
+
+/// Renders the alert, in as few messages as fit SNS's limit (`budget` bytes
+/// each). Nothing stuck renders nothing.
+pub fn render_alerts(
+    account: &str,
+    generated_at: DateTime<Utc>,
+    batch: Batch<'_>,
+    budget: usize,
+) -> Vec<AlertMessage> {
+    let chunks = split(account, generated_at, batch, budget);
+    let parts = chunks.len();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let part = (parts > 1).then_some((i + 1, parts));
+            render_one(account, generated_at, chunk, part)
+        })
+        .collect()
+}
+
+/// Greedy packing by each object's share of a rendered message, in the
+/// order of `Batch::items`. An object appears twice as text and three times
+/// as JSON, each escaped once more inside the outer document; the slack
+/// covers separators.
+fn split<'c>(
+    account: &str,
+    generated_at: DateTime<Utc>,
+    batch: Batch<'c>,
+    budget: usize,
+) -> Vec<Batch<'c>> {
+    const SLACK_PER_OBJECT: usize = 32;
+    if batch.is_empty() {
+        return Vec::new();
+    }
+    // The frame: a message of one object of each kind (header, intros,
+    // headings) with the largest part marker and the attributes any chunk
+    // can have. It counts its objects once more than needed: on the safe side.
+    let json_len = |values: Vec<String>| serde_json::to_string(&values).map_or(0, |s| s.len());
+    let frame = render_one(
+        account,
+        generated_at,
+        batch.sample(),
+        Some((batch.len(), batch.len())),
+    )
+    .publish_size()
+        + json_len(batch.distinct(|i| i.region().to_string()))
+        + json_len(batch.distinct(|i| i.status().to_string()))
+        + json_len(batch.states())
+        + json_len(batch.accounts())
+        + 64;
+    // An object may open its account's group: its heading counts too.
+    let cost = |item: &dyn Item| {
+        2 * escaped_len(&(account_heading(item.account()) + &block(item, generated_at)))
+            + 3 * escaped_len(&item.json())
+            + SLACK_PER_OBJECT
+    };
+
+    let mut cuts = vec![0];
+    let mut used = frame;
+    for (i, size) in batch.items().map(cost).enumerate() {
+        if i > *cuts.last().expect("starts at 0") && used + size > budget {
+            cuts.push(i);
+            used = frame;
+        }
+        used += size;
+    }
+    cuts.push(batch.len());
+    cuts.windows(2).map(|w| batch.range(w[0], w[1])).collect()
+}
+
+fn render_one(
+    account: &str,
+    generated_at: DateTime<Utc>,
+    batch: Batch<'_>,
+    part: Option<(usize, usize)>,
+) -> AlertMessage {
+    let summary = summary(batch);
+    let subject = subject(&summary, part);
+    let text = text(account, generated_at, batch, &summary, part);
+    let document = document(account, generated_at, batch);
+    let chat = chat::notification(account, generated_at, batch, &subject, part);
+    let message = serde_json::to_string(&ProtocolMessages {
+        default: &text,
+        email: &text,
+        sqs: &document,
+        lambda: &document,
+        https: &chat,
+    })
+    .expect("the protocol map is plain data");
+    AlertMessage {
+        subject,
+        message,
+        statuses: batch.distinct(|i| i.status().to_string()),
+        regions: batch.distinct(|i| i.region().to_string()),
+        kinds: batch.kind_names(),
+        states: batch.states(),
+        accounts: batch.accounts(),
+        count: batch.len(),
+    }
+}
+
+fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
+    let suffix = part.map_or(String::new(), |(i, n)| format!(" [part {i}/{n}]"));
+    // SNS rejects control and non-ASCII characters in subjects.
+    let clean: String = summary
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(SUBJECT_MAX_CHARS - suffix.len())
+        .collect();
+    clean + &suffix
+}
+
+/// The length of `s` once escaped as a JSON string, quotes excluded.
+fn escaped_len(s: &str) -> usize {
+    serde_json::to_string(s).map_or(s.len(), |e| e.len() - 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::connection::Connection;
+    use crate::domain::watched::AlertState;
+    use chrono::TimeZone;
+    use serde_json::Value;
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+    }
+
+    fn conn(i: usize, status: &str, region: &str) -> Connection {
+        let arn = format!("arn:aws:codestar-connections:{region}:123456789012:connection/{i:08}-0000-4000-8000-000000000000");
+        Connection {
+            name: format!("conn-{i}"),
+            console_url: crate::domain::arn::ResourceArn::parse(&arn)
+                .unwrap()
+                .console_url(),
+            arn,
+            status: status.into(),
+            provider_type: "GitHub".into(),
+            region: region.into(),
+            owner_account_id: "123456789012".into(),
+            ..Connection::default()
+        }
+    }
+
+    fn only(connections: &[Connection]) -> Batch<'_> {
+        Batch {
+            connections,
+            hosts: &[],
+        }
+    }
+
+    fn parts(alert: &AlertMessage) -> Value {
+        serde_json::from_str(&alert.message).unwrap()
+    }
+
+    #[test]
+    fn nothing_stuck_renders_nothing() {
+        assert!(render_alerts("123456789012", at(), only(&[]), SNS_MAX_PUBLISH_BYTES).is_empty());
+    }
+
+    #[test]
+    fn one_message_with_every_protocol() {
+        let stuck = [
+            conn(1, "PENDING", "us-east-1"),
+            conn(2, "ERROR", "eu-west-1"),
+            conn(3, "PENDING", "us-east-1"),
+        ];
+        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        assert_eq!(alerts.len(), 1);
+        let alert = &alerts[0];
+        assert_eq!(
+            alert.subject,
+            "3 CodeStar connections need attention (2 PENDING, 1 ERROR)"
+        );
+        assert_eq!(alert.statuses, ["PENDING", "ERROR"]);
+        assert_eq!(alert.regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(alert.count, 3);
+
+        let parts = parts(alert);
+        assert_eq!(parts["default"], parts["email"]);
+        let text = parts["email"].as_str().unwrap();
+        for c in &stuck {
+            assert!(
+                text.contains(&c.arn) && text.contains(&c.console_url) && text.contains(&c.name)
+            );
+        }
+        for protocol in ["sqs", "lambda"] {
+            let doc: Value = serde_json::from_str(parts[protocol].as_str().unwrap()).unwrap();
+            assert_eq!(doc["version"], 1);
+            assert_eq!(doc["account"], "123456789012");
+            assert_eq!(doc["generatedAt"], "2026-11-25T08:00:00Z");
+            let back: Vec<Connection> = serde_json::from_value(doc["connections"].clone()).unwrap();
+            assert_eq!(back, stuck);
+        }
+        // Chat channels get an AWS Chatbot custom notification.
+        let chat: Value = serde_json::from_str(parts["https"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (chat["version"].as_str(), chat["source"].as_str()),
+            (Some("1.0"), Some("custom"))
+        );
+        assert_eq!(chat["content"]["title"], alert.subject.as_str());
+        for c in &stuck {
+            assert!(chat["content"]["description"]
+                .as_str()
+                .unwrap()
+                .contains(&c.console_url));
+        }
+    }
+
+    #[test]
+    fn lifecycle_states_are_rendered_and_counted() {
+        let mut new = conn(1, "PENDING", "us-east-1");
+        new.lifecycle.state = Some(AlertState::New);
+        new.lifecycle.first_seen = Some(at());
+        let mut ongoing = conn(2, "ERROR", "us-east-1");
+        ongoing.lifecycle.state = Some(AlertState::Ongoing);
+        ongoing.lifecycle.first_seen = Some(at() - chrono::Duration::hours(76));
+        let mut resolved = conn(3, "PENDING", "eu-west-1");
+        resolved.lifecycle.state = Some(AlertState::Resolved);
+        resolved.lifecycle.first_seen = Some(at() - chrono::Duration::hours(5));
+
+        let alerts = render_alerts(
+            "1",
+            at(),
+            only(&[new, ongoing, resolved.clone()]),
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        let alert = &alerts[0];
+        assert_eq!(
+            alert.subject,
+            "2 CodeStar connections need attention (1 ERROR, 1 PENDING), 1 resolved"
+        );
+        assert_eq!(alert.states, ["new", "ongoing", "resolved"]);
+        let text = email(alert);
+        let (new_at, ongoing_at, resolved_at) = (
+            text.find("\nNEW\n").unwrap(),
+            text.find("\nSTILL STUCK\n").unwrap(),
+            text.find("\nRESOLVED\n").unwrap(),
+        );
+        assert!(new_at < ongoing_at && ongoing_at < resolved_at, "{text}");
+        assert!(text.contains("(3d 4h)"), "{text}");
+        assert!(text.contains("conn-3 - RESOLVED (was PENDING)"), "{text}");
+        let doc: Value = serde_json::from_str(parts(alert)["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(doc["connections"][1]["state"], "ongoing");
+        assert_eq!(doc["connections"][1]["firstSeen"], "2026-11-22T04:00:00Z");
+
+        let only_resolved = render_alerts("1", at(), only(&[resolved]), SNS_MAX_PUBLISH_BYTES);
+        assert_eq!(only_resolved[0].subject, "1 CodeStar connection resolved");
+        assert!(!email(&only_resolved[0]).contains("Open each link"));
+    }
+
+    fn email(alert: &AlertMessage) -> String {
+        parts(alert)["email"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn stateless_alerts_carry_no_states() {
+        let alerts = render_alerts(
+            "1",
+            at(),
+            only(&[conn(1, "ERROR", "us-east-1")]),
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        assert!(alerts[0].states.is_empty());
+        assert!(!email(&alerts[0]).contains("NEW"));
+        assert!(!parts(&alerts[0])["sqs"]
+            .as_str()
+            .unwrap()
+            .contains("\"state\""));
+    }
+
+    #[test]
+    fn several_accounts_are_grouped_under_their_headings() {
+        let owned = |i: usize, account: &str, name: &str| Connection {
+            account: Some(account.into()),
+            account_name: Some(name.into()),
+            ..conn(i, "PENDING", "us-east-1")
+        };
+        let stuck = [
+            owned(1, "111111111111", "payments"),
+            owned(2, "111111111111", "payments"),
+            owned(3, "222222222222", "data\nforged"),
+        ];
+        let alerts = render_alerts("999999999999", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        let text = email(&alerts[0]);
+        let (first, second) = (
+            text.find("\n=== ACCOUNT 111111111111 (payments) ===\n")
+                .unwrap(),
+            text.find("\n=== ACCOUNT 222222222222 (data\\u{a}forged) ===\n")
+                .unwrap(),
+        );
+        assert!(
+            first < text.find("conn-1 - ").unwrap() && text.find("conn-2 - ").unwrap() < second
+        );
+        assert!(second < text.find("conn-3 - ").unwrap(), "{text}");
+        assert_eq!(alerts[0].accounts, ["111111111111", "222222222222"]);
+        let chat: Value =
+            serde_json::from_str(parts(&alerts[0])["https"].as_str().unwrap()).unwrap();
+        let description = chat["content"]["description"].as_str().unwrap();
+        assert!(
+            description.starts_with("**Account `111111111111` (`payments`)**"),
+            "{description}"
+        );
+        assert!(
+            description.contains("**Account `222222222222` (`data\\u{a}forged`)**"),
+            "{description}"
+        );
+    }
+
+    #[test]
+    fn singular_subject() {
+        let alerts = render_alerts(
+            "1",
+            at(),
+            only(&[conn(1, "ERROR", "us-east-1")]),
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        assert_eq!(
+            alerts[0].subject,
+            "1 CodeStar connection needs attention (1 ERROR)"
+        );
+    }
+
+    #[test]
+    fn subject_is_printable_ascii_within_100_characters() {
+        let weird: Vec<Connection> = [
+            "PENDING",
+            "ERROR",
+            "AVAILABLE",
+            "BRAND_NEW_STATÜS\n",
+            "X".repeat(80).as_str(),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| conn(i, s, "us-east-1"))
+        .collect();
+        let alerts = render_alerts("1", at(), only(&weird), SNS_MAX_PUBLISH_BYTES);
+        let subject = &alerts[0].subject;
+        assert!(subject.len() <= SUBJECT_MAX_CHARS, "{subject}");
+        assert!(
+            subject.chars().all(|c| c.is_ascii_graphic() || c == ' '),
+            "{subject}"
+        );
+    }
+
+    #[test]
+    fn a_large_run_is_split_into_complete_messages_under_the_limit() {
+        let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+        let stuck: Vec<Connection> = (0..4250)
+            .map(|i| {
+                conn(
+                    i,
+                    if i % 3 == 0 { "ERROR" } else { "PENDING" },
+                    regions[i % 3],
+                )
+            })
+            .collect();
+        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        assert!(alerts.len() > 1);
+
+        let mut seen = Vec::new();
+        for (i, alert) in alerts.iter().enumerate() {
+            assert!(
+                alert.publish_size() <= SNS_MAX_PUBLISH_BYTES,
+                "part {i}: {}",
+                alert.publish_size()
+            );
+            assert!(alert
+                .subject
+                .ends_with(&format!("[part {}/{}]", i + 1, alerts.len())));
+            assert!(alert.subject.len() <= SUBJECT_MAX_CHARS);
+            let doc: Value = serde_json::from_str(parts(alert)["sqs"].as_str().unwrap()).unwrap();
+            let connections: Vec<Connection> =
+                serde_json::from_value(doc["connections"].clone()).unwrap();
+            assert_eq!(alert.count, connections.len());
+            seen.extend(connections);
+        }
+        assert_eq!(seen, stuck, "every connection exactly once, in order");
+    }
+
+    #[test]
+    fn split_respects_a_small_budget_exactly() {
+        let stateless: Vec<Connection> = (0..40).map(|i| conn(i, "PENDING", "us-east-1")).collect();
+        // With a state table every message may carry all three section headings.
+        let states = [AlertState::New, AlertState::Ongoing, AlertState::Resolved];
+        let with_states: Vec<Connection> = (0..40)
+            .map(|i| Connection {
+                lifecycle: crate::domain::watched::Lifecycle {
+                    state: Some(states[i % 3]),
+                    first_seen: Some(at()),
+                },
+                ..conn(i, "PENDING", "us-east-1")
+            })
+            .collect();
+        for connections in [stateless, with_states] {
+            for budget in [5_000, 8_000, 12_000, 30_000] {
+                let alerts = render_alerts("123456789012", at(), only(&connections), budget);
+                assert!(alerts.len() > 1);
+                assert!(alerts.iter().all(|a| a.publish_size() <= budget));
+                assert_eq!(alerts.iter().map(|a| a.count).sum::<usize>(), 40);
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! What people and machines read, rendered from domain values only: the
+//! batch one message carries, escaping, the text (email), the JSON document,
+//! the chat notification, and the SNS messages with their size limits.
+
+pub mod batch;
+pub mod chat;
+pub mod escape;
+pub mod json;
+pub mod message;
+pub mod text;

@@ -1,0 +1,243 @@
+//! The text alert (email and SNS's default): a summary line, what each
+//! status means, and one block per object, grouped by account, kind and
+//! lifecycle state. Pure.
+
+use super::batch::{title, AccountGroup, Batch, Item};
+use super::escape::shown;
+use crate::domain::watched::{AlertState, Kind};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::BTreeMap;
+
+const CONNECTIONS_INTRO: &str =
+    "A PENDING connection waits for a person to complete the handshake with its provider; \
+an ERROR connection has lost its app installation or authorization. \
+Pipelines that use either cannot reach their source. \
+Open each link to complete or update the connection.\n";
+
+const HOSTS_INTRO: &str =
+    "A host stands for a GitHub Enterprise Server or GitLab self-managed instance. \
+A PENDING host waits for a person to set it up in the console; a host whose VPC configuration \
+failed, or in ERROR, needs its settings repaired. No connection through it works until it is \
+AVAILABLE. Open each link to set up or repair the host.\n";
+
+/// What the statuses of a kind mean, shown once above its blocks.
+fn intro(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Connection => CONNECTIONS_INTRO,
+        Kind::Host => HOSTS_INTRO,
+    }
+}
+
+/// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`,
+/// `2 connections and 1 host need attention (...)`, with `, 2 resolved`, or
+/// `2 CodeStar connections resolved` when that is all.
+pub fn summary(batch: Batch<'_>) -> String {
+    let plural = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    // Each kind's count of objects that are (or are not) resolved.
+    let count = |resolved: bool| -> Vec<(Kind, usize)> {
+        batch
+            .kinds()
+            .into_iter()
+            .map(|k| {
+                let n = k.items.iter().filter(|i| i.is_resolved() == resolved);
+                (k.kind, n.count())
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    };
+    let what = |counts: &[(Kind, usize)]| match counts {
+        [(kind, n)] => plural(*n, &format!("CodeStar {}", kind.as_str())),
+        _ => counts
+            .iter()
+            .map(|(kind, n)| plural(*n, kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(" and "),
+    };
+    let (stuck, resolved) = (count(false), count(true));
+    let resolved_total: usize = resolved.iter().map(|(_, n)| n).sum();
+    if stuck.is_empty() {
+        return format!("{} resolved", what(&resolved));
+    }
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in batch.items().filter(|i| !i.is_resolved()) {
+        *by_status.entry(item.status()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = by_status.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", shown(s)))
+        .collect();
+    let stuck_total: usize = stuck.iter().map(|(_, n)| n).sum();
+    let verb = if stuck_total == 1 { "needs" } else { "need" };
+    let mut summary = format!("{} {verb} attention ({})", what(&stuck), counts.join(", "));
+    if resolved_total > 0 {
+        summary += &format!(", {resolved_total} resolved");
+    }
+    summary
+}
+
+/// The whole text of one message.
+pub fn text(
+    account: &str,
+    generated_at: DateTime<Utc>,
+    batch: Batch<'_>,
+    summary: &str,
+    part: Option<(usize, usize)>,
+) -> String {
+    let mut out = format!("{summary} in account {account}.\n");
+    if let Some((i, n)) = part {
+        out += &format!("This is part {i} of {n} of this alert.\n");
+    }
+    for kind in batch.kinds() {
+        if kind.items.iter().any(|i| !i.is_resolved()) {
+            out += "\n";
+            out += intro(kind.kind);
+        }
+    }
+    // Organization-wide, with several accounts: one group each, under its heading.
+    let groups = batch.account_groups();
+    let grouped = groups.len() > 1;
+    for group in &groups {
+        out += &group_text(group, grouped, generated_at);
+    }
+    out += &format!(
+        "\n-- connection-watch, {}\n",
+        generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    out
+}
+
+fn group_text(group: &AccountGroup<'_>, grouped: bool, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    if grouped {
+        out += &account_heading(group.account);
+    }
+    let mixed = group.mixed();
+    for kind in group.kinds.iter().filter(|k| !k.items.is_empty()) {
+        if mixed {
+            out += &format!("\n== {} ==\n", title(kind.kind).to_uppercase());
+        }
+        out += &sections(&kind.items, now);
+    }
+    out
+}
+
+/// The blocks of `items` by lifecycle state; without a state table every
+/// item is in the first section, unheaded.
+fn sections(items: &[&dyn Item], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let sections = [
+        (None, ""),
+        (Some(AlertState::New), "NEW"),
+        (Some(AlertState::Ongoing), "STILL STUCK"),
+        (Some(AlertState::Resolved), "RESOLVED"),
+    ];
+    for (state, heading) in sections {
+        let members: Vec<&&dyn Item> = items.iter().filter(|i| i.state() == state).collect();
+        if members.is_empty() {
+            continue;
+        }
+        out.push('\n');
+        if !heading.is_empty() {
+            out += &format!("{heading}\n\n");
+        }
+        for (i, item) in members.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out += &block(**item, now);
+        }
+    }
+    out
+}
+
+/// One object's lines.
+pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
+    let facts = item.facts();
+    let mut block = format!(
+        "{} - {}\n  Provider: {}\n",
+        shown(item.name()),
+        status_line(item),
+        shown(item.provider_type()),
+    );
+    if let Some(endpoint) = facts.endpoint {
+        block += &format!("  Endpoint: {}\n", shown(endpoint));
+    }
+    block += &format!(
+        "  Region:   {}\n  ARN:      {}\n",
+        shown(item.region()),
+        shown(item.arn())
+    );
+    block += &account_line(item.account());
+    if let Some(host) = facts.host {
+        block += &format!("  Host:     {}\n", shown(host));
+        if let Some(status) = facts.host_status {
+            block += &format!(
+                "            the host is {}: set it up or repair it first\n",
+                shown(status)
+            );
+        }
+    }
+    if let Some(reason) = facts.reason {
+        block += &format!("  Reason:   {}\n", shown(reason));
+    }
+    block + &tail(item, now)
+}
+
+/// `=== ACCOUNT 111111111111 (payments) ===`, above one account's group.
+pub fn account_heading(account: Option<(&str, Option<&str>)>) -> String {
+    account.map_or(String::new(), |(id, name)| {
+        format!("\n=== ACCOUNT {} ===\n", account_label(id, name))
+    })
+}
+
+/// `  Account:  111111111111 (payments)`, organization-wide only.
+fn account_line(account: Option<(&str, Option<&str>)>) -> String {
+    account.map_or(String::new(), |(id, name)| {
+        format!("  Account:  {}\n", account_label(id, name))
+    })
+}
+
+/// `111111111111 (payments)`, or the id alone when the name is unknown.
+fn account_label(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{} ({})", shown(id), shown(name)),
+        None => shown(id),
+    }
+}
+
+fn status_line(item: &dyn Item) -> String {
+    if item.is_resolved() {
+        format!("RESOLVED (was {})", shown(item.status()))
+    } else {
+        shown(item.status())
+    }
+}
+
+/// `Since:` with a state table, and the console link while it is stuck.
+fn tail(item: &dyn Item, now: DateTime<Utc>) -> String {
+    let mut tail = String::new();
+    if let Some(first_seen) = item.lifecycle().first_seen {
+        tail += &format!(
+            "  Since:    {} ({})\n",
+            first_seen.to_rfc3339_opts(SecondsFormat::Secs, true),
+            elapsed(now - first_seen)
+        );
+    }
+    if !item.is_resolved() {
+        tail += &format!("  Open:     {}\n", shown(item.console_url()));
+    }
+    tail
+}
+
+/// `3d 4h`, `5h 10m`, `12m`.
+fn elapsed(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}

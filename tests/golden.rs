@@ -1,0 +1,185 @@
+//! Golden snapshots of what people and machines read: the email text, the
+//! JSON document, the chat notification and the subject and attributes of
+//! each message, for a single, a split, a lifecycle and an organization-wide
+//! alert. Any byte that changes shows up here first.
+
+mod common;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::assert_golden;
+use connection_watch::domain::arn::ResourceArn;
+use connection_watch::domain::connection::Connection;
+use connection_watch::domain::host::Host;
+use connection_watch::domain::watched::{AlertState, Lifecycle};
+use connection_watch::render::batch::Batch;
+use connection_watch::render::message::{render_alerts, AlertMessage, SNS_MAX_PUBLISH_BYTES};
+use serde_json::Value;
+
+const ACCOUNT: &str = "123456789012";
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+}
+
+fn conn(i: usize, status: &str, region: &str, provider: &str) -> Connection {
+    let arn = format!(
+        "arn:aws:codestar-connections:{region}:{ACCOUNT}:connection/{i:08}-0000-4000-8000-000000000000"
+    );
+    Connection {
+        name: format!("conn-{i}"),
+        console_url: ResourceArn::parse(&arn).unwrap().console_url(),
+        arn,
+        status: status.into(),
+        provider_type: provider.into(),
+        region: region.into(),
+        owner_account_id: ACCOUNT.into(),
+        ..Connection::default()
+    }
+}
+
+fn host(name: &str, status: &str, message: Option<&str>) -> Host {
+    Host::new(
+        name,
+        &format!("arn:aws:codestar-connections:eu-west-1:{ACCOUNT}:host/{name}-0a1b2c3d"),
+        status,
+        message,
+        "GitHubEnterpriseServer",
+        &format!("https://{name}.example.com"),
+        "eu-west-1",
+    )
+}
+
+fn in_state(state: AlertState, hours: i64) -> Lifecycle {
+    Lifecycle {
+        state: Some(state),
+        first_seen: Some(at() - Duration::hours(hours)),
+    }
+}
+
+/// Every message of an alert, each protocol's body laid out for reading.
+fn snapshot(alerts: &[AlertMessage]) -> String {
+    let mut out = String::new();
+    for (i, alert) in alerts.iter().enumerate() {
+        let parts: Value = serde_json::from_str(&alert.message).unwrap();
+        let body = |protocol: &str| parts[protocol].as_str().unwrap().to_string();
+        let pretty = |protocol: &str| {
+            let doc: Value = serde_json::from_str(&body(protocol)).unwrap();
+            serde_json::to_string_pretty(&doc).unwrap()
+        };
+        assert_eq!(body("default"), body("email"));
+        assert_eq!(body("sqs"), body("lambda"));
+        out += &format!("##### message {} of {}\n", i + 1, alerts.len());
+        out += &format!("subject: {}\n", alert.subject);
+        for a in alert.attributes() {
+            out += &format!("attribute {} ({}): {}\n", a.name, a.data_type, a.value);
+        }
+        out += &format!("publish size: {}\n", alert.publish_size());
+        out += &format!("--- email\n{}", body("email"));
+        out += &format!("--- sqs\n{}\n", pretty("sqs"));
+        out += &format!("--- https (chat)\n{}\n", pretty("https"));
+    }
+    out
+}
+
+#[test]
+fn a_single_alert() {
+    let connections = [
+        conn(1, "PENDING", "us-east-1", "GitHub"),
+        Connection {
+            host_arn: Some(host("ghe", "PENDING", None).arn),
+            host_status: Some("PENDING".into()),
+            ..conn(2, "PENDING", "eu-west-1", "GitHubEnterpriseServer")
+        },
+        conn(3, "ERROR", "us-east-1", "Bitbucket"),
+    ];
+    let hosts = [host(
+        "ghe",
+        "VPC_CONFIG_FAILED_INITIALIZATION",
+        Some("subnet-0abc has no route"),
+    )];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &hosts,
+    };
+    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("single.txt", &snapshot(&alerts));
+}
+
+#[test]
+fn a_split_alert() {
+    let connections: Vec<Connection> = (0..12)
+        .map(|i| conn(i, ["PENDING", "ERROR"][i % 2], "us-east-1", "GitLab"))
+        .collect();
+    let hosts = [host("gitlab", "PENDING", None)];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &hosts,
+    };
+    let alerts = render_alerts(ACCOUNT, at(), stuck, 9_000);
+    assert!(alerts.len() > 1);
+    assert_golden("split.txt", &snapshot(&alerts));
+}
+
+#[test]
+fn a_lifecycle_alert() {
+    let connections = [
+        Connection {
+            lifecycle: in_state(AlertState::New, 0),
+            ..conn(1, "PENDING", "us-east-1", "GitHub")
+        },
+        Connection {
+            lifecycle: in_state(AlertState::Ongoing, 76),
+            ..conn(2, "ERROR", "us-east-1", "GitHub")
+        },
+        Connection {
+            lifecycle: in_state(AlertState::Resolved, 5),
+            ..conn(3, "PENDING", "eu-west-1", "GitLab")
+        },
+    ];
+    let hosts = [Host {
+        lifecycle: in_state(AlertState::Resolved, 30),
+        ..host("ghe", "PENDING", None)
+    }];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &hosts,
+    };
+    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("lifecycle.txt", &snapshot(&alerts));
+}
+
+#[test]
+fn an_organization_wide_alert() {
+    let owned = |c: Connection, account: &str, name: Option<&str>| Connection {
+        account: Some(account.into()),
+        account_name: name.map(str::to_string),
+        ..c
+    };
+    let connections = [
+        owned(
+            conn(1, "PENDING", "us-east-1", "GitHub"),
+            "111111111111",
+            Some("payments"),
+        ),
+        owned(
+            conn(2, "ERROR", "eu-west-1", "GitHub"),
+            "111111111111",
+            Some("payments"),
+        ),
+        owned(
+            conn(3, "PENDING", "us-east-1", "GitLab"),
+            "222222222222",
+            None,
+        ),
+    ];
+    let hosts = [Host {
+        account: Some("222222222222".into()),
+        ..host("ghe", "ERROR", None)
+    }];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &hosts,
+    };
+    let alerts = render_alerts("999999999999", at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("organization.txt", &snapshot(&alerts));
+}
