@@ -30,8 +30,19 @@ import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+import botocore.session
+
 ACCOUNT = "123456789012"
-PROVIDER_TYPES = ("Bitbucket", "GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged")
+# CreateConnection's provider types, from AWS's own model of the service
+# (botocore's codeconnections ProviderType, which both target prefixes serve):
+# AzureDevOps and GitHubEnterpriseCloudDataResidency are newer than the
+# codestar-connections model's five.
+PROVIDER_TYPES = tuple(
+    botocore.session.get_session()
+    .get_service_model("codeconnections")
+    .shape_for("ProviderType")
+    .enum
+)
 STATUSES = ("PENDING", "AVAILABLE", "ERROR")
 # Host statuses as the Developer Tools user guide lists them ("View host
 # details", https://docs.aws.amazon.com/dtconsole/latest/userguide/connections-host-view.html);

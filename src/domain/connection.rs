@@ -1,20 +1,28 @@
 //! A connection as the project reports it.
 
-use super::host::HOST_AVAILABLE;
+use super::host::is_host_available;
 use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Provider types CodeStar Connections accepts in `CreateConnection`.
-pub const PROVIDER_TYPES: [&str; 5] = [
+/// Provider types CodeConnections accepts in `CreateConnection`: the
+/// `codeconnections` model's `ProviderType` (botocore 1.44), which adds
+/// `AzureDevOps` (a provider since 2025; Developer Tools guide, "supported
+/// providers and versions") and `GitHubEnterpriseCloudDataResidency` to
+/// the older `codestar-connections` model's five.
+pub const PROVIDER_TYPES: [&str; 7] = [
+    "AzureDevOps",
     "Bitbucket",
     "GitHub",
+    "GitHubEnterpriseCloudDataResidency",
     "GitHubEnterpriseServer",
     "GitLab",
     "GitLabSelfManaged",
 ];
 
-/// Statuses a connection can have.
+/// Statuses AWS documents for a connection (API reference,
+/// `Connection.ConnectionStatus`); AWS may add others, which are passed
+/// through.
 pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
 
 /// One connection, in the shape of DESIGN.md's `stuck` objects.
@@ -62,7 +70,7 @@ pub fn note_host_status(stuck: &mut [Connection], host_statuses: &HashMap<String
             .host_arn
             .as_ref()
             .and_then(|arn| host_statuses.get(arn))
-            .filter(|status| status.as_str() != HOST_AVAILABLE)
+            .filter(|status| !is_host_available(status))
             .cloned();
     }
 }
@@ -105,6 +113,12 @@ mod tests {
         note_host_status(
             &mut stuck,
             &HashMap::from([(host.to_string(), "AVAILABLE".to_string())]),
+        );
+        assert_eq!(stuck[0].host_status, None);
+        // The console's spelling of a host whose VPC is set up.
+        note_host_status(
+            &mut stuck,
+            &HashMap::from([(host.to_string(), "VPC_CONFIG_VPC_AVAILABLE".to_string())]),
         );
         assert_eq!(stuck[0].host_status, None);
     }

@@ -5,8 +5,12 @@ use super::arn::{settings_url, ResourceArn};
 use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
 
-/// The one status in which a host serves its connections.
-pub const HOST_AVAILABLE: &str = "AVAILABLE";
+/// Whether a host in `status` serves its connections: `AVAILABLE` (API
+/// reference, `Host.Status`), or `VPC_CONFIG_VPC_AVAILABLE`, as the console
+/// guide's "View host details" page spells a host whose VPC is set up.
+pub fn is_host_available(status: &str) -> bool {
+    matches!(status, "AVAILABLE" | "VPC_CONFIG_VPC_AVAILABLE")
+}
 
 /// One host, in the shape of DESIGN.md's `stuckHosts` objects.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

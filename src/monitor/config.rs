@@ -56,8 +56,15 @@ pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 16;
 
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(24);
-pub const DEFAULT_HOST_STATUSES: [&str; 3] =
-    ["PENDING", "ERROR", "VPC_CONFIG_FAILED_INITIALIZATION"];
+/// The API reference spells a failed host `VPC_CONFIG_FAILED_INITIALIZATION`
+/// (`Host.Status`), the console guide's "View host details" page
+/// `VPC_CONFIG_VPC_FAILED_INITIALIZATION`: both count.
+pub const DEFAULT_HOST_STATUSES: [&str; 4] = [
+    "PENDING",
+    "ERROR",
+    "VPC_CONFIG_FAILED_INITIALIZATION",
+    "VPC_CONFIG_VPC_FAILED_INITIALIZATION",
+];
 
 impl MonitorConfig {
     /// Reads the configuration through `var`, so tests need not touch the
@@ -170,38 +177,43 @@ fn statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(v) = set("ALERT_STATUSES") else {
         return Ok(vec!["PENDING".to_string(), "ERROR".to_string()]);
     };
-    list("ALERT_STATUSES", &v, |s| {
-        let upper = s.to_ascii_uppercase();
-        CONNECTION_STATUSES
-            .contains(&upper.as_str())
-            .then_some(upper)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status {s:?}; known: {}",
-                    CONNECTION_STATUSES.join(", ")
-                )
-            })
-    })
+    // Any status word: AWS may add statuses, and refusing one would stop
+    // the monitor at start-up. One AWS does not document is worth a warning.
+    let statuses = list("ALERT_STATUSES", &v, status_word)?;
+    for status in statuses
+        .iter()
+        .filter(|s| !CONNECTION_STATUSES.contains(&s.as_str()))
+    {
+        tracing::warn!(
+            %status,
+            documented = %CONNECTION_STATUSES.join(", "),
+            "ALERT_STATUSES names a status AWS does not document for connections"
+        );
+    }
+    Ok(statuses)
+}
+
+/// An upper-case status word like PENDING or VPC_CONFIG_FAILED_INITIALIZATION.
+fn status_word(s: &str) -> Result<String, String> {
+    let upper = s.to_ascii_uppercase();
+    if upper
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        Ok(upper)
+    } else {
+        Err(format!(
+            "{s:?} is not a status like PENDING or VPC_CONFIG_FAILED_INITIALIZATION"
+        ))
+    }
 }
 
 fn host_statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(v) = set("ALERT_HOST_STATUSES") else {
         return Ok(DEFAULT_HOST_STATUSES.map(str::to_string).to_vec());
     };
-    // Any status is accepted: AWS types it as a free string and may add some.
-    list("ALERT_HOST_STATUSES", &v, |s| {
-        let upper = s.to_ascii_uppercase();
-        if upper
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        {
-            Ok(upper)
-        } else {
-            Err(format!(
-                "{s:?} is not a status like PENDING or VPC_CONFIG_FAILED_INITIALIZATION"
-            ))
-        }
-    })
+    // Any status word: AWS types it as a free string and may add some.
+    list("ALERT_HOST_STATUSES", &v, status_word)
 }
 
 // What is watched: PROVIDER_TYPES, IGNORE_TAG (AWS_REGION and
@@ -404,10 +416,7 @@ mod tests {
         let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
         assert_eq!(c.topic_arn.as_deref(), Some(TOPIC));
         assert_eq!(c.statuses, ["PENDING", "ERROR"]);
-        assert_eq!(
-            c.host_statuses,
-            ["PENDING", "ERROR", "VPC_CONFIG_FAILED_INITIALIZATION"]
-        );
+        assert_eq!(c.host_statuses, DEFAULT_HOST_STATUSES);
         assert_eq!(c.own_region, "us-east-1");
         assert_eq!(c.regions, None);
         assert!(c.watches("ap-south-2"), "unset: every home region");
@@ -498,6 +507,24 @@ mod tests {
     }
 
     #[test]
+    fn statuses_and_provider_types_aws_added_are_accepted() {
+        let c = config(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ALERT_STATUSES", "pending,suspended"),
+            (
+                "PROVIDER_TYPES",
+                "AzureDevOps,githubenterpriseclouddataresidency",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.statuses, ["PENDING", "SUSPENDED"]);
+        assert_eq!(
+            c.provider_types.unwrap(),
+            ["AzureDevOps", "GitHubEnterpriseCloudDataResidency"]
+        );
+    }
+
+    #[test]
     fn topic_is_optional_only_in_dry_run() {
         assert_eq!(
             config(&[]).unwrap_err(),
@@ -511,7 +538,7 @@ mod tests {
     #[test]
     fn every_bad_value_names_its_variable_and_value() {
         for (variable, value) in [
-            ("ALERT_STATUSES", "PENDING,STUCK"),
+            ("ALERT_STATUSES", "PENDING,NOT A STATUS"),
             ("ALERT_STATUSES", "PENDING,,ERROR"),
             ("MONITOR_REGIONS", "us-east-1,"),
             ("MONITOR_REGIONS", "mars-north-1a"),

@@ -11,8 +11,10 @@ use serde::Serialize;
 
 /// SNS's limit for one publish: message, subject and attributes together.
 pub const SNS_MAX_PUBLISH_BYTES: usize = 262_144;
-/// SNS's limit for a subject.
-pub const SUBJECT_MAX_CHARS: usize = 100;
+/// The longest subject SNS takes: "less than 100 characters long" (API
+/// reference, Publish, `Subject`; the same words in botocore's SNS model).
+/// A longer one makes SNS refuse the whole publish.
+pub const SUBJECT_MAX_CHARS: usize = 99;
 
 /// One message attribute, as SNS counts and receives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,8 +193,9 @@ fn render_one(
 
 fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
     let suffix = part.map_or(String::new(), |(i, n)| format!(" [part {i}/{n}]"));
-    // SNS rejects control and non-ASCII characters in subjects.
-    let clean: String = summary
+    // SNS rejects control characters in subjects; ASCII keeps every
+    // character one byte, so the cut below lands on a character.
+    let mut clean: String = summary
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
@@ -201,8 +204,12 @@ fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
                 '?'
             }
         })
-        .take(SUBJECT_MAX_CHARS - suffix.len())
         .collect();
+    let room = SUBJECT_MAX_CHARS - suffix.len();
+    if clean.len() > room {
+        clean.truncate(room - "...".len());
+        clean += "...";
+    }
     clean + &suffix
 }
 
@@ -419,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn subject_is_printable_ascii_within_100_characters() {
+    fn subject_is_printable_ascii_under_100_characters() {
         let weird: Vec<Connection> = [
             "PENDING",
             "ERROR",
@@ -438,6 +445,63 @@ mod tests {
             subject.chars().all(|c| c.is_ascii_graphic() || c == ' '),
             "{subject}"
         );
+    }
+
+    #[test]
+    fn subjects_stay_under_100_characters_at_the_edge() {
+        // SNS: "less than 100 characters long".
+        // (summary length, part, subject length, cut with "...").
+        for (summary_len, part, expected, cut) in [
+            (98, None, 98, false),
+            (99, None, 99, false),
+            (100, None, 99, true),
+            (101, None, 99, true),
+            (88, Some((1, 2)), 99, false),
+            (89, Some((1, 2)), 99, true),
+            (98, Some((12, 12)), 99, true),
+        ] {
+            let summary = format!(
+                "{:x<1$}",
+                "7 CodeStar connections need attention, 2 resolved", summary_len
+            );
+            let subject = subject(&summary, part);
+            assert_eq!(subject.len(), expected, "{summary_len} {part:?}: {subject}");
+            let suffix = part.map_or(String::new(), |(i, n)| format!(" [part {i}/{n}]"));
+            assert!(subject.ends_with(&suffix), "{subject}");
+            let text = &subject[..subject.len() - suffix.len()];
+            assert_eq!(text.ends_with("..."), cut, "{subject}");
+            assert!(summary.starts_with(text.trim_end_matches("...")));
+        }
+    }
+
+    #[test]
+    fn a_mixed_alert_that_made_a_100_character_subject_is_cut_below_it() {
+        let statuses = ["PENDING", "ERROR"];
+        let connections: Vec<Connection> = (0..10)
+            .map(|i| conn(i, statuses[i % 2], "us-east-1"))
+            .collect();
+        let hosts: Vec<crate::domain::host::Host> = (0..10)
+            .map(|i| {
+                let status = ["PENDING", "VPC_CONFIG_FAILED_INITIALIZATION"][i % 2];
+                crate::domain::host::Host::new(
+                    &format!("h{i}"),
+                    &format!("arn:aws:codestar-connections:us-east-1:123456789012:host/h{i}-0a1b"),
+                    status,
+                    None,
+                    "GitLabSelfManaged",
+                    "https://gitlab.example.com",
+                    "us-east-1",
+                )
+            })
+            .collect();
+        let batch = Batch {
+            connections: &connections,
+            hosts: &hosts,
+        };
+        let summary = super::summary(batch);
+        assert_eq!(summary.len(), 100, "{summary}");
+        let alerts = render_alerts("1", at(), batch, SNS_MAX_PUBLISH_BYTES);
+        assert_eq!(alerts[0].subject.len(), 99, "{}", alerts[0].subject);
     }
 
     #[test]

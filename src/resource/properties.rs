@@ -17,8 +17,10 @@ const OWNER_TAGS: [&str; 3] = [STACK_ID_TAG, LOGICAL_ID_TAG, REQUEST_ID_TAG];
 
 /// AWS allows 200 tags per resource; the owner tags take three.
 pub const MAX_USER_TAGS: usize = 200 - OWNER_TAGS.len();
-const KNOWN: [&str; 5] = [
+const KNOWN: [&str; 6] = [
     "ServiceToken",
+    // CloudFormation's own (AWS::CloudFormation::CustomResource): 1 to 3600 s.
+    "ServiceTimeout",
     "ConnectionName",
     "ProviderType",
     "HostArn",
@@ -254,6 +256,30 @@ mod tests {
         assert_eq!(props.provider, Provider::Type("GitHub".into()));
         assert_eq!(props.tags["team"], "platform");
         assert_eq!(props.tags["empty"], "");
+    }
+
+    #[test]
+    fn cloudformations_service_timeout_is_not_an_unknown_property() {
+        let props = ConnectionProperties::parse(&json!({
+            "ServiceToken": TOKEN, "ServiceTimeout": "300", "ConnectionName": "app",
+            "ProviderType": "GitHub"
+        }));
+        assert!(props.is_ok(), "{props:?}");
+    }
+
+    #[test]
+    fn every_provider_type_of_the_codeconnections_model_is_accepted() {
+        for provider in [
+            "AzureDevOps",
+            "GitHubEnterpriseCloudDataResidency",
+            "Bitbucket",
+        ] {
+            let props = ConnectionProperties::parse(&json!({
+                "ServiceToken": TOKEN, "ConnectionName": "app", "ProviderType": provider
+            }))
+            .unwrap();
+            assert_eq!(props.provider, Provider::Type(provider.into()));
+        }
     }
 
     #[test]
