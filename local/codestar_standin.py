@@ -49,7 +49,11 @@ STATUSES = ("PENDING", "AVAILABLE", "ERROR")
 # the API types Status as a free string (API_Host), so tests may set others.
 HOST_STATUSES = ("PENDING", "AVAILABLE", "ERROR", "VPC_CONFIG_INITIALIZING",
                  "VPC_CONFIG_FAILED_INITIALIZATION", "VPC_CONFIG_DELETING")
-# Connections per region (AWS's default quota).
+# "Maximum number of connections per AWS account: 250", a quota that
+# "applies per AWS Region and can be increased" (Developer Tools console
+# user guide, "Quotas for connections"); past it CreateConnection answers
+# LimitExceededException ("Exceeded the maximum limit for connections", its
+# documented error in the API reference).
 CONNECTION_QUOTA = 250
 MAX_TAGS = 200
 TARGET_PREFIXES = (
@@ -487,6 +491,12 @@ class CodestarStandIn:
         # Names are unique per region, not per account: the field report
         # hashicorp/terraform-provider-aws#34395 found same-named connections
         # in two regions of one account.
+        # What AWS answers for a name taken in the region is undocumented
+        # (CreateConnection's errors are LimitExceeded, ResourceNotFound,
+        # ResourceUnavailable, and in the codeconnections model InvalidInput
+        # and UnsupportedProviderType). ResourceUnavailableException is the
+        # stand-in's own choice among them; the resource never relies on it,
+        # since it looks a name up with ListConnections before creating.
         home = [c for c in self.connections(region) if c.account == self._caller]
         if any(c.name == name for c in home):
             raise ServiceError("ResourceUnavailableException", f"Connection name {name} already exists")

@@ -681,6 +681,13 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
         "{}",
         failed[0].error
     );
+    assert!(
+        failed[0]
+            .error
+            .contains("Deploy member-role.yaml in account 333333333333"),
+        "{}",
+        failed[0].error
+    );
     let owners: Vec<(Option<&str>, Option<&str>)> = report
         .stuck
         .iter()

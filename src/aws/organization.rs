@@ -7,6 +7,7 @@ use crate::domain::account::{Account, AccountScope};
 use aws_sdk_codestarconnections::config::Credentials;
 use aws_sdk_organizations::error::DisplayErrorContext;
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
+use aws_sdk_sts::error::ProvideErrorMetadata;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -162,9 +163,20 @@ impl Accounts {
             .role_session_name("connection-watch")
             .send()
             .await
-            .map_err(|e| AccountsError::AssumeRole {
-                role: role.clone(),
-                message: DisplayErrorContext(&e).to_string(),
+            .map_err(|e| {
+                let mut message = DisplayErrorContext(&e).to_string();
+                // What STS answers when the role does not exist, or does not trust us.
+                if e.code() == Some("AccessDenied") {
+                    message += &format!(
+                        ". Deploy member-role.yaml in account {account} (a service-managed \
+                         StackSet never reaches the management account: deploy it there as a \
+                         plain stack), or add {account} to EXCLUDE_ACCOUNTS"
+                    );
+                }
+                AccountsError::AssumeRole {
+                    role: role.clone(),
+                    message,
+                }
             })?;
         let credentials = assumed
             .credentials()
