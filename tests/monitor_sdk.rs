@@ -49,6 +49,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         member_role_name: DEFAULT_MEMBER_ROLE_NAME.into(),
         exclude_accounts: Vec::new(),
         account_concurrency: 4,
+        narrowed_accounts: None,
     }
 }
 

@@ -87,9 +87,40 @@ async fn load_reads_every_page_and_skips_claim_only_items() {
             Some(_) => ScanOutput::builder().items(item_b.clone()).build(),
         }
     });
-    let records = table(&[&scan]).load().await.unwrap();
+    let records = table(&[&scan]).load().await.unwrap().records;
     assert_eq!(scan.num_calls(), 2);
     assert_eq!(records, [a, b]);
+}
+
+#[tokio::test]
+async fn a_record_of_another_schema_is_reported_and_replaced_whatever_it_holds() {
+    let other_schema: std::collections::HashMap<String, AttributeValue> = [
+        ("region", AttributeValue::S("eu-west-1".into())),
+        ("arn", AttributeValue::S("arn:old".into())),
+        ("lastAlerted", AttributeValue::N("1700000000".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let scan = mock!(Client::scan)
+        .then_output(move || ScanOutput::builder().items(other_schema.clone()).build());
+    let loaded = table(&[&scan]).load().await.unwrap();
+    assert!(loaded.records.is_empty());
+    assert_eq!(loaded.unreadable, ["arn:old"]);
+
+    let update = mock!(Client::update_item).then_compute_response(|req| {
+        let condition = req.condition_expression().unwrap_or_default();
+        assert!(
+            condition.contains("claimExpires") && !condition.contains("lastAlerted"),
+            "{condition}"
+        );
+        aws_smithy_mocks::MockResponse::Output(UpdateItemOutput::builder().build())
+    });
+    let replace = Change::Replace {
+        record: stored(Kind::Connection, "old"),
+    };
+    let held = table(&[&update]).claim(&[replace], "run-1").await.unwrap();
+    assert_eq!(held, [true]);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
 
-use crate::domain::lifecycle::{Change, Stored};
+use crate::domain::lifecycle::{Change, Prior, Stored};
 use crate::domain::watched::Kind;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
@@ -33,6 +33,14 @@ pub struct StateError {
     pub table: String,
     pub operation: &'static str,
     pub message: String,
+}
+
+/// What the table holds: the records this version reads, and the ARNs of
+/// those it cannot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub records: Vec<Stored>,
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,8 +67,8 @@ impl StateTable {
     /// Every record: one paginated, consistent Scan. The table holds only
     /// what is stuck or being resolved, and connections of any home region
     /// may be listed, so there is no smaller set of partitions to query.
-    pub async fn load(&self) -> Result<Vec<Stored>, StateError> {
-        let mut records = Vec::new();
+    pub async fn load(&self) -> Result<Loaded, StateError> {
+        let mut loaded = Loaded::default();
         let mut pages = self
             .client
             .scan()
@@ -71,10 +79,18 @@ impl StateTable {
             .send();
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| self.error("Scan", e))?;
-            // Claim-only items belong to a run that never committed.
-            records.extend(from_item(&item));
+            match from_item(&item) {
+                Some(record) => loaded.records.push(record),
+                // Claim-only items belong to a run that never committed:
+                // a new record's claim expects no lastAlerted, as they have.
+                None if !item.contains_key("lastAlerted") => {}
+                // Another version's schema: replaced when next alerted.
+                None => loaded
+                    .unreadable
+                    .extend(item.get("arn").and_then(|v| v.as_s().ok()).cloned()),
+            }
         }
-        Ok(records)
+        Ok(loaded)
     }
 
     /// Claims the records `changes` touch; returns, per change, whether this
@@ -93,13 +109,15 @@ impl StateTable {
                 .expression_attribute_values(":until", n((now + CLAIM_LEASE).timestamp()))
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .expression_attribute_values(":ttl", n((now + RECORD_TTL_SLACK).timestamp()));
-            request = match change.expected_last_alerted() {
-                Some(last) => request
-                    .condition_expression("(attribute_not_exists(claimExpires) OR claimExpires < :now) AND lastAlerted = :expected")
+            const FREE: &str = "(attribute_not_exists(claimExpires) OR claimExpires < :now)";
+            request = match change.prior() {
+                Prior::LastAlerted(last) => request
+                    .condition_expression(format!("{FREE} AND lastAlerted = :expected"))
                     .expression_attribute_values(":expected", s(&rfc3339(last))),
-                None => request.condition_expression(
-                    "(attribute_not_exists(claimExpires) OR claimExpires < :now) AND attribute_not_exists(lastAlerted)",
-                ),
+                Prior::Absent => request
+                    .condition_expression(format!("{FREE} AND attribute_not_exists(lastAlerted)")),
+                // Whatever it holds, it is replaced; the lease still keeps runs apart.
+                Prior::Unreadable => request.condition_expression(FREE),
             };
             match request.send().await {
                 Ok(_) => Ok(true),
@@ -162,7 +180,7 @@ impl StateTable {
     pub async fn release(&self, changes: &[Change], run_id: &str) {
         let releases = changes.iter().map(|change| async move {
             let (region, arn) = (change.region(), change.arn());
-            let released = if change.expected_last_alerted().is_none() {
+            let released = if change.prior() == Prior::Absent {
                 // The claim made the item; take it away again.
                 self.client
                     .delete_item()
@@ -200,7 +218,7 @@ impl StateTable {
 
 fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
     match change {
-        Change::Put { record, .. } => WriteRequest::builder()
+        Change::Put { record, .. } | Change::Replace { record } => WriteRequest::builder()
             .put_request(
                 PutRequest::builder()
                     .set_item(Some(to_item(record, repeat_interval)))

@@ -33,18 +33,30 @@ impl<T: Watched> Record<T> {
     /// The records of `T`'s kind among `stored`; one that does not decode
     /// (written by another version) is skipped and will be written anew.
     pub fn all_from(stored: &[Stored]) -> Vec<Self> {
+        stored.iter().filter_map(Self::decode).collect()
+    }
+
+    /// The ARNs of `T`'s kind whose records do not decode: their stuck
+    /// objects are alerted as new and their records replaced
+    /// (`replace_unreadable`), never left silent.
+    pub fn unreadable(stored: &[Stored]) -> HashSet<String> {
         stored
             .iter()
-            .filter(|s| s.kind == T::KIND)
-            .filter_map(|s| {
-                let item: T = serde_json::from_str(&s.document).ok()?;
-                (item.arn() == s.arn).then_some(Self {
-                    item,
-                    first_seen: s.first_seen,
-                    last_alerted: s.last_alerted,
-                })
-            })
+            .filter(|s| s.kind == T::KIND && Self::decode(s).is_none())
+            .map(|s| s.arn.clone())
             .collect()
+    }
+
+    fn decode(s: &Stored) -> Option<Self> {
+        if s.kind != T::KIND {
+            return None;
+        }
+        let item: T = serde_json::from_str(&s.document).ok()?;
+        (item.arn() == s.arn).then_some(Self {
+            item,
+            first_seen: s.first_seen,
+            last_alerted: s.last_alerted,
+        })
     }
 
     fn to_stored(&self) -> Stored {
@@ -75,34 +87,50 @@ pub enum Change {
         arn: String,
         expected_last_alerted: DateTime<Utc>,
     },
+    /// A new record over one this version cannot read (another version's
+    /// schema): written whatever that record holds.
+    Replace { record: Stored },
+}
+
+/// What a change expects of the record before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prior {
+    Absent,
+    LastAlerted(DateTime<Utc>),
+    Unreadable,
 }
 
 impl Change {
     pub fn arn(&self) -> &str {
         match self {
-            Self::Put { record, .. } => &record.arn,
+            Self::Put { record, .. } | Self::Replace { record } => &record.arn,
             Self::Delete { arn, .. } => arn,
         }
     }
 
     pub fn region(&self) -> &str {
         match self {
-            Self::Put { record, .. } => &record.region,
+            Self::Put { record, .. } | Self::Replace { record } => &record.region,
             Self::Delete { region, .. } => region,
         }
     }
 
-    /// `lastAlerted` as this run read it; `None`: no record yet.
-    pub fn expected_last_alerted(&self) -> Option<DateTime<Utc>> {
+    /// The record as this run read it.
+    pub fn prior(&self) -> Prior {
         match self {
             Self::Put {
-                expected_last_alerted,
+                expected_last_alerted: None,
                 ..
-            } => *expected_last_alerted,
-            Self::Delete {
-                expected_last_alerted,
+            } => Prior::Absent,
+            Self::Put {
+                expected_last_alerted: Some(at),
                 ..
-            } => Some(*expected_last_alerted),
+            }
+            | Self::Delete {
+                expected_last_alerted: at,
+                ..
+            } => Prior::LastAlerted(*at),
+            Self::Replace { .. } => Prior::Unreadable,
         }
     }
 }
@@ -128,6 +156,25 @@ impl<T> Default for Plan<T> {
             suppressed: Vec::new(),
             resolved: Vec::new(),
             changes: Vec::new(),
+        }
+    }
+}
+
+/// Turns each new record whose ARN has an unreadable one into a replacement
+/// of it: without this, its claim (which expects no record) would fail on
+/// every run and the object would never be alerted.
+pub fn replace_unreadable(changes: &mut [Change], unreadable: &HashSet<String>) {
+    for change in changes.iter_mut() {
+        if let Change::Put {
+            record,
+            expected_last_alerted: None,
+        } = change
+        {
+            if unreadable.contains(&record.arn) {
+                *change = Change::Replace {
+                    record: record.clone(),
+                };
+            }
         }
     }
 }
@@ -427,6 +474,37 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_record_that_does_not_decode_is_replaced_by_a_new_one() {
+        let a = conn("a", "PENDING", "us-east-1");
+        let mut garbled = record(&a, 0, 5).to_stored();
+        garbled.document = "{\"name\": 7}".into();
+        let stored = [garbled];
+        assert!(Record::<Connection>::all_from(&stored).is_empty());
+        let unreadable = Record::<Connection>::unreadable(&stored);
+        assert_eq!(unreadable, HashSet::from([a.arn.clone()]));
+        assert!(
+            Record::<Host>::unreadable(&stored).is_empty(),
+            "another kind's"
+        );
+
+        let mut plan = plan(
+            &[],
+            std::slice::from_ref(&a),
+            |_| true,
+            at(6),
+            Duration::hours(DAY),
+        );
+        assert_eq!(plan.alert[0].lifecycle.state, Some(AlertState::New));
+        replace_unreadable(&mut plan.changes, &unreadable);
+        assert!(
+            matches!(&plan.changes[0], Change::Replace { record } if record.arn == a.arn),
+            "{:?}",
+            plan.changes
+        );
+        assert_eq!(plan.changes[0].prior(), Prior::Unreadable);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! like one account through a role assumed in it, a bounded number at once.
 
 use super::config::MonitorConfig;
+use super::event::InvalidEvent;
 use super::report::{describe, FailedAccount, Findings};
 use super::scan::{scan_account, OrganizationScan, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
@@ -20,9 +21,12 @@ pub async fn scan_organization(
     deadline: Instant,
     accounts: &Accounts,
     own: &str,
-) -> Scanned {
+) -> Result<Scanned, InvalidEvent> {
     let mut failed = Vec::new();
-    let scanned = discover(config, deadline, accounts, own, &mut failed).await;
+    let mut scanned = discover(config, deadline, accounts, own, &mut failed).await;
+    if let Some(narrowed) = &config.narrowed_accounts {
+        narrow(&mut scanned, narrowed, own, &failed)?;
+    }
     let partition = partition_of(&config.own_region);
     let scans = scanned.iter().map(|account| async move {
         let clients = timeout_at(
@@ -68,11 +72,41 @@ pub async fn scan_organization(
             }
         }
     }
-    Scanned {
+    Ok(Scanned {
         findings,
         failures: Vec::new(),
         organization: Some(OrganizationScan { failed, complete }),
+    })
+}
+
+/// Keeps the own account and the narrowed ones, each of which must be in
+/// the configured scope: a request cannot take the monitor outside it.
+fn narrow(
+    scanned: &mut Vec<Account>,
+    narrowed: &[String],
+    own: &str,
+    failed: &[FailedAccount],
+) -> Result<(), InvalidEvent> {
+    if let Some(f) = failed.first() {
+        return Err(InvalidEvent(format!(
+            "accounts cannot be checked against the scope: {}",
+            f.error
+        )));
     }
+    let outside: Vec<&str> = narrowed
+        .iter()
+        .filter(|id| !scanned.iter().any(|a| &&a.id == id))
+        .map(String::as_str)
+        .collect();
+    if !outside.is_empty() {
+        return Err(InvalidEvent(format!(
+            "accounts {} are not ACTIVE accounts of the configured scope (ACCOUNTS, less \
+             EXCLUDE_ACCOUNTS)",
+            outside.join(", ")
+        )));
+    }
+    scanned.retain(|a| a.id == own || narrowed.contains(&a.id));
+    Ok(())
 }
 
 /// The accounts to scan; when discovery fails, the own account alone (with

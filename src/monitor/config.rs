@@ -45,6 +45,8 @@ pub struct MonitorConfig {
     pub exclude_accounts: Vec<String>,
     /// How many accounts are scanned at once.
     pub account_concurrency: usize,
+    /// A manual run's `{"accounts": [...]}`: these accounts of the scope only.
+    pub narrowed_accounts: Option<Vec<String>>,
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -113,6 +115,7 @@ impl MonitorConfig {
             member_role_name: organization.member_role_name,
             exclude_accounts: organization.exclude_accounts,
             account_concurrency: organization.account_concurrency,
+            narrowed_accounts: None,
         })
     }
 

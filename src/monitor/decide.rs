@@ -4,11 +4,11 @@
 use super::config::MonitorConfig;
 use super::report::RunReport;
 use super::select::Selected;
-use crate::aws::state::{StateError, StateTable};
+use crate::aws::state::{Loaded, StateError, StateTable};
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::host::Host;
-use crate::domain::lifecycle::{self, Change, Plan, Record, Stored};
+use crate::domain::lifecycle::{self, Change, Plan, Record};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
@@ -48,8 +48,8 @@ pub async fn decide(
     let Some(state) = state else {
         return stateless(report, None);
     };
-    let stored = match state.load().await {
-        Ok(stored) => stored,
+    let loaded = match state.load().await {
+        Ok(loaded) => loaded,
         Err(e) => {
             tracing::error!(error = %e, "state table unusable: alerting everything stuck");
             return stateless(report, Some(e));
@@ -57,8 +57,8 @@ pub async fn decide(
     };
     // Organization-wide, a record resolves only in an account scanned completely.
     let complete = complete_accounts;
-    let connections = plan_kind(&stored, &report.stuck, config, report, complete, now);
-    let hosts = plan_kind(&stored, &report.stuck_hosts, config, report, complete, now);
+    let connections = plan_kind(&loaded, &report.stuck, config, report, complete, now);
+    let hosts = plan_kind(&loaded, &report.stuck_hosts, config, report, complete, now);
     let mut changes = Vec::new();
     let connections = record(connections, &mut changes);
     let hosts = record(hosts, &mut changes);
@@ -82,9 +82,10 @@ pub async fn decide(
     }
 }
 
-/// One kind's plan: only what this run covered can resolve.
+/// One kind's plan: only what this run covered can resolve, and a record
+/// this version cannot read is replaced rather than left to silence its object.
 fn plan_kind<T: Selected>(
-    stored: &[Stored],
+    loaded: &Loaded,
     stuck: &[T],
     config: &MonitorConfig,
     report: &RunReport,
@@ -96,13 +97,17 @@ fn plan_kind<T: Selected>(
             ResourceArn::parse(arn).is_some_and(|a| complete.contains(a.account))
         })
     };
-    lifecycle::plan(
-        &Record::all_from(stored),
+    let mut plan = lifecycle::plan(
+        &Record::all_from(&loaded.records),
         stuck,
         |item: &T| item.was_covered(config, report) && account_complete(item.arn()),
         now,
         config.repeat_interval,
-    )
+    );
+    let mut unreadable = Record::<T>::unreadable(&loaded.records);
+    unreadable.extend(loaded.unreadable.iter().cloned());
+    lifecycle::replace_unreadable(&mut plan.changes, &unreadable);
+    plan
 }
 
 /// Moves a plan's changes into `changes`, kind after kind.

@@ -6,7 +6,7 @@ use super::adapters::Adapters;
 use super::config::MonitorConfig;
 use super::decide::decide;
 use super::error::{run_failure, MonitorError};
-use super::event::RunRequest;
+use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
 use super::publish::{publish, Published};
 use super::report::RunReport;
@@ -14,6 +14,7 @@ use super::scan::{scan_account, Scanned};
 use crate::domain::account::AccountScope;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -62,7 +63,7 @@ impl Monitor {
         let account = function_arn.split(':').nth(4).unwrap_or_default();
         let scan_deadline = Instant::now() + remaining - PUBLISH_RESERVE.min(remaining / 4);
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
-        let config = self.config_for(&request);
+        let config = self.config_for(&request)?;
         let ran = Box::pin(self.run_with(&config, account, now, scan_deadline)).await?;
         let host_regions: Vec<String> = config
             .host_regions()
@@ -81,8 +82,10 @@ impl Monitor {
         ran.into_result()
     }
 
-    /// The configuration with the request's narrowing applied.
-    fn config_for(&self, request: &RunRequest) -> MonitorConfig {
+    /// The configuration with the request's narrowing applied. Accounts
+    /// narrow only an organization-wide scope (and only to accounts in it,
+    /// checked once they are discovered): a single-account monitor refuses.
+    fn config_for(&self, request: &RunRequest) -> Result<MonitorConfig, InvalidEvent> {
         let mut config = self.config.clone();
         if request.regions.is_some() {
             config.regions = request.regions.clone();
@@ -91,9 +94,16 @@ impl Monitor {
             config.dry_run |= dry_run;
         }
         if let Some(accounts) = &request.accounts {
-            config.accounts = AccountScope::List(accounts.clone());
+            if config.accounts == AccountScope::Own {
+                return Err(InvalidEvent(
+                    "accounts narrows an organization-wide run, and ACCOUNTS is unset: \
+                     this monitor watches its own account only"
+                        .into(),
+                ));
+            }
+            config.narrowed_accounts = Some(accounts.clone());
         }
-        config
+        Ok(config)
     }
 
     /// One run. `account` names the account in the alert; listings and tag
@@ -107,7 +117,7 @@ impl Monitor {
         now: DateTime<Utc>,
         scan_deadline: Instant,
     ) -> Result<Ran, MonitorError> {
-        let config = self.config_for(request);
+        let config = self.config_for(request)?;
         self.run_with(&config, account, now, scan_deadline).await
     }
 
@@ -123,14 +133,16 @@ impl Monitor {
             findings,
             failures,
             organization,
-        } = self.scan(config, account, scan_deadline).await;
+        } = self.scan(config, account, scan_deadline).await?;
         for failure in &failures {
             tracing::error!(region = %failure.region, error = %failure.error, "region failed");
         }
         let mut report = RunReport::from_findings(findings);
         let (failed_accounts, complete_accounts) = match organization {
             Some(o) => (Some(o.failed), Some(o.complete)),
-            None => (None, None),
+            // Only the own account's records resolve: records of member
+            // accounts from organization-wide runs were not looked at.
+            None => (None, Some(HashSet::from([account.to_string()]))),
         };
         for f in failed_accounts.iter().flatten() {
             tracing::error!(account = %f.account, error = %f.error, "account failed");
@@ -165,14 +177,21 @@ impl Monitor {
     }
 
     /// One account with the function's credentials, or organization-wide.
-    async fn scan(&self, config: &MonitorConfig, account: &str, deadline: Instant) -> Scanned {
+    async fn scan(
+        &self,
+        config: &MonitorConfig,
+        account: &str,
+        deadline: Instant,
+    ) -> Result<Scanned, InvalidEvent> {
         match &self.adapters.accounts {
             Some(accounts) if config.accounts != AccountScope::Own => {
                 Box::pin(scan_organization(config, deadline, accounts, account)).await
             }
             _ => {
                 let codestar = &self.adapters.codestar;
-                Scanned::single(Box::pin(scan_account(config, deadline, codestar)).await)
+                Ok(Scanned::single(
+                    Box::pin(scan_account(config, deadline, codestar)).await,
+                ))
             }
         }
     }

@@ -70,6 +70,7 @@ mod tests {
             member_role_name: crate::monitor::config::DEFAULT_MEMBER_ROLE_NAME.into(),
             exclude_accounts: Vec::new(),
             account_concurrency: crate::monitor::config::DEFAULT_ACCOUNT_CONCURRENCY,
+            narrowed_accounts: None,
         }
     }
 

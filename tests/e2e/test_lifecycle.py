@@ -235,3 +235,29 @@ def test_a_scheduled_time_far_in_the_future_cannot_silence_anything(aws, codesta
     aws.drain(queue_url)
     later = (datetime.now(timezone.utc) + timedelta(days=1, minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert monitor.invoke(scheduled(later)).body["messagesPublished"] == 0, "the future is clamped too"
+
+
+@pytest.mark.parametrize("record", [
+    # Another version's schema: a number where this one writes RFC 3339, no document.
+    {"kind": {"S": "connection"}, "status": {"S": "PENDING"}, "lastAlerted": {"N": "1700000000"}},
+    # This schema, but a document that no longer decodes.
+    {"kind": {"S": "connection"}, "status": {"S": "PENDING"}, "firstSeen": {"S": T0},
+     "lastAlerted": {"S": T0}, "document": {"S": "{\"name\": 7}"}},
+])
+def test_a_record_of_another_version_is_replaced_and_its_connection_alerted(
+        aws, codestar, lambda_function, table, record):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [arn] = codestar.seed("us-east-1", 1, "PENDING")
+    aws.client("dynamodb").put_item(TableName=table, Item={
+        "region": {"S": "us-east-1"}, "arn": {"S": arn}, **record})
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": table})
+
+    result = monitor.invoke(scheduled(at(1)))
+
+    assert result.ok, result.body
+    [note] = aws.drain(queue_url)
+    assert connections(note) == {arn: "new"}
+    [item] = items(aws, table)
+    assert item["lastAlerted"]["S"].startswith(at(1)[:19]) and json.loads(item["document"]["S"])["arn"] == arn
+    again = monitor.invoke(scheduled(at(2)))
+    assert again.ok and len(again.body["suppressed"]) == 1, "now this version's own record"

@@ -88,3 +88,38 @@ def test_the_lifecycle_spans_accounts_and_a_failed_account_resolves_nothing(
     [note] = aws.drain(queue_url)
     assert {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]} == {payments: "resolved"}
     assert {i["arn"]["S"] for i in items(aws, table)} == {data}, "the failed account's record stays"
+
+
+def test_a_narrowed_run_stays_inside_the_configured_scope(aws, codestar, lambda_function, organization):
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    outsider = "999999999999"
+    codestar.seed("us-east-1", 1, "PENDING", account=outsider)
+    org_wide = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization"})
+    refused = org_wide.invoke({"accounts": [outsider]})
+    assert refused.error_type == "InvalidEvent" and outsider in refused.error_message, refused.body
+    listed = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": organization["payments"]})
+    refused = listed.invoke({"accounts": [organization["data"]]})
+    assert refused.error_type == "InvalidEvent" and organization["data"] in refused.error_message
+    single = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn})
+    refused = single.invoke({"accounts": [organization["payments"]]})
+    assert refused.error_type == "InvalidEvent" and "ACCOUNTS is unset" in refused.error_message
+    assert aws.drain(queue_url) == [], "nothing outside the scope was alerted"
+    assert not any(arn.split(":")[4] == outsider for _op, arn, _region in codestar.arrivals)
+
+
+def test_turning_organization_wide_off_resolves_no_member_record(
+        aws, codestar, lambda_function, organization, table):  # noqa: F811
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [member] = codestar.seed("us-east-1", 1, "PENDING", account=organization["payments"])
+    [own] = codestar.seed("us-east-1", 1, "PENDING")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": table}
+    first = lambda_function("monitor", {**env, "ACCOUNTS": "organization"}).invoke(scheduled(T0))
+    assert first.error_type in (None, "AccountsFailed"), first.body
+    aws.drain(queue_url)
+
+    codestar.set_status(own, "AVAILABLE")
+    single = lambda_function("monitor", env).invoke(scheduled(at(1)))
+    assert single.ok, single.body
+    [note] = aws.drain(queue_url)
+    assert {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]} == {own: "resolved"}
+    assert member in {i["arn"]["S"] for i in items(aws, table)}, "the member's record stays"
