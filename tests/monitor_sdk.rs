@@ -788,3 +788,91 @@ async fn the_run_report_and_the_published_message_match_their_golden_files() {
         ),
     );
 }
+
+/// When the records cannot be claimed, nothing is held back: the alert
+/// carries everything stuck, the suppressed too, and the run ends in the error.
+#[tokio::test]
+async fn claims_that_fail_alert_everything_stuck() {
+    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use connection_watch::aws::state::{to_item, StateTable};
+    use connection_watch::domain::connection::Connection;
+    use connection_watch::domain::lifecycle::Stored;
+    use connection_watch::domain::watched::Kind;
+
+    let listing = mock!(CodestarClient::list_connections).then_output(|| {
+        ListConnectionsOutput::builder()
+            .connections(connection("us-east-1", 1, "PENDING"))
+            .connections(connection("us-east-1", 2, "PENDING"))
+            .build()
+    });
+    // conn-1 was alerted an hour ago: not due again for a day.
+    let remembered = Connection {
+        name: "conn-1".into(),
+        arn: arn("us-east-1", 1),
+        status: "PENDING".into(),
+        provider_type: "GitHub".into(),
+        region: "us-east-1".into(),
+        owner_account_id: ACCOUNT.into(),
+        ..Connection::default()
+    };
+    let record = to_item(
+        &Stored {
+            kind: Kind::Connection,
+            region: "us-east-1".into(),
+            arn: remembered.arn.clone(),
+            status: "PENDING".into(),
+            document: serde_json::to_string(&remembered).unwrap(),
+            first_seen: now() - chrono::Duration::hours(2),
+            last_alerted: now() - chrono::Duration::hours(1),
+        },
+        chrono::Duration::hours(24),
+    );
+    let scan = mock!(aws_sdk_dynamodb::Client::scan)
+        .then_output(move || ScanOutput::builder().items(record.clone()).build());
+    let claims = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let releases = mock!(aws_sdk_dynamodb::Client::delete_item)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let dynamodb = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        &[&scan, &claims, &releases],
+        |b: aws_sdk_dynamodb::config::Builder| b.retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1)
+        )
+    );
+    let (publish, published) = publish_capture();
+    let hosts = no_hosts();
+    let monitor = Monitor::new(
+        config(None),
+        Adapters {
+            codestar: codestar(&[&listing, &no_tags(), &hosts]),
+            publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
+            state: Some(StateTable::new(dynamodb, "state".into())),
+            accounts: None,
+        },
+    );
+
+    let Ran { failure, .. } = ran(&monitor).await.unwrap();
+
+    assert!(
+        matches!(failure, Some(MonitorError::State(_))),
+        "{failure:?}"
+    );
+    let published = published.lock().unwrap();
+    let message: Value = serde_json::from_str(published[0].message().unwrap()).unwrap();
+    let document: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+    let alerted: Vec<&str> = document["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["arn"].as_str().unwrap())
+        .collect();
+    assert_eq!(alerted, [arn("us-east-1", 1), arn("us-east-1", 2)]);
+}

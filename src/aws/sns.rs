@@ -29,6 +29,14 @@ impl AlertPublisher {
         &self.topic_arn
     }
 
+    /// A publish that did not finish before the run's deadline.
+    pub fn timed_out(&self) -> PublishError {
+        PublishError {
+            topic_arn: self.topic_arn.clone(),
+            message: "no answer before the run's deadline".into(),
+        }
+    }
+
     /// Publishes one alert and returns SNS's message id.
     pub async fn publish(&self, alert: &AlertMessage) -> Result<String, PublishError> {
         let error = |message: String| PublishError {

@@ -56,6 +56,15 @@ impl StateTable {
         Self { client, table }
     }
 
+    /// `operation` did not finish before the run's deadline.
+    pub fn timed_out(&self, operation: &'static str) -> StateError {
+        StateError {
+            table: self.table.clone(),
+            operation,
+            message: "no answer before the run's deadline".into(),
+        }
+    }
+
     fn error(&self, operation: &'static str, e: impl std::error::Error) -> StateError {
         StateError {
             table: self.table.clone(),

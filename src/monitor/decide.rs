@@ -11,6 +11,7 @@ use crate::domain::host::Host;
 use crate::domain::lifecycle::{self, Change, Plan, Record};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
+use tokio::time::{timeout_at, Instant};
 
 /// What one run alerts, each kind in the alert's order.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,9 @@ pub struct Decision {
     pub alerts: Alerts,
     pub changes: Vec<Change>,
     pub state_error: Option<StateError>,
+    /// With a state table: everything stuck, what is alerted instead when
+    /// the records cannot be claimed (nothing is held back then).
+    pub unclaimed: Alerts,
 }
 
 /// Without a state table (or when it cannot be read), everything stuck;
@@ -36,6 +40,7 @@ pub async fn decide(
     report: &mut RunReport,
     complete_accounts: Option<&HashSet<String>>,
     now: DateTime<Utc>,
+    deadline: Instant,
 ) -> Decision {
     let stateless = |report: &RunReport, state_error| Decision {
         alerts: Alerts {
@@ -44,11 +49,15 @@ pub async fn decide(
         },
         changes: Vec::new(),
         state_error,
+        unclaimed: Alerts::default(),
     };
     let Some(state) = state else {
         return stateless(report, None);
     };
-    let loaded = match state.load().await {
+    let loaded = timeout_at(deadline, state.load())
+        .await
+        .unwrap_or_else(|_| Err(state.timed_out("Scan")));
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             tracing::error!(error = %e, "state table unusable: alerting everything stuck");
@@ -62,6 +71,10 @@ pub async fn decide(
     let mut changes = Vec::new();
     let connections = record(connections, &mut changes);
     let hosts = record(hosts, &mut changes);
+    let unclaimed = Alerts {
+        connections: connections.stuck.clone(),
+        hosts: hosts.stuck.clone(),
+    };
     report.stuck = connections.stuck;
     report.suppressed = Some(connections.suppressed);
     report.resolved = Some(connections.resolved.clone());
@@ -79,6 +92,7 @@ pub async fn decide(
         },
         changes,
         state_error: None,
+        unclaimed,
     }
 }
 

@@ -15,9 +15,9 @@ pub enum MonitorError {
     /// The state table could not be used; everything stuck was still alerted.
     #[error("{0}")]
     State(StateError),
-    #[error("could not scan {}; everything else was scanned and alerted", describe(.0))]
+    #[error("could not scan {}; everything else was scanned and alerted", capped(&describe(.0)))]
     RegionsFailed(Vec<RegionFailure>),
-    #[error("could not scan accounts {}; every other account was scanned and alerted", describe_accounts(.0))]
+    #[error("could not scan accounts {}; every other account was scanned and alerted", capped(&describe_accounts(.0)))]
     AccountsFailed(Vec<FailedAccount>),
 }
 
@@ -35,6 +35,28 @@ impl From<MonitorError> for lambda_runtime::Diagnostic {
             error_message: e.to_string(),
         }
     }
+}
+
+/// The most of a failure list an error message carries. The message goes to
+/// Lambda's failure destination (an SQS message or an EventBridge event, each
+/// at most 256 KB) and into every alarm notification: 4 KB keeps it readable
+/// there; the run result and the log have every failure.
+pub const MAX_LISTED_BYTES: usize = 4_096;
+
+fn capped(list: &str) -> String {
+    if list.len() <= MAX_LISTED_BYTES {
+        return list.to_string();
+    }
+    let mut cut = MAX_LISTED_BYTES;
+    while !list.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = list[..cut].rfind("; ").unwrap_or(cut);
+    let more = list[cut..].matches("; ").count();
+    format!(
+        "{} ... and {more} more (every one is in the run result and the log)",
+        &list[..cut]
+    )
 }
 
 fn describe_accounts(failed: &[FailedAccount]) -> String {
@@ -59,4 +81,35 @@ pub fn run_failure(
         return Some(MonitorError::AccountsFailed(failed));
     }
     (!failed_regions.is_empty()).then_some(MonitorError::RegionsFailed(failed_regions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(n: usize, error_len: usize) -> Vec<FailedAccount> {
+        (0..n)
+            .map(|i| FailedAccount {
+                account: format!("{:012}", i),
+                error: "x".repeat(error_len),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_thousand_failed_accounts_make_a_message_of_a_few_kilobytes() {
+        let message = MonitorError::AccountsFailed(failed(1_000, 400)).to_string();
+        assert!(message.len() < MAX_LISTED_BYTES + 200, "{}", message.len());
+        assert!(message.contains("000000000000 (") && !message.contains("000000000999"));
+        assert!(message.contains("and 991 more"), "{message}");
+    }
+
+    #[test]
+    fn a_list_at_the_cap_is_whole() {
+        // "000000000000 (" + error + ")" is 15 bytes more than the error.
+        let whole = MonitorError::AccountsFailed(failed(1, MAX_LISTED_BYTES - 15)).to_string();
+        assert!(!whole.contains("more"), "{whole}");
+        let over = MonitorError::AccountsFailed(failed(2, MAX_LISTED_BYTES / 2)).to_string();
+        assert!(over.contains("and 1 more"), "{over}");
+    }
 }

@@ -10,7 +10,7 @@ pub const NAMESPACE: &str = "ConnectionWatch";
 pub struct MetricScope<'a> {
     pub statuses: &'a [String],
     pub host_statuses: &'a [String],
-    /// Regions whose hosts were listed successfully.
+    /// Regions whose hosts are listed (those that failed write no count).
     pub host_regions: &'a [String],
 }
 
@@ -20,28 +20,22 @@ pub struct MetricScope<'a> {
 /// with `StuckHosts`, zeros included so an alarm sees a healthy region as 0
 /// rather than as missing data. EMF allows only one value per dimension in a
 /// document, hence several lines.
+///
+/// What the run could not count writes no stuck count at all, never a 0:
+/// a region that failed writes none, and when an account failed, no region
+/// and no total is whole. `FailedRegions` and `FailedAccounts` are written
+/// on every run, for an alarm on what could not be seen.
 pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i64) -> Vec<String> {
     let document = |dimensions: &[&str], metrics: &[&str], fields: Value| {
-        let metrics: Vec<Value> = metrics
-            .iter()
-            .map(|name| json!({"Name": name, "Unit": "Count"}))
-            .collect();
-        let mut doc = json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [dimensions],
-                    "Metrics": metrics,
-                }],
-            },
-        });
-        if let (Some(doc), Value::Object(fields)) = (doc.as_object_mut(), fields) {
-            doc.extend(fields);
-        }
-        doc.to_string()
+        emf_document(timestamp_ms, dimensions, metrics, fields)
     };
-    let mut lines = Vec::new();
+    let failed_accounts = report.failed_accounts.as_ref().map_or(0, Vec::len);
+    let accounts_whole = failed_accounts == 0;
+    let mut lines = vec![document(
+        &[],
+        &["FailedRegions", "FailedAccounts"],
+        json!({"FailedRegions": report.failed_regions.len(), "FailedAccounts": failed_accounts}),
+    )];
     let connection_regions = report
         .regions
         .iter()
@@ -52,6 +46,9 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
             &["ScannedConnections"],
             json!({"Region": region, "ScannedConnections": summary.scanned}),
         ));
+        if !accounts_whole || report.failed_regions.contains(region) {
+            continue;
+        }
         for status in watched.statuses {
             let stuck = report
                 .stuck
@@ -65,13 +62,20 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
             ));
         }
     }
-    // Totals without dimensions, for one alarm on "anything stuck".
-    lines.push(document(
-        &[],
-        &["StuckConnections", "StuckHosts"],
-        json!({"StuckConnections": report.stuck.len(), "StuckHosts": report.stuck_hosts.len()}),
-    ));
-    for region in watched.host_regions {
+    // Totals without dimensions, for one alarm on "anything stuck": only
+    // when every listing and every account was seen.
+    if report.listed_from.is_some() && report.failed_regions.is_empty() && accounts_whole {
+        lines.push(document(
+            &[],
+            &["StuckConnections", "StuckHosts"],
+            json!({"StuckConnections": report.stuck.len(), "StuckHosts": report.stuck_hosts.len()}),
+        ));
+    }
+    let host_regions = watched
+        .host_regions
+        .iter()
+        .filter(|r| accounts_whole && !report.failed_regions.contains(r));
+    for region in host_regions {
         for status in watched.host_statuses {
             let stuck = report
                 .stuck_hosts
@@ -86,6 +90,28 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
         }
     }
     lines
+}
+
+/// One EMF document: `metrics` (counts) over `dimensions`, their values in `fields`.
+fn emf_document(timestamp_ms: i64, dimensions: &[&str], metrics: &[&str], fields: Value) -> String {
+    let metrics: Vec<Value> = metrics
+        .iter()
+        .map(|name| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut doc = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimensions],
+                "Metrics": metrics,
+            }],
+        },
+    });
+    if let (Some(doc), Value::Object(fields)) = (doc.as_object_mut(), fields) {
+        doc.extend(fields);
+    }
+    doc.to_string()
 }
 
 #[cfg(test)]
@@ -149,7 +175,7 @@ mod tests {
             },
             1_700_000_000_000,
         );
-        assert_eq!(lines.len(), 6 + 1 + 2);
+        assert_eq!(lines.len(), 1 + 6 + 1 + 2);
         let docs: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -181,7 +207,10 @@ mod tests {
                 .map(|d| d["StuckHosts"].as_u64().unwrap())
         };
         assert_eq!(stuck_hosts("eu-west-1"), Some(1));
-        let totals = docs.iter().find(|d| d.get("Region").is_none()).unwrap();
+        let totals = docs
+            .iter()
+            .find(|d| d.get("Region").is_none() && d.get("StuckConnections").is_some())
+            .unwrap();
         assert_eq!(
             (
                 totals["StuckConnections"].as_u64(),
@@ -195,5 +224,86 @@ mod tests {
             .filter_map(|d| d["ScannedConnections"].as_u64())
             .collect();
         assert_eq!(scanned, [2, 5]);
+        let failures = docs.iter().find(|d| d.get("FailedRegions").is_some());
+        assert_eq!(failures.unwrap()["FailedAccounts"], 0);
+    }
+
+    /// What `emf_lines` writes for `report` over one region and status.
+    fn names(report: &RunReport) -> Vec<String> {
+        let lines = emf_lines(
+            report,
+            &MetricScope {
+                statuses: &["PENDING".into()],
+                host_statuses: &["PENDING".into()],
+                host_regions: &["us-east-1".into()],
+            },
+            0,
+        );
+        let mut names: Vec<String> = lines
+            .iter()
+            .flat_map(|l| {
+                let doc: Value = serde_json::from_str(l).unwrap();
+                let metrics = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].clone();
+                let names: Vec<String> = metrics
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{}={}",
+                            m["Name"].as_str().unwrap(),
+                            doc[m["Name"].as_str().unwrap()]
+                        )
+                    })
+                    .collect();
+                names
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn what_could_not_be_counted_writes_no_zero() {
+        let seen = RunReport {
+            listed_from: Some("us-east-1".into()),
+            regions: [("us-east-1".to_string(), RegionSummary::default())].into(),
+            ..Default::default()
+        };
+        assert!(names(&seen).contains(&"StuckConnections=0".to_string()));
+
+        // The only account with stuck connections refuses its role.
+        let account_failed = RunReport {
+            failed_accounts: Some(vec![crate::monitor::report::FailedAccount {
+                account: "222222222222".into(),
+                error: "AccessDenied".into(),
+            }]),
+            ..seen.clone()
+        };
+        assert_eq!(
+            names(&account_failed),
+            [
+                "FailedAccounts=1",
+                "FailedRegions=0",
+                "ScannedConnections=0"
+            ]
+        );
+        // No listing succeeded.
+        let unlisted = RunReport {
+            listed_from: None,
+            failed_regions: vec!["us-east-1".into(), "us-west-2".into()],
+            ..seen.clone()
+        };
+        assert_eq!(names(&unlisted), ["FailedAccounts=0", "FailedRegions=2"]);
+        // Tag reads failed in a region that was listed.
+        let tags_failed = RunReport {
+            failed_regions: vec!["us-east-1".into()],
+            ..seen
+        };
+        let written = names(&tags_failed);
+        assert!(
+            !written.iter().any(|n| n.starts_with("StuckConnections")),
+            "{written:?}"
+        );
     }
 }

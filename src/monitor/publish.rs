@@ -1,13 +1,35 @@
 //! The publish stage: claim the records, publish the alert, commit.
 
-use super::decide::Decision;
+use super::decide::{Alerts, Decision};
 use super::error::MonitorError;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::{StateError, StateTable};
+use crate::domain::lifecycle::Change;
 use crate::render::batch::Batch;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
+use tokio::time::{timeout_at, Instant};
+
+/// When the stages after the scan must be done: the state table's load and
+/// claims by `state` (half of what is left after the scan), everything by
+/// `finish`.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadlines {
+    pub state: Instant,
+    pub finish: Instant,
+}
+
+impl Deadlines {
+    /// From now, with the run ending at `finish`.
+    pub fn after_scan(finish: Instant) -> Self {
+        let now = Instant::now();
+        Self {
+            state: now + finish.saturating_duration_since(now) / 2,
+            finish,
+        }
+    }
+}
 
 /// What the publish stage did: messages sent, and a claim or commit that
 /// failed (the alert still went out).
@@ -18,7 +40,8 @@ pub struct Published {
 
 /// Publishes the alerts; with a usable state table, claims the records
 /// first (dropping what an overlapping run holds), and commits them only
-/// after every message went out.
+/// after every message went out. Every call is bounded: the claims by
+/// `deadlines.state`, so that a slow table leaves the publish its time.
 pub async fn publish(
     publisher: &AlertPublisher,
     state: Option<&StateTable>,
@@ -26,11 +49,17 @@ pub async fn publish(
     account: &str,
     now: DateTime<Utc>,
     decision: Decision,
+    deadlines: Deadlines,
 ) -> Result<Published, MonitorError> {
+    let Deadlines {
+        state: claims_by,
+        finish: deadline,
+    } = deadlines;
     let Decision {
         mut alerts,
         mut changes,
         mut state_error,
+        unclaimed,
     } = decision;
     let run_id = format!(
         "{}-{}",
@@ -38,36 +67,19 @@ pub async fn publish(
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
     );
     let mut state = state.filter(|_| state_error.is_none());
-    let claimed = match state {
-        Some(state) => match state.claim(&changes, &run_id).await {
-            Ok(held) => Some(held),
+    if let Some(table) = state {
+        let claimed = timeout_at(claims_by, table.claim(&changes, &run_id))
+            .await
+            .unwrap_or_else(|_| Err(table.timed_out("UpdateItem (claim)")));
+        match claimed {
+            Ok(held) => drop_taken(&held, &mut alerts, &mut changes),
             Err(e) => {
-                tracing::error!(error = %e, "claims failed: alerting without the lifecycle's records");
-                state.release(&changes, &run_id).await;
+                tracing::error!(error = %e, "claims failed: alerting everything stuck");
+                let _ = timeout_at(deadline, table.release(&changes, &run_id)).await;
                 state_error = Some(e);
-                None
+                alerts = unclaimed;
+                state = None;
             }
-        },
-        None => None,
-    };
-    if claimed.is_none() {
-        state = None;
-    }
-    if let Some(held) = claimed {
-        let taken: HashSet<String> = changes
-            .iter()
-            .zip(&held)
-            .filter(|(_, held)| !**held)
-            .map(|(change, _)| change.arn().to_string())
-            .collect();
-        if !taken.is_empty() {
-            tracing::info!(
-                count = taken.len(),
-                "left to an overlapping run, or changed since read"
-            );
-            alerts.connections.retain(|c| !taken.contains(&c.arn));
-            alerts.hosts.retain(|h| !taken.contains(&h.arn));
-            changes.retain(|c| !taken.contains(c.arn()));
         }
     }
     let batch = Batch {
@@ -76,21 +88,28 @@ pub async fn publish(
     };
     let mut messages = 0;
     for alert in render_alerts(account, now, batch, SNS_MAX_PUBLISH_BYTES) {
-        match publisher.publish(&alert).await {
+        let sent = timeout_at(deadline, publisher.publish(&alert))
+            .await
+            .unwrap_or_else(|_| Err(publisher.timed_out()));
+        match sent {
             Ok(id) => {
                 messages += 1;
                 tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
             }
             Err(e) => {
                 if let Some(state) = state {
-                    state.release(&changes, &run_id).await;
+                    // Past the deadline the claims expire on their own (CLAIM_LEASE).
+                    let _ = timeout_at(deadline, state.release(&changes, &run_id)).await;
                 }
                 return Err(e.into());
             }
         }
     }
     if let Some(state) = state {
-        if let Err(e) = state.commit(&changes, repeat_interval).await {
+        let committed = timeout_at(deadline, state.commit(&changes, repeat_interval))
+            .await
+            .unwrap_or_else(|_| Err(state.timed_out("BatchWriteItem")));
+        if let Err(e) = committed {
             state_error = Some(e);
         }
     }
@@ -98,4 +117,24 @@ pub async fn publish(
         messages,
         state_error,
     })
+}
+
+/// Leaves to an overlapping run (or to the next one, if a record changed
+/// since it was read) what this run could not claim (`held` is false).
+fn drop_taken(held: &[bool], alerts: &mut Alerts, changes: &mut Vec<Change>) {
+    let taken: HashSet<String> = changes
+        .iter()
+        .zip(held)
+        .filter(|(_, held)| !**held)
+        .map(|(change, _)| change.arn().to_string())
+        .collect();
+    if !taken.is_empty() {
+        tracing::info!(
+            count = taken.len(),
+            "left to an overlapping run, or changed since read"
+        );
+        alerts.connections.retain(|c| !taken.contains(&c.arn));
+        alerts.hosts.retain(|h| !taken.contains(&h.arn));
+        changes.retain(|c| !taken.contains(c.arn()));
+    }
 }

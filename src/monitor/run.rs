@@ -8,7 +8,7 @@ use super::decide::decide;
 use super::error::{run_failure, MonitorError};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
-use super::publish::{publish, Published};
+use super::publish::{publish, Deadlines, Published};
 use super::report::RunReport;
 use super::scan::{scan_account, Scanned};
 use crate::domain::account::AccountScope;
@@ -21,6 +21,9 @@ use tokio::time::Instant;
 /// What a run keeps back from its deadline for the lifecycle and the publish:
 /// this much, or a quarter of the time, whichever is less.
 const PUBLISH_RESERVE: Duration = Duration::from_secs(10);
+/// Every call ends this long before Lambda's deadline, so the run still
+/// returns its result (and its error) rather than being cut off.
+const FINISH_MARGIN: Duration = Duration::from_millis(500);
 
 /// A run that got as far as its report: what it found and published, and
 /// the failure it ends in, if any (everything it could see was alerted).
@@ -61,15 +64,11 @@ impl Monitor {
         let request = RunRequest::from_event(event, Utc::now())?;
         let now = request.time.unwrap_or_else(Utc::now);
         let account = function_arn.split(':').nth(4).unwrap_or_default();
-        let scan_deadline = Instant::now() + remaining - PUBLISH_RESERVE.min(remaining / 4);
+        let deadline = Instant::now() + remaining.saturating_sub(FINISH_MARGIN);
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let config = self.config_for(&request)?;
-        let ran = Box::pin(self.run_with(&config, account, now, scan_deadline)).await?;
-        let host_regions: Vec<String> = config
-            .host_regions()
-            .into_iter()
-            .filter(|r| !ran.report.failed_regions.contains(r))
-            .collect();
+        let ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
+        let host_regions = config.host_regions();
         let scope = MetricScope {
             statuses: &self.config.statuses,
             host_statuses: &self.config.host_statuses,
@@ -106,19 +105,19 @@ impl Monitor {
         Ok(config)
     }
 
-    /// One run. `account` names the account in the alert; listings and tag
-    /// reads not done by `scan_deadline` fail their regions, so that the rest
-    /// is still published before Lambda's deadline. Fails only when the
-    /// alert could not be published.
+    /// One run, finished by `deadline`. `account` names the account in the
+    /// alert; listings and tag reads not done by the scan's share of the time
+    /// fail their regions, so that the rest is still published. Fails only
+    /// when the alert could not be published.
     pub async fn run(
         &self,
         request: &RunRequest,
         account: &str,
         now: DateTime<Utc>,
-        scan_deadline: Instant,
+        deadline: Instant,
     ) -> Result<Ran, MonitorError> {
         let config = self.config_for(request)?;
-        self.run_with(&config, account, now, scan_deadline).await
+        self.run_with(&config, account, now, deadline).await
     }
 
     /// `run` with the narrowed configuration.
@@ -127,8 +126,10 @@ impl Monitor {
         config: &MonitorConfig,
         account: &str,
         now: DateTime<Utc>,
-        scan_deadline: Instant,
+        deadline: Instant,
     ) -> Result<Ran, MonitorError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let scan_deadline = deadline - PUBLISH_RESERVE.min(left / 4);
         let Scanned {
             findings,
             failures,
@@ -153,11 +154,12 @@ impl Monitor {
         // alert: this run alerts statelessly, then ends in the error.
         let state = self.adapters.state.as_ref();
         let complete = complete_accounts.as_ref();
-        let decision = decide(state, config, &mut report, complete, now).await;
+        let deadlines = Deadlines::after_scan(deadline);
+        let decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
         let published = match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 let repeat = self.config.repeat_interval;
-                publish(publisher, state, repeat, account, now, decision).await?
+                publish(publisher, state, repeat, account, now, decision, deadlines).await?
             }
             _ => {
                 tracing::info!(

@@ -85,7 +85,7 @@ pub fn text(
     summary: &str,
     part: Option<(usize, usize)>,
 ) -> String {
-    let mut out = format!("{summary} in account {account}.\n");
+    let mut out = format!("{summary} in {}.\n", covered(account, batch));
     if let Some((i, n)) = part {
         out += &format!("This is part {i} of {n} of this alert.\n");
     }
@@ -106,6 +106,27 @@ pub fn text(
         generated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
     );
     out
+}
+
+/// The accounts the message covers: the monitor's own, or organization-wide
+/// those its objects belong to (the first few, then how many more).
+fn covered(account: &str, batch: Batch<'_>) -> String {
+    const NAMED: usize = 5;
+    let accounts = batch.accounts();
+    match accounts.len() {
+        0 => format!("account {}", shown(account)),
+        1 => format!("account {}", shown(&accounts[0])),
+        n => {
+            let named: Vec<String> = accounts.iter().take(NAMED).map(|a| shown(a)).collect();
+            let more = n.saturating_sub(NAMED);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("accounts {}{more}", named.join(", "))
+        }
+    }
 }
 
 fn group_text(group: &AccountGroup<'_>, grouped: bool, now: DateTime<Utc>) -> String {

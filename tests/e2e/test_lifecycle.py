@@ -261,3 +261,28 @@ def test_a_record_of_another_version_is_replaced_and_its_connection_alerted(
     assert item["lastAlerted"]["S"].startswith(at(1)[:19]) and json.loads(item["document"]["S"])["arn"] == arn
     again = monitor.invoke(scheduled(at(2)))
     assert again.ok and len(again.body["suppressed"]) == 1, "now this version's own record"
+
+
+def test_a_hanging_state_table_costs_the_lifecycle_not_the_deadline(aws, codestar, lambda_function):
+    """DynamoDB accepts the connection and never answers: the state load is
+    bounded by the run's deadline, the alert goes out, the run says why."""
+    import socket
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(16)
+    try:
+        topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+        stuck = codestar.seed("us-east-1", 2, "PENDING")
+        monitor = lambda_function("monitor", {
+            "ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": "hangs",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{hanging.getsockname()[1]}"})
+
+        result = monitor.invoke(scheduled(at(1)), timeout_s=8)
+
+        assert result.error_type == "StateFailed", result.body
+        assert "deadline" in result.error_message
+        assert result.seconds < 8
+        [note] = aws.drain(queue_url)
+        assert {c["arn"] for c in json.loads(note["Message"])["connections"]} == set(stuck)
+    finally:
+        hanging.close()
