@@ -21,6 +21,9 @@ use thiserror::Error;
 
 /// How long a claim holds when its run never commits nor releases it.
 pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+/// The key of the organization-wide account cursor; no region is named so.
+const CURSOR_REGION: &str = "connection-watch";
+const CURSOR_ARN: &str = "account-cursor";
 /// Records outlive their last alert by this much beyond the repeat interval,
 /// so a removed deployment leaves nothing behind for ever.
 const RECORD_TTL_SLACK: Duration = Duration::days(30);
@@ -222,6 +225,50 @@ impl StateTable {
             .buffered(WRITES_IN_FLIGHT)
             .collect::<Vec<_>>()
             .await;
+    }
+}
+
+/// The organization-wide account cursor (`monitor::rotation`), one item
+/// beside the records.
+impl StateTable {
+    /// Where the last organization-wide run was cut off, if it was.
+    pub async fn load_cursor(&self) -> Result<Option<String>, StateError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, CURSOR_ARN)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem (account cursor)", e))?;
+        Ok(out
+            .item()
+            .and_then(|item| item.get("cursor"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
+    /// Remembers where the next organization-wide run starts (`None`: from
+    /// the time). One item, with neither `kind` nor `lastAlerted`, which
+    /// `load` passes over.
+    pub async fn save_cursor(&self, cursor: Option<&str>) -> Result<(), StateError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, CURSOR_ARN)));
+        let request = match cursor {
+            Some(cursor) => request
+                .update_expression("SET cursor = :cursor")
+                .expression_attribute_values(":cursor", s(cursor)),
+            None => request.update_expression("REMOVE cursor"),
+        };
+        request
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("UpdateItem (account cursor)", e))
     }
 }
 

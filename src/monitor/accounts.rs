@@ -4,6 +4,7 @@
 use super::config::MonitorConfig;
 use super::event::InvalidEvent;
 use super::report::{describe, FailedAccount, Findings};
+use super::rotation::{next_start, rotated, Start};
 use super::scan::{scan_account, OrganizationScan, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
 use crate::domain::account::Account;
@@ -12,21 +13,23 @@ use futures_util::stream::{self, StreamExt};
 use std::collections::HashSet;
 use tokio::time::{timeout_at, Instant};
 
-/// Scans each account (at most `account_concurrency` at once) through its
-/// clients, and marks what it finds with the account. An account that
-/// cannot be entered, or whose scan fails anywhere, is a failed account;
-/// what it found is still alerted.
+/// Scans each account (at most `account_concurrency` at once, in the order
+/// `start` gives) through its clients, and marks what it finds with the
+/// account. An account that cannot be entered, or whose scan fails
+/// anywhere, is a failed account; what it found is still alerted.
 pub async fn scan_organization(
     config: &MonitorConfig,
     deadline: Instant,
     accounts: &Accounts,
     own: &str,
+    start: &Start,
 ) -> Result<Scanned, InvalidEvent> {
     let mut failed = Vec::new();
     let mut scanned = discover(config, deadline, accounts, own, &mut failed).await;
     if let Some(narrowed) = &config.narrowed_accounts {
         narrow(&mut scanned, narrowed, own, &failed)?;
     }
+    let scanned = rotated(scanned, start);
     let partition = partition_of(&config.own_region);
     let scans = scanned.iter().map(|account| async move {
         let clients = timeout_at(
@@ -39,7 +42,8 @@ pub async fn scan_organization(
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
         };
-        (account, outcome)
+        let in_time = Instant::now() < deadline;
+        (account, outcome, in_time)
     });
     let mut outcomes: Vec<_> = stream::iter(scans)
         .buffer_unordered(config.account_concurrency)
@@ -51,7 +55,12 @@ pub async fn scan_organization(
         ..Findings::default()
     };
     let mut complete = HashSet::new();
-    for (account, outcome) in outcomes {
+    let mut cut = HashSet::new();
+    for (account, outcome, in_time) in outcomes {
+        let whole = matches!(&outcome, Ok(scan) if scan.failures.is_empty());
+        if !whole && !in_time {
+            cut.insert(account.id.clone());
+        }
         match outcome {
             Err(error) => failed.push(FailedAccount {
                 account: account.id.clone(),
@@ -75,7 +84,11 @@ pub async fn scan_organization(
     Ok(Scanned {
         findings,
         failures: Vec::new(),
-        organization: Some(OrganizationScan { failed, complete }),
+        organization: Some(OrganizationScan {
+            failed,
+            complete,
+            next_start: next_start(&scanned, &cut),
+        }),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod event;
 pub mod metrics;
 pub mod publish;
 pub mod report;
+pub mod rotation;
 pub mod run;
 pub mod scan;
 pub mod select;

@@ -10,13 +10,15 @@ use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
 use super::publish::{publish, Deadlines, Published};
 use super::report::RunReport;
+use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
 use crate::domain::account::AccountScope;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::time::Instant;
+use tokio::time::{timeout_at, Instant};
 
 /// What a run keeps back from its deadline for the lifecycle and the publish:
 /// this much, or a quarter of the time, whichever is less.
@@ -45,11 +47,18 @@ impl Ran {
 pub struct Monitor {
     config: MonitorConfig,
     adapters: Adapters,
+    /// Organization-wide: where the last run was cut off, kept across warm
+    /// invocations (and in the state table, where there is one).
+    next_start: Mutex<Option<String>>,
 }
 
 impl Monitor {
     pub fn new(config: MonitorConfig, adapters: Adapters) -> Self {
-        Self { config, adapters }
+        Self {
+            config,
+            adapters,
+            next_start: Mutex::new(None),
+        }
     }
 
     /// Serves one invocation: parse the event, run, log the metrics and the
@@ -134,13 +143,17 @@ impl Monitor {
             findings,
             failures,
             organization,
-        } = self.scan(config, account, scan_deadline).await?;
+        } = self.scan(config, account, now, scan_deadline).await?;
         for failure in &failures {
             tracing::error!(region = %failure.region, error = %failure.error, "region failed");
         }
         let mut report = RunReport::from_findings(findings);
+        let deadlines = Deadlines::after_scan(deadline);
         let (failed_accounts, complete_accounts) = match organization {
-            Some(o) => (Some(o.failed), Some(o.complete)),
+            Some(o) => {
+                self.remember_start(o.next_start, deadlines.state).await;
+                (Some(o.failed), Some(o.complete))
+            }
             // Only the own account's records resolve: records of member
             // accounts from organization-wide runs were not looked at.
             None => (None, Some(HashSet::from([account.to_string()]))),
@@ -154,7 +167,6 @@ impl Monitor {
         // alert: this run alerts statelessly, then ends in the error.
         let state = self.adapters.state.as_ref();
         let complete = complete_accounts.as_ref();
-        let deadlines = Deadlines::after_scan(deadline);
         let decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
         let published = match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
@@ -183,11 +195,16 @@ impl Monitor {
         &self,
         config: &MonitorConfig,
         account: &str,
+        now: DateTime<Utc>,
         deadline: Instant,
     ) -> Result<Scanned, InvalidEvent> {
         match &self.adapters.accounts {
             Some(accounts) if config.accounts != AccountScope::Own => {
-                Box::pin(scan_organization(config, deadline, accounts, account)).await
+                let start = self.start(now, deadline).await;
+                Box::pin(scan_organization(
+                    config, deadline, accounts, account, &start,
+                ))
+                .await
             }
             _ => {
                 let codestar = &self.adapters.codestar;
@@ -196,6 +213,44 @@ impl Monitor {
                 ))
             }
         }
+    }
+}
+
+impl Monitor {
+    /// Where an organization-wide run starts: where the last one was cut
+    /// off (this process's memory, else the state table's), else a place
+    /// derived from the time.
+    async fn start(&self, now: DateTime<Utc>, deadline: Instant) -> Start {
+        let remembered = self.lock_start().clone();
+        let stored = match (&remembered, &self.adapters.state) {
+            (None, Some(state)) => match timeout_at(deadline, state.load_cursor()).await {
+                Ok(Ok(cursor)) => cursor,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "account cursor not read; starting from the time");
+                    None
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        remembered
+            .or(stored)
+            .map_or_else(|| Start::from_time(now.timestamp()), Start::At)
+    }
+
+    async fn remember_start(&self, next: Option<String>, deadline: Instant) {
+        *self.lock_start() = next.clone();
+        if let Some(state) = &self.adapters.state {
+            match timeout_at(deadline, state.save_cursor(next.as_deref())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "account cursor not saved"),
+                Err(_) => tracing::warn!("account cursor not saved before the deadline"),
+            }
+        }
+    }
+
+    fn lock_start(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.next_start.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -208,6 +208,8 @@ pub struct OrganizationScan {
     pub failed: Vec<FailedAccount>,
     /// Accounts scanned completely: only their records can resolve.
     pub complete: HashSet<String>,
+    /// Where the next run starts: the first account the deadline cut off.
+    pub next_start: Option<String>,
 }
 
 impl Scanned {

@@ -123,3 +123,26 @@ def test_turning_organization_wide_off_resolves_no_member_record(
     [note] = aws.drain(queue_url)
     assert {c["arn"]: c["state"] for c in json.loads(note["Message"])["connections"]} == {own: "resolved"}
     assert member in {i["arn"]["S"] for i in items(aws, table)}, "the member's record stays"
+
+
+def test_accounts_the_budget_leaves_out_differ_from_run_to_run(aws, codestar, lambda_function, organization):
+    """A slow CodeConnections and one account at a time: each run reaches a
+    few accounts; each next run starts where the last was cut off, so every
+    account is alerted within a bounded number of runs."""
+    orgs = aws.client("organizations")
+    members = [orgs.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")
+               ["CreateAccountStatus"]["AccountId"] for i in range(10)]
+    stuck = {arn: account for account in members
+             for arn in codestar.seed("us-east-1", 1, "PENDING", account=account)}
+    codestar.set_faults("*", latency_ms=300)
+    topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": ",".join(members),
+                                          "ACCOUNT_CONCURRENCY": "1"})
+    seen: list[set[str]] = []
+    for _ in range(5):
+        result = monitor.invoke({}, timeout_s=5)
+        assert result.error_type == "AccountsFailed", result.body
+        alerted_here = {arn for note in aws.drain(queue_url) for arn in alerted(note)}
+        seen.append({stuck[arn] for arn in alerted_here if arn in stuck})
+    assert all(0 < len(run) < len(members) for run in seen), [len(s) for s in seen]
+    assert set().union(*seen) == set(members), [sorted(s) for s in seen]
