@@ -719,9 +719,11 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
         Some(r#"["123456789012","222222222222"]"#)
     );
 
-    // Warm: the credentials of 222222222222 are reused, the refused role is tried again.
+    // Warm: the credentials of 222222222222 are reused, the refused role is
+    // tried again, and the account list (an hour old at most) is not listed again.
     let _ = run(&monitor).await;
     assert_eq!(assume.num_calls(), 3);
+    assert_eq!(listing.num_calls(), 2);
 }
 
 /// The run report and the published message of a run with connections in

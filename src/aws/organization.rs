@@ -15,6 +15,11 @@ use thiserror::Error;
 
 /// Assumed credentials are reused until this long before they expire.
 const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
+/// How long a warm process reuses the organization's account list:
+/// `ListAccounts` gives at most 20 accounts a page (API reference,
+/// `MaxResults`), walked one page after another, so 10,000 accounts take 500
+/// calls. An account created since is scanned at most this much later.
+pub const ACCOUNT_LIST_MAX_AGE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Error)]
 pub enum AccountsError {
@@ -51,6 +56,14 @@ pub struct Accounts {
     sts: aws_sdk_sts::Client,
     codestar: aws_sdk_codestarconnections::Config,
     credentials: Arc<Mutex<HashMap<String, Credentials>>>,
+    listed: Arc<Mutex<Option<Listed>>>,
+}
+
+/// The organization's ACTIVE accounts, and when they were listed.
+#[derive(Debug)]
+struct Listed {
+    at: std::time::Instant,
+    accounts: Vec<Account>,
 }
 
 impl Accounts {
@@ -64,6 +77,7 @@ impl Accounts {
             sts,
             codestar,
             credentials: Arc::default(),
+            listed: Arc::default(),
         }
     }
 
@@ -101,7 +115,26 @@ impl Accounts {
         Ok(accounts)
     }
 
+    /// The organization's ACTIVE accounts, listed at most
+    /// `ACCOUNT_LIST_MAX_AGE` ago.
     async fn organization(&self) -> Result<Vec<Account>, AccountsError> {
+        let fresh = |l: &&Listed| l.at.elapsed() < ACCOUNT_LIST_MAX_AGE;
+        if let Some(listed) = self.lock_listed().as_ref().filter(fresh) {
+            return Ok(listed.accounts.clone());
+        }
+        let accounts = self.list_organization().await?;
+        *self.lock_listed() = Some(Listed {
+            at: std::time::Instant::now(),
+            accounts: accounts.clone(),
+        });
+        Ok(accounts)
+    }
+
+    fn lock_listed(&self) -> std::sync::MutexGuard<'_, Option<Listed>> {
+        self.listed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn list_organization(&self) -> Result<Vec<Account>, AccountsError> {
         let mut pages = self.organizations.list_accounts().into_paginator().send();
         let mut accounts = Vec::new();
         while let Some(page) = pages.next().await {
