@@ -37,6 +37,7 @@ fn every_file_is_covered() {
             "cloudformation-update-rename.json",
             "cloudformation-update-tags.json",
             "manual-run.json",
+            "monitor-dry-run.json",
             "scheduled.json",
         ]
     );
@@ -50,6 +51,8 @@ fn monitor_events() {
     let manual = RunRequest::from_event(&event("manual-run.json"), clock).unwrap();
     assert_eq!(manual.regions.unwrap(), ["eu-west-1"]);
     assert_eq!(manual.dry_run, Some(true));
+    let dry = RunRequest::from_event(&event("monitor-dry-run.json"), clock).unwrap();
+    assert_eq!((dry.dry_run, dry.regions), (Some(true), None));
 }
 
 /// What an SQS or Lambda subscriber receives: connections of several home

@@ -394,6 +394,14 @@ async fn dry_run_and_nothing_stuck_publish_nothing() {
         .report;
     assert_eq!(report.stuck.len(), 30);
     assert_eq!(report.messages_published, 0);
+    // What people would get, shown rather than sent.
+    let preview = report.preview.as_ref().unwrap();
+    assert_eq!(preview.len(), 1);
+    assert_eq!(
+        preview[0].subject,
+        "30 CodeStar connections need attention (20 PENDING, 10 ERROR)"
+    );
+    assert!(preview[0].text.contains(&arn("us-east-1", 240)));
 
     let healthy = mock!(CodestarClient::list_connections).then_output(|| {
         ListConnectionsOutput::builder()

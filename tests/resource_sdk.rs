@@ -638,3 +638,29 @@ async fn a_response_url_that_refuses_is_an_error_for_lambda() {
         "the presigned query string stays out of errors: {err}"
     );
 }
+
+/// The samples in events/ are safe to invoke against a deployed function:
+/// their ResponseURL is refused before anything is created or deleted.
+#[tokio::test]
+async fn the_sample_events_do_nothing_against_a_real_function() {
+    let url = ResponseUrl::start(vec![]).await;
+    for sample in [
+        "cloudformation-create.json",
+        "cloudformation-update-rename.json",
+        "cloudformation-update-tags.json",
+        "cloudformation-delete.json",
+    ] {
+        let path = format!("{}/events/{sample}", env!("CARGO_MANIFEST_DIR"));
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let create = create_rule();
+        let listing = empty_listing();
+        let resource = resource(&url, &[&listing, &create]);
+        let err = resource.handle(event, TIME).await.unwrap_err().to_string();
+        assert!(err.contains("ResponseURL refused"), "{sample}: {err}");
+        assert_eq!(
+            (listing.num_calls(), create.num_calls()),
+            (0, 0),
+            "{sample}"
+        );
+    }
+}

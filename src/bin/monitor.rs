@@ -11,8 +11,12 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     connection_watch::runtime::logging::init();
-    let config =
-        MonitorConfig::from_env().inspect_err(|e| tracing::error!("configuration: {e}"))?;
+    // Said once, naming the variable; the process then ends as Lambda's
+    // Runtime.ExitError (returning the error would print it again, as Debug).
+    let config = MonitorConfig::from_env().unwrap_or_else(|e| {
+        tracing::error!("configuration: {e}");
+        std::process::exit(2)
+    });
     let sdk = sdk_config().await;
     let adapters = Adapters::from_sdk(&sdk, &config);
     let monitor = &Monitor::new(config, adapters);

@@ -10,8 +10,12 @@ pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("{variable} is required (or set DRY_RUN=true to publish nothing)")]
-    Missing { variable: &'static str },
+    #[error("{variable} is required{hint}")]
+    Missing {
+        variable: &'static str,
+        /// What else would do, if anything.
+        hint: &'static str,
+    },
     #[error("{variable}={value:?} is invalid: {reason}")]
     Invalid {
         variable: &'static str,
@@ -88,6 +92,7 @@ impl MonitorConfig {
             None => {
                 return Err(ConfigError::Missing {
                     variable: "AWS_REGION",
+                    hint: " (Lambda sets it; elsewhere set AWS_REGION or AWS_DEFAULT_REGION)",
                 })
             }
         };
@@ -172,6 +177,7 @@ fn topic_arn(set: &Vars<'_>, dry_run: bool) -> Result<Option<String>, ConfigErro
         None if dry_run => Ok(None),
         None => Err(ConfigError::Missing {
             variable: "ALERT_TOPIC_ARN",
+            hint: " (or set DRY_RUN=true to publish nothing)",
         }),
     }
 }
@@ -528,11 +534,22 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_region_says_so_even_in_a_dry_run() {
+        let vars = |name: &str| (name == "DRY_RUN").then(|| "true".to_string());
+        let message = MonitorConfig::from_vars(vars, None)
+            .unwrap_err()
+            .to_string();
+        assert!(message.starts_with("AWS_REGION is required"), "{message}");
+        assert!(!message.contains("DRY_RUN"), "{message}");
+    }
+
+    #[test]
     fn topic_is_optional_only_in_dry_run() {
         assert_eq!(
             config(&[]).unwrap_err(),
             ConfigError::Missing {
-                variable: "ALERT_TOPIC_ARN"
+                variable: "ALERT_TOPIC_ARN",
+                hint: " (or set DRY_RUN=true to publish nothing)",
             }
         );
         assert_eq!(config(&[("DRY_RUN", "true")]).unwrap().topic_arn, None);

@@ -71,6 +71,13 @@ pub fn describe(failures: &[RegionFailure]) -> String {
         .join("; ")
 }
 
+/// One message a dry run would have published, as an email subscriber reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    pub subject: String,
+    pub text: String,
+}
+
 /// An account that could not be entered or scanned, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FailedAccount {
@@ -100,6 +107,9 @@ pub struct RunReport {
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
     pub messages_published: usize,
+    /// A dry run: the subject and email text of each message it would have published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Vec<Preview>>,
     /// With a state table: remembered ones no longer stuck, announced this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<Connection>>,

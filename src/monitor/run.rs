@@ -5,14 +5,17 @@ use super::accounts::scan_organization;
 use super::adapters::Adapters;
 use super::config::MonitorConfig;
 use super::decide::decide;
+use super::decide::Alerts;
 use super::error::{run_failure, MonitorError};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
 use super::publish::{publish, Deadlines, Published};
-use super::report::RunReport;
+use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
 use crate::domain::account::AccountScope;
+use crate::render::batch::Batch;
+use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -179,6 +182,7 @@ impl Monitor {
                     hosts = decision.alerts.hosts.len(),
                     "dry run: nothing published"
                 );
+                report.preview = Some(preview(account, now, &decision.alerts));
                 Published {
                     messages: 0,
                     state_error: decision.state_error,
@@ -252,6 +256,21 @@ impl Monitor {
     fn lock_start(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         self.next_start.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// What a dry run would have published: each message's subject and email text.
+fn preview(account: &str, now: DateTime<Utc>, alerts: &Alerts) -> Vec<Preview> {
+    let batch = Batch {
+        connections: &alerts.connections,
+        hosts: &alerts.hosts,
+    };
+    render_alerts(account, now, batch, SNS_MAX_PUBLISH_BYTES)
+        .iter()
+        .map(|alert| Preview {
+            subject: alert.subject.clone(),
+            text: alert.email_text(),
+        })
+        .collect()
 }
 
 /// Counts only: the full report is the invocation's result, and a log

@@ -69,6 +69,14 @@ impl AlertMessage {
         attributes
     }
 
+    /// The text email subscribers get.
+    pub fn email_text(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.message)
+            .ok()
+            .and_then(|m| m["email"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// What SNS counts against its limit, attribute names and types included.
     pub fn publish_size(&self) -> usize {
         self.message.len()

@@ -271,3 +271,11 @@ def test_events_that_only_look_scheduled_are_refused(codestar, lambda_function):
     monitor = lambda_function("monitor", {"DRY_RUN": "true"})
     result = monitor.invoke({"detail-type": "anything", "time": "2099-01-01T00:00:00Z"})
     assert result.error_type == "InvalidEvent"
+
+
+def test_a_configuration_error_is_printed_once(lambda_function):
+    monitor = lambda_function("monitor", {"DRY_RUN": "maybe"})
+    result = monitor.invoke({})
+    assert not result.ok and monitor.exit_code not in (None, 0)
+    said = [line for line in monitor.logs if "DRY_RUN" in line]
+    assert len(said) == 1, said

@@ -44,3 +44,32 @@ def test_chat_and_the_pager_alarm_are_created_only_when_configured():
         assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
         assert properties["GuardrailPolicies"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}]
     assert "Policies" not in resources["ChatbotChannelRole"]["Properties"], "notifications need no permission"
+
+
+def test_list_parameters_refuse_a_typo_at_deploy_time():
+    """CloudFormation refuses a value its AllowedPattern does not match, before
+    anything is created; each default matches its own pattern."""
+    parameters = template()["Parameters"]
+    for name, parameter in parameters.items():
+        if "AllowedPattern" in parameter and parameter["Type"] == "String":
+            assert re.fullmatch(parameter["AllowedPattern"], parameter["Default"]), name
+    for name in ("AlertStatuses", "AlertHostStatuses", "MonitorRegions", "Accounts", "ExcludeAccounts"):
+        assert "AllowedPattern" in parameters[name], name
+    statuses = parameters["AlertStatuses"]["AllowedPattern"]
+    for bad in ("PENDING;ERROR", "PENDING, ERROR", "PENDING,", "", "PENDING ERROR"):
+        assert not re.fullmatch(statuses, bad), bad
+    assert re.fullmatch(statuses, "PENDING,ERROR,SUSPENDED")
+    regions = parameters["MonitorRegions"]["AllowedPattern"]
+    assert re.fullmatch(regions, "us-east-1,eu-west-1") and re.fullmatch(regions, "")
+    for bad in ("us-east-1, eu-west-1", "us-east", "US-EAST-1"):
+        assert not re.fullmatch(regions, bad), bad
+    email = parameters["AlertEmail"]["AllowedPattern"]
+    assert re.fullmatch(email, "ops@example.com") and not re.fullmatch(email, "ops@example")
+
+
+def test_a_stack_without_subscribers_says_how_to_subscribe():
+    outputs = template()["Outputs"]
+    assert outputs["HowToSubscribe"]["Condition"] == "HasNoSubscriber"
+    groups = template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [p for g in groups for p in g["Parameters"]]
+    assert sorted(grouped) == sorted(template()["Parameters"]), "every parameter in one group"
