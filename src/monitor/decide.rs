@@ -9,6 +9,7 @@ use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::host::Host;
 use crate::domain::lifecycle::{self, Change, Plan, Record};
+use crate::render::batch::Batch;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use tokio::time::{timeout_at, Instant};
@@ -18,6 +19,16 @@ use tokio::time::{timeout_at, Instant};
 pub struct Alerts {
     pub connections: Vec<Connection>,
     pub hosts: Vec<Host>,
+}
+
+impl Alerts {
+    /// What the renderers take.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            connections: &self.connections,
+            hosts: &self.hosts,
+        }
+    }
 }
 
 /// What the lifecycle decided: what to alert, and what to remember once

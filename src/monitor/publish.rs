@@ -5,7 +5,6 @@ use super::error::MonitorError;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::{StateError, StateTable};
 use crate::domain::lifecycle::Change;
-use crate::render::batch::Batch;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
@@ -82,12 +81,8 @@ pub async fn publish(
             }
         }
     }
-    let batch = Batch {
-        connections: &alerts.connections,
-        hosts: &alerts.hosts,
-    };
     let mut messages = 0;
-    for alert in render_alerts(account, now, batch, SNS_MAX_PUBLISH_BYTES) {
+    for alert in render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES) {
         let sent = timeout_at(deadline, publisher.publish(&alert))
             .await
             .unwrap_or_else(|_| Err(publisher.timed_out()));

@@ -14,7 +14,6 @@ use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
 use crate::domain::account::AccountScope;
-use crate::render::batch::Batch;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -77,8 +76,8 @@ impl Monitor {
         let now = request.time.unwrap_or_else(Utc::now);
         let account = function_arn.split(':').nth(4).unwrap_or_default();
         let deadline = Instant::now() + remaining.saturating_sub(FINISH_MARGIN);
-        // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let config = self.config_for(&request)?;
+        // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
         let host_regions = config.host_regions();
         let scope = MetricScope {
@@ -159,7 +158,10 @@ impl Monitor {
             }
             // Only the own account's records resolve: records of member
             // accounts from organization-wide runs were not looked at.
-            None => (None, Some(HashSet::from([account.to_string()]))),
+            None => (
+                None,
+                (!account.is_empty()).then(|| HashSet::from([account.to_string()])),
+            ),
         };
         for f in failed_accounts.iter().flatten() {
             tracing::error!(account = %f.account, error = %f.error, "account failed");
@@ -260,11 +262,7 @@ impl Monitor {
 
 /// What a dry run would have published: each message's subject and email text.
 fn preview(account: &str, now: DateTime<Utc>, alerts: &Alerts) -> Vec<Preview> {
-    let batch = Batch {
-        connections: &alerts.connections,
-        hosts: &alerts.hosts,
-    };
-    render_alerts(account, now, batch, SNS_MAX_PUBLISH_BYTES)
+    render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES)
         .iter()
         .map(|alert| Preview {
             subject: alert.subject.clone(),
