@@ -6,6 +6,7 @@ numbers; asserts nothing."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from bench.measure import measure
@@ -28,7 +29,8 @@ def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, 
         print(f"organization: {per_account} connections per account (one PENDING every {stuck_every} accounts), "
               f"hosts of us-east-1 watched; {latency_ms} ms per CodeStar call; moto serves Organizations and STS\n")
         header = (f"{'accounts':>8} {'wall ms':>9} {'ms/account':>10} {'CPU ms':>8} {'CPU ms/account':>14} "
-                  f"{'peak RSS MB':>11} {'calls/account':>13} {'stuck':>6}")
+                  f"{'peak RSS MB':>11} {'calls/account':>13} {'stuck':>6} {'ListAccounts pages':>18} "
+                  f"{'ListAccounts ms':>15} {'local AWS CPU ms':>16}")
         print(header)
         print("-" * len(header))
         for count in counts:
@@ -43,10 +45,19 @@ def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, 
             env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                    "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
                    "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization", "MONITOR_REGIONS": "us-east-1"}
+            # ListAccounts alone, walked as the monitor walks it (moto's time, not AWS's).
+            started, pages = time.perf_counter(), 0
+            for _page in orgs.get_paginator("list_accounts").paginate():
+                pages += 1
+            list_ms = (time.perf_counter() - started) * 1000
+            # What moto, the stand-in and the harness (one process) spend, apart from the monitor's.
+            local_cpu = time.process_time()
             m = measure(str(binary), "bench-org", env, runs, codestar, timeout_s=900)
+            local_cpu_ms = (time.process_time() - local_cpu) / runs * 1000
             wall, cpu_ms = m["wall_ms"], m["cpu_ms"]
             stuck_found = len(m["body"]["stuck"])
             # CodeStar calls, plus one AssumeRole per member account, plus the ListAccounts pages.
             calls_per_account = (m["calls"] + (count - 1) + -(-count // 20)) / count
             print(f"{count:>8} {wall:>9.1f} {wall / count:>10.2f} {cpu_ms:>8.1f} {cpu_ms / count:>14.3f} "
-                  f"{m['rss_kb'] / MB:>11.1f} {calls_per_account:>13.2f} {stuck_found:>6}", flush=True)
+                  f"{m['rss_kb'] / MB:>11.1f} {calls_per_account:>13.2f} {stuck_found:>6} {pages:>18} "
+                  f"{list_ms:>15.1f} {local_cpu_ms:>16.1f}", flush=True)

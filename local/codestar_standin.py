@@ -166,6 +166,9 @@ class CodestarStandIn:
     def __init__(self, seed: int = 7):
         self._lock = threading.RLock()
         self._connections: dict[str, Connection] = {}  # ARN -> connection, in creation order
+        # The same, by account: a listing reads one account's, not every account's
+        # (10,000 accounts in the benchmark's organization series).
+        self._by_account: dict[str, dict[str, Connection]] = {}
         self._hosts: dict[str, Host] = {}  # ARN -> host
         self._faults: dict[str, Faults] = {}
         # Accounts whose credentials are refused, as when the member role lacks permission.
@@ -276,6 +279,8 @@ class CodestarStandIn:
         with self._lock:
             if self._connections.pop(arn, None) is None:
                 self._hosts.pop(arn)
+            else:
+                self._by_account[arn.split(":")[4]].pop(arn)
 
     def connections(self, region: str | None = None) -> list[Connection]:
         """Every connection, or those whose home region is `region`."""
@@ -418,6 +423,7 @@ class CodestarStandIn:
         arn = f"arn:aws:codestar-connections:{region}:{account}:connection/{uuid.uuid4()}"
         connection = Connection(name, arn, provider_type, status, host_arn, tags)
         self._connections[arn] = connection
+        self._by_account.setdefault(account, {})[arn] = connection
         return connection
 
     def _find(self, arn: str) -> Connection:
@@ -457,9 +463,8 @@ class CodestarStandIn:
         if provider is not None and provider not in PROVIDER_TYPES:
             raise ServiceError("ValidationException", f"Invalid ProviderTypeFilter {provider}")
         items = [
-            c for c in self._connections.values()
-            if c.account == self._caller
-            and (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
+            c for c in self._by_account.get(self._caller, {}).values()
+            if (provider is None or c.provider_type == provider) and (host is None or c.host_arn == host)
         ]
         return _page(items, body, max_results, "Connections", Connection.wire_json)
 
@@ -510,6 +515,7 @@ class CodestarStandIn:
         arn = _required(body, "ConnectionArn")
         self._resource(region, "DeleteConnection", arn)
         del self._connections[arn]
+        del self._by_account[arn.split(":")[4]][arn]
         return {}
 
     def _op_ListTagsForResource(self, region, body):
