@@ -596,20 +596,22 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
     let account = |id: &str, name: &str, state: AccountState| {
         Account::builder().id(id).name(name).state(state).build()
     };
-    let listing = mock!(aws_sdk_organizations::Client::list_accounts).then_compute_output(
-        move |req| match req.next_token() {
-            None => ListAccountsOutput::builder()
-                .accounts(account(ACCOUNT, "platform", AccountState::Active))
-                .accounts(account("222222222222", "payments", AccountState::Active))
-                .next_token("page-2")
-                .build(),
-            Some(_) => ListAccountsOutput::builder()
-                .accounts(account("333333333333", "no-role", AccountState::Active))
-                .accounts(account("444444444444", "excluded", AccountState::Active))
-                .accounts(account("555555555555", "gone", AccountState::Suspended))
-                .build(),
-        },
-    );
+    let listing =
+        mock!(aws_sdk_organizations::Client::list_accounts).then_compute_output(move |req| {
+            assert_eq!(req.max_results(), Some(20), "the most AWS gives a page");
+            match req.next_token() {
+                None => ListAccountsOutput::builder()
+                    .accounts(account(ACCOUNT, "platform", AccountState::Active))
+                    .accounts(account("222222222222", "payments", AccountState::Active))
+                    .next_token("page-2")
+                    .build(),
+                Some(_) => ListAccountsOutput::builder()
+                    .accounts(account("333333333333", "no-role", AccountState::Active))
+                    .accounts(account("444444444444", "excluded", AccountState::Active))
+                    .accounts(account("555555555555", "gone", AccountState::Suspended))
+                    .build(),
+            }
+        });
     let roles = Arc::new(Mutex::new(Vec::new()));
     let seen = roles.clone();
     let assume = mock!(aws_sdk_sts::Client::assume_role).then_compute_response(move |req| {

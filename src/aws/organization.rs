@@ -135,7 +135,14 @@ impl Accounts {
     }
 
     async fn list_organization(&self) -> Result<Vec<Account>, AccountsError> {
-        let mut pages = self.organizations.list_accounts().into_paginator().send();
+        // 20 a page, the most AWS gives (ListAccounts, MaxResults 1 to 20), named
+        // so that moto, which would give 100, pages as AWS does.
+        let mut pages = self
+            .organizations
+            .list_accounts()
+            .max_results(20)
+            .into_paginator()
+            .send();
         let mut accounts = Vec::new();
         while let Some(page) = pages.next().await {
             let page =
