@@ -67,7 +67,7 @@ pub async fn scan_organization(
                 error,
             }),
             Ok(mut scan) => {
-                if scan.failures.is_empty() {
+                if whole {
                     complete.insert(account.id.clone());
                 } else {
                     failed.push(FailedAccount {

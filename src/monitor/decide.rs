@@ -76,9 +76,22 @@ pub async fn decide(
         }
     };
     // Organization-wide, a record resolves only in an account scanned completely.
-    let complete = complete_accounts;
-    let connections = plan_kind(&loaded, &report.stuck, config, report, complete, now);
-    let hosts = plan_kind(&loaded, &report.stuck_hosts, config, report, complete, now);
+    let connections = plan_kind(
+        &loaded,
+        &report.stuck,
+        config,
+        report,
+        complete_accounts,
+        now,
+    );
+    let hosts = plan_kind(
+        &loaded,
+        &report.stuck_hosts,
+        config,
+        report,
+        complete_accounts,
+        now,
+    );
     let mut changes = Vec::new();
     let connections = record(connections, &mut changes);
     let hosts = record(hosts, &mut changes);

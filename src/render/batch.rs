@@ -5,6 +5,7 @@
 use crate::domain::connection::Connection;
 use crate::domain::host::Host;
 use crate::domain::watched::{AlertState, Fields, Kind, Watched};
+use std::collections::HashMap;
 
 /// One alert's objects, each kind in the order the alert shows them.
 #[derive(Clone, Copy, Debug, Default)]
@@ -89,6 +90,9 @@ impl AccountGroup<'_> {
     }
 }
 
+/// The kinds, in the order every message shows them.
+const KINDS: [Kind; 2] = [Kind::Connection, Kind::Host];
+
 /// Plural title of a kind, as section headings show it.
 pub fn title(kind: Kind) -> &'static str {
     match kind {
@@ -100,16 +104,16 @@ pub fn title(kind: Kind) -> &'static str {
 impl<'a> Batch<'a> {
     /// Each kind's items, connections first.
     pub fn kinds(&self) -> Vec<KindItems<'a>> {
-        vec![
-            KindItems {
-                kind: Kind::Connection,
-                items: self.connections.iter().map(|c| c as &dyn Item).collect(),
-            },
-            KindItems {
-                kind: Kind::Host,
-                items: self.hosts.iter().map(|h| h as &dyn Item).collect(),
-            },
-        ]
+        KINDS
+            .iter()
+            .map(|&kind| KindItems {
+                kind,
+                items: match kind {
+                    Kind::Connection => self.connections.iter().map(|c| c as &dyn Item).collect(),
+                    Kind::Host => self.hosts.iter().map(|h| h as &dyn Item).collect(),
+                },
+            })
+            .collect()
     }
 
     /// Every item, kind after kind.
@@ -170,38 +174,30 @@ impl<'a> Batch<'a> {
     }
 
     /// The groups text and chat show: one per account present, in
-    /// first-seen order.
+    /// first-seen order, each with every kind (empty ones too). One pass
+    /// over the items: organization-wide a batch may hold many accounts.
     pub fn account_groups(&self) -> Vec<AccountGroup<'a>> {
-        let id_of = |item: &dyn Item| item.account().map_or("", |(id, _)| id).to_string();
         let mut groups: Vec<AccountGroup<'a>> = Vec::new();
-        for item in self.items() {
-            let id = id_of(item);
-            if !groups.iter().any(|g| g.id == id) {
-                groups.push(AccountGroup {
-                    id,
-                    account: None,
-                    kinds: Vec::new(),
+        let mut by_id: HashMap<&'a str, usize> = HashMap::new();
+        for (k, kind) in self.kinds().into_iter().enumerate() {
+            for item in kind.items {
+                let id = item.account().map_or("", |(id, _)| id);
+                let group = *by_id.entry(id).or_insert_with(|| {
+                    groups.push(AccountGroup {
+                        id: id.to_string(),
+                        account: item.account(),
+                        kinds: KINDS
+                            .iter()
+                            .map(|&kind| KindItems {
+                                kind,
+                                items: Vec::new(),
+                            })
+                            .collect(),
+                    });
+                    groups.len() - 1
                 });
+                groups[group].kinds[k].items.push(item);
             }
-        }
-        for group in &mut groups {
-            group.kinds = self
-                .kinds()
-                .into_iter()
-                .map(|k| KindItems {
-                    kind: k.kind,
-                    items: k
-                        .items
-                        .into_iter()
-                        .filter(|i| id_of(*i) == group.id)
-                        .collect(),
-                })
-                .collect();
-            group.account = group
-                .kinds
-                .iter()
-                .find_map(|k| k.items.first())
-                .and_then(|first| first.account());
         }
         groups
     }
