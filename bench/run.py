@@ -84,6 +84,18 @@ def publish_cost_ms(aws: LocalAws, topic_arn: str, samples: int = 10) -> float:
     return statistics.median(times)
 
 
+def events_row(rust: str, env: dict, alerted: int, aws: LocalAws, standin, runs: int) -> None:
+    """The same run with EVENT_BUS set, printed after the table: the EventBridge calls per
+    run beside the minimum, ceil(alerted / 10) PutEvents and one DescribeEventBus."""
+    aws.take_calls()
+    m = measure(rust, "bench-rust-events", {**env, "EVENT_BUS": "default"}, runs, standin)
+    calls = aws.take_calls()
+    put, describe = calls["AWSEvents.PutEvents"] / runs, calls["AWSEvents.DescribeEventBus"] / runs
+    print(f"{'events':>7} {'rust':>6} {m['wall_ms']:>9.1f}   EVENT_BUS=default: {m['body']['eventsPut']} events a run, "
+          f"PutEvents {put:.0f} (min ceil({alerted}/10) = {math.ceil(alerted / 10)}), DescribeEventBus {describe:.0f} "
+          f"(min 1), CPU {m['cpu_ms']:.1f} ms", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-ms", type=float, default=10.0)
@@ -147,6 +159,8 @@ def main() -> int:
                     print(f"{count:>7} {label:>6} {m['wall_ms']:>9.1f} {floor:>9.1f} {m['wall_ms'] / floor:>6.2f} "
                           f"{m['calls']:>6.0f} {minimum:>4} {m['cpu_ms']:>7.1f} {m['init_ms']:>8.1f} "
                           f"{m['rss_kb'] / MB:>11.1f} {gbs:>9.5f} {cold:>9.5f}", flush=True)
+                if count == max(int(n) for n in args.regions.split(",")):
+                    events_row(rust, env, stuck + hosts_stuck, aws, standin, args.runs)
             finally:
                 standin.stop()
     print("\nfloor = (ceil(connections/100) sequential ListConnections pages + one round trip for the last"

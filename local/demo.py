@@ -1,14 +1,20 @@
 """The main job, locally: both Lambdas through the Lambda Runtime API against
-moto (SNS, SQS, S3) and the CodeStar stand-in. Shows what an email and an
-SQS subscriber receive from the monitor, and what CloudFormation receives
-from the connection resource; then stops everything it started."""
+moto (SNS, SQS, S3, DynamoDB, EventBridge) and the CodeStar stand-in. Shows,
+in order: the email and the chat message, what machines receive (the SQS
+document, one EventBridge event), the lifecycle over three runs, a dry run's
+preview, a configuration error, and what CloudFormation receives from the
+connection resource. Full JSON goes to target/demo/ (or the screen with
+--verbose); everything it started is stopped."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,146 +24,212 @@ from local.moto_aws import LocalAws
 from local.runtime_api import LambdaFunction
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "target" / "demo"
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+SCHEDULED = json.loads((ROOT / "events" / "scheduled.json").read_text())
 
 
-def banner(title: str) -> None:
-    print(f"\n{'=' * 78}\n{title}\n{'=' * 78}")
+class Show:
+    """Sections, indented text, and full JSON to a file (or the screen with --verbose)."""
+
+    def __init__(self, verbose: bool):
+        self.verbose, self.files = verbose, []
+
+    def section(self, title: str) -> None:
+        print(f"\n== {title} " + "=" * max(0, 74 - len(title)))
+
+    def text(self, text: str) -> None:
+        print(textwrap.indent(text, "  "))
+
+    def json(self, name: str, value) -> None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / name).write_text(json.dumps(value, indent=2) + "\n")
+        self.files.append(name)
+        if self.verbose:
+            self.text(json.dumps(value, indent=2))
 
 
-def indent(text: str) -> str:
-    return textwrap.indent(text, "    ")
+def build() -> None:
+    """cargo build, with a line of progress: a first build takes a few minutes."""
+    started = time.monotonic()
+    build = subprocess.Popen(["cargo", "build", "--bins", "--quiet"], cwd=ROOT)
+    while build.poll() is None:
+        time.sleep(1)
+        elapsed = int(time.monotonic() - started)
+        if sys.stdout.isatty():
+            print(f"\rBuilding both Lambdas (cargo build)... {elapsed} s", end="", flush=True)
+        elif elapsed % 30 == 0:
+            print(f"Building both Lambdas (cargo build)... {elapsed} s", flush=True)
+    if build.returncode:
+        raise SystemExit(f"cargo build failed ({build.returncode})")
+    print(f"\rBuilt both Lambdas in {time.monotonic() - started:.0f} s.{' ' * 20}")
 
 
-def lifecycle_demo(aws, codestar, target, monitor_env, queue_url) -> None:
-    """The same account with a state table: alert once, stay quiet, announce recovery."""
-    table = "connection-watch-state"
+def seed(codestar) -> None:
+    """Connections created in three regions (AWS lists them all from any region), some never
+    finished, one broken, one ignored on purpose; hosts never set up or failed."""
+    ghe = codestar.add_host("us-east-1", "ghe-build", status="PENDING")
+    codestar.add_host("us-east-1", "ghe-main")
+    codestar.add_host("eu-west-1", "gitlab-eu", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
+                      status_message="The VPC subnets have no route to https://gitlab-eu.example.com")
+    codestar.seed("us-east-1", 120, "AVAILABLE", "GitHub")
+    codestar.seed("us-east-1", 2, "PENDING", "GitHub", name_prefix="payments-api-github")
+    codestar.seed("us-east-1", 1, "PENDING", "GitHubEnterpriseServer", name_prefix="build-ghe", host_arn=ghe)
+    codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox", tags={"connection-watch:ignore": "true"})
+    codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
+    codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
+    codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
+
+
+def state_table(aws) -> str:
     aws.client("dynamodb").create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "region", "KeyType": "HASH"},
-                   {"AttributeName": "arn", "KeyType": "RANGE"}],
+        TableName="connection-watch-state", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "region", "KeyType": "HASH"}, {"AttributeName": "arn", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"},
                               {"AttributeName": "arn", "AttributeType": "S"}])
-    env = {**monitor_env, "STATE_TABLE": table, "REPEAT_INTERVAL": "24h"}
-    scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
-    banner("4. Monitor with STATE_TABLE: alert once, stay quiet, announce recovery")
-    # Hourly runs ending now: the monitor takes an event's time only near the clock.
+    return "connection-watch-state"
+
+
+def lifecycle(show, aws, codestar, monitor, queues) -> None:
+    """Hourly runs ending now: the monitor takes an event's time only near the clock."""
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", env) as monitor:
-        for hour, change in [(0, None), (1, None), (2, "the payments team completes one handshake, "
-                                                       "the platform team sets up the GitHub Enterprise host")]:
-            if change:
-                done = next(c for c in codestar.connections("us-east-1") if c.status == "PENDING"
-                            and c.name.startswith("payments"))
-                codestar.set_status(done.arn, "AVAILABLE")
-                host = next(h for h in codestar.hosts("us-east-1") if h.status != "AVAILABLE")
-                codestar.set_host_status(host.arn, "AVAILABLE")
-                print(indent(f"... {change}: {done.name} and {host.name} are AVAILABLE"))
-            when = (start + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            result = monitor.invoke({**scheduled, "time": when})
-            notes = aws.drain(queue_url)
-            subjects = [n["Subject"] for n in notes] or ["(nothing published)"]
-            print(indent(f"run at {when}: {result.body['messagesPublished']} message(s): {subjects[0]}"))
-            for note in notes:
-                document = json.loads(note["Message"])
-                states = {c["name"]: c["state"] for c in document["connections"] + document["hosts"]}
-                print(indent(f"    states: {states}"))
+    first_ids = {}
+    for hour in (0, 1, 2):
+        if hour == 2:
+            done = next(c for c in codestar.connections("us-east-1")
+                        if c.status == "PENDING" and c.name.startswith("payments"))
+            codestar.set_status(done.arn, "AVAILABLE")
+            host = next(h for h in codestar.hosts("us-east-1") if h.status != "AVAILABLE")
+            codestar.set_host_status(host.arn, "AVAILABLE")
+            show.text(f"... a handshake is completed ({done.name}) and a host is set up ({host.name})")
+        when = (start + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        result = monitor.invoke({**SCHEDULED, "time": when})
+        notes, events = aws.drain(queues["sqs"]), aws.drain(queues["events"])
+        states = sorted({e["detail"]["state"] for e in events})
+        quiet = len(result.body["suppressed"]) + len(result.body["suppressedHosts"])
+        said = notes[0]["Subject"] if notes else f"nothing published ({quiet} stuck, not due again yet)"
+        show.text(f"run {hour + 1} at {when}: {said}; events: {len(events)} {'/'.join(states)}".rstrip())
+        for e in events:
+            first_ids.setdefault(e["detail"]["arn"], e["detail"]["alertId"])
+            if e["detail"]["state"] == "resolved":
+                same = first_ids[e["detail"]["arn"]] == e["detail"]["alertId"]
+                show.text(f"    resolved {e['detail']['name']}: alertId {e['detail']['alertId']} "
+                          f"({'the same as its new event' if same else 'DIFFERENT'})")
+
+
+def connection_resource(show, aws, codestar, target, endpoints) -> list[str]:
+    aws.versioned_bucket("cloudformation-responses")
+    summary, created = [], None
+    with LambdaFunction(str(target / "connection-resource"), "connection-watch-resource", endpoints) as resource:
+        for label, request in [("Create", "create"), ("Create with ProviderType CodeCommit", "bad"),
+                               ("Delete", "delete")]:
+            event = json.loads((ROOT / "events" / f"cloudformation-{'delete' if request == 'delete' else 'create'}.json")
+                               .read_text())
+            if request == "bad":
+                event["ResourceProperties"]["ProviderType"] = "CodeCommit"
+            if request == "delete":
+                event["PhysicalResourceId"] = created
+            key = f"responses/{uuid.uuid4()}"
+            event["ResponseURL"], event["ServiceToken"] = aws.response_url("cloudformation-responses", key), resource.arn
+            invocation = resource.invoke(event)
+            response = aws.read_response("cloudformation-responses", key) or {"Status": f"none: {invocation.body}"}
+            show.json(f"cloudformation-{request}.json", response)
+            line = f"{label}: {response['Status']}"
+            if request == "create":
+                created = response["PhysicalResourceId"]
+                held = codestar.get(created)
+                line += f", {created}; the stand-in holds {held.name!r}, {held.status}"
+            elif request == "bad":
+                line += f": {response.get('Reason')}"
+            else:
+                line += f"; the stand-in holds it no more: {codestar.get(created) is None}"
+            show.text(line)
+            summary.append(f"{label}: {response['Status']}")
+    return summary
 
 
 def main() -> int:
-    print("Building the Lambda binaries (cargo build --bins)...", flush=True)
-    subprocess.run(["cargo", "build", "--bins", "--quiet"], cwd=ROOT, check=True)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="print the full JSON too")
+    show = Show(parser.parse_args().verbose)
+    build()
     target = ROOT / "target" / "debug"
 
     with LocalAws() as aws, CodestarStandIn() as codestar:
-        print(f"moto (SNS, SQS, S3) on {aws.url}; CodeStar Connections stand-in on {codestar.url}")
+        print(f"Local AWS (moto) on {aws.url}; CodeStar Connections stand-in on {codestar.url}")
         # AWS_ENDPOINT_URL sends every other service to moto: nothing reaches AWS.
         endpoints = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                      "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
-
-        # An account whose connections were created in three regions (AWS lists
-        # them all from any region), some never finished, one broken, and
-        # self-managed hosts: one never set up, one whose VPC settings failed.
-        ghe = codestar.add_host("us-east-1", "ghe-build", status="PENDING")
-        codestar.add_host("us-east-1", "ghe-main")
-        codestar.add_host("eu-west-1", "gitlab-eu", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
-                          status_message="The VPC subnets have no route to https://gitlab-eu.example.com")
-        codestar.seed("us-east-1", 120, "AVAILABLE", "GitHub")
-        codestar.seed("us-east-1", 2, "PENDING", "GitHub", name_prefix="payments-api-github")
-        codestar.seed("us-east-1", 1, "PENDING", "GitHubEnterpriseServer", name_prefix="build-ghe", host_arn=ghe)
-        codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox",
-                      tags={"connection-watch:ignore": "true"})
-        codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
-        codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
-        codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
-
-        topic_arn, queue_url = aws.topic_with_queue("connection-watch-alerts")
+        seed(codestar)
+        topic_arn, sqs_queue = aws.topic_with_queue("connection-watch-alerts")
         aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="platform-team@example.com")
-
-        monitor_env = {**endpoints, "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS)}
-        with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", monitor_env) as monitor:
-            scheduled = json.loads((ROOT / "events" / "scheduled.json").read_text())
-            scheduled["time"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-            result = monitor.invoke(scheduled)
-        banner("1. Monitor: the run result (Lambda's response to the scheduled event)")
-        print(indent(json.dumps(result.body, indent=2) if result.ok else f"FAILED: {result.body}"))
+        bus, event_queue = aws.bus_with_queue("platform-events")
+        env = {**endpoints, "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS), "EVENT_BUS": bus}
+        with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", env) as monitor:
+            result = monitor.invoke({**SCHEDULED, "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
         if not result.ok:
+            print(f"the monitor failed: {result.body}")
             return 1
+        body = result.body
+        print(f"One scheduled run: {body['scanned']} connections and {body['hostsScanned']} hosts in "
+              f"{len(REGIONS)} regions; {len(body['stuck'])} connections and {len(body['stuckHosts'])} hosts "
+              f"stuck, {body['ignored']} ignored by tag.")
+        show.json("run-result.json", body)
 
-        banner("2. What an email subscriber receives")
-        for subject, body in aws.email_view(topic_arn):
-            print(indent(f"Subject: {subject}\n\n{body}"))
+        [(subject, email)] = aws.email_view(topic_arn)
+        show.section("1. The email")
+        show.text(f"Subject: {subject}\n\n{email.rstrip()}")
+        [(_subject, chat)] = aws.protocol_view(topic_arn, "https")
+        content = json.loads(chat)["content"]
+        show.section("1b. The chat message (Slack, Teams through AWS Chatbot)")
+        show.text(f"**{content['title']}**\n{content['description']}\nNext steps:\n"
+                  + "\n".join(f"  - {step}" for step in content["nextSteps"]))
 
-        banner("2b. What a Slack or Teams channel shows (the `https` entry: an AWS Chatbot custom notification)")
-        for _subject, body in aws.protocol_view(topic_arn, "https"):
-            chat = json.loads(body)
-            content = chat["content"]
-            shown = [f"[thread {chat['metadata']['threadId']}]", f"**{content['title']}**", "",
-                     content["description"], "", "Next steps:"]
-            shown += [f"  - {step}" for step in content["nextSteps"]]
-            shown += ["", "Keywords: " + ", ".join(content["keywords"])]
-            print(indent("\n".join(shown)))
+        show.section("2. What machines receive")
+        [note] = aws.drain(sqs_queue)
+        document = json.loads(note["Message"])
+        show.json("sqs-document.json", document)
+        first = document["connections"][0]
+        show.text(f"SQS subscriber: the document v{document['version']}, {len(document['connections'])} connections "
+                  f"and {len(document['hosts'])} hosts, each like\n  {json.dumps(first)}")
+        events = aws.drain(event_queue)
+        show.json("events.json", events)
+        show.text(f"EventBridge: {len(events)} events; one, as the rule's SQS target receives it:")
+        event = events[0]
+        show.text(f'{{"source": "{event["source"]}", "detail-type": "{event["detail-type"]}", '
+                  f'"resources": {json.dumps(event["resources"])},\n "detail": {{')
+        show.text(",\n".join(f"   {json.dumps(k)}: {json.dumps(v)}" for k, v in event["detail"].items()) + "}}")
 
-        banner("3. What an SQS subscriber receives (the SNS notification, Message parsed)")
-        for note in aws.drain(queue_url):
-            note["Message"] = json.loads(note["Message"])
-            shown = {k: note[k] for k in ("Type", "Subject", "MessageAttributes", "Message")}
-            print(indent(json.dumps(shown, indent=2)))
+        show.section("3. The lifecycle over three runs (STATE_TABLE, REPEAT_INTERVAL=24h)")
+        lifecycle_env = {**env, "STATE_TABLE": state_table(aws), "REPEAT_INTERVAL": "24h"}
+        with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", lifecycle_env) as monitor:
+            lifecycle(show, aws, codestar, monitor, {"sqs": sqs_queue, "events": event_queue})
+        show.section('4. A dry run (events/monitor-dry-run.json): what people would get, nothing sent')
+        with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", env) as monitor:
+            dry = monitor.invoke(json.loads((ROOT / "events" / "monitor-dry-run.json").read_text())).body
+        [preview] = dry["preview"]
+        lines = preview["text"].splitlines()
+        show.text(f"Subject: {preview['subject']}\n" + "\n".join(lines[:3]) + f"\n... ({len(lines) - 3} more lines); "
+                  f"published {dry['messagesPublished']}, queues now hold {len(aws.drain(sqs_queue))} messages "
+                  f"and {len(aws.drain(event_queue))} events")
 
-        lifecycle_demo(aws, codestar, target, monitor_env, queue_url)
+        show.section("5. A configuration error: ALERT_STATUSES=PENDING,NOT-A-STATUS")
+        bad = subprocess.run([str(target / "monitor")], env={**os.environ, **env, "AWS_REGION": "us-east-1",
+                                                             "ALERT_STATUSES": "PENDING,NOT-A-STATUS"},
+                             capture_output=True, text=True, timeout=30)
+        show.text(f"start-up stops (exit {bad.returncode}), once, naming the variable:\n  "
+                  + (bad.stdout + bad.stderr).strip())
 
-        bucket = "cloudformation-responses"
-        aws.versioned_bucket(bucket)
-        with LambdaFunction(str(target / "connection-resource"), "connection-watch-resource", endpoints) as resource:
-            for title, request in [
-                ("5. Connection resource: Create", "cloudformation-create.json"),
-                ("6. Connection resource: Create with a malformed property", None),
-                ("7. Connection resource: Delete", "cloudformation-delete.json"),
-            ]:
-                event = json.loads((ROOT / "events" / (request or "cloudformation-create.json")).read_text())
-                if request is None:
-                    event["ResourceProperties"]["ProviderType"] = "CodeCommit"
-                if event["RequestType"] == "Delete":
-                    event["PhysicalResourceId"] = created_arn
-                key = f"responses/{uuid.uuid4()}"
-                event["ResponseURL"] = aws.response_url(bucket, key)
-                event["ServiceToken"] = resource.arn
-                invocation = resource.invoke(event)
-                response = aws.read_response(bucket, key)
-                banner(f"{title}: what CloudFormation receives at its ResponseURL")
-                print(indent(json.dumps(response, indent=2)))
-                if not invocation.ok or response is None:
-                    print(f"the function failed: {invocation.body}")
-                    return 1
-                if request == "cloudformation-create.json":
-                    created_arn = response["PhysicalResourceId"]
-                    connection = codestar.get(created_arn)
-                    print(indent(f"-> the stand-in now holds {connection.name!r}, status {connection.status}"))
-                if event["RequestType"] == "Delete":
-                    print(indent(f"-> the stand-in holds it no more: {codestar.get(created_arn) is None}"))
-                    routed = [(op, region) for op, arn, region in codestar.arrivals if arn == created_arn]
-                    print(indent(f"-> calls naming it, and the region each went to: {routed}"))
-    print("\nAll local services stopped.")
+        show.section("6. The connection resource: what CloudFormation receives at its ResponseURL")
+        answers = connection_resource(show, aws, codestar, target, endpoints)
+
+    show.section("Summary")
+    show.text(f"- One run alerted {len(body['stuck'])} connections and {len(body['stuckHosts'])} hosts "
+              f"in {body['messagesPublished']} message (email, chat, SQS) and {body['eventsPut']} events.\n"
+              "- With a state table: alerted once, quiet while not due, resolved with the same alertId.\n"
+              f"- CloudFormation got exactly one answer each: {'; '.join(answers)}.\n"
+              f"- Full JSON in {OUT.relative_to(ROOT)}/: {', '.join(show.files)} (or run with --verbose).\n"
+              "- Every local service is stopped.")
     return 0
 
 

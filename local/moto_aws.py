@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import threading
+from collections import Counter
 
 import boto3
 from botocore.config import Config
@@ -27,21 +28,28 @@ def free_port() -> int:
 class _AtomicDynamoDb:
     """WSGI middleware: one DynamoDB request at a time. moto checks a
     condition and writes without a lock, so two concurrent conditional
-    writes could both pass; DynamoDB itself applies each atomically."""
+    writes could both pass; DynamoDB itself applies each atomically. It also
+    counts the JSON-protocol operations (`X-Amz-Target`) for the benchmarks."""
 
     def __init__(self, app):
         self.app, self.lock = app, threading.Lock()
+        self.calls: Counter[str] = Counter()
 
     def __call__(self, environ, start_response):
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            self.calls[target] += 1
+        if not target.startswith("DynamoDB_"):
             return self.app(environ, start_response)
         with self.lock:
             return list(self.app(environ, start_response))
 
 
 class _Server(ThreadedMotoServer):
+    app: _AtomicDynamoDb
+
     def _server_entry(self) -> None:
-        app = _AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
+        app = self.app = _AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -61,6 +69,11 @@ class LocalAws:
 
     def stop(self) -> None:
         self._server.stop()
+
+    def take_calls(self) -> Counter[str]:
+        """The JSON-protocol calls (e.g. `AWSEvents.PutEvents`) served since the last take."""
+        calls, self._server.app.calls = self._server.app.calls, Counter()
+        return calls
 
     def __enter__(self):
         return self.start()
@@ -87,7 +100,8 @@ class LocalAws:
         return topic_arn, queue_url
 
     def drain(self, queue_url: str, region: str = "us-east-1") -> list[dict]:
-        """Every SNS notification waiting in the queue, as SQS delivers it (the SNS envelope parsed)."""
+        """Every message waiting in the queue, as SQS delivers it, parsed: an SNS
+        notification's envelope, or an EventBridge event."""
         sqs = self.client("sqs", region)
         notes = []
         while True:
@@ -98,6 +112,21 @@ class LocalAws:
             for m in messages:
                 notes.append(json.loads(m["Body"]))
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    # -- EventBridge -> SQS ----------------------------------------------
+    def bus_with_queue(self, name: str, pattern: dict | None = None,
+                       region: str = "us-east-1") -> tuple[str, str]:
+        """A custom event bus with a rule (`pattern`, else every connection-watch
+        event) whose target is an SQS queue, as a subscriber's stack makes it.
+        `drain` then returns each event as the rule's target receives it."""
+        events, sqs = self.client("events", region), self.client("sqs", region)
+        events.create_event_bus(Name=name)
+        events.put_rule(Name=f"{name}-rule", EventBusName=name,
+                        EventPattern=json.dumps(pattern or {"source": ["connection-watch"]}))
+        queue_url = sqs.create_queue(QueueName=f"{name}-target")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_targets(Rule=f"{name}-rule", EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        return name, queue_url
 
     @staticmethod
     def email_view(topic_arn: str, region: str = "us-east-1") -> list[tuple[str, str]]:

@@ -70,9 +70,6 @@ fn snapshot(alerts: &[AlertMessage]) -> String {
         assert_eq!(body("sqs"), body("lambda"));
         out += &format!("##### message {} of {}\n", i + 1, alerts.len());
         out += &format!("subject: {}\n", alert.subject);
-        for a in alert.attributes() {
-            out += &format!("attribute {} ({}): {}\n", a.name, a.data_type, a.value);
-        }
         out += &format!("publish size: {}\n", alert.publish_size());
         out += &format!("--- email\n{}", body("email"));
         out += &format!("--- sqs\n{}\n", pretty("sqs"));

@@ -1,9 +1,10 @@
 //! Adapters over the AWS SDK: its shared configuration, CodeConnections,
-//! SNS, the DynamoDB state table, and Organizations with STS. They speak in
+//! SNS, EventBridge, the DynamoDB state table, and Organizations with STS. They speak in
 //! domain values (and SNS in rendered messages) and know nothing of the
 //! monitor or the resource that use them.
 
 pub mod codestar;
+pub mod events;
 pub mod organization;
 pub mod sdk;
 pub mod sns;

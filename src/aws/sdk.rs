@@ -29,3 +29,12 @@ pub async fn sdk_config() -> SdkConfig {
         .load()
         .await
 }
+
+/// How often a batch call's unprocessed or failed entries are sent again
+/// (DynamoDB's `UnprocessedItems`, EventBridge's `FailedEntryCount`).
+pub const PARTIAL_ATTEMPTS: u32 = 5;
+
+/// The pause before sending a batch's leftovers again: 50 ms, doubling.
+pub async fn pause_before_resend(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+}

@@ -2,9 +2,7 @@
 
 use crate::render::message::AlertMessage;
 use aws_sdk_sns::error::DisplayErrorContext;
-use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
-use std::collections::HashMap;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -43,18 +41,6 @@ impl AlertPublisher {
             topic_arn: self.topic_arn.clone(),
             message,
         };
-        let attributes = alert
-            .attributes()
-            .into_iter()
-            .map(|a| {
-                let value = MessageAttributeValue::builder()
-                    .data_type(a.data_type)
-                    .string_value(a.value)
-                    .build()
-                    .map_err(|e| error(e.to_string()))?;
-                Ok((a.name.to_string(), value))
-            })
-            .collect::<Result<HashMap<_, _>, PublishError>>()?;
         let out = self
             .client
             .publish()
@@ -62,7 +48,6 @@ impl AlertPublisher {
             .subject(&alert.subject)
             .message(&alert.message)
             .message_structure("json")
-            .set_message_attributes(Some(attributes))
             .send()
             .await
             .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;

@@ -9,6 +9,7 @@
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
 
+use super::sdk::{pause_before_resend, PARTIAL_ATTEMPTS};
 use crate::domain::lifecycle::{Change, Prior, Stored};
 use crate::domain::watched::Kind;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -158,7 +159,7 @@ impl StateTable {
                 .map(|c| write_request(c, repeat_interval))
                 .collect();
             // DynamoDB may leave some items unprocessed under load: send them again.
-            for attempt in 0..5 {
+            for attempt in 0..PARTIAL_ATTEMPTS {
                 let out = self
                     .client
                     .batch_write_item()
@@ -174,7 +175,7 @@ impl StateTable {
                 if requests.is_empty() {
                     break;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                pause_before_resend(attempt).await;
             }
             if !requests.is_empty() {
                 return Err(StateError {

@@ -64,7 +64,7 @@ impl<'a> ResourceArn<'a> {
     }
 }
 
-fn console_domain(partition: &str, region: &str) -> String {
+pub fn console_domain(partition: &str, region: &str) -> String {
     match partition {
         "aws-cn" => "console.amazonaws.cn".to_string(),
         "aws-us-gov" => "console.amazonaws-us-gov.com".to_string(),

@@ -4,7 +4,7 @@
 //!
 //! A new kind of watched thing (say, a Git sync configuration) needs:
 //! 1. a struct here with the `Watched` fields and `impl_watched!`, and a
-//!    `Kind` variant (the state table's `kind`, the `kinds` attribute);
+//!    `Kind` variant (the state table's `kind`, the events' `DetailType`);
 //! 2. its `KindFacts` in `render::batch` and a `Batch` slice, its intro in
 //!    `render::text` and its next steps in `render::chat`;
 //! 3. its listing in `aws::codestar` and its `Selected` rule in

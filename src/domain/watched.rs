@@ -38,8 +38,7 @@ pub struct Lifecycle {
     pub first_seen: Option<DateTime<Utc>>,
 }
 
-/// `connection` or `host`: the `kinds` message attribute and the state
-/// table's `kind` attribute.
+/// `connection` or `host`: the state table's `kind` attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Connection,

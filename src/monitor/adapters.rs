@@ -3,6 +3,7 @@
 
 use super::config::MonitorConfig;
 use crate::aws::codestar::CodestarClients;
+use crate::aws::events::EventPublisher;
 use crate::aws::organization::Accounts;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::StateTable;
@@ -14,6 +15,8 @@ pub struct Adapters {
     pub codestar: CodestarClients,
     /// `None` in a dry-run configuration without a topic.
     pub publisher: Option<AlertPublisher>,
+    /// `None` without `EVENT_BUS`: no events.
+    pub events: Option<EventPublisher>,
     /// `None`: stateless, every run alerts everything stuck.
     pub state: Option<StateTable>,
     /// Organization-wide (`ACCOUNTS` set): discovery and each account's clients.
@@ -30,6 +33,10 @@ impl Adapters {
                 .topic_arn
                 .clone()
                 .map(|topic| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), topic)),
+            events: config
+                .event_bus
+                .clone()
+                .map(|bus| EventPublisher::new(aws_sdk_eventbridge::Client::new(sdk), bus)),
             state: config
                 .state_table
                 .clone()

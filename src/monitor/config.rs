@@ -27,6 +27,8 @@ pub enum ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorConfig {
     pub topic_arn: Option<String>,
+    /// `EVENT_BUS`: the bus (name or ARN) each alerted object becomes an event on.
+    pub event_bus: Option<String>,
     pub statuses: Vec<String>,
     pub host_statuses: Vec<String>,
     /// The function's region: where connections are listed from, and whose
@@ -85,6 +87,7 @@ impl MonitorConfig {
 
         let dry_run = flag(set, "DRY_RUN")?;
         let topic_arn = topic_arn(set, dry_run)?;
+        let event_bus = event_bus(set)?;
         let statuses = statuses(set)?;
         let host_statuses = host_statuses(set)?;
         let own_region = match own_region {
@@ -107,6 +110,7 @@ impl MonitorConfig {
 
         Ok(Self {
             topic_arn,
+            event_bus,
             statuses,
             host_statuses,
             own_region,
@@ -179,6 +183,47 @@ fn topic_arn(set: &Vars<'_>, dry_run: bool) -> Result<Option<String>, ConfigErro
             variable: "ALERT_TOPIC_ARN",
             hint: " (or set DRY_RUN=true to publish nothing)",
         }),
+    }
+}
+
+/// A bus name or ARN as PutEvents takes it: `NonPartnerEventBusNameOrArn`
+/// in AWS's model (botocore `events/2015-10-07`), 1 to 1,600 characters of
+/// `(arn:aws[\w-]*:events:<region>:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+`.
+fn event_bus(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(bus) = set("EVENT_BUS") else {
+        return Ok(None);
+    };
+    let name = match bus.strip_prefix("arn:") {
+        Some(_) => {
+            let parts: Vec<&str> = bus.splitn(6, ':').collect();
+            match parts[..] {
+                [_, partition, "events", region, account, resource]
+                    if partition.starts_with("aws")
+                        && parse_region(region).is_ok()
+                        && account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    resource.strip_prefix("event-bus/").unwrap_or_default()
+                }
+                _ => "",
+            }
+        }
+        None => bus.as_str(),
+    };
+    let valid = !name.is_empty()
+        && bus.len() <= 1600
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b));
+    if valid {
+        Ok(Some(bus))
+    } else {
+        Err(invalid(
+            "EVENT_BUS",
+            &bus,
+            "expected an event bus name (default, or A-Z a-z 0-9 . - _) or its ARN \
+             arn:aws:events:<region>:<account>:event-bus/<name>",
+        ))
     }
 }
 
@@ -574,6 +619,16 @@ mod tests {
             ("EXCLUDE_ACCOUNTS", "12345678901x"),
             ("MEMBER_ROLE_NAME", "role/with/slashes"),
             ("ACCOUNT_CONCURRENCY", "0"),
+            ("EVENT_BUS", "bus with spaces"),
+            ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
+            (
+                "EVENT_BUS",
+                "arn:aws:sns:us-east-1:123456789012:event-bus/alerts",
+            ),
+            (
+                "EVENT_BUS",
+                "arn:aws:events:us-east-1:123456789012:rule/alerts",
+            ),
         ] {
             let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
             vars.push((variable, value));
@@ -582,6 +637,28 @@ mod tests {
             assert!(message.starts_with(variable), "{message}");
             assert!(message.contains(&format!("{value:?}")), "{message}");
         }
+    }
+
+    #[test]
+    fn an_event_bus_is_a_name_or_an_arn() {
+        let bus = |value: &str| {
+            config(&[("ALERT_TOPIC_ARN", TOPIC), ("EVENT_BUS", value)]).map(|c| c.event_bus)
+        };
+        assert_eq!(
+            config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap().event_bus,
+            None
+        );
+        for ok in [
+            "default",
+            "platform.alerts-1",
+            "arn:aws:events:eu-west-1:123456789012:event-bus/central",
+            "arn:aws-us-gov:events:us-gov-west-1:123456789012:event-bus/default",
+        ] {
+            assert_eq!(bus(ok).unwrap().as_deref(), Some(ok));
+        }
+        // The 1,600-character edge of EventBusName.
+        assert!(bus(&"b".repeat(1600)).is_ok());
+        assert!(bus(&"b".repeat(1601)).is_err());
     }
 
     #[test]

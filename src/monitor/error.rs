@@ -2,6 +2,7 @@
 
 use super::event::InvalidEvent;
 use super::report::{describe, FailedAccount, RegionFailure};
+use crate::aws::events::EventsError;
 use crate::aws::sns::PublishError;
 use crate::aws::state::StateError;
 use thiserror::Error;
@@ -12,6 +13,10 @@ pub enum MonitorError {
     InvalidEvent(#[from] InvalidEvent),
     #[error("{0}")]
     Publish(#[from] PublishError),
+    /// The SNS alert went out; some events did not, and no record was
+    /// committed, so the next run sends both again.
+    #[error("{0}; the alert was published, and the next run sends it and its events again")]
+    EventsFailed(#[from] EventsError),
     /// The state table could not be used; everything stuck was still alerted.
     #[error("{0}")]
     State(StateError),
@@ -26,6 +31,7 @@ impl From<MonitorError> for lambda_runtime::Diagnostic {
         let error_type = match &e {
             MonitorError::InvalidEvent(_) => "InvalidEvent",
             MonitorError::Publish(_) => "PublishFailed",
+            MonitorError::EventsFailed(_) => "EventsFailed",
             MonitorError::State(_) => "StateFailed",
             MonitorError::RegionsFailed(_) => "RegionsFailed",
             MonitorError::AccountsFailed(_) => "AccountsFailed",

@@ -1,10 +1,13 @@
-//! The publish stage: claim the records, publish the alert, commit.
+//! The publish stage: claim the records, publish the alert, put its
+//! events, commit.
 
 use super::decide::{Alerts, Decision};
 use super::error::MonitorError;
+use crate::aws::events::EventPublisher;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::{StateError, StateTable};
 use crate::domain::lifecycle::Change;
+use crate::render::events::entries;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
@@ -30,20 +33,31 @@ impl Deadlines {
     }
 }
 
-/// What the publish stage did: messages sent, and a claim or commit that
-/// failed (the alert still went out).
+/// Where a run's alert goes, and what remembers it.
+#[derive(Clone, Copy)]
+pub struct Outlets<'a> {
+    pub publisher: &'a AlertPublisher,
+    /// `EVENT_BUS` set: each alerted object is also an event.
+    pub events: Option<&'a EventPublisher>,
+    pub state: Option<&'a StateTable>,
+}
+
+/// What the publish stage did: messages sent, events put (`None` without
+/// a bus), and a claim or commit that failed (the alert still went out).
 pub struct Published {
     pub messages: usize,
+    pub events: Option<usize>,
     pub state_error: Option<StateError>,
 }
 
-/// Publishes the alerts; with a usable state table, claims the records
-/// first (dropping what an overlapping run holds), and commits them only
-/// after every message went out. Every call is bounded: the claims by
-/// `deadlines.state`, so that a slow table leaves the publish its time.
+/// Publishes the alerts and puts their events; with a usable state table,
+/// claims the records first (dropping what an overlapping run holds), and
+/// commits them only after every message and every event went out, so a
+/// failure of either leaves the table as read and the next run sends again.
+/// Every call is bounded: the claims by `deadlines.state`, so that a slow
+/// table leaves the publish its time.
 pub async fn publish(
-    publisher: &AlertPublisher,
-    state: Option<&StateTable>,
+    outlets: Outlets<'_>,
     repeat_interval: Duration,
     account: &str,
     now: DateTime<Utc>,
@@ -65,7 +79,10 @@ pub async fn publish(
         std::process::id(),
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
     );
-    let mut state = state.filter(|_| state_error.is_none());
+    let Outlets {
+        publisher, events, ..
+    } = outlets;
+    let mut state = outlets.state.filter(|_| state_error.is_none());
     if let Some(table) = state {
         let claimed = timeout_at(claims_by, table.claim(&changes, &run_id))
             .await
@@ -81,25 +98,13 @@ pub async fn publish(
             }
         }
     }
-    let mut messages = 0;
-    for alert in render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES) {
-        let sent = timeout_at(deadline, publisher.publish(&alert))
-            .await
-            .unwrap_or_else(|_| Err(publisher.timed_out()));
-        match sent {
-            Ok(id) => {
-                messages += 1;
-                tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
-            }
-            Err(e) => {
-                if let Some(state) = state {
-                    // Past the deadline the claims expire on their own (CLAIM_LEASE).
-                    let _ = timeout_at(deadline, state.release(&changes, &run_id)).await;
-                }
-                return Err(e.into());
-            }
+    let sent = match send(publisher, events, account, now, &alerts, deadline).await {
+        Ok(sent) => sent,
+        Err(e) => {
+            release(state, &changes, &run_id, deadline).await;
+            return Err(e);
         }
-    }
+    };
     if let Some(state) = state {
         let committed = timeout_at(deadline, state.commit(&changes, repeat_interval))
             .await
@@ -109,9 +114,62 @@ pub async fn publish(
         }
     }
     Ok(Published {
-        messages,
+        messages: sent.messages,
+        events: sent.events,
         state_error,
     })
+}
+
+/// What went out: messages published, events put (`None` without a bus).
+struct Sent {
+    messages: usize,
+    events: Option<usize>,
+}
+
+/// Publishes every message, then puts every event; the first failure ends it.
+async fn send(
+    publisher: &AlertPublisher,
+    events: Option<&EventPublisher>,
+    account: &str,
+    now: DateTime<Utc>,
+    alerts: &Alerts,
+    deadline: Instant,
+) -> Result<Sent, MonitorError> {
+    let mut messages = 0;
+    for alert in render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES) {
+        let id = timeout_at(deadline, publisher.publish(&alert))
+            .await
+            .unwrap_or_else(|_| Err(publisher.timed_out()))?;
+        messages += 1;
+        tracing::info!(message_id = %id, subject = %alert.subject, topic = publisher.topic_arn(), "alert published");
+    }
+    let Some(events) = events else {
+        return Ok(Sent {
+            messages,
+            events: None,
+        });
+    };
+    let put = timeout_at(deadline, events.put(entries(alerts.batch(), now), now))
+        .await
+        .unwrap_or_else(|_| Err(events.timed_out()))?;
+    tracing::info!(
+        entries = put.entries,
+        calls = put.calls,
+        bus = events.bus(),
+        "events put"
+    );
+    Ok(Sent {
+        messages,
+        events: Some(put.entries),
+    })
+}
+
+/// Gives the claims back after a failed publish or put. Past the deadline
+/// they expire on their own (CLAIM_LEASE).
+async fn release(state: Option<&StateTable>, changes: &[Change], run_id: &str, deadline: Instant) {
+    if let Some(state) = state {
+        let _ = timeout_at(deadline, state.release(changes, run_id)).await;
+    }
 }
 
 /// Leaves to an overlapping run (or to the next one, if a record changed

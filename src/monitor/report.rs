@@ -107,6 +107,9 @@ pub struct RunReport {
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
     pub messages_published: usize,
+    /// Events put on `EVENT_BUS`; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_put: Option<usize>,
     /// A dry run: the subject and email text of each message it would have published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Vec<Preview>>,

@@ -9,7 +9,7 @@ use super::decide::Alerts;
 use super::error::{run_failure, MonitorError};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
-use super::publish::{publish, Deadlines, Published};
+use super::publish::{publish, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
@@ -175,8 +175,13 @@ impl Monitor {
         let decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
         let published = match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
+                let outlets = Outlets {
+                    publisher,
+                    events: self.adapters.events.as_ref(),
+                    state,
+                };
                 let repeat = self.config.repeat_interval;
-                publish(publisher, state, repeat, account, now, decision, deadlines).await?
+                publish(outlets, repeat, account, now, decision, deadlines).await?
             }
             _ => {
                 tracing::info!(
@@ -187,11 +192,13 @@ impl Monitor {
                 report.preview = Some(preview(account, now, &decision.alerts));
                 Published {
                     messages: 0,
+                    events: None,
                     state_error: decision.state_error,
                 }
             }
         };
         report.messages_published = published.messages;
+        report.events_put = published.events;
         let failure = run_failure(published.state_error, failed_accounts, failures);
         Ok(Ran { report, failure })
     }

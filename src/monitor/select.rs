@@ -57,6 +57,7 @@ mod tests {
     ) -> MonitorConfig {
         MonitorConfig {
             topic_arn: None,
+            event_bus: None,
             statuses: statuses.iter().map(|s| s.to_string()).collect(),
             host_statuses: vec!["PENDING".into()],
             own_region: "us-east-1".into(),

@@ -4,7 +4,7 @@
 
 use crate::domain::connection::Connection;
 use crate::domain::host::Host;
-use crate::domain::watched::{AlertState, Fields, Kind, Watched};
+use crate::domain::watched::{Fields, Kind, Watched};
 use std::collections::HashMap;
 
 /// One alert's objects, each kind in the order the alert shows them.
@@ -159,15 +159,6 @@ impl<'a> Batch<'a> {
         seen
     }
 
-    /// `connection`, `host`: the kinds present.
-    pub fn kind_names(&self) -> Vec<String> {
-        self.kinds()
-            .into_iter()
-            .filter(|k| !k.items.is_empty())
-            .map(|k| k.kind.as_str().to_string())
-            .collect()
-    }
-
     /// Organization-wide: the accounts present, in first-seen order.
     pub fn accounts(&self) -> Vec<String> {
         self.distinct(|i| i.account().map_or("", |(id, _)| id).to_string())
@@ -200,13 +191,5 @@ impl<'a> Batch<'a> {
             }
         }
         groups
-    }
-
-    /// Lifecycle states present, sorted; empty without a state table.
-    pub fn states(&self) -> Vec<String> {
-        let mut states: Vec<AlertState> = self.items().filter_map(|i| i.state()).collect();
-        states.sort();
-        states.dedup();
-        states.iter().map(|s| s.as_str().to_string()).collect()
     }
 }

@@ -1,5 +1,5 @@
 //! One alert as SNS `Publish` calls: the subject, the per-protocol message
-//! (`MessageStructure: json`), the message attributes, and the split over
+//! (`MessageStructure: json`), and the split over
 //! several messages when one would exceed SNS's size limit. Pure: no I/O.
 
 use super::batch::{Batch, Item};
@@ -9,66 +9,25 @@ use super::text::{account_heading, block, summary, text};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// SNS's limit for one publish: message, subject and attributes together.
+/// SNS's limit for one publish: message and subject together.
 pub const SNS_MAX_PUBLISH_BYTES: usize = 262_144;
 /// The longest subject SNS takes: "less than 100 characters long" (API
 /// reference, Publish, `Subject`; the same words in botocore's SNS model).
 /// A longer one makes SNS refuse the whole publish.
 pub const SUBJECT_MAX_CHARS: usize = 99;
 
-/// One message attribute, as SNS counts and receives it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attribute {
-    pub name: &'static str,
-    pub data_type: &'static str,
-    pub value: String,
-}
-
-/// One `Publish` call's worth of alert.
+/// One `Publish` call's worth of alert. No message attributes: SNS delivers
+/// them only when the message structure is String, not JSON (SNS Developer
+/// Guide, "Amazon SNS message attributes"; boto/boto3#1513), so machines
+/// filter on the EventBridge events instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertMessage {
     pub subject: String,
-    /// The `MessageStructure: json` document: one entry per protocol.
+    /// The per-protocol messages, as `MessageStructure: json` takes them.
     pub message: String,
-    pub statuses: Vec<String>,
-    pub regions: Vec<String>,
-    /// `connection`, `host`: what kinds of object the message carries.
-    pub kinds: Vec<String>,
-    /// Lifecycle states present (`new`, `ongoing`, `resolved`); empty without a state table.
-    pub states: Vec<String>,
-    /// Organization-wide: the accounts present; empty otherwise.
-    pub accounts: Vec<String>,
-    pub count: usize,
 }
 
 impl AlertMessage {
-    /// The message attributes, defined once: what is published is what is
-    /// counted against SNS's limit.
-    pub fn attributes(&self) -> Vec<Attribute> {
-        let array = |name, items: &[String]| Attribute {
-            name,
-            data_type: "String.Array",
-            value: serde_json::to_string(items).expect("plain strings"),
-        };
-        let mut attributes = vec![
-            array("statuses", &self.statuses),
-            array("regions", &self.regions),
-            array("kinds", &self.kinds),
-            Attribute {
-                name: "count",
-                data_type: "Number",
-                value: self.count.to_string(),
-            },
-        ];
-        if !self.states.is_empty() {
-            attributes.push(array("states", &self.states));
-        }
-        if !self.accounts.is_empty() {
-            attributes.push(array("accounts", &self.accounts));
-        }
-        attributes
-    }
-
     /// The text email subscribers get.
     pub fn email_text(&self) -> String {
         serde_json::from_str::<serde_json::Value>(&self.message)
@@ -77,15 +36,9 @@ impl AlertMessage {
             .unwrap_or_default()
     }
 
-    /// What SNS counts against its limit, attribute names and types included.
+    /// What SNS counts against its limit.
     pub fn publish_size(&self) -> usize {
-        self.message.len()
-            + self.subject.len()
-            + self
-                .attributes()
-                .iter()
-                .map(|a| a.name.len() + a.data_type.len() + a.value.len())
-                .sum::<usize>()
+        self.message.len() + self.subject.len()
     }
 }
 
@@ -133,9 +86,8 @@ fn split<'c>(
         return Vec::new();
     }
     // The frame: a message of one object of each kind (header, intros,
-    // headings) with the largest part marker and the attributes any chunk
-    // can have. It counts its objects once more than needed: on the safe side.
-    let json_len = |values: Vec<String>| serde_json::to_string(&values).map_or(0, |s| s.len());
+    // headings) with the largest part marker. It counts its objects once
+    // more than needed: on the safe side.
     let frame = render_one(
         account,
         generated_at,
@@ -143,10 +95,6 @@ fn split<'c>(
         Some((batch.len(), batch.len())),
     )
     .publish_size()
-        + json_len(batch.distinct(|i| i.region().to_string()))
-        + json_len(batch.distinct(|i| i.status().to_string()))
-        + json_len(batch.states())
-        + json_len(batch.accounts())
         + 64;
     // An object may open its account's group: its heading counts too.
     let cost = |item: &dyn Item| {
@@ -187,16 +135,7 @@ fn render_one(
         https: &chat,
     })
     .expect("the protocol map is plain data");
-    AlertMessage {
-        subject,
-        message,
-        statuses: batch.distinct(|i| i.status().to_string()),
-        regions: batch.distinct(|i| i.region().to_string()),
-        kinds: batch.kind_names(),
-        states: batch.states(),
-        accounts: batch.accounts(),
-        count: batch.len(),
-    }
+    AlertMessage { subject, message }
 }
 
 fn subject(summary: &str, part: Option<(usize, usize)>) -> String {
@@ -284,9 +223,6 @@ mod tests {
             alert.subject,
             "3 CodeStar connections need attention (2 PENDING, 1 ERROR)"
         );
-        assert_eq!(alert.statuses, ["PENDING", "ERROR"]);
-        assert_eq!(alert.regions, ["us-east-1", "eu-west-1"]);
-        assert_eq!(alert.count, 3);
 
         let parts = parts(alert);
         assert_eq!(parts["default"], parts["email"]);
@@ -320,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_states_are_rendered_and_counted() {
+    fn lifecycle_states_are_rendered() {
         let mut new = conn(1, "PENDING", "us-east-1");
         new.lifecycle.state = Some(AlertState::New);
         new.lifecycle.first_seen = Some(at());
@@ -342,7 +278,6 @@ mod tests {
             alert.subject,
             "2 CodeStar connections need attention (1 ERROR, 1 PENDING), 1 resolved"
         );
-        assert_eq!(alert.states, ["new", "ongoing", "resolved"]);
         let text = email(alert);
         let (new_at, ongoing_at, resolved_at) = (
             text.find("\nNEW\n").unwrap(),
@@ -373,7 +308,6 @@ mod tests {
             only(&[conn(1, "ERROR", "us-east-1")]),
             SNS_MAX_PUBLISH_BYTES,
         );
-        assert!(alerts[0].states.is_empty());
         assert!(!email(&alerts[0]).contains("NEW"));
         assert!(!parts(&alerts[0])["sqs"]
             .as_str()
@@ -405,7 +339,14 @@ mod tests {
             first < text.find("conn-1 - ").unwrap() && text.find("conn-2 - ").unwrap() < second
         );
         assert!(second < text.find("conn-3 - ").unwrap(), "{text}");
-        assert_eq!(alerts[0].accounts, ["111111111111", "222222222222"]);
+        let doc: Value = serde_json::from_str(parts(&alerts[0])["sqs"].as_str().unwrap()).unwrap();
+        let accounts: Vec<&str> = doc["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["account"].as_str().unwrap())
+            .collect();
+        assert_eq!(accounts, ["111111111111", "111111111111", "222222222222"]);
         let chat: Value =
             serde_json::from_str(parts(&alerts[0])["https"].as_str().unwrap()).unwrap();
         let description = chat["content"]["description"].as_str().unwrap();
@@ -541,7 +482,6 @@ mod tests {
             let doc: Value = serde_json::from_str(parts(alert)["sqs"].as_str().unwrap()).unwrap();
             let connections: Vec<Connection> =
                 serde_json::from_value(doc["connections"].clone()).unwrap();
-            assert_eq!(alert.count, connections.len());
             seen.extend(connections);
         }
         assert_eq!(seen, stuck, "every connection exactly once, in order");
@@ -566,7 +506,12 @@ mod tests {
                 let alerts = render_alerts("123456789012", at(), only(&connections), budget);
                 assert!(alerts.len() > 1);
                 assert!(alerts.iter().all(|a| a.publish_size() <= budget));
-                assert_eq!(alerts.iter().map(|a| a.count).sum::<usize>(), 40);
+                let count = |a: &AlertMessage| {
+                    let doc: Value =
+                        serde_json::from_str(parts(a)["sqs"].as_str().unwrap()).unwrap();
+                    doc["connections"].as_array().unwrap().len()
+                };
+                assert_eq!(alerts.iter().map(count).sum::<usize>(), 40);
             }
         }
     }

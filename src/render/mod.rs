@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod chat;
 pub mod escape;
+pub mod events;
 pub mod json;
 pub mod message;
 pub mod text;

@@ -101,11 +101,9 @@ def test_subscribers_receive_every_stuck_connection_and_host_exactly_once(aws, c
             "(43 PENDING, 10 ERROR, 1 VPC_CONFIG_FAILED_INITIALIZATION)")
     assert len(full) == 100
     assert note["Subject"] == full[:96] + "..."
-    attributes = note["MessageAttributes"]
-    assert attributes["count"] == {"Type": "Number", "Value": str(len(stuck) + 3)}
-    assert sorted(json.loads(attributes["statuses"]["Value"])) == ["ERROR", "PENDING", "VPC_CONFIG_FAILED_INITIALIZATION"]
-    assert sorted(json.loads(attributes["regions"]["Value"])) == ["ap-southeast-2", "eu-west-1", "us-east-1"]
-    assert json.loads(attributes["kinds"]["Value"]) == ["connection", "host"]
+    # SNS drops message attributes of JSON-structured messages (SNS Developer
+    # Guide, "Amazon SNS message attributes"); moto would deliver them, so none are sent.
+    assert "MessageAttributes" not in note
     document = json.loads(note["Message"])
     assert document["version"] == 1 and document["account"] == "123456789012"
     assert document["generatedAt"] == NOW

@@ -42,8 +42,9 @@ def test_every_account_is_scanned_through_its_role_and_a_denied_one_fails_alone(
     codestar.seed("us-east-1", 1, "PENDING", account=organization["sandbox"])
     codestar.seed("us-east-1", 1, "PENDING", account=organization["retired"])
     codestar.deny(organization["sandbox"])
+    bus, received = aws.bus_with_queue(f"bus-{uuid.uuid4().hex[:8]}")
     monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization",
-                                          "MONITOR_REGIONS": "us-east-1,eu-west-1"})
+                                          "MONITOR_REGIONS": "us-east-1,eu-west-1", "EVENT_BUS": bus})
 
     result = monitor.invoke({})
 
@@ -56,8 +57,8 @@ def test_every_account_is_scanned_through_its_role_and_a_denied_one_fails_alone(
     assert accounts[own[0]][0] == OWN
     [(_subject, email)] = aws.email_view(topic_arn)
     assert f"=== ACCOUNT {organization['payments']} (payments) ===" in email, email
-    attribute = json.loads(note["MessageAttributes"]["accounts"]["Value"])
-    assert sorted(attribute) == sorted([OWN, organization["payments"], organization["data"]])
+    events = {e["detail"]["arn"]: e["detail"]["account"] for e in aws.drain(received)}
+    assert events == {arn: account for arn, (account, _name) in accounts.items()}, "each event names its account"
     # Each member's connections were read with that member's credentials.
     assert all(arn.split(":")[4] in (OWN, organization["payments"], organization["data"])
                for _op, arn, _region in codestar.arrivals)
