@@ -44,7 +44,8 @@ def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, 
                 codestar.seed("us-east-1", stuck, "PENDING", account=account)
             env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                    "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
-                   "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization", "MONITOR_REGIONS": "us-east-1"}
+                   "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": "organization", "MONITOR_REGIONS": "us-east-1",
+                   "USED_BY": "none"}
             # ListAccounts alone, walked as the monitor walks it (moto's time, not AWS's).
             started, pages = time.perf_counter(), 0
             for _page in orgs.get_paginator("list_accounts").paginate():

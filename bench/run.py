@@ -106,11 +106,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--org", default="", help="organization series, accounts per row (e.g. 10,100,1000)")
     parser.add_argument("--per-account", type=int, default=20, help="organization series: connections per account")
+    parser.add_argument("--pipelines", default="", help="usedBy series, pipelines per region per row (e.g. 10,100,1000)")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
     rust = str(ROOT / "target" / "release" / "monitor")
     peer = [sys.executable, str(ROOT / "bench" / "peer" / "bootstrap.py")]
+    if args.pipelines:
+        from bench.pipelines import series as pipelines
+
+        pipelines(Path(rust), [int(n) for n in args.pipelines.split(",")], args.runs)
+        return 0
     if args.org:
         from bench.org import series
 
@@ -151,7 +157,7 @@ def main() -> int:
             try:
                 env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                        "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
-                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(watched)}
+                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(watched), "USED_BY": "none"}
                 for label, command in [("rust", rust), ("boto3", peer)]:
                     m = measure(command, f"bench-{label}", env, args.runs, standin)
                     gbs = 0.125 * math.ceil(m["wall_ms"]) / 1000

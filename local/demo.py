@@ -1,6 +1,7 @@
 """The main job, locally: both Lambdas through the Lambda Runtime API against
 moto (SNS, SQS, S3, DynamoDB, EventBridge) and the CodeStar stand-in. Shows,
-in order: the email and the chat message, what machines receive (the SQS
+in order: the email and the chat message (naming the pipelines a broken
+connection stops), what machines receive (the SQS
 document, one EventBridge event), the lifecycle over three runs, a dry run's
 preview, a configuration error, and what CloudFormation receives from the
 connection resource. Full JSON goes to target/demo/ (or the screen with
@@ -65,9 +66,10 @@ def build() -> None:
     print(f"\rBuilt both Lambdas in {time.monotonic() - started:.0f} s.{' ' * 20}")
 
 
-def seed(codestar) -> None:
+def seed(codestar, aws) -> None:
     """Connections created in three regions (AWS lists them all from any region), some never
-    finished, one broken, one ignored on purpose; hosts never set up or failed."""
+    finished, one broken (which a pipeline and a CodeBuild project use), one ignored on
+    purpose; hosts never set up or failed."""
     ghe = codestar.add_host("us-east-1", "ghe-build", status="PENDING")
     codestar.add_host("us-east-1", "ghe-main")
     codestar.add_host("eu-west-1", "gitlab-eu", "GitLabSelfManaged", status="VPC_CONFIG_FAILED_INITIALIZATION",
@@ -77,7 +79,10 @@ def seed(codestar) -> None:
     codestar.seed("us-east-1", 1, "PENDING", "GitHubEnterpriseServer", name_prefix="build-ghe", host_arn=ghe)
     codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox", tags={"connection-watch:ignore": "true"})
     codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
-    codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
+    [broken] = codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
+    role = aws.service_role()
+    aws.pipeline("eu-west-1", "billing-release", role, broken.replace(":codestar-connections:", ":codeconnections:"))
+    aws.project("eu-west-1", "billing-build", role, broken)
     codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
 
 
@@ -160,7 +165,7 @@ def main() -> int:
         # AWS_ENDPOINT_URL sends every other service to moto: nothing reaches AWS.
         endpoints = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                      "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url}
-        seed(codestar)
+        seed(codestar, aws)
         topic_arn, sqs_queue = aws.topic_with_queue("connection-watch-alerts")
         aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="platform-team@example.com")
         bus, event_queue = aws.bus_with_queue("platform-events")
@@ -224,8 +229,10 @@ def main() -> int:
         answers = connection_resource(show, aws, codestar, target, endpoints)
 
     show.section("Summary")
+    breaks = sum(len(c.get("usedBy", [])) for c in body["stuck"])
     show.text(f"- One run alerted {len(body['stuck'])} connections and {len(body['stuckHosts'])} hosts "
-              f"in {body['messagesPublished']} message (email, chat, SQS) and {body['eventsPut']} events.\n"
+              f"in {body['messagesPublished']} message (email, chat, SQS) and {body['eventsPut']} events,\n"
+              f"  naming the {breaks} pipelines and projects they break.\n"
               "- With a state table: alerted once, quiet while not due, resolved with the same alertId.\n"
               f"- CloudFormation got exactly one answer each: {'; '.join(answers)}.\n"
               f"- Full JSON in {OUT.relative_to(ROOT)}/: {', '.join(show.files)} (or run with --verbose).\n"

@@ -1,4 +1,5 @@
-"""moto in server mode on 127.0.0.1: SNS, SQS, S3 (and DynamoDB) for the
+"""moto in server mode on 127.0.0.1: SNS, SQS, S3, DynamoDB, EventBridge,
+CodePipeline and CodeBuild (and every other service moto serves) for the
 binaries to call, plus the helpers the tests and the demo use to read back
 what subscribers and CloudFormation received."""
 
@@ -8,6 +9,7 @@ import json
 import logging
 import socket
 import threading
+import uuid
 from collections import Counter
 
 import boto3
@@ -127,6 +129,45 @@ class LocalAws:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_targets(Rule=f"{name}-rule", EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
         return name, queue_url
+
+    # -- CodePipeline, CodeBuild: what uses a connection ------------------
+    def service_role(self) -> str:
+        """A role CodePipeline and CodeBuild may assume (moto checks the trust
+        of a pipeline's role, one service principal a statement)."""
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            for service in ("codepipeline.amazonaws.com", "codebuild.amazonaws.com")]}
+        name = f"pipelines-{uuid.uuid4().hex[:8]}"
+        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+
+    def pipeline(self, region: str, name: str, role: str, connection: str | None) -> None:
+        """A two-stage pipeline whose source is `connection` (a CodeStarSourceConnection
+        action), or an S3 bucket when `connection` is None."""
+        kind = {"category": "Source", "owner": "AWS", "version": "1"}
+        if connection:
+            source = {"name": "Source", "actionTypeId": {**kind, "provider": "CodeStarSourceConnection"},
+                      "configuration": {"ConnectionArn": connection, "FullRepositoryId": "acme/payments",
+                                        "BranchName": "main"},
+                      "outputArtifacts": [{"name": "src"}]}
+        else:
+            source = {"name": "Source", "actionTypeId": {**kind, "provider": "S3"},
+                      "configuration": {"S3Bucket": "artifacts", "S3ObjectKey": "src.zip"},
+                      "outputArtifacts": [{"name": "src"}]}
+        build = {"name": "Build", "actionTypeId": {**kind, "category": "Build", "provider": "CodeBuild"},
+                 "configuration": {"ProjectName": "build"}, "inputArtifacts": [{"name": "src"}]}
+        self.client("codepipeline", region).create_pipeline(pipeline={
+            "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts"},
+            "stages": [{"name": "Source", "actions": [source]}, {"name": "Build", "actions": [build]}]})
+
+    def project(self, region: str, name: str, role: str, connection: str | None) -> None:
+        """A CodeBuild project whose source authenticates with `connection` (CODECONNECTIONS)."""
+        source = {"type": "GITHUB", "location": "https://github.com/acme/payments.git"}
+        if connection:
+            source["auth"] = {"type": "CODECONNECTIONS", "resource": connection}
+        self.client("codebuild", region).create_project(
+            name=name, source=source, artifacts={"type": "NO_ARTIFACTS"}, serviceRole=role,
+            environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                         "computeType": "BUILD_GENERAL1_SMALL"})
 
     @staticmethod
     def email_view(topic_arn: str, region: str = "us-east-1") -> list[tuple[str, str]]:

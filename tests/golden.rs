@@ -1,7 +1,7 @@
 //! Golden snapshots of what people and machines read: the email text, the
-//! JSON document, the chat notification and the subject and attributes of
-//! each message, for a single, a split, a lifecycle and an organization-wide
-//! alert. Any byte that changes shows up here first.
+//! JSON document, the chat notification and the subject of each message,
+//! for a single, a split, a lifecycle, an organization-wide alert and one
+//! that names what its connections break. Any byte that changes shows up here first.
 
 mod common;
 
@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::assert_golden;
 use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
+use connection_watch::domain::consumer::{Consumer, ConsumerKind};
 use connection_watch::domain::host::Host;
 use connection_watch::domain::watched::{AlertState, Lifecycle};
 use connection_watch::render::batch::Batch;
@@ -100,6 +101,50 @@ fn a_single_alert() {
     };
     let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("single.txt", &snapshot(&alerts));
+}
+
+#[test]
+fn an_alert_naming_what_each_connection_breaks() {
+    let consumer = |kind, i: usize, region: &str| {
+        let arn = match kind {
+            ConsumerKind::Pipeline => {
+                format!("arn:aws:codepipeline:{region}:{ACCOUNT}:payments-deploy-{i}")
+            }
+            ConsumerKind::CodebuildProject => {
+                format!("arn:aws:codebuild:{region}:{ACCOUNT}:project/payments-build-{i}")
+            }
+        };
+        Consumer::from_arn(kind, &arn).unwrap()
+    };
+    let many: Vec<Consumer> = (0..6)
+        .map(|i| consumer(ConsumerKind::Pipeline, i, "us-east-1"))
+        .chain([consumer(ConsumerKind::CodebuildProject, 0, "eu-west-1")])
+        .collect();
+    let connections = [
+        Connection {
+            used_by: Some(many),
+            ..conn(1, "ERROR", "us-east-1", "GitHub")
+        },
+        Connection {
+            used_by: Some(vec![consumer(
+                ConsumerKind::CodebuildProject,
+                1,
+                "eu-west-1",
+            )]),
+            used_by_unread: vec!["us-east-1".into()],
+            ..conn(2, "PENDING", "eu-west-1", "GitHub")
+        },
+        Connection {
+            used_by: Some(Vec::new()),
+            ..conn(3, "PENDING", "us-east-1", "Bitbucket")
+        },
+    ];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &[],
+    };
+    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("used-by.txt", &snapshot(&alerts));
 }
 
 #[test]

@@ -22,7 +22,7 @@ use connection_watch::aws::organization::Accounts;
 use connection_watch::aws::sns::AlertPublisher;
 use connection_watch::domain::account::AccountScope;
 use connection_watch::monitor::config::{
-    MonitorConfig, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
+    MonitorConfig, UsedBy, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
 };
 use connection_watch::monitor::event::RunRequest;
 use connection_watch::monitor::report::RunReport;
@@ -51,6 +51,10 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         exclude_accounts: Vec::new(),
         account_concurrency: 4,
         narrowed_accounts: None,
+        used_by: UsedBy {
+            pipelines: false,
+            codebuild: false,
+        },
     }
 }
 
@@ -148,6 +152,7 @@ fn monitor_with(config: MonitorConfig, codestar_rules: &[&Rule], sns_rules: &[&R
             codestar: codestar(&rules),
             publisher: Some(AlertPublisher::new(sns(sns_rules), TOPIC.into())),
             events: None,
+            consumers: None,
             state: None,
             accounts: None,
         },
@@ -665,6 +670,7 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
             codestar: CodestarClients::new(base),
             publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
             events: None,
+            consumers: None,
             state: None,
         },
     );
@@ -859,6 +865,7 @@ async fn claims_that_fail_alert_everything_stuck() {
             codestar: codestar(&[&listing, &no_tags(), &hosts]),
             publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
             events: None,
+            consumers: None,
             state: Some(StateTable::new(dynamodb, "state".into())),
             accounts: None,
         },

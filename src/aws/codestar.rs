@@ -2,6 +2,7 @@
 //! paging, not-found and errors mapped to the project's own types, and the
 //! regional clients that route each call where AWS serves it.
 
+use super::paging::{walk, WalkError};
 use crate::domain::arn::{settings_url, ResourceArn};
 use crate::domain::connection::{Connection, Provider};
 use crate::domain::host::Host;
@@ -10,16 +11,12 @@ use aws_sdk_codestarconnections::config::Region;
 use aws_sdk_codestarconnections::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_codestarconnections::types::{ProviderType, Tag};
 use aws_sdk_codestarconnections::{Client, Config};
-use std::collections::{HashMap, HashSet};
-use std::future::Future;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// The largest page ListConnections and ListHosts return.
 const PAGE_SIZE: i32 = 100;
-/// A walk longer than this is a service fault, not an account: 100,000
-/// connections is 400 times AWS's default quota.
-const MAX_PAGES: usize = 1000;
 
 #[derive(Debug, Error)]
 pub enum CodestarError {
@@ -29,13 +26,8 @@ pub enum CodestarError {
         code: Option<String>,
         message: String,
     },
-    #[error("{operation} returned a NextToken it had already returned ({token:?}); stopped instead of looping")]
-    TokenCycle {
-        operation: &'static str,
-        token: String,
-    },
-    #[error("{operation} still had more after {MAX_PAGES} pages; stopped instead of looping")]
-    TooManyPages { operation: &'static str },
+    #[error(transparent)]
+    Walk(#[from] WalkError),
     #[error("{operation} did not finish before the run's deadline")]
     TimedOut { operation: &'static str },
 }
@@ -57,41 +49,9 @@ impl CodestarError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Service { code, .. } => code.as_deref(),
-            Self::TokenCycle { .. } | Self::TooManyPages { .. } | Self::TimedOut { .. } => None,
+            Self::Walk(_) | Self::TimedOut { .. } => None,
         }
     }
-}
-
-/// Walks every page of a listing: `fetch` sends one request for a token and
-/// returns its items and the next token; each page goes to `on_page` as it
-/// arrives. Every token is remembered, so a service that cycles (A, B, A...)
-/// fails the walk instead of looping.
-async fn walk<T, F, Fut>(
-    operation: &'static str,
-    mut fetch: F,
-    mut on_page: impl FnMut(Vec<T>),
-) -> Result<(), CodestarError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), CodestarError>>,
-{
-    let mut seen = HashSet::new();
-    let mut token = None;
-    for _ in 0..MAX_PAGES {
-        let (items, next) = fetch(token.take()).await?;
-        on_page(items);
-        match next.filter(|t| !t.is_empty()) {
-            None => return Ok(()),
-            Some(next) if !seen.insert(next.clone()) => {
-                return Err(CodestarError::TokenCycle {
-                    operation,
-                    token: next,
-                })
-            }
-            Some(next) => token = Some(next),
-        }
-    }
-    Err(CodestarError::TooManyPages { operation })
 }
 
 /// The `fetch` of `walk` for one listing operation: the request for a
@@ -167,7 +127,7 @@ impl Connections {
         let region = self.region();
         let mut hosts = Vec::new();
         let fetch = page_fetcher!(self, &region, "ListHosts", list_hosts, hosts, host_from_sdk);
-        walk("ListHosts", fetch, |page| hosts.extend(page)).await?;
+        walk::<_, CodestarError, _, _>("ListHosts", fetch, |page| hosts.extend(page)).await?;
         Ok(hosts)
     }
 

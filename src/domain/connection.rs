@@ -1,5 +1,6 @@
 //! A connection as the project reports it.
 
+use super::consumer::Consumer;
 use super::host::is_host_available;
 use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,14 @@ pub struct Connection {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
+    /// `USED_BY` on, in a run that alerts it: the pipelines and projects it
+    /// breaks, as far as they could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Vec<Consumer>>,
+    /// The regions whose pipelines or projects could not be read: `used_by`
+    /// may miss some there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub used_by_unread: Vec<String>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }

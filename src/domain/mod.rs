@@ -1,6 +1,6 @@
 //! What connection-watch is about, with no AWS call and no rendering:
-//! connections and hosts, ARN and region rules, accounts, and the alert
-//! lifecycle. Imports nothing else of the crate.
+//! connections and hosts, what uses them, ARN and region rules, accounts,
+//! and the alert lifecycle. Imports nothing else of the crate.
 //!
 //! A new kind of watched thing (say, a Git sync configuration) needs:
 //! 1. a struct here with the `Watched` fields and `impl_watched!`, and a
@@ -14,6 +14,7 @@
 pub mod account;
 pub mod arn;
 pub mod connection;
+pub mod consumer;
 pub mod host;
 pub mod lifecycle;
 pub mod watched;

@@ -3,6 +3,7 @@
 
 use super::config::MonitorConfig;
 use crate::aws::codestar::CodestarClients;
+use crate::aws::consumers::ConsumerClients;
 use crate::aws::events::EventPublisher;
 use crate::aws::organization::Accounts;
 use crate::aws::sns::AlertPublisher;
@@ -15,6 +16,8 @@ pub struct Adapters {
     pub codestar: CodestarClients,
     /// `None` in a dry-run configuration without a topic.
     pub publisher: Option<AlertPublisher>,
+    /// `None` with `USED_BY=none`: what connections break is not looked up.
+    pub consumers: Option<ConsumerClients>,
     /// `None` without `EVENT_BUS`: no events.
     pub events: Option<EventPublisher>,
     /// `None`: stateless, every run alerts everything stuck.
@@ -33,6 +36,10 @@ impl Adapters {
                 .topic_arn
                 .clone()
                 .map(|topic| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), topic)),
+            consumers: config
+                .used_by
+                .any()
+                .then(|| ConsumerClients::new(sdk.into(), sdk.into())),
             events: config
                 .event_bus
                 .clone()

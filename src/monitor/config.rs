@@ -53,6 +53,21 @@ pub struct MonitorConfig {
     pub account_concurrency: usize,
     /// A manual run's `{"accounts": [...]}`: these accounts of the scope only.
     pub narrowed_accounts: Option<Vec<String>>,
+    /// `USED_BY`: which consumers of alerted connections are looked up.
+    pub used_by: UsedBy,
+}
+
+/// `USED_BY`: `pipelines,codebuild` (the default), either, or `none`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsedBy {
+    pub pipelines: bool,
+    pub codebuild: bool,
+}
+
+impl UsedBy {
+    pub fn any(self) -> bool {
+        self.pipelines || self.codebuild
+    }
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -107,6 +122,7 @@ impl MonitorConfig {
         let state_table = state_table(set)?;
         let repeat_interval = repeat_interval(set)?;
         let organization = organization(set)?;
+        let used_by = used_by(set)?;
 
         Ok(Self {
             topic_arn,
@@ -125,6 +141,7 @@ impl MonitorConfig {
             exclude_accounts: organization.exclude_accounts,
             account_concurrency: organization.account_concurrency,
             narrowed_accounts: None,
+            used_by,
         })
     }
 
@@ -225,6 +242,31 @@ fn event_bus(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
              arn:aws:events:<region>:<account>:event-bus/<name>",
         ))
     }
+}
+
+fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
+    let Some(value) = set("USED_BY") else {
+        return Ok(UsedBy {
+            pipelines: true,
+            codebuild: true,
+        });
+    };
+    if value.trim().eq_ignore_ascii_case("none") {
+        return Ok(UsedBy {
+            pipelines: false,
+            codebuild: false,
+        });
+    }
+    let kinds = list("USED_BY", &value, |item| {
+        match item.to_ascii_lowercase().as_str() {
+            kind @ ("pipelines" | "codebuild") => Ok(kind.to_string()),
+            _ => Err(format!("{item:?} is not pipelines, codebuild or none")),
+        }
+    })?;
+    Ok(UsedBy {
+        pipelines: kinds.iter().any(|k| k == "pipelines"),
+        codebuild: kinds.iter().any(|k| k == "codebuild"),
+    })
 }
 
 fn statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
@@ -620,6 +662,8 @@ mod tests {
             ("MEMBER_ROLE_NAME", "role/with/slashes"),
             ("ACCOUNT_CONCURRENCY", "0"),
             ("EVENT_BUS", "bus with spaces"),
+            ("USED_BY", "pipelines,lambda"),
+            ("USED_BY", "none,codebuild"),
             ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
             (
                 "EVENT_BUS",
@@ -637,6 +681,21 @@ mod tests {
             assert!(message.starts_with(variable), "{message}");
             assert!(message.contains(&format!("{value:?}")), "{message}");
         }
+    }
+
+    #[test]
+    fn used_by_names_what_is_looked_up() {
+        let used_by = |value: Option<&str>| {
+            let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
+            vars.extend(value.map(|v| ("USED_BY", v)));
+            let u = config(&vars).unwrap().used_by;
+            (u.pipelines, u.codebuild)
+        };
+        assert_eq!(used_by(None), (true, true));
+        assert_eq!(used_by(Some("pipelines")), (true, false));
+        assert_eq!(used_by(Some(" CodeBuild ")), (false, true));
+        assert_eq!(used_by(Some("none")), (false, false));
+        assert_eq!(used_by(Some("codebuild,pipelines")), (true, true));
     }
 
     #[test]

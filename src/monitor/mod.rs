@@ -1,5 +1,5 @@
 //! The monitor Lambda: configuration, the invocation's request, and the run
-//! as stages (scan, tag reads, accounts, decide, publish) that `run.rs`
+//! as stages (scan, tag reads, accounts, decide, used-by, publish) that `run.rs`
 //! orchestrates, each handing the next a named value.
 
 pub mod accounts;
@@ -16,6 +16,7 @@ pub mod run;
 pub mod scan;
 pub mod select;
 pub mod tags;
+pub mod used_by;
 
 pub use adapters::Adapters;
 pub use error::MonitorError;

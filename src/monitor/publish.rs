@@ -14,11 +14,13 @@ use std::collections::HashSet;
 use tokio::time::{timeout_at, Instant};
 
 /// When the stages after the scan must be done: the state table's load and
-/// claims by `state` (half of what is left after the scan), everything by
-/// `finish`.
+/// claims by `state` (half of what is left after the scan), the lookup of
+/// what alerted connections break by `consumers` (three quarters), and
+/// everything by `finish`.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadlines {
     pub state: Instant,
+    pub consumers: Instant,
     pub finish: Instant,
 }
 
@@ -26,8 +28,10 @@ impl Deadlines {
     /// From now, with the run ending at `finish`.
     pub fn after_scan(finish: Instant) -> Self {
         let now = Instant::now();
+        let left = finish.saturating_duration_since(now);
         Self {
-            state: now + finish.saturating_duration_since(now) / 2,
+            state: now + left / 2,
+            consumers: now + left * 3 / 4,
             finish,
         }
     }
@@ -67,6 +71,7 @@ pub async fn publish(
     let Deadlines {
         state: claims_by,
         finish: deadline,
+        ..
     } = deadlines;
     let Decision {
         mut alerts,

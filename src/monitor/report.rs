@@ -94,6 +94,15 @@ pub struct RegionSummary {
     pub stuck_hosts: usize,
 }
 
+/// A region (or an account) whose consumers could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsedByFailure {
+    pub account: String,
+    pub region: String,
+    pub error: String,
+}
+
 /// DESIGN.md's run result.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,6 +137,9 @@ pub struct RunReport {
     pub accounts: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_accounts: Option<Vec<FailedAccount>>,
+    /// Where the consumers of alerted connections could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub used_by_failed: Vec<UsedByFailure>,
 }
 
 impl RunReport {

@@ -4,8 +4,7 @@
 use super::accounts::scan_organization;
 use super::adapters::Adapters;
 use super::config::MonitorConfig;
-use super::decide::decide;
-use super::decide::Alerts;
+use super::decide::{decide, Alerts, Decision};
 use super::error::{run_failure, MonitorError};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
@@ -13,7 +12,10 @@ use super::publish::{publish, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
+use super::used_by;
+use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
+use crate::domain::connection::Connection;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -172,7 +174,11 @@ impl Monitor {
         // alert: this run alerts statelessly, then ends in the error.
         let state = self.adapters.state.as_ref();
         let complete = complete_accounts.as_ref();
-        let decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
+        let mut decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
+        if let Some(clients) = &self.adapters.consumers {
+            let by = deadlines.consumers;
+            attach_used_by(clients, config, account, &mut report, &mut decision, by).await;
+        }
         let published = match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 let outlets = Outlets {
@@ -227,6 +233,36 @@ impl Monitor {
             }
         }
     }
+}
+
+/// Looks up what the alerted connections of `account` break, only when a
+/// run alerts one, and sets `usedBy` wherever they are reported.
+async fn attach_used_by(
+    clients: &ConsumerClients,
+    config: &MonitorConfig,
+    account: &str,
+    report: &mut RunReport,
+    decision: &mut Decision,
+    deadline: Instant,
+) {
+    let alerted: Vec<&Connection> = decision
+        .alerts
+        .connections
+        .iter()
+        .chain(&decision.unclaimed.connections)
+        .collect();
+    if alerted.is_empty() {
+        return;
+    }
+    let regions = used_by::regions(config, &alerted);
+    let lookup = used_by::look_up(clients, config, account, &regions, deadline).await;
+    lookup.attach(account, &mut decision.alerts.connections);
+    lookup.attach(account, &mut decision.unclaimed.connections);
+    lookup.attach(account, &mut report.stuck);
+    if let Some(resolved) = report.resolved.as_mut() {
+        lookup.attach(account, resolved);
+    }
+    report.used_by_failed = lookup.failures().to_vec();
 }
 
 impl Monitor {

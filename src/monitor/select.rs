@@ -49,6 +49,7 @@ impl Selected for Host {
 mod tests {
     use super::*;
     use crate::domain::connection::sample as conn;
+    use crate::monitor::config::UsedBy;
 
     fn config(
         statuses: &[&str],
@@ -72,6 +73,10 @@ mod tests {
             exclude_accounts: Vec::new(),
             account_concurrency: crate::monitor::config::DEFAULT_ACCOUNT_CONCURRENCY,
             narrowed_accounts: None,
+            used_by: UsedBy {
+                pipelines: false,
+                codebuild: false,
+            },
         }
     }
 

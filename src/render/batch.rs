@@ -3,6 +3,7 @@
 //! renderer reads. Renderers walk kinds and items here, never a kind by name.
 
 use crate::domain::connection::Connection;
+use crate::domain::consumer::Consumer;
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, Watched};
 use std::collections::HashMap;
@@ -24,6 +25,10 @@ pub struct Facts<'a> {
     pub host_status: Option<&'a str>,
     /// Why a host is in its status, as AWS says it.
     pub reason: Option<&'a str>,
+    /// A connection's pipelines and projects, when they were looked up, and
+    /// the regions where they could not be read.
+    pub used_by: Option<&'a [Consumer]>,
+    pub used_by_unread: &'a [String],
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -44,6 +49,8 @@ impl KindFacts for Connection {
         Facts {
             host: self.host_arn.as_deref(),
             host_status: self.host_status.as_deref(),
+            used_by: self.used_by.as_deref(),
+            used_by_unread: &self.used_by_unread,
             ..Facts::default()
         }
     }

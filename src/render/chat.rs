@@ -7,6 +7,7 @@
 
 use super::batch::{title, Batch, Item};
 use super::escape::shown;
+use crate::domain::consumer::Consumer;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -210,7 +211,41 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
     if let Some(note) = note(item) {
         line += &format!(" · {note}");
     }
+    if let Some(used_by) = item.facts().used_by {
+        line += &format!(" · {}", breaks(item.is_resolved(), used_by));
+    }
     (item.state(), line)
+}
+
+/// The most consumers a chat line links; the e-mail names more.
+const MAX_CONSUMERS_LINKED: usize = 3;
+
+/// `breaks [pipeline `payments-deploy`](url) (`us-east-1`), ... and N more`.
+fn breaks(resolved: bool, used_by: &[Consumer]) -> String {
+    if used_by.is_empty() {
+        return "used by no pipeline or CodeBuild project found".into();
+    }
+    let linked: Vec<String> = used_by
+        .iter()
+        .take(MAX_CONSUMERS_LINKED)
+        .map(|c| {
+            format!(
+                "[{} {}]({}) ({})",
+                c.kind.label(),
+                code(&c.name),
+                url(&c.console_url),
+                code(&c.region)
+            )
+        })
+        .collect();
+    let more = used_by.len().saturating_sub(MAX_CONSUMERS_LINKED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let verb = if resolved { "used by" } else { "breaks" };
+    format!("{verb} {}{more}", linked.join(", "))
 }
 
 /// What a line says besides the common fields: a connection's host that

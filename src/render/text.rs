@@ -4,6 +4,7 @@
 
 use super::batch::{title, AccountGroup, Batch, Item};
 use super::escape::shown;
+use crate::domain::consumer::Consumer;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
@@ -203,7 +204,57 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     if let Some(reason) = facts.reason {
         block += &format!("  Reason:   {}\n", shown(reason));
     }
+    if let Some(used_by) = facts.used_by {
+        block += &breaks(item.is_resolved(), used_by, facts.used_by_unread);
+    }
     block + &tail(item, now)
+}
+
+/// The most consumers a block names; the rest are counted.
+pub const MAX_CONSUMERS_SHOWN: usize = 5;
+
+/// `  Breaks:   pipeline payments-deploy (us-east-1): <link>`, one line
+/// each, then `...and N more`; a resolved connection's were `Used by`.
+fn breaks(resolved: bool, used_by: &[Consumer], unread: &[String]) -> String {
+    let label = if resolved { "Used by: " } else { "Breaks:  " };
+    let mut lines: Vec<String> = used_by
+        .iter()
+        .take(MAX_CONSUMERS_SHOWN)
+        .map(|c| {
+            format!(
+                "{} {} ({}): {}",
+                c.kind.label(),
+                shown(&c.name),
+                shown(&c.region),
+                shown(&c.console_url)
+            )
+        })
+        .collect();
+    if used_by.len() > MAX_CONSUMERS_SHOWN {
+        lines.push(format!(
+            "...and {} more",
+            used_by.len() - MAX_CONSUMERS_SHOWN
+        ));
+    }
+    if used_by.is_empty() {
+        lines.push(
+            "nothing found: no pipeline or CodeBuild project uses it (a candidate for deletion)"
+                .into(),
+        );
+    }
+    if !unread.is_empty() {
+        let regions: Vec<String> = unread.iter().map(|r| shown(r)).collect();
+        lines.push(format!(
+            "(could not read {}: it may break more)",
+            regions.join(", ")
+        ));
+    }
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let lead = if i == 0 { label } else { "         " };
+        out += &format!("  {lead} {line}\n");
+    }
+    out
 }
 
 /// `=== ACCOUNT 111111111111 (payments) ===`, above one account's group.

@@ -65,6 +65,14 @@ def test_list_parameters_refuse_a_typo_at_deploy_time():
         assert not re.fullmatch(regions, bad), bad
     email = parameters["AlertEmail"]["AllowedPattern"]
     assert re.fullmatch(email, "ops@example.com") and not re.fullmatch(email, "ops@example")
+    used_by = parameters["UsedBy"]["AllowedPattern"]
+    for good in ("pipelines", "codebuild", "codebuild,pipelines", "none"):
+        assert re.fullmatch(used_by, good), good
+    for bad in ("pipeline", "none,codebuild", "pipelines, codebuild", ""):
+        assert not re.fullmatch(used_by, bad), bad
+    bus = parameters["EventBus"]["AllowedPattern"]
+    assert re.fullmatch(bus, "default") and re.fullmatch(bus, "") and re.fullmatch(bus, "b" * 256)
+    assert not re.fullmatch(bus, "b" * 257) and not re.fullmatch(bus, "partner/bus")
 
 
 def test_a_stack_without_subscribers_says_how_to_subscribe():

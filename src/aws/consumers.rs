@@ -1,0 +1,261 @@
+//! What uses connections, read from CodePipeline and CodeBuild: each
+//! pipeline's source actions and each project's sources. Pipeline
+//! definitions are cached by their `updated` time across warm invocations,
+//! so a run re-reads only the pipelines that changed.
+
+use super::paging::{walk, WalkError};
+use crate::domain::consumer::{Consumer, ConsumerKind, Uses};
+use aws_sdk_codebuild::types::{ProjectSource, SourceAuthType};
+use aws_sdk_codepipeline::error::DisplayErrorContext;
+use aws_sdk_codepipeline::primitives::DateTime;
+use aws_sdk_codepipeline::types::PipelineDeclaration;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use thiserror::Error;
+
+/// The provider of a pipeline source action that uses a connection (the
+/// CodePipeline User Guide's action reference, "CodeStarSourceConnection").
+const CONNECTION_ACTION: &str = "CodeStarSourceConnection";
+/// BatchGetProjects takes at most 100 names (API reference, `names`).
+const PROJECTS_PER_CALL: usize = 100;
+/// GetPipeline calls in flight per region.
+const IN_FLIGHT: usize = 8;
+
+#[derive(Debug, Error)]
+pub enum ConsumerError {
+    #[error("{operation} in {region} failed: {message}")]
+    Service {
+        operation: &'static str,
+        region: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+}
+
+/// A pipeline's definition as last read: valid while `updated` is unchanged.
+#[derive(Clone)]
+struct Cached {
+    updated: DateTime,
+    uses: Uses,
+}
+
+/// The CodePipeline and CodeBuild clients of one account, a client per
+/// region made on first use, and that account's pipeline cache.
+#[derive(Clone)]
+pub struct ConsumerClients {
+    pipelines: aws_sdk_codepipeline::Config,
+    projects: aws_sdk_codebuild::Config,
+    clients: Arc<Mutex<HashMap<String, RegionClients>>>,
+    cache: Arc<Mutex<HashMap<(String, String), Cached>>>,
+}
+
+impl std::fmt::Debug for ConsumerClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerClients").finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+struct RegionClients {
+    pipelines: aws_sdk_codepipeline::Client,
+    projects: aws_sdk_codebuild::Client,
+}
+
+impl ConsumerClients {
+    pub fn new(
+        pipelines: aws_sdk_codepipeline::Config,
+        projects: aws_sdk_codebuild::Config,
+    ) -> Self {
+        Self {
+            pipelines,
+            projects,
+            clients: Arc::default(),
+            cache: Arc::default(),
+        }
+    }
+
+    fn in_region(&self, region: &str) -> RegionClients {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| RegionClients {
+                pipelines: aws_sdk_codepipeline::Client::from_conf(
+                    self.pipelines
+                        .to_builder()
+                        .region(aws_sdk_codepipeline::config::Region::new(
+                            region.to_string(),
+                        ))
+                        .build(),
+                ),
+                projects: aws_sdk_codebuild::Client::from_conf(
+                    self.projects
+                        .to_builder()
+                        .region(aws_sdk_codebuild::config::Region::new(region.to_string()))
+                        .build(),
+                ),
+            })
+            .clone()
+    }
+
+    /// Every pipeline of `region` with the connections its source actions
+    /// name: `ListPipelines`, then `GetPipeline` for each pipeline not cached
+    /// at its `updated` time.
+    pub async fn pipelines(&self, region: &str) -> Result<Vec<Uses>, ConsumerError> {
+        let client = self.in_region(region).pipelines;
+        let error = |operation: &'static str, message: String| ConsumerError::Service {
+            operation,
+            region: region.to_string(),
+            message,
+        };
+        let mut summaries = Vec::new();
+        let fetch = |token: Option<String>| {
+            let request = client
+                .list_pipelines()
+                .max_results(1000)
+                .set_next_token(token);
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| error("ListPipelines", DisplayErrorContext(&e).to_string()))?;
+                let items: Vec<(String, Option<DateTime>)> = page
+                    .pipelines()
+                    .iter()
+                    .filter_map(|p| Some((p.name()?.to_string(), p.updated().copied())))
+                    .collect();
+                Ok::<_, ConsumerError>((items, page.next_token().map(str::to_string)))
+            }
+        };
+        walk::<_, ConsumerError, _, _>("ListPipelines", fetch, |page| summaries.extend(page))
+            .await?;
+
+        stream::iter(summaries)
+            .map(|(name, updated)| {
+                let client = client.clone();
+                async move {
+                    let key = (region.to_string(), name.clone());
+                    let cached = self.cached(&key, updated);
+                    if let Some(uses) = cached {
+                        return Ok(Some(uses));
+                    }
+                    let out = match client.get_pipeline().name(&name).send().await {
+                        Ok(out) => out,
+                        // Deleted since it was listed: it uses nothing any more.
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|e| e.is_pipeline_not_found_exception()) =>
+                        {
+                            return Ok(None)
+                        }
+                        Err(e) => {
+                            return Err(error("GetPipeline", DisplayErrorContext(&e).to_string()))
+                        }
+                    };
+                    let arn = out.metadata().and_then(|m| m.pipeline_arn());
+                    let uses = arn
+                        .and_then(|arn| Consumer::from_arn(ConsumerKind::Pipeline, arn))
+                        .map(|consumer| Uses {
+                            consumer,
+                            connections: out.pipeline().map(source_connections).unwrap_or_default(),
+                        });
+                    if let (Some(uses), Some(updated)) = (&uses, updated) {
+                        let cached = Cached {
+                            updated,
+                            uses: uses.clone(),
+                        };
+                        self.lock_cache().insert(key, cached);
+                    }
+                    Ok(uses)
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_filter_map(|uses| async move { Ok(uses) })
+            .try_collect()
+            .await
+    }
+
+    fn cached(&self, key: &(String, String), updated: Option<DateTime>) -> Option<Uses> {
+        let cache = self.lock_cache();
+        let hit = cache.get(key)?;
+        (Some(hit.updated) == updated).then(|| hit.uses.clone())
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every CodeBuild project of `region` with the connections its sources
+    /// authenticate with: `ListProjects`, then `BatchGetProjects`.
+    pub async fn projects(&self, region: &str) -> Result<Vec<Uses>, ConsumerError> {
+        let client = self.in_region(region).projects;
+        let error = |operation: &'static str, message: String| ConsumerError::Service {
+            operation,
+            region: region.to_string(),
+            message,
+        };
+        let mut names = Vec::new();
+        let fetch = |token: Option<String>| {
+            let request = client.list_projects().set_next_token(token);
+            async move {
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| error("ListProjects", DisplayErrorContext(&e).to_string()))?;
+                Ok::<_, ConsumerError>((
+                    page.projects().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            }
+        };
+        walk::<_, ConsumerError, _, _>("ListProjects", fetch, |page| names.extend(page)).await?;
+
+        let mut uses = Vec::new();
+        for chunk in names.chunks(PROJECTS_PER_CALL) {
+            let out = client
+                .batch_get_projects()
+                .set_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| error("BatchGetProjects", DisplayErrorContext(&e).to_string()))?;
+            uses.extend(out.projects().iter().filter_map(|project| {
+                let consumer = Consumer::from_arn(ConsumerKind::CodebuildProject, project.arn()?)?;
+                let connections = project
+                    .source()
+                    .into_iter()
+                    .chain(project.secondary_sources())
+                    .filter_map(connection_of)
+                    .collect();
+                Some(Uses {
+                    consumer,
+                    connections,
+                })
+            }));
+        }
+        Ok(uses)
+    }
+}
+
+/// The `ConnectionArn` of each `CodeStarSourceConnection` action.
+fn source_connections(pipeline: &PipelineDeclaration) -> Vec<String> {
+    pipeline
+        .stages()
+        .iter()
+        .flat_map(|stage| stage.actions())
+        .filter(|action| {
+            action
+                .action_type_id()
+                .is_some_and(|id| id.provider() == CONNECTION_ACTION)
+        })
+        .filter_map(|action| action.configuration()?.get("ConnectionArn").cloned())
+        .collect()
+}
+
+/// The connection a project source authenticates with (`auth.type`
+/// `CODECONNECTIONS`, `auth.resource` its ARN).
+fn connection_of(source: &ProjectSource) -> Option<String> {
+    let auth = source.auth()?;
+    (*auth.r#type() == SourceAuthType::Codeconnections)
+        .then(|| auth.resource().map(str::to_string))?
+}

@@ -1,0 +1,195 @@
+//! What uses a connection: CodePipeline pipelines whose source actions and
+//! CodeBuild projects whose sources authenticate with it. Pure.
+
+use super::arn::{console_domain, ResourceArn};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsumerKind {
+    Pipeline,
+    CodebuildProject,
+}
+
+impl ConsumerKind {
+    /// As the text says it: `pipeline`, `CodeBuild project`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pipeline => "pipeline",
+            Self::CodebuildProject => "CodeBuild project",
+        }
+    }
+}
+
+/// One pipeline or project that breaks while its connection is stuck.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consumer {
+    pub kind: ConsumerKind,
+    pub region: String,
+    pub name: String,
+    pub account: String,
+    pub arn: String,
+    pub console_url: String,
+}
+
+impl Consumer {
+    /// From its ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`
+    /// or `...:codebuild:<region>:<account>:project/<name>`); `None` for
+    /// one that does not parse.
+    pub fn from_arn(kind: ConsumerKind, arn: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ["arn", partition, service, region, account, resource] = parts[..] else {
+            return None;
+        };
+        let name = match (kind, service) {
+            (ConsumerKind::Pipeline, "codepipeline") => resource,
+            (ConsumerKind::CodebuildProject, "codebuild") => resource.strip_prefix("project/")?,
+            _ => return None,
+        };
+        let domain = console_domain(partition, region);
+        let console_url = match kind {
+            ConsumerKind::Pipeline => {
+                format!(
+                    "https://{domain}/codesuite/codepipeline/pipelines/{name}/view?region={region}"
+                )
+            }
+            ConsumerKind::CodebuildProject => {
+                format!("https://{domain}/codesuite/codebuild/{account}/projects/{name}?region={region}")
+            }
+        };
+        Some(Self {
+            kind,
+            region: region.to_string(),
+            name: name.to_string(),
+            account: account.to_string(),
+            arn: arn.to_string(),
+            console_url,
+        })
+    }
+}
+
+/// A pipeline or project, and the connection ARNs its sources name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Uses {
+    pub consumer: Consumer,
+    pub connections: Vec<String>,
+}
+
+/// Whether two ARNs name one connection: the same partition, region,
+/// account and id, whichever service prefix each uses (`codestar-connections`
+/// or `codeconnections`: AWS renamed the service in 2024, and a pipeline may
+/// name a connection by either).
+pub fn same_connection(a: &str, b: &str) -> bool {
+    match (
+        ResourceArn::parse_connection(a),
+        ResourceArn::parse_connection(b),
+    ) {
+        (Some(a), Some(b)) => {
+            (a.partition, a.region, a.account, a.id) == (b.partition, b.region, b.account, b.id)
+        }
+        _ => false,
+    }
+}
+
+/// Everything among `uses` that names `connection`, each once, ordered by
+/// kind, region and name.
+pub fn used_by(connection: &str, uses: &[Uses]) -> Vec<Consumer> {
+    let mut found: Vec<Consumer> = uses
+        .iter()
+        .filter(|u| u.connections.iter().any(|c| same_connection(c, connection)))
+        .map(|u| u.consumer.clone())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0a1b2c3d-aaaa-bbbb-cccc-dddddddddddd";
+
+    fn pipeline(name: &str, region: &str, connections: &[String]) -> Uses {
+        Uses {
+            consumer: Consumer::from_arn(
+                ConsumerKind::Pipeline,
+                &format!("arn:aws:codepipeline:{region}:111111111111:{name}"),
+            )
+            .unwrap(),
+            connections: connections.to_vec(),
+        }
+    }
+
+    #[test]
+    fn either_service_prefix_names_the_same_connection() {
+        let old = format!("arn:aws:codestar-connections:us-east-1:111111111111:connection/{ID}");
+        let new = format!("arn:aws:codeconnections:us-east-1:111111111111:connection/{ID}");
+        assert!(same_connection(&old, &new));
+        for other in [
+            format!("arn:aws:codeconnections:eu-west-1:111111111111:connection/{ID}"),
+            format!("arn:aws:codeconnections:us-east-1:222222222222:connection/{ID}"),
+            format!("arn:aws-cn:codeconnections:us-east-1:111111111111:connection/{ID}"),
+            "arn:aws:codeconnections:us-east-1:111111111111:connection/other".to_string(),
+            format!("arn:aws:codeconnections:us-east-1:111111111111:host/{ID}"),
+            "not an arn".to_string(),
+        ] {
+            assert!(!same_connection(&old, &other), "{other}");
+        }
+    }
+
+    #[test]
+    fn used_by_finds_each_consumer_once_in_order() {
+        let old = format!("arn:aws:codestar-connections:us-east-1:111111111111:connection/{ID}");
+        let new = old.replace("codestar-connections", "codeconnections");
+        let uses = [
+            pipeline("zeta", "us-east-1", &[old.clone(), new.clone()]),
+            pipeline("alpha", "eu-west-1", std::slice::from_ref(&new)),
+            pipeline("unrelated", "us-east-1", &["arn:aws:s3:::bucket".into()]),
+        ];
+        let names: Vec<(String, String)> = used_by(&old, &uses)
+            .into_iter()
+            .map(|c| (c.region, c.name))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("eu-west-1".to_string(), "alpha".to_string()),
+                ("us-east-1".to_string(), "zeta".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn consumers_parse_from_their_arns_with_console_links() {
+        let p = Consumer::from_arn(
+            ConsumerKind::Pipeline,
+            "arn:aws:codepipeline:eu-west-1:111111111111:payments-deploy",
+        )
+        .unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.account.as_str()),
+            ("payments-deploy", "111111111111")
+        );
+        assert_eq!(
+            p.console_url,
+            "https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/payments-deploy/view?region=eu-west-1"
+        );
+        let b = Consumer::from_arn(
+            ConsumerKind::CodebuildProject,
+            "arn:aws:codebuild:us-east-1:111111111111:project/payments-build",
+        )
+        .unwrap();
+        assert_eq!(
+            b.console_url,
+            "https://us-east-1.console.aws.amazon.com/codesuite/codebuild/111111111111/projects/payments-build?region=us-east-1"
+        );
+        assert!(Consumer::from_arn(
+            ConsumerKind::CodebuildProject,
+            "arn:aws:codebuild:us-east-1:1:build/x"
+        )
+        .is_none());
+        assert!(Consumer::from_arn(ConsumerKind::Pipeline, "garbage").is_none());
+    }
+}

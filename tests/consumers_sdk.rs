@@ -1,0 +1,229 @@
+//! The CodePipeline and CodeBuild reads behind `usedBy`, against mocked
+//! clients: pages, a pipeline deleted between listing and reading, throttling
+//! retried, the warm cache by `updated`, and BatchGetProjects 100 names a call.
+
+use aws_sdk_codebuild::operation::batch_get_projects::{
+    BatchGetProjectsInput, BatchGetProjectsOutput,
+};
+use aws_sdk_codebuild::operation::list_projects::ListProjectsOutput;
+use aws_sdk_codebuild::types::{Project, ProjectSource, SourceAuth, SourceAuthType, SourceType};
+use aws_sdk_codepipeline::operation::get_pipeline::{
+    GetPipelineError, GetPipelineInput, GetPipelineOutput,
+};
+use aws_sdk_codepipeline::operation::list_pipelines::ListPipelinesOutput;
+use aws_sdk_codepipeline::primitives::DateTime;
+use aws_sdk_codepipeline::types::error::PipelineNotFoundException;
+use aws_sdk_codepipeline::types::{
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, PipelineDeclaration,
+    PipelineMetadata, PipelineSummary, StageDeclaration,
+};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use connection_watch::aws::consumers::ConsumerClients;
+use std::time::Duration;
+
+const CONNECTION: &str =
+    "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-dddddddddddd";
+const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+
+fn clients(pipelines: &[&Rule], projects: &[&Rule]) -> ConsumerClients {
+    let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, pipelines, |b| {
+        b.retry_config(
+            aws_sdk_codepipeline::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    });
+    let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, projects);
+    ConsumerClients::new(pipelines.config().clone(), projects.config().clone())
+}
+
+fn summary(name: &str) -> PipelineSummary {
+    PipelineSummary::builder()
+        .name(name)
+        .updated(DateTime::from_secs(1_764_547_200))
+        .build()
+}
+
+fn definition(name: &str, provider: &str) -> GetPipelineOutput {
+    let action = ActionDeclaration::builder()
+        .name("Source")
+        .action_type_id(
+            ActionTypeId::builder()
+                .category(ActionCategory::Source)
+                .owner(ActionOwner::Aws)
+                .provider(provider)
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .configuration("ConnectionArn", CONNECTION)
+        .build()
+        .unwrap();
+    let stage = StageDeclaration::builder()
+        .name("Source")
+        .actions(action)
+        .build()
+        .unwrap();
+    GetPipelineOutput::builder()
+        .pipeline(
+            PipelineDeclaration::builder()
+                .name(name)
+                .role_arn("arn:aws:iam::123456789012:role/p")
+                .stages(stage)
+                .build()
+                .unwrap(),
+        )
+        .metadata(
+            PipelineMetadata::builder()
+                .pipeline_arn(format!(
+                    "arn:aws:codepipeline:us-east-1:123456789012:{name}"
+                ))
+                .build(),
+        )
+        .build()
+}
+
+fn two_pages() -> Rule {
+    mock!(aws_sdk_codepipeline::Client::list_pipelines)
+        .sequence()
+        .output(|| {
+            ListPipelinesOutput::builder()
+                .pipelines(summary("deploy"))
+                .pipelines(summary("gone"))
+                .next_token("page-2")
+                .build()
+        })
+        .output(|| {
+            ListPipelinesOutput::builder()
+                .pipelines(summary("from-s3"))
+                .build()
+        })
+        .output(|| {
+            ListPipelinesOutput::builder()
+                .pipelines(summary("deploy"))
+                .pipelines(summary("from-s3"))
+                .build()
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn pipelines_are_read_over_pages_throttling_retried_a_deleted_one_skipped_and_cached_warm() {
+    let listing = two_pages();
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline)
+        .match_requests(|input: &GetPipelineInput| input.name() == Some("deploy"))
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .output(|| definition("deploy", "CodeStarSourceConnection"))
+        .build();
+    let gone = mock!(aws_sdk_codepipeline::Client::get_pipeline)
+        .match_requests(|input: &GetPipelineInput| input.name() == Some("gone"))
+        .then_error(|| {
+            GetPipelineError::PipelineNotFoundException(
+                PipelineNotFoundException::builder().build(),
+            )
+        });
+    let s3 = mock!(aws_sdk_codepipeline::Client::get_pipeline)
+        .match_requests(|input: &GetPipelineInput| input.name() == Some("from-s3"))
+        .then_output(|| definition("from-s3", "S3"));
+    let clients = clients(&[&listing, &get, &gone, &s3], &[]);
+
+    let mut uses = clients.pipelines("us-east-1").await.unwrap();
+    uses.sort_by(|a, b| a.consumer.name.cmp(&b.consumer.name));
+
+    assert_eq!(listing.num_calls(), 2, "both pages");
+    assert_eq!(get.num_calls(), 2, "throttled once, then read");
+    let names: Vec<&str> = uses.iter().map(|u| u.consumer.name.as_str()).collect();
+    assert_eq!(names, ["deploy", "from-s3"], "the deleted one is skipped");
+    assert_eq!(uses[0].connections, [CONNECTION]);
+    assert!(
+        uses[1].connections.is_empty(),
+        "an S3 source uses no connection"
+    );
+
+    // Warm, unchanged `updated`: listed again, nothing read again.
+    let warm = clients.pipelines("us-east-1").await.unwrap();
+    assert_eq!(warm.len(), 2);
+    assert_eq!((get.num_calls(), s3.num_calls()), (2, 1));
+}
+
+fn project(i: usize, secondary: bool) -> Project {
+    let auth = SourceAuth::builder()
+        .r#type(SourceAuthType::Codeconnections)
+        .resource(CONNECTION)
+        .build()
+        .unwrap();
+    let source = |with_auth: bool| {
+        let source = ProjectSource::builder().r#type(SourceType::Github);
+        let source = if with_auth {
+            source.auth(auth.clone())
+        } else {
+            source
+        };
+        source.build().unwrap()
+    };
+    let project = Project::builder()
+        .name(format!("p{i}"))
+        .arn(format!(
+            "arn:aws:codebuild:us-east-1:123456789012:project/p{i}"
+        ))
+        .source(source(!secondary && i == 0));
+    if secondary {
+        project.secondary_sources(source(true)).build()
+    } else {
+        project.build()
+    }
+}
+
+#[tokio::test]
+async fn projects_are_read_100_names_a_call_sources_and_secondary_sources_alike() {
+    let listing = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
+        ListProjectsOutput::builder()
+            .set_projects(Some((0..150).map(|i| format!("p{i}")).collect()))
+            .build()
+    });
+    let batch = mock!(aws_sdk_codebuild::Client::batch_get_projects)
+        .match_requests(|_| true)
+        .then_compute_output(|input: &BatchGetProjectsInput| {
+            let projects = input.names().iter().map(|name| {
+                let i: usize = name[1..].parse().unwrap();
+                project(i, i == 149)
+            });
+            BatchGetProjectsOutput::builder()
+                .set_projects(Some(projects.collect()))
+                .build()
+        });
+    let clients = clients(&[], &[&listing, &batch]);
+
+    let uses = clients.projects("eu-west-1").await.unwrap();
+
+    assert_eq!(batch.num_calls(), 2, "150 names: 100, then 50");
+    let using: Vec<&str> = uses
+        .iter()
+        .filter(|u| !u.connections.is_empty())
+        .map(|u| u.consumer.name.as_str())
+        .collect();
+    assert_eq!(using, ["p0", "p149"], "a source and a secondary source");
+    assert_eq!(uses.len(), 150);
+}
+
+#[tokio::test]
+async fn a_refused_listing_names_its_region_and_operation() {
+    let denied = mock!(aws_sdk_codebuild::Client::list_projects)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
+        )
+        .build();
+    let err = clients(&[], &[&denied])
+        .projects("eu-west-1")
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("ListProjects in eu-west-1 failed"),
+        "{message}"
+    );
+    assert!(message.contains("AccessDeniedException"), "{message}");
+}
