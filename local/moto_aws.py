@@ -58,8 +58,8 @@ class _Server(ThreadedMotoServer):
 
 
 class LocalAws:
-    def __init__(self):
-        self._server = _Server(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    def __init__(self, port: int = 0):
+        self._server = _Server(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
         self.url = ""
 
     def start(self) -> "LocalAws":

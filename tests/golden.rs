@@ -11,8 +11,8 @@ use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
 use connection_watch::domain::consumer::{Consumer, ConsumerKind};
 use connection_watch::domain::host::Host;
-use connection_watch::domain::watched::{AlertState, Lifecycle};
-use connection_watch::render::batch::Batch;
+use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
+use connection_watch::render::batch::{Batch, Frame};
 use connection_watch::render::message::{render_alerts, AlertMessage, SNS_MAX_PUBLISH_BYTES};
 use serde_json::Value;
 
@@ -20,6 +20,14 @@ const ACCOUNT: &str = "123456789012";
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+}
+
+fn frame(account: &str) -> Frame<'_> {
+    Frame {
+        account,
+        generated_at: at(),
+        ignore_tag: DEFAULT_IGNORE_TAG,
+    }
 }
 
 fn conn(i: usize, status: &str, region: &str, provider: &str) -> Connection {
@@ -99,7 +107,7 @@ fn a_single_alert() {
         connections: &connections,
         hosts: &hosts,
     };
-    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("single.txt", &snapshot(&alerts));
 }
 
@@ -143,7 +151,7 @@ fn an_alert_naming_what_each_connection_breaks() {
         connections: &connections,
         hosts: &[],
     };
-    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("used-by.txt", &snapshot(&alerts));
 }
 
@@ -157,7 +165,7 @@ fn a_split_alert() {
         connections: &connections,
         hosts: &hosts,
     };
-    let alerts = render_alerts(ACCOUNT, at(), stuck, 9_000);
+    let alerts = render_alerts(&frame(ACCOUNT), stuck, 9_000);
     assert!(alerts.len() > 1);
     assert_golden("split.txt", &snapshot(&alerts));
 }
@@ -186,7 +194,7 @@ fn a_lifecycle_alert() {
         connections: &connections,
         hosts: &hosts,
     };
-    let alerts = render_alerts(ACCOUNT, at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("lifecycle.txt", &snapshot(&alerts));
 }
 
@@ -222,6 +230,6 @@ fn an_organization_wide_alert() {
         connections: &connections,
         hosts: &hosts,
     };
-    let alerts = render_alerts("999999999999", at(), stuck, SNS_MAX_PUBLISH_BYTES);
+    let alerts = render_alerts(&frame("999999999999"), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("organization.txt", &snapshot(&alerts));
 }

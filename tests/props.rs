@@ -6,8 +6,8 @@ use chrono::{TimeZone, Utc};
 use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
 use connection_watch::domain::host::Host;
-use connection_watch::domain::watched::{AlertState, Lifecycle};
-use connection_watch::render::batch::Batch;
+use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
+use connection_watch::render::batch::{Batch, Frame};
 use connection_watch::render::chat::DESCRIPTION_MAX_CHARS;
 use connection_watch::render::escape::{is_unsafe_in_text, shown};
 use connection_watch::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES, SUBJECT_MAX_CHARS};
@@ -139,7 +139,7 @@ proptest! {
             h.console_url = ResourceArn::parse(&h.arn).unwrap().console_url();
         });
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
-        let alerts = render_alerts("123456789012", at, Batch { connections: &connections, hosts: &hosts }, budget);
+        let alerts = render_alerts(&Frame { account: "123456789012", generated_at: at, ignore_tag: DEFAULT_IGNORE_TAG }, Batch { connections: &connections, hosts: &hosts }, budget);
 
         prop_assert_eq!(alerts.is_empty(), connections.is_empty() && hosts.is_empty());
         let (mut seen_connections, mut seen_hosts) = (Vec::new(), Vec::new());

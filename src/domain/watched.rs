@@ -134,6 +134,9 @@ macro_rules! impl_watched {
 }
 pub(crate) use impl_watched;
 
+/// The tag key that silences a stuck connection or host, unless `IGNORE_TAG` names another.
+pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
+
 /// Carries the ignore tag with the value `true` (any case).
 pub fn is_ignored(tags: &Tags, ignore_tag: &str) -> bool {
     tags.get(ignore_tag)

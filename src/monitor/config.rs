@@ -6,7 +6,7 @@ use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
 use chrono::Duration;
 use thiserror::Error;
 
-pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
+pub use crate::domain::watched::DEFAULT_IGNORE_TAG;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {

@@ -7,9 +7,10 @@ use crate::aws::events::EventPublisher;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::{StateError, StateTable};
 use crate::domain::lifecycle::Change;
+use crate::render::batch::Frame;
 use crate::render::events::entries;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use std::collections::HashSet;
 use tokio::time::{timeout_at, Instant};
 
@@ -63,8 +64,7 @@ pub struct Published {
 pub async fn publish(
     outlets: Outlets<'_>,
     repeat_interval: Duration,
-    account: &str,
-    now: DateTime<Utc>,
+    frame: &Frame<'_>,
     decision: Decision,
     deadlines: Deadlines,
 ) -> Result<Published, MonitorError> {
@@ -103,7 +103,7 @@ pub async fn publish(
             }
         }
     }
-    let sent = match send(publisher, events, account, now, &alerts, deadline).await {
+    let sent = match send(publisher, events, frame, &alerts, deadline).await {
         Ok(sent) => sent,
         Err(e) => {
             release(state, &changes, &run_id, deadline).await;
@@ -135,13 +135,12 @@ struct Sent {
 async fn send(
     publisher: &AlertPublisher,
     events: Option<&EventPublisher>,
-    account: &str,
-    now: DateTime<Utc>,
+    frame: &Frame<'_>,
     alerts: &Alerts,
     deadline: Instant,
 ) -> Result<Sent, MonitorError> {
     let mut messages = 0;
-    for alert in render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES) {
+    for alert in render_alerts(frame, alerts.batch(), SNS_MAX_PUBLISH_BYTES) {
         let id = timeout_at(deadline, publisher.publish(&alert))
             .await
             .unwrap_or_else(|_| Err(publisher.timed_out()))?;
@@ -154,6 +153,7 @@ async fn send(
             events: None,
         });
     };
+    let now = frame.generated_at;
     let put = timeout_at(deadline, events.put(entries(alerts.batch(), now), now))
         .await
         .unwrap_or_else(|_| Err(events.timed_out()))?;

@@ -16,6 +16,7 @@ use super::used_by;
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
+use crate::render::batch::Frame;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -179,6 +180,11 @@ impl Monitor {
             let by = deadlines.consumers;
             attach_used_by(clients, config, account, &mut report, &mut decision, by).await;
         }
+        let frame = Frame {
+            account,
+            generated_at: now,
+            ignore_tag: &config.ignore_tag,
+        };
         let published = match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 let outlets = Outlets {
@@ -187,7 +193,7 @@ impl Monitor {
                     state,
                 };
                 let repeat = self.config.repeat_interval;
-                publish(outlets, repeat, account, now, decision, deadlines).await?
+                publish(outlets, repeat, &frame, decision, deadlines).await?
             }
             _ => {
                 tracing::info!(
@@ -195,7 +201,7 @@ impl Monitor {
                     hosts = decision.alerts.hosts.len(),
                     "dry run: nothing published"
                 );
-                report.preview = Some(preview(account, now, &decision.alerts));
+                report.preview = Some(preview(&frame, &decision.alerts));
                 Published {
                     messages: 0,
                     events: None,
@@ -304,8 +310,8 @@ impl Monitor {
 }
 
 /// What a dry run would have published: each message's subject and email text.
-fn preview(account: &str, now: DateTime<Utc>, alerts: &Alerts) -> Vec<Preview> {
-    render_alerts(account, now, alerts.batch(), SNS_MAX_PUBLISH_BYTES)
+fn preview(frame: &Frame<'_>, alerts: &Alerts) -> Vec<Preview> {
+    render_alerts(frame, alerts.batch(), SNS_MAX_PUBLISH_BYTES)
         .iter()
         .map(|alert| Preview {
             subject: alert.subject.clone(),

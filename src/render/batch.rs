@@ -6,7 +6,17 @@ use crate::domain::connection::Connection;
 use crate::domain::consumer::Consumer;
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, Watched};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+
+/// What every message of one run shares: whose alert it is, when, and the
+/// tag that silences an object (named in the next steps).
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    pub account: &'a str,
+    pub generated_at: DateTime<Utc>,
+    pub ignore_tag: &'a str,
+}
 
 /// One alert's objects, each kind in the order the alert shows them.
 #[derive(Clone, Copy, Debug, Default)]

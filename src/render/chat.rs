@@ -5,11 +5,11 @@
 //! dropped as "Event received is not supported", aws-amplify/amplify-hosting#943).
 //! Pure: no I/O.
 
-use super::batch::{title, Batch, Item};
+use super::batch::{title, Batch, Frame, Item};
 use super::escape::shown;
 use crate::domain::consumer::Consumer;
 use crate::domain::watched::{AlertState, Kind};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -55,12 +55,16 @@ struct Metadata {
 /// The custom notification for one message of an alert. `title` is the
 /// message's subject.
 pub fn notification(
-    account: &str,
-    generated_at: DateTime<Utc>,
+    frame: &Frame<'_>,
     batch: Batch<'_>,
     title: &str,
     part: Option<(usize, usize)>,
 ) -> String {
+    let Frame {
+        account,
+        generated_at,
+        ignore_tag,
+    } = *frame;
     let generated = generated_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut context = BTreeMap::from([
         ("account", account.to_string()),
@@ -81,7 +85,7 @@ pub fn notification(
             text_type: "client-markdown",
             title: title.to_string(),
             description: description(batch),
-            next_steps: next_steps(batch),
+            next_steps: next_steps(batch, ignore_tag),
             keywords: keywords(batch),
         },
         metadata: Metadata {
@@ -295,7 +299,7 @@ fn url(value: &str) -> String {
 
 /// What to do, for each kind and status present that is not resolved:
 /// hosts first, since no connection through a broken host can work.
-fn next_steps(batch: Batch<'_>) -> Vec<String> {
+fn next_steps(batch: Batch<'_>, ignore_tag: &str) -> Vec<String> {
     let open = |kind: Kind, pending: bool| {
         batch
             .items()
@@ -314,7 +318,10 @@ fn next_steps(batch: Batch<'_>) -> Vec<String> {
     if steps.is_empty() {
         steps.push("Nothing to do: everything listed is resolved.".to_string());
     } else {
-        steps.push("To silence one on purpose, tag it connection-watch:ignore=true.".to_string());
+        steps.push(format!(
+            "To silence one on purpose, tag it {}=true.",
+            shown(ignore_tag)
+        ));
     }
     steps
 }
@@ -338,7 +345,7 @@ mod tests {
     use crate::domain::arn::ResourceArn;
     use crate::domain::connection::Connection;
     use crate::domain::watched::Lifecycle;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
     use serde_json::Value;
 
     fn conn(i: usize, name: &str, status: &str, state: Option<AlertState>) -> Connection {
@@ -364,7 +371,17 @@ mod tests {
             connections,
             hosts: &[],
         };
-        serde_json::from_str(&notification("123456789012", at, stuck, "title", None)).unwrap()
+        serde_json::from_str(&notification(
+            &Frame {
+                account: "123456789012",
+                generated_at: at,
+                ignore_tag: "team:mute",
+            },
+            stuck,
+            "title",
+            None,
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -430,6 +447,10 @@ mod tests {
         );
         let steps = doc["content"]["nextSteps"].to_string();
         assert!(steps.contains("Update pending connection") && steps.contains("ERROR connection"));
+        assert!(
+            steps.contains("tag it team:mute=true"),
+            "IGNORE_TAG's key: {steps}"
+        );
         assert_eq!(
             doc["content"]["keywords"],
             serde_json::json!(["PENDING", "us-east-1", "ERROR"])

@@ -2,11 +2,10 @@
 //! (`MessageStructure: json`), and the split over
 //! several messages when one would exceed SNS's size limit. Pure: no I/O.
 
-use super::batch::{Batch, Item};
+use super::batch::{Batch, Frame, Item};
 use super::chat;
 use super::json::document;
 use super::text::{account_heading, block, summary, text};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// SNS's limit for one publish: message and subject together.
@@ -53,20 +52,15 @@ struct ProtocolMessages<'a> {
 
 /// Renders the alert, in as few messages as fit SNS's limit (`budget` bytes
 /// each). Nothing stuck renders nothing.
-pub fn render_alerts(
-    account: &str,
-    generated_at: DateTime<Utc>,
-    batch: Batch<'_>,
-    budget: usize,
-) -> Vec<AlertMessage> {
-    let chunks = split(account, generated_at, batch, budget);
+pub fn render_alerts(frame: &Frame<'_>, batch: Batch<'_>, budget: usize) -> Vec<AlertMessage> {
+    let chunks = split(frame, batch, budget);
     let parts = chunks.len();
     chunks
         .into_iter()
         .enumerate()
         .map(|(i, chunk)| {
             let part = (parts > 1).then_some((i + 1, parts));
-            render_one(account, generated_at, chunk, part)
+            render_one(frame, chunk, part)
         })
         .collect()
 }
@@ -75,40 +69,29 @@ pub fn render_alerts(
 /// order of `Batch::items`. An object appears twice as text and three times
 /// as JSON, each escaped once more inside the outer document; the slack
 /// covers separators.
-fn split<'c>(
-    account: &str,
-    generated_at: DateTime<Utc>,
-    batch: Batch<'c>,
-    budget: usize,
-) -> Vec<Batch<'c>> {
+fn split<'c>(frame: &Frame<'_>, batch: Batch<'c>, budget: usize) -> Vec<Batch<'c>> {
     const SLACK_PER_OBJECT: usize = 32;
     if batch.is_empty() {
         return Vec::new();
     }
-    // The frame: a message of one object of each kind (header, intros,
+    // The shell: a message of one object of each kind (header, intros,
     // headings) with the largest part marker. It counts its objects once
     // more than needed: on the safe side.
-    let frame = render_one(
-        account,
-        generated_at,
-        batch.sample(),
-        Some((batch.len(), batch.len())),
-    )
-    .publish_size()
-        + 64;
+    let shell =
+        render_one(frame, batch.sample(), Some((batch.len(), batch.len()))).publish_size() + 64;
     // An object may open its account's group: its heading counts too.
     let cost = |item: &dyn Item| {
-        2 * escaped_len(&(account_heading(item.account()) + &block(item, generated_at)))
+        2 * escaped_len(&(account_heading(item.account()) + &block(item, frame.generated_at)))
             + 3 * escaped_len(&item.json())
             + SLACK_PER_OBJECT
     };
 
     let mut cuts = vec![0];
-    let mut used = frame;
+    let mut used = shell;
     for (i, size) in batch.items().map(cost).enumerate() {
         if i > *cuts.last().expect("starts at 0") && used + size > budget {
             cuts.push(i);
-            used = frame;
+            used = shell;
         }
         used += size;
     }
@@ -116,17 +99,17 @@ fn split<'c>(
     cuts.windows(2).map(|w| batch.range(w[0], w[1])).collect()
 }
 
-fn render_one(
-    account: &str,
-    generated_at: DateTime<Utc>,
-    batch: Batch<'_>,
-    part: Option<(usize, usize)>,
-) -> AlertMessage {
+fn render_one(frame: &Frame<'_>, batch: Batch<'_>, part: Option<(usize, usize)>) -> AlertMessage {
+    let Frame {
+        account,
+        generated_at,
+        ..
+    } = *frame;
     let summary = summary(batch);
     let subject = subject(&summary, part);
     let text = text(account, generated_at, batch, &summary, part);
     let document = document(account, generated_at, batch);
-    let chat = chat::notification(account, generated_at, batch, &subject, part);
+    let chat = chat::notification(frame, batch, &subject, part);
     let message = serde_json::to_string(&ProtocolMessages {
         default: &text,
         email: &text,
@@ -169,12 +152,20 @@ fn escaped_len(s: &str) -> usize {
 mod tests {
     use super::*;
     use crate::domain::connection::Connection;
-    use crate::domain::watched::AlertState;
-    use chrono::TimeZone;
+    use crate::domain::watched::{AlertState, DEFAULT_IGNORE_TAG};
+    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::Value;
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
+    }
+
+    fn frame(account: &str) -> Frame<'_> {
+        Frame {
+            account,
+            generated_at: at(),
+            ignore_tag: DEFAULT_IGNORE_TAG,
+        }
     }
 
     fn conn(i: usize, status: &str, region: &str) -> Connection {
@@ -206,7 +197,7 @@ mod tests {
 
     #[test]
     fn nothing_stuck_renders_nothing() {
-        assert!(render_alerts("123456789012", at(), only(&[]), SNS_MAX_PUBLISH_BYTES).is_empty());
+        assert!(render_alerts(&frame("123456789012"), only(&[]), SNS_MAX_PUBLISH_BYTES).is_empty());
     }
 
     #[test]
@@ -216,7 +207,7 @@ mod tests {
             conn(2, "ERROR", "eu-west-1"),
             conn(3, "PENDING", "us-east-1"),
         ];
-        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
         assert_eq!(alerts.len(), 1);
         let alert = &alerts[0];
         assert_eq!(
@@ -268,8 +259,7 @@ mod tests {
         resolved.lifecycle.first_seen = Some(at() - chrono::Duration::hours(5));
 
         let alerts = render_alerts(
-            "1",
-            at(),
+            &frame("1"),
             only(&[new, ongoing, resolved.clone()]),
             SNS_MAX_PUBLISH_BYTES,
         );
@@ -291,7 +281,7 @@ mod tests {
         assert_eq!(doc["connections"][1]["state"], "ongoing");
         assert_eq!(doc["connections"][1]["firstSeen"], "2026-11-22T04:00:00Z");
 
-        let only_resolved = render_alerts("1", at(), only(&[resolved]), SNS_MAX_PUBLISH_BYTES);
+        let only_resolved = render_alerts(&frame("1"), only(&[resolved]), SNS_MAX_PUBLISH_BYTES);
         assert_eq!(only_resolved[0].subject, "1 CodeStar connection resolved");
         assert!(!email(&only_resolved[0]).contains("Open each link"));
     }
@@ -303,8 +293,7 @@ mod tests {
     #[test]
     fn stateless_alerts_carry_no_states() {
         let alerts = render_alerts(
-            "1",
-            at(),
+            &frame("1"),
             only(&[conn(1, "ERROR", "us-east-1")]),
             SNS_MAX_PUBLISH_BYTES,
         );
@@ -327,7 +316,7 @@ mod tests {
             owned(2, "111111111111", "payments"),
             owned(3, "222222222222", "data\nforged"),
         ];
-        let alerts = render_alerts("999999999999", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts(&frame("999999999999"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
         let text = email(&alerts[0]);
         let (first, second) = (
             text.find("\n=== ACCOUNT 111111111111 (payments) ===\n")
@@ -363,8 +352,7 @@ mod tests {
     #[test]
     fn singular_subject() {
         let alerts = render_alerts(
-            "1",
-            at(),
+            &frame("1"),
             only(&[conn(1, "ERROR", "us-east-1")]),
             SNS_MAX_PUBLISH_BYTES,
         );
@@ -387,7 +375,7 @@ mod tests {
         .enumerate()
         .map(|(i, s)| conn(i, s, "us-east-1"))
         .collect();
-        let alerts = render_alerts("1", at(), only(&weird), SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts(&frame("1"), only(&weird), SNS_MAX_PUBLISH_BYTES);
         let subject = &alerts[0].subject;
         assert!(subject.len() <= SUBJECT_MAX_CHARS, "{subject}");
         assert!(
@@ -449,7 +437,7 @@ mod tests {
         };
         let summary = super::summary(batch);
         assert_eq!(summary.len(), 100, "{summary}");
-        let alerts = render_alerts("1", at(), batch, SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts(&frame("1"), batch, SNS_MAX_PUBLISH_BYTES);
         assert_eq!(alerts[0].subject.len(), 99, "{}", alerts[0].subject);
     }
 
@@ -465,7 +453,7 @@ mod tests {
                 )
             })
             .collect();
-        let alerts = render_alerts("123456789012", at(), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+        let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
         assert!(alerts.len() > 1);
 
         let mut seen = Vec::new();
@@ -503,7 +491,7 @@ mod tests {
             .collect();
         for connections in [stateless, with_states] {
             for budget in [5_000, 8_000, 12_000, 30_000] {
-                let alerts = render_alerts("123456789012", at(), only(&connections), budget);
+                let alerts = render_alerts(&frame("123456789012"), only(&connections), budget);
                 assert!(alerts.len() > 1);
                 assert!(alerts.iter().all(|a| a.publish_size() <= budget));
                 let count = |a: &AlertMessage| {

@@ -41,9 +41,24 @@ def test_chat_and_the_pager_alarm_are_created_only_when_configured():
     assert resources["StuckConnectionsAlarm"]["Condition"] == "HasStuckAlarm"
     for channel in ("SlackChannel", "TeamsChannel"):
         properties = resources[channel]["Properties"]
-        assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}]
+        # Alerts, and the monitor's own alarms, which Chatbot renders natively.
+        assert properties["SnsTopicArns"] == [{"Ref": "AlertTopic"}, {"Ref": "OperationsTopic"}]
         assert properties["GuardrailPolicies"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}]
     assert "Policies" not in resources["ChatbotChannelRole"]["Properties"], "notifications need no permission"
+
+
+def test_the_monitors_alarms_stay_out_of_the_alert_stream():
+    """The alert topic's SQS and Lambda subscribers parse one format: the alarms
+    notify the operations topic (chat channels, AlarmEmail), never the alert topic."""
+    resources = template()["Resources"]
+    for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
+        properties = resources[alarm]["Properties"]
+        assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "OperationsTopic"}], alarm
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert {"Ref": "AlertTopic"} not in resource["Properties"].get("AlarmActions", []), name
+    assert resources["AlarmEmailSubscription"]["Properties"]["TopicArn"] == {"Ref": "OperationsTopic"}
+    assert resources["MonitorFunction"]["Properties"]["Environment"]["Variables"]["DRY_RUN"] == {"Ref": "DryRun"}
 
 
 def test_list_parameters_refuse_a_typo_at_deploy_time():
