@@ -9,15 +9,32 @@ use std::str::FromStr;
 /// The runtime's crates never log below this, whatever the level asked for.
 const RUNTIME_CAPS: [&str; 2] = ["lambda_runtime=info", "lambda_runtime_api_client=info"];
 
-/// The filter: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO, with the caps.
+/// The filter. The level is `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging
+/// controls) when set, else a bare level in `RUST_LOG`, else INFO. `RUST_LOG`'s
+/// per-target directives (`connection_watch::aws=debug`) apply on top; with
+/// `AWS_LAMBDA_LOG_LEVEL` set, its bare levels do not replace Lambda's. The
+/// runtime's crates are capped whatever is asked.
 pub fn filter(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter {
-    let level = aws_lambda_log_level
-        .or(rust_log)
-        .and_then(|l| LevelFilter::from_str(l).ok())
-        .unwrap_or(LevelFilter::INFO);
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .parse_lossy(rust_log.unwrap_or_default());
+    let lambda_level = aws_lambda_log_level
+        .filter(|l| !l.trim().is_empty())
+        .and_then(|l| LevelFilter::from_str(l.trim()).ok());
+    let rust_log = rust_log.unwrap_or_default();
+    // An empty piece parses as ERROR: only a word is a level.
+    let pieces = || rust_log.split(',').map(str::trim).filter(|d| !d.is_empty());
+    let bare_level = pieces()
+        .filter_map(|d| LevelFilter::from_str(d).ok())
+        .next_back();
+    let level = lambda_level.or(bare_level).unwrap_or(LevelFilter::INFO);
+    // The level is a directive of its own, not a default: a default applies
+    // only when nothing else parses.
+    let directives: Vec<String> = std::iter::once(level.to_string().to_lowercase())
+        .chain(
+            pieces()
+                .filter(|d| LevelFilter::from_str(d).is_err())
+                .map(str::to_string),
+        )
+        .collect();
+    let mut filter = EnvFilter::builder().parse_lossy(directives.join(","));
     for cap in RUNTIME_CAPS {
         filter = filter.add_directive(Directive::from_str(cap).expect("a valid directive"));
     }
@@ -44,6 +61,31 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lambdas_level_wins_and_rust_log_adds_targets() {
+        let shown = |level, rust_log| filter(level, rust_log).to_string();
+        assert!(shown(Some("ERROR"), Some("debug")).contains("error"));
+        assert!(!shown(Some("ERROR"), Some("debug")).contains("debug"));
+        let both = shown(Some("WARN"), Some("connection_watch::aws=debug"));
+        assert!(
+            both.contains("warn") && both.contains("connection_watch::aws=debug"),
+            "{both}"
+        );
+        assert!(shown(None, Some("debug")).contains("debug"));
+        for (level, rust_log) in [(None, None), (Some(""), Some("")), (Some(" "), Some(" , "))] {
+            assert_eq!(
+                shown(level, rust_log),
+                "lambda_runtime_api_client=info,lambda_runtime=info,info",
+                "an empty setting is no setting, not ERROR"
+            );
+        }
+        let mixed = shown(None, Some("connection_watch=trace,warn"));
+        assert!(
+            mixed.contains("connection_watch=trace") && mixed.contains("warn"),
+            "{mixed}"
+        );
+    }
 
     #[test]
     fn the_runtime_is_capped_whatever_level_is_asked_for() {

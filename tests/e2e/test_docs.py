@@ -1,0 +1,67 @@
+"""The documentation a newcomer reads: every link in the README resolves inside
+the repository (file and heading), the reference documents' own links resolve,
+nothing points outside the clone (../shared), and the README has its contents."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
+DOCUMENTS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    return {slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", text, flags=re.M)}
+
+
+def links(path: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+    return [a or b for a, b in LINK.findall(text)]
+
+
+def broken(path: Path, target: str) -> str | None:
+    file, _, anchor = target.partition("#")
+    resolved = (path.parent / file).resolve() if file else path
+    if not resolved.exists():
+        return f"{target}: no such file"
+    if ROOT not in resolved.parents and resolved != ROOT:
+        return f"{target}: outside the repository"
+    if anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+        return f"{target}: no heading #{anchor} in {resolved.relative_to(ROOT)}"
+    return None
+
+
+def test_every_readme_link_resolves_inside_the_repository():
+    targets = links(ROOT / "README.md")
+    assert len(targets) > 20
+    outside = [t for t in targets if re.match(r"[a-z]+:", t)]
+    assert not outside, f"the README links only inside the repository: {outside}"
+    problems = [p for t in targets if (p := broken(ROOT / "README.md", t))]
+    assert not problems, problems
+
+
+def test_the_reference_documents_links_resolve_and_nothing_points_outside_the_clone():
+    for path in DOCUMENTS:
+        assert "../shared" not in path.read_text(), path
+        problems = [p for t in links(path) if not re.match(r"[a-z]+:", t) and (p := broken(path, t))]
+        assert not problems, (path.name, problems)
+
+
+def test_the_readme_has_its_thirteen_sections_in_order():
+    text = (ROOT / "README.md").read_text()
+    sections = ["Quick start: the demo", "Requirements", "Deploy", "First run on a real account",
+                "Subscribing people and channels", "Trying it locally", "Configuration", "Operating", "Cost",
+                "Clean up", "Upgrading", "Development"]
+    at = [text.find(f"\n## {s}\n") for s in sections]
+    assert -1 not in at, [s for s, i in zip(sections, at) if i == -1]
+    assert at == sorted(at)
+    contents = text[text.index("## Contents"):at[0]]
+    assert all(f"(#{slug(s)})" in contents for s in sections), contents
