@@ -1,6 +1,7 @@
 //! The CodePipeline and CodeBuild reads behind `usedBy`, against mocked
 //! clients: pages, a pipeline deleted between listing and reading, throttling
-//! retried, the warm cache by `updated`, and BatchGetProjects 100 names a call.
+//! retried, the warm cache by `updated`, BatchGetProjects 100 names a call,
+//! and the restart of a pipeline a healed connection had failed.
 
 use aws_sdk_codebuild::operation::batch_get_projects::{
     BatchGetProjectsInput, BatchGetProjectsOutput,
@@ -10,15 +11,22 @@ use aws_sdk_codebuild::types::{Project, ProjectSource, SourceAuth, SourceAuthTyp
 use aws_sdk_codepipeline::operation::get_pipeline::{
     GetPipelineError, GetPipelineInput, GetPipelineOutput,
 };
+use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
 use aws_sdk_codepipeline::operation::list_pipelines::ListPipelinesOutput;
+use aws_sdk_codepipeline::operation::retry_stage_execution::{
+    RetryStageExecutionError, RetryStageExecutionInput, RetryStageExecutionOutput,
+};
+use aws_sdk_codepipeline::operation::start_pipeline_execution::StartPipelineExecutionOutput;
 use aws_sdk_codepipeline::primitives::DateTime;
-use aws_sdk_codepipeline::types::error::PipelineNotFoundException;
+use aws_sdk_codepipeline::types::error::{PipelineNotFoundException, StageNotRetryableException};
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, PipelineDeclaration,
-    PipelineMetadata, PipelineSummary, StageDeclaration,
+    PipelineMetadata, PipelineSummary, StageDeclaration, StageExecution, StageExecutionStatus,
+    StageRetryMode, StageState,
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use connection_watch::aws::consumers::ConsumerClients;
+use connection_watch::domain::consumer::Outcome;
 use std::time::Duration;
 
 const CONNECTION: &str =
@@ -135,9 +143,10 @@ async fn pipelines_are_read_over_pages_throttling_retried_a_deleted_one_skipped_
     assert_eq!(get.num_calls(), 2, "throttled once, then read");
     let names: Vec<&str> = uses.iter().map(|u| u.consumer.name.as_str()).collect();
     assert_eq!(names, ["deploy", "from-s3"], "the deleted one is skipped");
-    assert_eq!(uses[0].connections, [CONNECTION]);
+    assert!(uses[0].uses(CONNECTION));
+    assert_eq!(uses[0].stages_using(CONNECTION), ["Source"]);
     assert!(
-        uses[1].connections.is_empty(),
+        uses[1].sources.is_empty(),
         "an S3 source uses no connection"
     );
 
@@ -200,7 +209,7 @@ async fn projects_are_read_100_names_a_call_sources_and_secondary_sources_alike(
     assert_eq!(batch.num_calls(), 2, "150 names: 100, then 50");
     let using: Vec<&str> = uses
         .iter()
-        .filter(|u| !u.connections.is_empty())
+        .filter(|u| !u.sources.is_empty())
         .map(|u| u.consumer.name.as_str())
         .collect();
     assert_eq!(using, ["p0", "p149"], "a source and a secondary source");
@@ -226,4 +235,139 @@ async fn a_refused_listing_names_its_region_and_operation() {
         "{message}"
     );
     assert!(message.contains("AccessDeniedException"), "{message}");
+}
+
+fn pipeline_state(stage_status: StageExecutionStatus) -> GetPipelineStateOutput {
+    let stage = |name: &str, status: StageExecutionStatus| {
+        StageState::builder()
+            .stage_name(name)
+            .latest_execution(
+                StageExecution::builder()
+                    .pipeline_execution_id("exec-1")
+                    .status(status)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    GetPipelineStateOutput::builder()
+        .pipeline_name("deploy")
+        .stage_states(stage("Source", stage_status))
+        .stage_states(stage("Build", StageExecutionStatus::Failed))
+        .build()
+}
+
+fn state_is(status: StageExecutionStatus) -> Rule {
+    mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
+        .then_output(move || pipeline_state(status.clone()))
+}
+
+#[tokio::test]
+async fn a_source_stage_that_failed_is_retried_with_its_failed_actions() {
+    let state = state_is(StageExecutionStatus::Failed);
+    let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+        .match_requests(|input: &RetryStageExecutionInput| {
+            input.stage_name() == Some("Source")
+                && input.pipeline_execution_id() == Some("exec-1")
+                && input.retry_mode() == Some(&StageRetryMode::FailedActions)
+        })
+        .then_output(|| {
+            RetryStageExecutionOutput::builder()
+                .pipeline_execution_id("exec-1")
+                .build()
+        });
+    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
+        .then_output(|| StartPipelineExecutionOutput::builder().build());
+
+    let outcome = clients(&[&state, &retry, &start], &[])
+        .restart("us-east-1", "deploy", &["Source"])
+        .await;
+
+    assert_eq!(
+        outcome,
+        Some(Outcome::Retried {
+            stage: "Source".into()
+        })
+    );
+    assert_eq!((retry.num_calls(), start.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_pipeline_that_did_not_fail_on_the_connection_is_left_alone() {
+    // The Build stage failed, not the one holding the source action.
+    for status in [
+        StageExecutionStatus::Succeeded,
+        StageExecutionStatus::InProgress,
+    ] {
+        let state = state_is(status);
+        let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+            .then_output(|| RetryStageExecutionOutput::builder().build());
+        let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
+            .then_output(|| StartPipelineExecutionOutput::builder().build());
+
+        let outcome = clients(&[&state, &retry, &start], &[])
+            .restart("us-east-1", "deploy", &["Source"])
+            .await;
+
+        assert_eq!(outcome, None);
+        assert_eq!((retry.num_calls(), start.num_calls()), (0, 0));
+    }
+}
+
+#[tokio::test]
+async fn a_stage_aws_will_not_retry_gets_a_new_execution() {
+    let state = state_is(StageExecutionStatus::Failed);
+    let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution).then_error(|| {
+        RetryStageExecutionError::StageNotRetryableException(
+            StageNotRetryableException::builder().build(),
+        )
+    });
+    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution).then_output(|| {
+        StartPipelineExecutionOutput::builder()
+            .pipeline_execution_id("exec-2")
+            .build()
+    });
+
+    let outcome = clients(&[&state, &retry, &start], &[])
+        .restart("us-east-1", "deploy", &["Source"])
+        .await;
+
+    assert_eq!(
+        outcome,
+        Some(Outcome::Started {
+            stage: "Source".into()
+        })
+    );
+    assert_eq!(start.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_retry_is_reported_and_nothing_else_is_tried() {
+    let state = state_is(StageExecutionStatus::Failed);
+    let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .repeatedly()
+        .build();
+    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
+        .then_output(|| StartPipelineExecutionOutput::builder().build());
+
+    let outcome = clients(&[&state, &retry, &start], &[])
+        .restart("us-east-1", "deploy", &["Source"])
+        .await;
+
+    let Some(Outcome::Failed { stage, reason }) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(stage, "Source");
+    assert!(
+        reason.contains("RetryStageExecution") && reason.contains("ThrottlingException"),
+        "{reason}"
+    );
+    assert_eq!(retry.num_calls(), 3, "the SDK's attempts");
+    assert_eq!(
+        start.num_calls(),
+        0,
+        "a throttled retry is not a refused one"
+    );
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::assert_golden;
 use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
-use connection_watch::domain::consumer::{Consumer, ConsumerKind};
+use connection_watch::domain::consumer::{Consumer, ConsumerKind, Outcome, Recovery};
 use connection_watch::domain::host::Host;
 use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
 use connection_watch::render::batch::{Batch, Frame};
@@ -145,6 +145,39 @@ fn an_alert_naming_what_each_connection_breaks() {
         Connection {
             used_by: Some(Vec::new()),
             ..conn(3, "PENDING", "us-east-1", "Bitbucket")
+        },
+        Connection {
+            used_by: Some(vec![
+                consumer(ConsumerKind::Pipeline, 7, "us-east-1"),
+                consumer(ConsumerKind::Pipeline, 8, "eu-west-1"),
+                consumer(ConsumerKind::Pipeline, 9, "eu-west-1"),
+            ]),
+            recovery: vec![
+                Recovery {
+                    pipeline: "payments-deploy-7".into(),
+                    region: "us-east-1".into(),
+                    outcome: Outcome::Retried {
+                        stage: "Source".into(),
+                    },
+                },
+                Recovery {
+                    pipeline: "payments-deploy-8".into(),
+                    region: "eu-west-1".into(),
+                    outcome: Outcome::Started {
+                        stage: "Source".into(),
+                    },
+                },
+                Recovery {
+                    pipeline: "payments-deploy-9".into(),
+                    region: "eu-west-1".into(),
+                    outcome: Outcome::Failed {
+                        stage: "Source".into(),
+                        reason: "RetryStageExecution: ThrottlingException: Rate exceeded".into(),
+                    },
+                },
+            ],
+            lifecycle: in_state(AlertState::Resolved, 30),
+            ..conn(4, "ERROR", "us-east-1", "GitHub")
         },
     ];
     let stuck = Batch {

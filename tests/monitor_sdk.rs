@@ -55,6 +55,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
             pipelines: false,
             codebuild: false,
         },
+        retry_on_resolved: false,
     }
 }
 

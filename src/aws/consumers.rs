@@ -4,11 +4,11 @@
 //! so a run re-reads only the pipelines that changed.
 
 use super::paging::{walk, WalkError};
-use crate::domain::consumer::{Consumer, ConsumerKind, Uses};
+use crate::domain::consumer::{Consumer, ConsumerKind, Outcome, Source, Uses};
 use aws_sdk_codebuild::types::{ProjectSource, SourceAuthType};
 use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
-use aws_sdk_codepipeline::types::PipelineDeclaration;
+use aws_sdk_codepipeline::types::{PipelineDeclaration, StageExecutionStatus, StageRetryMode};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -158,7 +158,7 @@ impl ConsumerClients {
                         .and_then(|arn| Consumer::from_arn(ConsumerKind::Pipeline, arn))
                         .map(|consumer| Uses {
                             consumer,
-                            connections: out.pipeline().map(source_connections).unwrap_or_default(),
+                            sources: out.pipeline().map(source_actions).unwrap_or_default(),
                         });
                     if let (Some(uses), Some(updated)) = (&uses, updated) {
                         let cached = Cached {
@@ -221,34 +221,108 @@ impl ConsumerClients {
                 .map_err(|e| error("BatchGetProjects", DisplayErrorContext(&e).to_string()))?;
             uses.extend(out.projects().iter().filter_map(|project| {
                 let consumer = Consumer::from_arn(ConsumerKind::CodebuildProject, project.arn()?)?;
-                let connections = project
+                let sources = project
                     .source()
                     .into_iter()
                     .chain(project.secondary_sources())
                     .filter_map(connection_of)
+                    .map(|connection| Source {
+                        connection,
+                        stage: None,
+                    })
                     .collect();
-                Some(Uses {
-                    consumer,
-                    connections,
-                })
+                Some(Uses { consumer, sources })
             }));
         }
         Ok(uses)
     }
 }
 
-/// The `ConnectionArn` of each `CodeStarSourceConnection` action.
-fn source_connections(pipeline: &PipelineDeclaration) -> Vec<String> {
+impl ConsumerClients {
+    /// Restarts `pipeline` if its latest execution failed in one of `stages`
+    /// (those holding a source action on the healed connection), as
+    /// copilot-cli does after its connection waiter (aws/copilot-cli#1922):
+    /// `RetryStageExecution` of the failed actions, or, where AWS refuses a
+    /// retry (`StageNotRetryableException`, `NotLatestPipelineExecutionException`;
+    /// API reference, RetryStageExecution), `StartPipelineExecution`. `None`:
+    /// no such stage failed, so nothing is touched.
+    pub async fn restart(&self, region: &str, pipeline: &str, stages: &[&str]) -> Option<Outcome> {
+        let client = self.in_region(region).pipelines;
+        let state = match client.get_pipeline_state().name(pipeline).send().await {
+            Ok(state) => state,
+            Err(e) => {
+                return Some(Outcome::Failed {
+                    stage: stages.join(", "),
+                    reason: format!("GetPipelineState: {}", DisplayErrorContext(&e)),
+                })
+            }
+        };
+        let (stage, execution) = state.stage_states().iter().find_map(|s| {
+            let stage = s.stage_name().filter(|name| stages.contains(name))?;
+            let latest = s.latest_execution()?;
+            (*latest.status() == StageExecutionStatus::Failed).then(|| {
+                (
+                    stage.to_string(),
+                    latest.pipeline_execution_id().to_string(),
+                )
+            })
+        })?;
+        let retried = client
+            .retry_stage_execution()
+            .pipeline_name(pipeline)
+            .stage_name(&stage)
+            .pipeline_execution_id(execution)
+            .retry_mode(StageRetryMode::FailedActions)
+            .send()
+            .await;
+        let refused = match retried {
+            Ok(_) => return Some(Outcome::Retried { stage }),
+            Err(e) => e,
+        };
+        let impossible = refused.as_service_error().is_some_and(|e| {
+            e.is_stage_not_retryable_exception() || e.is_not_latest_pipeline_execution_exception()
+        });
+        if !impossible {
+            let reason = format!("RetryStageExecution: {}", DisplayErrorContext(&refused));
+            return Some(Outcome::Failed { stage, reason });
+        }
+        match client
+            .start_pipeline_execution()
+            .name(pipeline)
+            .send()
+            .await
+        {
+            Ok(_) => Some(Outcome::Started { stage }),
+            Err(e) => Some(Outcome::Failed {
+                stage,
+                reason: format!("StartPipelineExecution: {}", DisplayErrorContext(&e)),
+            }),
+        }
+    }
+}
+
+/// The `ConnectionArn` of each `CodeStarSourceConnection` action, with its stage.
+fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
     pipeline
         .stages()
         .iter()
-        .flat_map(|stage| stage.actions())
-        .filter(|action| {
+        .flat_map(|stage| {
+            stage
+                .actions()
+                .iter()
+                .map(move |action| (stage.name(), action))
+        })
+        .filter(|(_, action)| {
             action
                 .action_type_id()
                 .is_some_and(|id| id.provider() == CONNECTION_ACTION)
         })
-        .filter_map(|action| action.configuration()?.get("ConnectionArn").cloned())
+        .filter_map(|(stage, action)| {
+            Some(Source {
+                connection: action.configuration()?.get("ConnectionArn")?.clone(),
+                stage: Some(stage.to_string()),
+            })
+        })
         .collect()
 }
 

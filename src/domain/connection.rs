@@ -1,6 +1,6 @@
 //! A connection as the project reports it.
 
-use super::consumer::Consumer;
+use super::consumer::{Consumer, Recovery};
 use super::host::is_host_available;
 use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,10 @@ pub struct Connection {
     /// may miss some there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub used_by_unread: Vec<String>,
+    /// Resolved, with `RETRY_ON_RESOLVED`: the pipelines that had failed on
+    /// it, and what was done for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery: Vec<Recovery>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }

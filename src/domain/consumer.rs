@@ -69,11 +69,62 @@ impl Consumer {
     }
 }
 
-/// A pipeline or project, and the connection ARNs its sources name.
+/// What was done, once a connection healed, for a pipeline whose source
+/// stage had failed on it (`RETRY_ON_RESOLVED`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recovery {
+    pub pipeline: String,
+    pub region: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum Outcome {
+    /// `RetryStageExecution` of the stage's failed actions.
+    Retried { stage: String },
+    /// `StartPipelineExecution`: the failed stage could not be retried.
+    Started { stage: String },
+    /// Neither worked; the pipeline is as it was.
+    Failed { stage: String, reason: String },
+}
+
+/// A pipeline or project, and the sources that name a connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uses {
     pub consumer: Consumer,
-    pub connections: Vec<String>,
+    pub sources: Vec<Source>,
+}
+
+/// One source that uses a connection: a pipeline's source action (in its
+/// stage), or a project's source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub connection: String,
+    /// The pipeline stage holding the source action; `None` for a project.
+    pub stage: Option<String>,
+}
+
+impl Uses {
+    /// Whether any source names `connection`.
+    pub fn uses(&self, connection: &str) -> bool {
+        self.sources
+            .iter()
+            .any(|s| same_connection(&s.connection, connection))
+    }
+
+    /// The stages whose source actions name `connection`, each once.
+    pub fn stages_using(&self, connection: &str) -> Vec<&str> {
+        let mut stages: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|s| same_connection(&s.connection, connection))
+            .filter_map(|s| s.stage.as_deref())
+            .collect();
+        stages.dedup();
+        stages
+    }
 }
 
 /// Whether two ARNs name one connection: the same partition, region,
@@ -97,7 +148,7 @@ pub fn same_connection(a: &str, b: &str) -> bool {
 pub fn used_by(connection: &str, uses: &[Uses]) -> Vec<Consumer> {
     let mut found: Vec<Consumer> = uses
         .iter()
-        .filter(|u| u.connections.iter().any(|c| same_connection(c, connection)))
+        .filter(|u| u.uses(connection))
         .map(|u| u.consumer.clone())
         .collect();
     found.sort();
@@ -118,7 +169,13 @@ mod tests {
                 &format!("arn:aws:codepipeline:{region}:111111111111:{name}"),
             )
             .unwrap(),
-            connections: connections.to_vec(),
+            sources: connections
+                .iter()
+                .map(|c| Source {
+                    connection: c.clone(),
+                    stage: Some("Source".into()),
+                })
+                .collect(),
         }
     }
 

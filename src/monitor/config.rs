@@ -55,6 +55,8 @@ pub struct MonitorConfig {
     pub narrowed_accounts: Option<Vec<String>>,
     /// `USED_BY`: which consumers of alerted connections are looked up.
     pub used_by: UsedBy,
+    /// `RETRY_ON_RESOLVED`: restart the pipelines a healed connection had failed.
+    pub retry_on_resolved: bool,
 }
 
 /// `USED_BY`: `pipelines,codebuild` (the default), either, or `none`.
@@ -123,6 +125,14 @@ impl MonitorConfig {
         let repeat_interval = repeat_interval(set)?;
         let organization = organization(set)?;
         let used_by = used_by(set)?;
+        let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED")?;
+        if retry_on_resolved && !used_by.pipelines {
+            return Err(invalid(
+                "RETRY_ON_RESOLVED",
+                "true",
+                "needs USED_BY to include pipelines, which finds the pipelines to restart",
+            ));
+        }
 
         Ok(Self {
             topic_arn,
@@ -142,6 +152,7 @@ impl MonitorConfig {
             account_concurrency: organization.account_concurrency,
             narrowed_accounts: None,
             used_by,
+            retry_on_resolved,
         })
     }
 
@@ -663,6 +674,7 @@ mod tests {
             ("ACCOUNT_CONCURRENCY", "0"),
             ("EVENT_BUS", "bus with spaces"),
             ("USED_BY", "pipelines,lambda"),
+            ("RETRY_ON_RESOLVED", "sometimes"),
             ("USED_BY", "none,codebuild"),
             ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
             (
@@ -681,6 +693,25 @@ mod tests {
             assert!(message.starts_with(variable), "{message}");
             assert!(message.contains(&format!("{value:?}")), "{message}");
         }
+    }
+
+    #[test]
+    fn retry_on_resolved_needs_the_pipelines_looked_up() {
+        let on = |used_by: &str| {
+            config(&[
+                ("ALERT_TOPIC_ARN", TOPIC),
+                ("RETRY_ON_RESOLVED", "true"),
+                ("USED_BY", used_by),
+            ])
+        };
+        assert!(on("pipelines").unwrap().retry_on_resolved);
+        let err = on("codebuild").unwrap_err().to_string();
+        assert!(err.starts_with("RETRY_ON_RESOLVED"), "{err}");
+        assert!(
+            !config(&[("ALERT_TOPIC_ARN", TOPIC)])
+                .unwrap()
+                .retry_on_resolved
+        );
     }
 
     #[test]

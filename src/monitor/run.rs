@@ -265,8 +265,21 @@ async fn attach_used_by(
     lookup.attach(account, &mut decision.alerts.connections);
     lookup.attach(account, &mut decision.unclaimed.connections);
     lookup.attach(account, &mut report.stuck);
+    if config.retry_on_resolved && !config.dry_run {
+        lookup
+            .recover(clients, account, &mut decision.alerts.connections)
+            .await;
+    }
     if let Some(resolved) = report.resolved.as_mut() {
         lookup.attach(account, resolved);
+        for connection in resolved {
+            let alerted = decision
+                .alerts
+                .connections
+                .iter()
+                .find(|c| c.arn == connection.arn);
+            connection.recovery = alerted.map(|c| c.recovery.clone()).unwrap_or_default();
+        }
     }
     report.used_by_failed = lookup.failures().to_vec();
 }

@@ -77,6 +77,7 @@ mod tests {
                 pipelines: false,
                 codebuild: false,
             },
+            retry_on_resolved: false,
         }
     }
 

@@ -8,7 +8,8 @@ use super::report::UsedByFailure;
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
-use crate::domain::consumer::{used_by, Uses};
+use crate::domain::consumer::{used_by, ConsumerKind, Recovery, Uses};
+use crate::domain::watched::Fields;
 use futures_util::future::join_all;
 use std::collections::BTreeSet;
 use tokio::time::{timeout_at, Instant};
@@ -41,6 +42,48 @@ impl Lookup {
             if owner == Some(account) {
                 connection.used_by = Some(used_by(&connection.arn, &self.uses));
                 connection.used_by_unread = unread.clone();
+            }
+        }
+    }
+}
+
+impl Lookup {
+    /// With `RETRY_ON_RESOLVED`: restarts each pipeline that uses a resolved
+    /// connection of `account` and had failed in a stage holding that source
+    /// action, and says on each connection what was done. A pipeline that
+    /// did not fail on it is never touched.
+    pub async fn recover(
+        &self,
+        clients: &ConsumerClients,
+        account: &str,
+        connections: &mut [Connection],
+    ) {
+        for connection in connections.iter_mut() {
+            let owner = ResourceArn::parse(&connection.arn).map(|a| a.account);
+            if !connection.is_resolved() || owner != Some(account) {
+                continue;
+            }
+            for uses in self
+                .uses
+                .iter()
+                .filter(|u| u.consumer.kind == ConsumerKind::Pipeline)
+            {
+                let stages = uses.stages_using(&connection.arn);
+                if stages.is_empty() {
+                    continue;
+                }
+                let pipeline = &uses.consumer;
+                if let Some(outcome) = clients
+                    .restart(&pipeline.region, &pipeline.name, &stages)
+                    .await
+                {
+                    tracing::info!(pipeline = %pipeline.name, region = %pipeline.region, ?outcome, "healed connection: pipeline restart");
+                    connection.recovery.push(Recovery {
+                        pipeline: pipeline.name.clone(),
+                        region: pipeline.region.clone(),
+                        outcome,
+                    });
+                }
             }
         }
     }
@@ -109,5 +152,89 @@ fn timed_out(region: &str, operation: &'static str) -> ConsumerError {
         operation,
         region: region.to_string(),
         message: "did not finish before the run's deadline".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::consumer::{Consumer, Outcome, Source};
+    use crate::domain::watched::{AlertState, Lifecycle};
+    use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
+    use aws_sdk_codepipeline::operation::retry_stage_execution::RetryStageExecutionOutput;
+    use aws_sdk_codepipeline::types::{StageExecution, StageExecutionStatus, StageState};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    const HEALED: &str = "arn:aws:codeconnections:us-east-1:123456789012:connection/healed";
+
+    fn connection(arn: &str, state: AlertState) -> Connection {
+        Connection {
+            arn: arn.into(),
+            lifecycle: Lifecycle {
+                state: Some(state),
+                first_seen: None,
+            },
+            ..Connection::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn only_resolved_connections_restart_their_failed_pipelines() {
+        let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state).then_output(|| {
+            let failed = StageExecution::builder()
+                .pipeline_execution_id("e")
+                .status(StageExecutionStatus::Failed)
+                .build()
+                .unwrap();
+            GetPipelineStateOutput::builder()
+                .stage_states(
+                    StageState::builder()
+                        .stage_name("Source")
+                        .latest_execution(failed)
+                        .build(),
+                )
+                .build()
+        });
+        let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+            .then_output(|| RetryStageExecutionOutput::builder().build());
+        let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state, &retry]);
+        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
+        let clients = ConsumerClients::new(pipelines.config().clone(), projects.config().clone());
+        let deploy = "arn:aws:codepipeline:us-east-1:123456789012:deploy";
+        let lookup = Lookup {
+            uses: vec![Uses {
+                consumer: Consumer::from_arn(ConsumerKind::Pipeline, deploy).unwrap(),
+                // Named by the older prefix: the same connection.
+                sources: vec![Source {
+                    connection: HEALED.replace(":codeconnections:", ":codestar-connections:"),
+                    stage: Some("Source".into()),
+                }],
+            }],
+            unread: Vec::new(),
+        };
+        let mut connections = [
+            connection(HEALED, AlertState::Resolved),
+            connection(HEALED, AlertState::Ongoing),
+        ];
+
+        lookup
+            .recover(&clients, "123456789012", &mut connections)
+            .await;
+
+        assert_eq!(
+            connections[0].recovery,
+            [Recovery {
+                pipeline: "deploy".into(),
+                region: "us-east-1".into(),
+                outcome: Outcome::Retried {
+                    stage: "Source".into()
+                },
+            }]
+        );
+        assert!(
+            connections[1].recovery.is_empty(),
+            "still stuck: nothing to restart"
+        );
+        assert_eq!((state.num_calls(), retry.num_calls()), (1, 1));
     }
 }

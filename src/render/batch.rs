@@ -3,7 +3,7 @@
 //! renderer reads. Renderers walk kinds and items here, never a kind by name.
 
 use crate::domain::connection::Connection;
-use crate::domain::consumer::Consumer;
+use crate::domain::consumer::{Consumer, Recovery};
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, Watched};
 use chrono::{DateTime, Utc};
@@ -39,6 +39,8 @@ pub struct Facts<'a> {
     /// the regions where they could not be read.
     pub used_by: Option<&'a [Consumer]>,
     pub used_by_unread: &'a [String],
+    /// A resolved connection's pipelines, restarted or not (`RETRY_ON_RESOLVED`).
+    pub recovery: &'a [Recovery],
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -61,6 +63,7 @@ impl KindFacts for Connection {
             host_status: self.host_status.as_deref(),
             used_by: self.used_by.as_deref(),
             used_by_unread: &self.used_by_unread,
+            recovery: &self.recovery,
             ..Facts::default()
         }
     }

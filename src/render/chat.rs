@@ -7,7 +7,7 @@
 
 use super::batch::{title, Batch, Frame, Item};
 use super::escape::shown;
-use crate::domain::consumer::Consumer;
+use crate::domain::consumer::{Consumer, Outcome};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -217,6 +217,17 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
     }
     if let Some(used_by) = item.facts().used_by {
         line += &format!(" · {}", breaks(item.is_resolved(), used_by));
+    }
+    for r in item.facts().recovery {
+        let verb = match r.outcome {
+            Outcome::Retried { .. } | Outcome::Started { .. } => "restarted",
+            Outcome::Failed { .. } => "could not restart",
+        };
+        line += &format!(
+            " · {verb} pipeline {} ({})",
+            code(&r.pipeline),
+            code(&r.region)
+        );
     }
     (item.state(), line)
 }

@@ -4,7 +4,7 @@
 
 use super::batch::{title, AccountGroup, Batch, Item};
 use super::escape::shown;
-use crate::domain::consumer::Consumer;
+use crate::domain::consumer::{Consumer, Outcome, Recovery};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
@@ -207,7 +207,30 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     if let Some(used_by) = facts.used_by {
         block += &breaks(item.is_resolved(), used_by, facts.used_by_unread);
     }
+    for recovery in facts.recovery {
+        block += &recovery_line(recovery);
+    }
     block + &tail(item, now)
+}
+
+/// `  Restarted: pipeline payments-deploy (us-east-1): retried the failed actions of Source`.
+fn recovery_line(r: &Recovery) -> String {
+    let pipeline = format!("pipeline {} ({})", shown(&r.pipeline), shown(&r.region));
+    match &r.outcome {
+        Outcome::Retried { stage } => format!(
+            "  Restarted: {pipeline}: retried the failed actions of stage {}\n",
+            shown(stage)
+        ),
+        Outcome::Started { stage } => format!(
+            "  Restarted: {pipeline}: started a new execution (stage {} could not be retried)\n",
+            shown(stage)
+        ),
+        Outcome::Failed { stage, reason } => format!(
+            "  Not restarted: {pipeline} (stage {} failed on it): {}\n",
+            shown(stage),
+            shown(reason)
+        ),
+    }
 }
 
 /// The most consumers a block names; the rest are counted.
