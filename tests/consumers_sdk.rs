@@ -371,3 +371,43 @@ async fn a_throttled_retry_is_reported_and_nothing_else_is_tried() {
         "a throttled retry is not a refused one"
     );
 }
+
+#[tokio::test]
+async fn cached_definitions_travel_between_processes_and_a_bad_cache_costs_only_a_read() {
+    let listing = mock!(aws_sdk_codepipeline::Client::list_pipelines).then_output(|| {
+        ListPipelinesOutput::builder()
+            .pipelines(summary("deploy"))
+            .build()
+    });
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline)
+        .then_output(|| definition("deploy", "CodeStarSourceConnection"));
+    let first = clients(&[&listing, &get], &[]);
+    first.pipelines("us-east-1").await.unwrap();
+    let exported = first
+        .export_changed("us-east-1")
+        .expect("a definition was read");
+    assert_eq!(
+        first.export_changed("us-east-1"),
+        None,
+        "nothing changed since"
+    );
+
+    // A new process: imported, nothing read again.
+    let second = clients(&[&listing, &get], &[]);
+    second.import("us-east-1", &exported);
+    assert!(second.has_cached("us-east-1"));
+    let uses = second.pipelines("us-east-1").await.unwrap();
+    assert!(uses[0].uses(CONNECTION));
+    assert_eq!(get.num_calls(), 1);
+
+    // Another version's cache, or a corrupt one: ignored, never a panic.
+    let third = clients(&[&listing, &get], &[]);
+    third.import("us-east-1", "{\"not\": \"a list\"}");
+    third.import(
+        "us-east-1",
+        &exported.replace("\"updated_nanos\":0", "\"updated_nanos\":2000000000"),
+    );
+    assert!(!third.has_cached("us-east-1"));
+    third.pipelines("us-east-1").await.unwrap();
+    assert_eq!(get.num_calls(), 2, "read again");
+}

@@ -11,9 +11,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{Duration, TimeZone, Utc};
-use connection_watch::aws::state::{to_item, StateTable};
+use connection_watch::aws::state::{to_item, StateTable, PIPELINE_CACHE_MAX_BYTES};
 use connection_watch::domain::lifecycle::{Change, Stored};
 use connection_watch::domain::watched::Kind;
+use std::sync::{Arc, Mutex};
 
 const TABLE: &str = "connection-watch-state";
 
@@ -244,4 +245,35 @@ async fn release_removes_new_claims_and_unclaims_old_records() {
         )
         .await;
     assert_eq!((delete.num_calls(), update.num_calls()), (2, 1));
+}
+
+#[tokio::test]
+async fn the_pipeline_cache_is_one_item_within_dynamodbs_item_limit() {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let keep = written.clone();
+    let update = mock!(Client::update_item)
+        .match_requests(move |input| {
+            keep.lock().unwrap().push(input.clone());
+            true
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
+    let table = table(&[&update]);
+
+    let at_limit = "x".repeat(PIPELINE_CACHE_MAX_BYTES);
+    table.save_pipelines("eu-west-1", &at_limit).await.unwrap();
+    let over = table
+        .save_pipelines("eu-west-1", &format!("{at_limit}x"))
+        .await
+        .unwrap_err();
+
+    assert!(over.to_string().contains("not cached"), "{over}");
+    assert_eq!(update.num_calls(), 1, "the one over the limit is not sent");
+    let input = written.lock().unwrap()[0].clone();
+    let key = input.key().unwrap();
+    assert_eq!(key["region"], AttributeValue::S("connection-watch".into()));
+    assert_eq!(
+        key["arn"],
+        AttributeValue::S("pipeline-cache/eu-west-1".into())
+    );
+    assert!(input.update_expression().unwrap().contains("expiresAt"));
 }

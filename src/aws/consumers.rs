@@ -10,7 +10,8 @@ use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, StageExecutionStatus, StageRetryMode};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
@@ -41,6 +42,15 @@ struct Cached {
     uses: Uses,
 }
 
+/// One cached definition as `export` writes it (the state table keeps it).
+#[derive(Serialize, Deserialize)]
+struct Exported {
+    name: String,
+    updated_secs: i64,
+    updated_nanos: u32,
+    uses: Uses,
+}
+
 /// The CodePipeline and CodeBuild clients of one account, a client per
 /// region made on first use, and that account's pipeline cache.
 #[derive(Clone)]
@@ -49,6 +59,8 @@ pub struct ConsumerClients {
     projects: aws_sdk_codebuild::Config,
     clients: Arc<Mutex<HashMap<String, RegionClients>>>,
     cache: Arc<Mutex<HashMap<(String, String), Cached>>>,
+    /// Regions whose cache gained a definition since it was last exported.
+    changed: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for ConsumerClients {
@@ -73,7 +85,57 @@ impl ConsumerClients {
             projects,
             clients: Arc::default(),
             cache: Arc::default(),
+            changed: Arc::default(),
         }
+    }
+
+    /// Whether `region`'s definitions are cached in this process.
+    pub fn has_cached(&self, region: &str) -> bool {
+        self.lock_cache().keys().any(|(r, _)| r == region)
+    }
+
+    /// Caches definitions `export` wrote (by an earlier process); a record
+    /// that does not decode is dropped, and its pipelines are read again.
+    pub fn import(&self, region: &str, exported: &str) {
+        let Ok(entries) = serde_json::from_str::<Vec<Exported>>(exported) else {
+            tracing::warn!(%region, "pipeline cache unreadable: reading the pipelines again");
+            return;
+        };
+        let mut cache = self.lock_cache();
+        // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
+        for e in entries
+            .into_iter()
+            .filter(|e| e.updated_nanos < 1_000_000_000)
+        {
+            let updated = DateTime::from_secs_and_nanos(e.updated_secs, e.updated_nanos);
+            cache.entry((region.to_string(), e.name)).or_insert(Cached {
+                updated,
+                uses: e.uses,
+            });
+        }
+    }
+
+    /// `region`'s definitions, if they changed since the last export.
+    pub fn export_changed(&self, region: &str) -> Option<String> {
+        if !self.lock_changed().remove(region) {
+            return None;
+        }
+        let cache = self.lock_cache();
+        let entries: Vec<Exported> = cache
+            .iter()
+            .filter(|((r, _), _)| r == region)
+            .map(|((_, name), cached)| Exported {
+                name: name.clone(),
+                updated_secs: cached.updated.secs(),
+                updated_nanos: cached.updated.subsec_nanos(),
+                uses: cached.uses.clone(),
+            })
+            .collect();
+        serde_json::to_string(&entries).ok()
+    }
+
+    fn lock_changed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.changed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn in_region(&self, region: &str) -> RegionClients {
@@ -166,6 +228,7 @@ impl ConsumerClients {
                             uses: uses.clone(),
                         };
                         self.lock_cache().insert(key, cached);
+                        self.lock_changed().insert(region.to_string());
                     }
                     Ok(uses)
                 }

@@ -29,6 +29,10 @@ const CURSOR_ARN: &str = "account-cursor";
 /// so a removed deployment leaves nothing behind for ever.
 const RECORD_TTL_SLACK: Duration = Duration::days(30);
 const WRITES_IN_FLIGHT: usize = 8;
+/// DynamoDB's item limit is 400 KB, names and values together (Developer
+/// Guide, "Service, account, and table quotas"): what a cache item may hold,
+/// with room for its keys.
+pub const PIPELINE_CACHE_MAX_BYTES: usize = 390 * 1024;
 const BATCH: usize = 25;
 
 #[derive(Debug, Error)]
@@ -250,6 +254,53 @@ impl StateTable {
             .cloned())
     }
 
+    /// The pipeline definitions last cached for `region` (JSON, as
+    /// `ConsumerClients::export` wrote it), so a cold start need not read
+    /// every pipeline again. One item beside the cursor, which `load` passes
+    /// over.
+    pub async fn load_pipelines(&self, region: &str) -> Result<Option<String>, StateError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, &pipelines_key(region))))
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem (pipeline cache)", e))?;
+        Ok(out
+            .item()
+            .and_then(|item| item.get("pipelines"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
+    /// Caches `region`'s pipeline definitions; an item outlives its last
+    /// write by `RECORD_TTL_SLACK`. A cache over DynamoDB's item limit is
+    /// not written (the next cold start reads the pipelines instead).
+    pub async fn save_pipelines(&self, region: &str, pipelines: &str) -> Result<(), StateError> {
+        if pipelines.len() > PIPELINE_CACHE_MAX_BYTES {
+            return Err(StateError {
+                table: self.table.clone(),
+                operation: "UpdateItem (pipeline cache)",
+                message: format!(
+                    "{} bytes of definitions exceed what one item holds; not cached",
+                    pipelines.len()
+                ),
+            });
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, &pipelines_key(region))))
+            .update_expression("SET pipelines = :p, expiresAt = :ttl")
+            .expression_attribute_values(":p", s(pipelines))
+            .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("UpdateItem (pipeline cache)", e))
+    }
+
     /// Remembers where the next organization-wide run starts (`None`: from
     /// the time). One item, with neither `kind` nor `lastAlerted`, which
     /// `load` passes over.
@@ -295,6 +346,11 @@ fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
 }
 
 /// The table's key: partition `region` (the home region), sort `arn`.
+/// The pipeline cache's item of a region (under the cursor's partition).
+fn pipelines_key(region: &str) -> String {
+    format!("pipeline-cache/{region}")
+}
+
 fn key(region: &str, arn: &str) -> Item {
     Item::from([
         ("region".to_string(), s(region)),

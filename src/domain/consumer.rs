@@ -91,7 +91,7 @@ pub enum Outcome {
 }
 
 /// A pipeline or project, and the sources that name a connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uses {
     pub consumer: Consumer,
     pub sources: Vec<Source>,
@@ -99,7 +99,7 @@ pub struct Uses {
 
 /// One source that uses a connection: a pipeline's source action (in its
 /// stage), or a project's source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     pub connection: String,
     /// The pipeline stage holding the source action; `None` for a project.

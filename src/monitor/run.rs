@@ -14,6 +14,7 @@ use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
 use super::used_by;
 use crate::aws::consumers::ConsumerClients;
+use crate::aws::state::StateTable;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
 use crate::render::batch::Frame;
@@ -178,7 +179,16 @@ impl Monitor {
         let mut decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
         if let Some(clients) = &self.adapters.consumers {
             let by = deadlines.consumers;
-            attach_used_by(clients, config, account, &mut report, &mut decision, by).await;
+            attach_used_by(
+                clients,
+                state,
+                config,
+                account,
+                &mut report,
+                &mut decision,
+                by,
+            )
+            .await;
         }
         let frame = Frame {
             account,
@@ -245,6 +255,7 @@ impl Monitor {
 /// run alerts one, and sets `usedBy` wherever they are reported.
 async fn attach_used_by(
     clients: &ConsumerClients,
+    state: Option<&StateTable>,
     config: &MonitorConfig,
     account: &str,
     report: &mut RunReport,
@@ -261,7 +272,7 @@ async fn attach_used_by(
         return;
     }
     let regions = used_by::regions(config, &alerted);
-    let lookup = used_by::look_up(clients, config, account, &regions, deadline).await;
+    let lookup = used_by::look_up(clients, state, config, account, &regions, deadline).await;
     lookup.attach(account, &mut decision.alerts.connections);
     lookup.attach(account, &mut decision.unclaimed.connections);
     lookup.attach(account, &mut report.stuck);

@@ -6,6 +6,7 @@
 use super::config::MonitorConfig;
 use super::report::UsedByFailure;
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
+use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{used_by, ConsumerKind, Recovery, Uses};
@@ -100,14 +101,20 @@ pub fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<Strin
 }
 
 /// Reads the consumers of `account` in `regions`, every region at once,
-/// each listing bounded by `deadline`.
+/// each listing bounded by `deadline`. With a state table, a cold process
+/// starts from the pipeline definitions it cached, and what changed is
+/// cached again; a cache that cannot be read or written costs only time.
 pub async fn look_up(
     clients: &ConsumerClients,
+    state: Option<&StateTable>,
     config: &MonitorConfig,
     account: &str,
     regions: &[String],
     deadline: Instant,
 ) -> Lookup {
+    if let Some(table) = state.filter(|_| config.used_by.pipelines) {
+        warm_from(table, clients, regions, deadline).await;
+    }
     let reads = regions.iter().map(|region| async move {
         let pipelines = async {
             if !config.used_by.pipelines {
@@ -128,8 +135,12 @@ pub async fn look_up(
         let (pipelines, projects) = tokio::join!(pipelines, projects);
         (region, [pipelines, projects])
     });
+    let read = join_all(reads).await;
+    if let Some(table) = state {
+        cache_in(table, clients, regions, deadline).await;
+    }
     let mut lookup = Lookup::default();
-    for (region, results) in join_all(reads).await {
+    for (region, results) in read {
         for result in results {
             match result {
                 Ok(uses) => lookup.uses.extend(uses),
@@ -145,6 +156,45 @@ pub async fn look_up(
         }
     }
     lookup
+}
+
+/// Loads the cached definitions of each region this process has none of.
+async fn warm_from(
+    table: &StateTable,
+    clients: &ConsumerClients,
+    regions: &[String],
+    deadline: Instant,
+) {
+    let cold = regions.iter().filter(|r| !clients.has_cached(r));
+    let loads = cold.map(|region| async move {
+        match timeout_at(deadline, table.load_pipelines(region)).await {
+            Ok(Ok(Some(cached))) => clients.import(region, &cached),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "pipeline cache not read"),
+            Err(_) => tracing::warn!(%region, "pipeline cache not read before the deadline"),
+        }
+    });
+    join_all(loads).await;
+}
+
+/// Caches each region's definitions that changed in this run.
+async fn cache_in(
+    table: &StateTable,
+    clients: &ConsumerClients,
+    regions: &[String],
+    deadline: Instant,
+) {
+    let saves = regions.iter().filter_map(|region| {
+        let changed = clients.export_changed(region)?;
+        Some(async move {
+            match timeout_at(deadline, table.save_pipelines(region, &changed)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "pipeline cache not written"),
+                Err(_) => tracing::warn!(%region, "pipeline cache not written before the deadline"),
+            }
+        })
+    });
+    join_all(saves).await;
 }
 
 fn timed_out(region: &str, operation: &'static str) -> ConsumerError {

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from tests.e2e.test_lifecycle import at, scheduled, table  # noqa: F401 (fixture)
+
 OWN = "123456789012"
 
 
@@ -69,3 +71,32 @@ def test_a_quiet_run_looks_nothing_up_and_none_turns_it_off(aws, codestar, lambd
     result = off.invoke({})
     assert result.ok and "usedBy" not in result.body["stuck"][0]
     assert not [c for c in aws.take_calls() if c.startswith("CodePipeline") or c.startswith("CodeBuild")]
+
+
+def test_with_a_state_table_a_cold_start_reads_no_unchanged_pipeline(aws, codestar, lambda_function, table):
+    topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [stuck] = codestar.seed("ap-southeast-2", 1, "ERROR")
+    role = aws.service_role()
+    suffix = uuid.uuid4().hex[:6]
+    for i in range(3):
+        aws.pipeline("ap-southeast-2", f"cached-{i}-{suffix}", role, stuck if i == 0 else None)
+    env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "ap-southeast-2", "STATE_TABLE": table,
+           "REPEAT_INTERVAL": "30m"}
+
+    aws.take_calls()
+    first = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert first.ok, first.body
+    gets = lambda: aws.take_calls()["CodePipeline_20150709.GetPipeline"]
+    assert gets() >= 3
+    cache = [i for i in aws.client("dynamodb").scan(TableName=table)["Items"]
+             if i["arn"]["S"] == "pipeline-cache/ap-southeast-2"]
+    assert len(cache) == 1 and "expiresAt" in cache[0]
+
+    # A new process (a cold start): the definitions come from the table.
+    aws.pipeline("ap-southeast-2", f"cached-new-{suffix}", role, stuck)
+    second = lambda_function("monitor", env).invoke(scheduled(at(1)))
+    assert second.ok, second.body
+    assert gets() == 1, "only the pipeline created since"
+    [connection] = [c for c in second.body["stuck"] if c["arn"] == stuck]
+    assert connection["state"] == "ongoing"
+    assert {c["name"] for c in connection["usedBy"]} == {f"cached-0-{suffix}", f"cached-new-{suffix}"}
