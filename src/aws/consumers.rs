@@ -89,55 +89,6 @@ impl ConsumerClients {
         }
     }
 
-    /// Whether `region`'s definitions are cached in this process.
-    pub fn has_cached(&self, region: &str) -> bool {
-        self.lock_cache().keys().any(|(r, _)| r == region)
-    }
-
-    /// Caches definitions `export` wrote (by an earlier process); a record
-    /// that does not decode is dropped, and its pipelines are read again.
-    pub fn import(&self, region: &str, exported: &str) {
-        let Ok(entries) = serde_json::from_str::<Vec<Exported>>(exported) else {
-            tracing::warn!(%region, "pipeline cache unreadable: reading the pipelines again");
-            return;
-        };
-        let mut cache = self.lock_cache();
-        // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
-        for e in entries
-            .into_iter()
-            .filter(|e| e.updated_nanos < 1_000_000_000)
-        {
-            let updated = DateTime::from_secs_and_nanos(e.updated_secs, e.updated_nanos);
-            cache.entry((region.to_string(), e.name)).or_insert(Cached {
-                updated,
-                uses: e.uses,
-            });
-        }
-    }
-
-    /// `region`'s definitions, if they changed since the last export.
-    pub fn export_changed(&self, region: &str) -> Option<String> {
-        if !self.lock_changed().remove(region) {
-            return None;
-        }
-        let cache = self.lock_cache();
-        let entries: Vec<Exported> = cache
-            .iter()
-            .filter(|((r, _), _)| r == region)
-            .map(|((_, name), cached)| Exported {
-                name: name.clone(),
-                updated_secs: cached.updated.secs(),
-                updated_nanos: cached.updated.subsec_nanos(),
-                uses: cached.uses.clone(),
-            })
-            .collect();
-        serde_json::to_string(&entries).ok()
-    }
-
-    fn lock_changed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.changed.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn in_region(&self, region: &str) -> RegionClients {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients
@@ -239,16 +190,6 @@ impl ConsumerClients {
             .await
     }
 
-    fn cached(&self, key: &(String, String), updated: Option<DateTime>) -> Option<Uses> {
-        let cache = self.lock_cache();
-        let hit = cache.get(key)?;
-        (Some(hit.updated) == updated).then(|| hit.uses.clone())
-    }
-
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Every CodeBuild project of `region` with the connections its sources
     /// authenticate with: `ListProjects`, then `BatchGetProjects`.
     pub async fn projects(&self, region: &str) -> Result<Vec<Uses>, ConsumerError> {
@@ -298,6 +239,68 @@ impl ConsumerClients {
             }));
         }
         Ok(uses)
+    }
+}
+
+/// The definitions cache: in this process, and exported to the state table.
+impl ConsumerClients {
+    /// Whether `region`'s definitions are cached in this process.
+    pub fn has_cached(&self, region: &str) -> bool {
+        self.lock_cache().keys().any(|(r, _)| r == region)
+    }
+
+    /// Caches definitions `export` wrote (by an earlier process); a record
+    /// that does not decode is dropped, and its pipelines are read again.
+    pub fn import(&self, region: &str, exported: &str) {
+        let Ok(entries) = serde_json::from_str::<Vec<Exported>>(exported) else {
+            tracing::warn!(%region, "pipeline cache unreadable: reading the pipelines again");
+            return;
+        };
+        let mut cache = self.lock_cache();
+        // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
+        for e in entries
+            .into_iter()
+            .filter(|e| e.updated_nanos < 1_000_000_000)
+        {
+            let updated = DateTime::from_secs_and_nanos(e.updated_secs, e.updated_nanos);
+            cache.entry((region.to_string(), e.name)).or_insert(Cached {
+                updated,
+                uses: e.uses,
+            });
+        }
+    }
+
+    /// `region`'s definitions, if they changed since the last export.
+    pub fn export_changed(&self, region: &str) -> Option<String> {
+        if !self.lock_changed().remove(region) {
+            return None;
+        }
+        let cache = self.lock_cache();
+        let entries: Vec<Exported> = cache
+            .iter()
+            .filter(|((r, _), _)| r == region)
+            .map(|((_, name), cached)| Exported {
+                name: name.clone(),
+                updated_secs: cached.updated.secs(),
+                updated_nanos: cached.updated.subsec_nanos(),
+                uses: cached.uses.clone(),
+            })
+            .collect();
+        serde_json::to_string(&entries).ok()
+    }
+
+    fn lock_changed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.changed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cached(&self, key: &(String, String), updated: Option<DateTime>) -> Option<Uses> {
+        let cache = self.lock_cache();
+        let hit = cache.get(key)?;
+        (Some(hit.updated) == updated).then(|| hit.uses.clone())
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -195,30 +195,9 @@ impl Monitor {
             generated_at: now,
             ignore_tag: &config.ignore_tag,
         };
-        let published = match (&self.adapters.publisher, config.dry_run) {
-            (Some(publisher), false) => {
-                let outlets = Outlets {
-                    publisher,
-                    events: self.adapters.events.as_ref(),
-                    state,
-                };
-                let repeat = self.config.repeat_interval;
-                publish(outlets, repeat, &frame, decision, deadlines).await?
-            }
-            _ => {
-                tracing::info!(
-                    connections = decision.alerts.connections.len(),
-                    hosts = decision.alerts.hosts.len(),
-                    "dry run: nothing published"
-                );
-                report.preview = Some(preview(&frame, &decision.alerts));
-                Published {
-                    messages: 0,
-                    events: None,
-                    state_error: decision.state_error,
-                }
-            }
-        };
+        let published = self
+            .publish_or_preview(config, &frame, &mut report, decision, deadlines)
+            .await?;
         report.messages_published = published.messages;
         report.events_put = published.events;
         let failure = run_failure(published.state_error, failed_accounts, failures);
@@ -296,6 +275,42 @@ async fn attach_used_by(
 }
 
 impl Monitor {
+    /// Publishes (and puts events, and commits), or, in a dry run, adds
+    /// to `report` what would have been published.
+    async fn publish_or_preview(
+        &self,
+        config: &MonitorConfig,
+        frame: &Frame<'_>,
+        report: &mut RunReport,
+        decision: Decision,
+        deadlines: Deadlines,
+    ) -> Result<Published, MonitorError> {
+        match (&self.adapters.publisher, config.dry_run) {
+            (Some(publisher), false) => {
+                let outlets = Outlets {
+                    publisher,
+                    events: self.adapters.events.as_ref(),
+                    state: self.adapters.state.as_ref(),
+                };
+                let repeat = self.config.repeat_interval;
+                publish(outlets, repeat, frame, decision, deadlines).await
+            }
+            _ => {
+                tracing::info!(
+                    connections = decision.alerts.connections.len(),
+                    hosts = decision.alerts.hosts.len(),
+                    "dry run: nothing published"
+                );
+                report.preview = Some(preview(frame, &decision.alerts));
+                Ok(Published {
+                    messages: 0,
+                    events: None,
+                    state_error: decision.state_error,
+                })
+            }
+        }
+    }
+
     /// Where an organization-wide run starts: where the last one was cut
     /// off (this process's memory, else the state table's), else a place
     /// derived from the time.
