@@ -83,10 +83,17 @@ class LocalAws:
     def __exit__(self, *exc):
         self.stop()
 
-    def client(self, service: str, region: str = "us-east-1"):
+    def client(self, service: str, region: str = "us-east-1", account: str | None = None):
+        """A boto3 client on moto; with `account`, as that account (moto's STS
+        hands out credentials that moto then serves as that account's)."""
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "aws_session_token": "testing"}
+        if account and account != ACCOUNT:
+            assumed = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/local-admin",
+                                                    RoleSessionName="local")["Credentials"]
+            keys = {"aws_access_key_id": assumed["AccessKeyId"], "aws_secret_access_key": assumed["SecretAccessKey"],
+                    "aws_session_token": assumed["SessionToken"]}
         return boto3.client(
-            service, region_name=region, endpoint_url=self.url,
-            aws_access_key_id="testing", aws_secret_access_key="testing", aws_session_token="testing",
+            service, region_name=region, endpoint_url=self.url, **keys,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
         )
 
@@ -131,16 +138,17 @@ class LocalAws:
         return name, queue_url
 
     # -- CodePipeline, CodeBuild: what uses a connection ------------------
-    def service_role(self) -> str:
+    def service_role(self, account: str | None = None) -> str:
         """A role CodePipeline and CodeBuild may assume (moto checks the trust
         of a pipeline's role, one service principal a statement)."""
         policy = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
             for service in ("codepipeline.amazonaws.com", "codebuild.amazonaws.com")]}
         name = f"pipelines-{uuid.uuid4().hex[:8]}"
-        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+        iam = self.client("iam", account=account)
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
 
-    def pipeline(self, region: str, name: str, role: str, connection: str | None) -> None:
+    def pipeline(self, region: str, name: str, role: str, connection: str | None, account: str | None = None) -> None:
         """A two-stage pipeline whose source is `connection` (a CodeStarSourceConnection
         action), or an S3 bucket when `connection` is None."""
         kind = {"category": "Source", "owner": "AWS", "version": "1"}
@@ -155,7 +163,7 @@ class LocalAws:
                       "outputArtifacts": [{"name": "src"}]}
         build = {"name": "Build", "actionTypeId": {**kind, "category": "Build", "provider": "CodeBuild"},
                  "configuration": {"ProjectName": "build"}, "inputArtifacts": [{"name": "src"}]}
-        self.client("codepipeline", region).create_pipeline(pipeline={
+        self.client("codepipeline", region, account).create_pipeline(pipeline={
             "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts"},
             "stages": [{"name": "Source", "actions": [source]}, {"name": "Build", "actions": [build]}]})
 

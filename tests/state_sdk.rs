@@ -260,9 +260,12 @@ async fn the_pipeline_cache_is_one_item_within_dynamodbs_item_limit() {
     let table = table(&[&update]);
 
     let at_limit = "x".repeat(PIPELINE_CACHE_MAX_BYTES);
-    table.save_pipelines("eu-west-1", &at_limit).await.unwrap();
+    table
+        .save_pipelines("123456789012", "eu-west-1", &at_limit)
+        .await
+        .unwrap();
     let over = table
-        .save_pipelines("eu-west-1", &format!("{at_limit}x"))
+        .save_pipelines("123456789012", "eu-west-1", &format!("{at_limit}x"))
         .await
         .unwrap_err();
 
@@ -273,7 +276,7 @@ async fn the_pipeline_cache_is_one_item_within_dynamodbs_item_limit() {
     assert_eq!(key["region"], AttributeValue::S("connection-watch".into()));
     assert_eq!(
         key["arn"],
-        AttributeValue::S("pipeline-cache/eu-west-1".into())
+        AttributeValue::S("pipeline-cache/123456789012/eu-west-1".into())
     );
     assert!(input.update_expression().unwrap().contains("expiresAt"));
 }

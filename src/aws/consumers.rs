@@ -6,6 +6,7 @@
 use super::paging::{walk, WalkError};
 use crate::domain::consumer::{Consumer, ConsumerKind, Outcome, Source, Uses};
 use aws_sdk_codebuild::types::{ProjectSource, SourceAuthType};
+use aws_sdk_codepipeline::config::Credentials;
 use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, StageExecutionStatus, StageRetryMode};
@@ -58,8 +59,16 @@ pub struct ConsumerClients {
     pipelines: aws_sdk_codepipeline::Config,
     projects: aws_sdk_codebuild::Config,
     clients: Arc<Mutex<HashMap<String, RegionClients>>>,
-    cache: Arc<Mutex<HashMap<(String, String), Cached>>>,
-    /// Regions whose cache gained a definition since it was last exported.
+    cache: Definitions,
+    /// Member accounts' caches, kept across runs as the own account's is.
+    members: Arc<Mutex<HashMap<String, Definitions>>>,
+}
+
+/// One account's cached pipeline definitions (by region and name), and the
+/// regions whose cache gained one since it was last exported.
+#[derive(Clone, Default)]
+struct Definitions {
+    cached: Arc<Mutex<HashMap<(String, String), Cached>>>,
     changed: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -84,8 +93,35 @@ impl ConsumerClients {
             pipelines,
             projects,
             clients: Arc::default(),
-            cache: Arc::default(),
-            changed: Arc::default(),
+            cache: Definitions::default(),
+            members: Arc::default(),
+        }
+    }
+
+    /// The clients of member `account`, with the credentials of its role
+    /// there; that account's cache lasts across runs.
+    pub fn member(&self, account: &str, credentials: Credentials) -> Self {
+        let cache = self
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(account.to_string())
+            .or_default()
+            .clone();
+        Self {
+            pipelines: self
+                .pipelines
+                .to_builder()
+                .credentials_provider(credentials.clone())
+                .build(),
+            projects: self
+                .projects
+                .to_builder()
+                .credentials_provider(credentials)
+                .build(),
+            clients: Arc::default(),
+            cache,
+            members: Arc::default(),
         }
     }
 
@@ -290,7 +326,7 @@ impl ConsumerClients {
     }
 
     fn lock_changed(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.changed.lock().unwrap_or_else(|e| e.into_inner())
+        self.cache.changed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn cached(&self, key: &(String, String), updated: Option<DateTime>) -> Option<Uses> {
@@ -300,7 +336,7 @@ impl ConsumerClients {
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        self.cache.cached.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -161,23 +161,35 @@ impl Accounts {
         role: &str,
         partition: &str,
     ) -> Result<CodestarClients, AccountsError> {
-        if account == own {
-            return Ok(CodestarClients::new(self.codestar.clone()));
-        }
-        let credentials = match self.cached(account) {
-            Some(credentials) => credentials,
-            None => {
-                let credentials = self.assume(account, role, partition).await?;
-                self.lock().insert(account.to_string(), credentials.clone());
-                credentials
-            }
-        };
-        Ok(CodestarClients::new(
-            self.codestar
+        let config = match self.credentials(account, own, role, partition).await? {
+            None => self.codestar.clone(),
+            Some(credentials) => self
+                .codestar
                 .to_builder()
                 .credentials_provider(credentials)
                 .build(),
-        ))
+        };
+        Ok(CodestarClients::new(config))
+    }
+
+    /// The credentials of `role` in `account`, kept until near expiry;
+    /// `None` for the own account, which uses the function's.
+    pub async fn credentials(
+        &self,
+        account: &str,
+        own: &str,
+        role: &str,
+        partition: &str,
+    ) -> Result<Option<Credentials>, AccountsError> {
+        if account == own {
+            return Ok(None);
+        }
+        if let Some(credentials) = self.cached(account) {
+            return Ok(Some(credentials));
+        }
+        let credentials = self.assume(account, role, partition).await?;
+        self.lock().insert(account.to_string(), credentials.clone());
+        Ok(Some(credentials))
     }
 
     /// Credentials of `account` that stay valid a while yet.

@@ -254,16 +254,20 @@ impl StateTable {
             .cloned())
     }
 
-    /// The pipeline definitions last cached for `region` (JSON, as
+    /// The pipeline definitions last cached for `account`'s `region` (JSON, as
     /// `ConsumerClients::export` wrote it), so a cold start need not read
     /// every pipeline again. One item beside the cursor, which `load` passes
     /// over.
-    pub async fn load_pipelines(&self, region: &str) -> Result<Option<String>, StateError> {
+    pub async fn load_pipelines(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<String>, StateError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, &pipelines_key(region))))
+            .set_key(Some(key(CURSOR_REGION, &pipelines_key(account, region))))
             .send()
             .await
             .map_err(|e| self.error("GetItem (pipeline cache)", e))?;
@@ -274,10 +278,15 @@ impl StateTable {
             .cloned())
     }
 
-    /// Caches `region`'s pipeline definitions; an item outlives its last
+    /// Caches `account`'s pipeline definitions of `region`; an item outlives its last
     /// write by `RECORD_TTL_SLACK`. A cache over DynamoDB's item limit is
     /// not written (the next cold start reads the pipelines instead).
-    pub async fn save_pipelines(&self, region: &str, pipelines: &str) -> Result<(), StateError> {
+    pub async fn save_pipelines(
+        &self,
+        account: &str,
+        region: &str,
+        pipelines: &str,
+    ) -> Result<(), StateError> {
         if pipelines.len() > PIPELINE_CACHE_MAX_BYTES {
             return Err(StateError {
                 table: self.table.clone(),
@@ -291,7 +300,7 @@ impl StateTable {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, &pipelines_key(region))))
+            .set_key(Some(key(CURSOR_REGION, &pipelines_key(account, region))))
             .update_expression("SET pipelines = :p, expiresAt = :ttl")
             .expression_attribute_values(":p", s(pipelines))
             .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
@@ -346,9 +355,9 @@ fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
 }
 
 /// The table's key: partition `region` (the home region), sort `arn`.
-/// The pipeline cache's item of a region (under the cursor's partition).
-fn pipelines_key(region: &str) -> String {
-    format!("pipeline-cache/{region}")
+/// The pipeline cache's item of an account's region (under the cursor's partition).
+fn pipelines_key(account: &str, region: &str) -> String {
+    format!("pipeline-cache/{account}/{region}")
 }
 
 fn key(region: &str, arn: &str) -> Item {

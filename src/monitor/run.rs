@@ -12,9 +12,8 @@ use super::publish::{publish, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
-use super::used_by;
+use super::used_by::{self, Reach};
 use crate::aws::consumers::ConsumerClients;
-use crate::aws::state::StateTable;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
 use crate::render::batch::Frame;
@@ -179,16 +178,12 @@ impl Monitor {
         let mut decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
         if let Some(clients) = &self.adapters.consumers {
             let by = deadlines.consumers;
-            attach_used_by(
-                clients,
+            let reach = Reach {
+                own_account: account,
+                accounts: self.adapters.accounts.as_ref(),
                 state,
-                config,
-                account,
-                &mut report,
-                &mut decision,
-                by,
-            )
-            .await;
+            };
+            attach_used_by(clients, reach, config, &mut report, &mut decision, by).await;
         }
         let frame = Frame {
             account,
@@ -230,13 +225,12 @@ impl Monitor {
     }
 }
 
-/// Looks up what the alerted connections of `account` break, only when a
+/// Looks up what the alerted connections break, only when a
 /// run alerts one, and sets `usedBy` wherever they are reported.
 async fn attach_used_by(
     clients: &ConsumerClients,
-    state: Option<&StateTable>,
+    reach: Reach<'_>,
     config: &MonitorConfig,
-    account: &str,
     report: &mut RunReport,
     decision: &mut Decision,
     deadline: Instant,
@@ -250,18 +244,15 @@ async fn attach_used_by(
     if alerted.is_empty() {
         return;
     }
-    let regions = used_by::regions(config, &alerted);
-    let lookup = used_by::look_up(clients, state, config, account, &regions, deadline).await;
-    lookup.attach(account, &mut decision.alerts.connections);
-    lookup.attach(account, &mut decision.unclaimed.connections);
-    lookup.attach(account, &mut report.stuck);
+    let lookup = used_by::look_up(clients, reach, config, &alerted, deadline).await;
+    lookup.attach(&mut decision.alerts.connections);
+    lookup.attach(&mut decision.unclaimed.connections);
+    lookup.attach(&mut report.stuck);
     if config.retry_on_resolved && !config.dry_run {
-        lookup
-            .recover(clients, account, &mut decision.alerts.connections)
-            .await;
+        lookup.recover(&mut decision.alerts.connections).await;
     }
     if let Some(resolved) = report.resolved.as_mut() {
-        lookup.attach(account, resolved);
+        lookup.attach(resolved);
         for connection in resolved {
             let alerted = decision
                 .alerts

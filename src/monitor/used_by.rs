@@ -6,20 +6,33 @@
 use super::config::MonitorConfig;
 use super::report::UsedByFailure;
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
+use crate::aws::organization::Accounts;
 use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{used_by, ConsumerKind, Recovery, Uses};
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use tokio::time::{timeout_at, Instant};
 
-/// What the lookup found: every consumer read, and where reading failed.
-#[derive(Debug, Default)]
+/// What the lookup found: every consumer read in each account looked at
+/// (with that account's clients; `None` where its role could not be
+/// assumed), and where reading failed.
+#[derive(Default)]
 pub struct Lookup {
+    accounts: HashMap<String, Option<ConsumerClients>>,
     uses: Vec<Uses>,
     unread: Vec<UsedByFailure>,
+}
+
+/// Where consumers are read: the monitor's own account with its own
+/// credentials, member accounts through `accounts` (organization-wide).
+#[derive(Clone, Copy)]
+pub struct Reach<'a> {
+    pub own_account: &'a str,
+    pub accounts: Option<&'a Accounts>,
+    pub state: Option<&'a StateTable>,
 }
 
 impl Lookup {
@@ -27,57 +40,49 @@ impl Lookup {
         &self.unread
     }
 
-    /// Sets `usedBy` on each connection of `account` (and says which of its
-    /// regions could not be read); another account's are left without.
-    pub fn attach(&self, account: &str, connections: &mut [Connection]) {
-        let unread: Vec<String> = self
-            .unread
-            .iter()
-            .filter(|f| f.account == account)
-            .map(|f| f.region.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+    /// Sets `usedBy` on each connection of an account looked at (and says
+    /// which of its regions could not be read); others are left without.
+    pub fn attach(&self, connections: &mut [Connection]) {
         for connection in connections {
-            let owner = ResourceArn::parse(&connection.arn).map(|a| a.account);
-            if owner == Some(account) {
-                connection.used_by = Some(used_by(&connection.arn, &self.uses));
-                connection.used_by_unread = unread.clone();
-            }
-        }
-    }
-}
-
-impl Lookup {
-    /// With `RETRY_ON_RESOLVED`: restarts each pipeline that uses a resolved
-    /// connection of `account` and had failed in a stage holding that source
-    /// action, and says on each connection what was done. A pipeline that
-    /// did not fail on it is never touched.
-    pub async fn recover(
-        &self,
-        clients: &ConsumerClients,
-        account: &str,
-        connections: &mut [Connection],
-    ) {
-        for connection in connections.iter_mut() {
-            let owner = ResourceArn::parse(&connection.arn).map(|a| a.account);
-            if !connection.is_resolved() || owner != Some(account) {
+            let Some(owner) = owner(connection) else {
+                continue;
+            };
+            if !self.accounts.contains_key(owner) {
                 continue;
             }
-            for uses in self
+            let unread: BTreeSet<String> = self
+                .unread
+                .iter()
+                .filter(|f| f.account == owner)
+                .map(|f| f.region.clone())
+                .collect();
+            connection.used_by = Some(used_by(&connection.arn, &self.uses));
+            connection.used_by_unread = unread.into_iter().collect();
+        }
+    }
+
+    /// With `RETRY_ON_RESOLVED`: restarts each pipeline that uses a resolved
+    /// connection and had failed in a stage holding that source action, and
+    /// says on each connection what was done. A pipeline that did not fail
+    /// on it is never touched.
+    pub async fn recover(&self, connections: &mut [Connection]) {
+        for connection in connections.iter_mut().filter(|c| c.is_resolved()) {
+            let clients = owner(connection).and_then(|o| self.accounts.get(o)?.as_ref());
+            let Some(clients) = clients else { continue };
+            let pipelines = self
                 .uses
                 .iter()
-                .filter(|u| u.consumer.kind == ConsumerKind::Pipeline)
-            {
+                .filter(|u| u.consumer.kind == ConsumerKind::Pipeline);
+            for uses in pipelines {
                 let stages = uses.stages_using(&connection.arn);
                 if stages.is_empty() {
                     continue;
                 }
                 let pipeline = &uses.consumer;
-                if let Some(outcome) = clients
+                let outcome = clients
                     .restart(&pipeline.region, &pipeline.name, &stages)
-                    .await
-                {
+                    .await;
+                if let Some(outcome) = outcome {
                     tracing::info!(pipeline = %pipeline.name, region = %pipeline.region, ?outcome, "healed connection: pipeline restart");
                     connection.recovery.push(Recovery {
                         pipeline: pipeline.name.clone(),
@@ -90,9 +95,76 @@ impl Lookup {
     }
 }
 
+fn owner(connection: &Connection) -> Option<&str> {
+    ResourceArn::parse(&connection.arn).map(|a| a.account)
+}
+
+/// Looks up what uses the alerted connections, account by account: the
+/// own one with the function's credentials, a member one through its role
+/// (a role that cannot be assumed costs that account's `usedBy`).
+pub async fn look_up(
+    clients: &ConsumerClients,
+    reach: Reach<'_>,
+    config: &MonitorConfig,
+    alerted: &[&Connection],
+    deadline: Instant,
+) -> Lookup {
+    let regions = regions(config, alerted);
+    let owners: BTreeSet<(&str, &str)> = alerted
+        .iter()
+        .filter_map(|c| ResourceArn::parse(&c.arn).map(|a| (a.account, a.partition)))
+        .collect();
+    let mut lookup = Lookup::default();
+    for (account, partition) in owners {
+        let assumed = match reach.accounts.filter(|_| account != reach.own_account) {
+            None if account == reach.own_account => Ok(None),
+            None => continue,
+            Some(accounts) => {
+                let role = &config.member_role_name;
+                let assume = accounts.credentials(account, reach.own_account, role, partition);
+                match timeout_at(deadline, assume).await {
+                    Ok(assumed) => assumed.map_err(|e| e.to_string()),
+                    Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
+                }
+            }
+        };
+        let account_clients = match assumed {
+            Ok(None) => clients.clone(),
+            Ok(Some(credentials)) => clients.member(account, credentials),
+            Err(e) => {
+                tracing::error!(%account, error = %e, "usedBy: member role not assumed");
+                lookup
+                    .unread
+                    .extend(regions.iter().map(|region| UsedByFailure {
+                        account: account.to_string(),
+                        region: region.clone(),
+                        error: e.to_string(),
+                    }));
+                lookup.accounts.insert(account.to_string(), None);
+                continue;
+            }
+        };
+        let read = look_up_account(
+            &account_clients,
+            reach.state,
+            config,
+            account,
+            &regions,
+            deadline,
+        )
+        .await;
+        lookup.uses.extend(read.uses);
+        lookup.unread.extend(read.unread);
+        lookup
+            .accounts
+            .insert(account.to_string(), Some(account_clients));
+    }
+    lookup
+}
+
 /// The regions to look in: `MONITOR_REGIONS` when set, else the function's
 /// own region and the alerted connections' home regions.
-pub fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<String> {
+fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<String> {
     let mut regions: BTreeSet<String> = config.host_regions().into_iter().collect();
     if config.regions.is_none() {
         regions.extend(connections.iter().map(|c| c.region.clone()));
@@ -100,20 +172,26 @@ pub fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<Strin
     regions.into_iter().collect()
 }
 
+/// What one account's reads found.
+struct Read {
+    uses: Vec<Uses>,
+    unread: Vec<UsedByFailure>,
+}
+
 /// Reads the consumers of `account` in `regions`, every region at once,
 /// each listing bounded by `deadline`. With a state table, a cold process
 /// starts from the pipeline definitions it cached, and what changed is
 /// cached again; a cache that cannot be read or written costs only time.
-pub async fn look_up(
+async fn look_up_account(
     clients: &ConsumerClients,
     state: Option<&StateTable>,
     config: &MonitorConfig,
     account: &str,
     regions: &[String],
     deadline: Instant,
-) -> Lookup {
+) -> Read {
     if let Some(table) = state.filter(|_| config.used_by.pipelines) {
-        warm_from(table, clients, regions, deadline).await;
+        warm_from(table, clients, account, regions, deadline).await;
     }
     let reads = regions.iter().map(|region| async move {
         let pipelines = async {
@@ -137,16 +215,19 @@ pub async fn look_up(
     });
     let read = join_all(reads).await;
     if let Some(table) = state {
-        cache_in(table, clients, regions, deadline).await;
+        cache_in(table, clients, account, regions, deadline).await;
     }
-    let mut lookup = Lookup::default();
+    let mut found = Read {
+        uses: Vec::new(),
+        unread: Vec::new(),
+    };
     for (region, results) in read {
         for result in results {
             match result {
-                Ok(uses) => lookup.uses.extend(uses),
+                Ok(uses) => found.uses.extend(uses),
                 Err(e) => {
                     tracing::error!(%region, error = %e, "usedBy: consumers could not be read");
-                    lookup.unread.push(UsedByFailure {
+                    found.unread.push(UsedByFailure {
                         account: account.to_string(),
                         region: region.clone(),
                         error: e.to_string(),
@@ -155,19 +236,20 @@ pub async fn look_up(
             }
         }
     }
-    lookup
+    found
 }
 
 /// Loads the cached definitions of each region this process has none of.
 async fn warm_from(
     table: &StateTable,
     clients: &ConsumerClients,
+    account: &str,
     regions: &[String],
     deadline: Instant,
 ) {
     let cold = regions.iter().filter(|r| !clients.has_cached(r));
     let loads = cold.map(|region| async move {
-        match timeout_at(deadline, table.load_pipelines(region)).await {
+        match timeout_at(deadline, table.load_pipelines(account, region)).await {
             Ok(Ok(Some(cached))) => clients.import(region, &cached),
             Ok(Ok(None)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "pipeline cache not read"),
@@ -181,13 +263,14 @@ async fn warm_from(
 async fn cache_in(
     table: &StateTable,
     clients: &ConsumerClients,
+    account: &str,
     regions: &[String],
     deadline: Instant,
 ) {
     let saves = regions.iter().filter_map(|region| {
         let changed = clients.export_changed(region)?;
         Some(async move {
-            match timeout_at(deadline, table.save_pipelines(region, &changed)).await {
+            match timeout_at(deadline, table.save_pipelines(account, region, &changed)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "pipeline cache not written"),
                 Err(_) => tracing::warn!(%region, "pipeline cache not written before the deadline"),
@@ -252,6 +335,7 @@ mod tests {
         let clients = ConsumerClients::new(pipelines.config().clone(), projects.config().clone());
         let deploy = "arn:aws:codepipeline:us-east-1:123456789012:deploy";
         let lookup = Lookup {
+            accounts: HashMap::from([("123456789012".to_string(), Some(clients))]),
             uses: vec![Uses {
                 consumer: Consumer::from_arn(ConsumerKind::Pipeline, deploy).unwrap(),
                 // Named by the older prefix: the same connection.
@@ -267,9 +351,7 @@ mod tests {
             connection(HEALED, AlertState::Ongoing),
         ];
 
-        lookup
-            .recover(&clients, "123456789012", &mut connections)
-            .await;
+        lookup.recover(&mut connections).await;
 
         assert_eq!(
             connections[0].recovery,

@@ -69,6 +69,27 @@ def test_every_account_is_scanned_through_its_role_and_a_denied_one_fails_alone(
     assert narrowed.body["accounts"] == 2 and narrowed.body["failedAccounts"] == []
 
 
+def test_a_member_accounts_stuck_connection_names_that_accounts_pipelines(
+        aws, codestar, lambda_function, organization):
+    topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    member = organization["data"]
+    [stuck] = codestar.seed("eu-west-1", 1, "PENDING", account=member)
+    name = f"data-ingest-{uuid.uuid4().hex[:6]}"
+    aws.pipeline("eu-west-1", name, aws.service_role(account=member), stuck, account=member)
+    # The same name in the own account uses another connection: not listed.
+    aws.pipeline("eu-west-1", name, aws.service_role(), None)
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": member,
+                                          "MONITOR_REGIONS": "eu-west-1"})
+
+    result = monitor.invoke({})
+
+    assert result.ok, result.body
+    [connection] = [c for c in result.body["stuck"] if c["arn"] == stuck]
+    [pipeline] = connection["usedBy"]
+    assert (pipeline["name"], pipeline["account"]) == (name, member)
+    assert pipeline["arn"] == f"arn:aws:codepipeline:eu-west-1:{member}:{name}"
+
+
 def test_the_lifecycle_spans_accounts_and_a_failed_account_resolves_nothing(
         aws, codestar, lambda_function, organization, table):  # noqa: F811
     topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")

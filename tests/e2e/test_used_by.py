@@ -89,7 +89,7 @@ def test_with_a_state_table_a_cold_start_reads_no_unchanged_pipeline(aws, codest
     gets = lambda: aws.take_calls()["CodePipeline_20150709.GetPipeline"]
     assert gets() >= 3
     cache = [i for i in aws.client("dynamodb").scan(TableName=table)["Items"]
-             if i["arn"]["S"] == "pipeline-cache/ap-southeast-2"]
+             if i["arn"]["S"] == f"pipeline-cache/{OWN}/ap-southeast-2"]
     assert len(cache) == 1 and "expiresAt" in cache[0]
 
     # A new process (a cold start): the definitions come from the table.
