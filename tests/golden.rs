@@ -147,6 +147,11 @@ fn an_alert_naming_what_each_connection_breaks() {
             ..conn(3, "PENDING", "us-east-1", "Bitbucket")
         },
         Connection {
+            used_by: Some(Vec::new()),
+            used_by_unread: vec!["eu-west-1".into(), "us-east-1".into()],
+            ..conn(5, "PENDING", "us-east-1", "GitLab")
+        },
+        Connection {
             used_by: Some(vec![
                 consumer(ConsumerKind::Pipeline, 7, "us-east-1"),
                 consumer(ConsumerKind::Pipeline, 8, "eu-west-1"),

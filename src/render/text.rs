@@ -259,11 +259,14 @@ fn breaks(resolved: bool, used_by: &[Consumer], unread: &[String]) -> String {
             used_by.len() - MAX_CONSUMERS_SHOWN
         ));
     }
-    if used_by.is_empty() {
-        lines.push(
+    match (used_by.is_empty(), unread.is_empty()) {
+        (true, true) => lines.push(
             "nothing found: no pipeline or CodeBuild project uses it (a candidate for deletion)"
                 .into(),
-        );
+        ),
+        // What could not be read may use it: not a candidate for deletion.
+        (true, false) => lines.push("nothing found in what could be read".into()),
+        _ => {}
     }
     if !unread.is_empty() {
         let regions: Vec<String> = unread.iter().map(|r| shown(r)).collect();
