@@ -24,6 +24,7 @@ import json
 import random
 import re
 import socket
+import ssl
 import sys
 import threading
 import uuid
@@ -184,18 +185,23 @@ class CodestarStandIn:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tls: ssl.SSLContext | None = None
+        self.connections_accepted = 0
 
     # -- life cycle -----------------------------------------------------
-    def start(self, port: int = 0) -> str:
+    def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
         """Serves on 127.0.0.1 from an asyncio loop in its own thread: one
         thread for every connection, and injected latency is a timer, not a
-        sleeping thread, so the stand-in's own cost stays small at high fan-out."""
+        sleeping thread, so the stand-in's own cost stays small at high fan-out.
+        With `tls`, over HTTPS, as AWS serves it (`local/tls.py`)."""
+        self._tls = tls
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
 
         def run():
             asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", port))
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._serve, "127.0.0.1", port, ssl=tls))
             ready.set()
             self._loop.run_forever()
 
@@ -208,7 +214,7 @@ class CodestarStandIn:
     def url(self) -> str:
         assert self._server, "start() first"
         host, port = self._server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def stop(self) -> None:
         if not self._loop:
@@ -314,6 +320,8 @@ class CodestarStandIn:
         # Without it, a response written in two segments waits ~40 ms on delayed ACK.
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writers.add(writer)
+        # One TCP connection, and over TLS one handshake.
+        self.connections_accepted += 1
         try:
             while True:
                 request_line = await reader.readline()

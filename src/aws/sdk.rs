@@ -3,6 +3,7 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls;
 use std::time::Duration;
 
 /// `aws-config` defaults (region, credentials, `AWS_ENDPOINT_URL_*`) with the
@@ -12,8 +13,19 @@ use std::time::Duration;
 /// 20% error rate (0.2^8 per call) while the backoff stays under 13 s. The
 /// operation timeout bounds one call, retries included; the callers' own
 /// deadlines (the run's, the answer's) bound the rest.
+///
+/// One HTTP client, set here, serves every service, region and account: left
+/// to the SDK, each client (each member account's, each region's) would make
+/// its own connection pool, and pay a TLS handshake per account to the same
+/// endpoint (`tests/e2e/test_organization.py` counts them over TLS).
 pub async fn sdk_config() -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(8)

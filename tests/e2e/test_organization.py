@@ -9,6 +9,9 @@ import uuid
 
 import pytest
 
+from local.codestar_standin import CodestarStandIn
+from local.tls import local_ca
+
 from tests.e2e.test_lifecycle import T0, at, items, scheduled, table  # noqa: F401 (fixture)
 
 OWN = "123456789012"
@@ -168,3 +171,37 @@ def test_accounts_the_budget_leaves_out_differ_from_run_to_run(aws, codestar, la
         seen.append({stuck[arn] for arn in alerted_here if arn in stuck})
     assert all(0 < len(run) < len(members) for run in seen), [len(s) for s in seen]
     assert set().union(*seen) == set(members), [sorted(s) for s in seen]
+
+
+def test_over_tls_connections_to_one_endpoint_are_reused_across_accounts(
+        aws, lambda_function, organization, tmp_path):
+    """AWS serves every endpoint over HTTPS: the stand-in does too, with a local CA the
+    SDK trusts (SSL_CERT_FILE), and counts its TLS connections. Accounts scanned one
+    at a time share the handshakes instead of paying one each."""
+    ca = local_ca(tmp_path)
+    standin = CodestarStandIn()
+    standin.start(tls=ca.context)
+    try:
+        members = [organization[name] for name in ("payments", "data")]
+        for account in [OWN, *members]:
+            standin.seed("us-east-1", 3, "PENDING", account=account)
+        topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+        monitor = lambda_function("monitor", {
+            "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": ",".join(members), "MONITOR_REGIONS": "us-east-1",
+            "ACCOUNT_CONCURRENCY": "1", "USED_BY": "none",
+            "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url, "SSL_CERT_FILE": str(ca.ca_file)})
+
+        first = monitor.invoke({})
+        assert first.ok, first.body
+        assert len(first.body["stuck"]) == 9, "every account scanned over TLS"
+        calls = sum(standin.take_calls().values())
+        assert calls >= 3 * 3, calls
+        # One account at a time lists connections and hosts at once, then reads its 3 stuck
+        # ones' tags at once: at most 5 connections in flight. Reused, 3 accounts need no
+        # more than that; a pool per account paid 4 handshakes each (12, measured).
+        first_run = standin.connections_accepted
+        assert first_run <= 5, first_run
+        assert monitor.invoke({}).ok
+        assert standin.connections_accepted == first_run, "warm: no new handshake"
+    finally:
+        standin.stop()
