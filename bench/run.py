@@ -106,6 +106,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--org", default="", help="organization series, accounts per row (e.g. 10,100,1000)")
     parser.add_argument("--per-account", type=int, default=20, help="organization series: connections per account")
+    parser.add_argument("--tls", action="store_true", help="organization series: the stand-in over HTTPS")
     parser.add_argument("--pipelines", default="", help="usedBy series, pipelines per region per row (e.g. 10,100,1000)")
     args = parser.parse_args()
 
@@ -120,7 +121,7 @@ def main() -> int:
     if args.org:
         from bench.org import series
 
-        series(Path(rust), [int(n) for n in args.org.split(",")], args.per_account, stuck_every=5,
+        series(Path(rust), [int(n) for n in args.org.split(",")], args.per_account, stuck_every=5, tls=args.tls,
                latency_ms=args.latency_ms, runs=args.runs)
         return 0
     bootstrap = ROOT / "target" / "lambda" / "monitor" / "bootstrap"
