@@ -64,7 +64,7 @@ def series(binary: Path, counts: list[int], per_account: int, stuck_every: int, 
                    "USED_BY": "none", **({"SSL_CERT_FILE": str(ca.ca_file)} if ca else {})}
             # ListAccounts alone, walked as the monitor walks it (moto's time, not AWS's).
             started, pages = time.perf_counter(), 0
-            for _page in orgs.get_paginator("list_accounts").paginate():
+            for _page in orgs.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 20}):
                 pages += 1
             list_ms = (time.perf_counter() - started) * 1000
             # What moto, the stand-in and the harness (one process) spend, apart from the monitor's.

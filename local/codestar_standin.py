@@ -187,6 +187,7 @@ class CodestarStandIn:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tls: ssl.SSLContext | None = None
         self.connections_accepted = 0
+        self._seeded: dict[str, int] = {}
 
     # -- life cycle -----------------------------------------------------
     def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
@@ -250,7 +251,10 @@ class CodestarStandIn:
         assert status in STATUSES and provider_type in PROVIDER_TYPES
         prefix = name_prefix or f"{provider_type.lower()}-{status.lower()}"
         with self._lock:
-            existing = len(self.connections(region))
+            # A counter, not a count of the region's connections: seeding
+            # 10,000 accounts one by one must not read every connection each time.
+            existing = self._seeded.get(region, 0)
+            self._seeded[region] = existing + count
             return [
                 self._add(region, f"{prefix}-{existing + i}"[:32], provider_type, status, host_arn,
                           dict(tags or {}), account).arn

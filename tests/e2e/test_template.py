@@ -47,6 +47,14 @@ def test_chat_and_the_pager_alarm_are_created_only_when_configured():
     assert "Policies" not in resources["ChatbotChannelRole"]["Properties"], "notifications need no permission"
 
 
+def test_organization_wide_the_monitor_gets_the_time_and_memory_its_capacity_needs():
+    """docs/reference.md "Scale, measured": 10,000 accounts take about 4 minutes at
+    150 ms a call and 3 ms of CPU each at 1,024 MB; one account fits 120 s at 128 MB."""
+    properties = template()["Resources"]["MonitorFunction"]["Properties"]
+    assert properties["MemorySize"] == {"Fn::If": ["HasAccounts", 1024, 128]}
+    assert properties["Timeout"] == {"Fn::If": ["HasAccounts", 900, 120]}
+
+
 def test_the_monitors_alarms_stay_out_of_the_alert_stream():
     """The alert topic's SQS and Lambda subscribers parse one format: the alarms
     notify the operations topic (chat channels, AlarmEmail), never the alert topic."""
