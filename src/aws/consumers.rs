@@ -159,6 +159,7 @@ impl ConsumerClients {
             message,
         };
         let mut summaries = Vec::new();
+        // 1,000 a page, the most ListPipelines gives (API reference, `maxResults`).
         let fetch = |token: Option<String>| {
             let request = client
                 .list_pipelines()
