@@ -238,20 +238,8 @@ impl StateTable {
 impl StateTable {
     /// Where the last organization-wide run was cut off, if it was.
     pub async fn load_cursor(&self) -> Result<Option<String>, StateError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, CURSOR_ARN)))
-            .consistent_read(true)
-            .send()
+        self.get_string(CURSOR_ARN, "cursor", "GetItem (account cursor)", true)
             .await
-            .map_err(|e| self.error("GetItem (account cursor)", e))?;
-        Ok(out
-            .item()
-            .and_then(|item| item.get("cursor"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
     }
 
     /// The pipeline definitions last cached for `account`'s `region` (JSON, as
@@ -263,17 +251,32 @@ impl StateTable {
         account: &str,
         region: &str,
     ) -> Result<Option<String>, StateError> {
+        let arn = pipelines_key(account, region);
+        self.get_string(&arn, "pipelines", "GetItem (pipeline cache)", false)
+            .await
+    }
+
+    /// A string `attribute` of the item `arn` under the cursor's partition,
+    /// where the table keeps what is not a record.
+    async fn get_string(
+        &self,
+        arn: &str,
+        attribute: &str,
+        operation: &'static str,
+        consistent: bool,
+    ) -> Result<Option<String>, StateError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, &pipelines_key(account, region))))
+            .set_key(Some(key(CURSOR_REGION, arn)))
+            .consistent_read(consistent)
             .send()
             .await
-            .map_err(|e| self.error("GetItem (pipeline cache)", e))?;
+            .map_err(|e| self.error(operation, e))?;
         Ok(out
             .item()
-            .and_then(|item| item.get("pipelines"))
+            .and_then(|item| item.get(attribute))
             .and_then(|v| v.as_s().ok())
             .cloned())
     }
