@@ -92,7 +92,9 @@ fn definition(name: &str, provider: &str) -> GetPipelineOutput {
 }
 
 fn two_pages() -> Rule {
+    // Only the largest page ListPipelines gives: 1,000 (API reference, `maxResults`).
     mock!(aws_sdk_codepipeline::Client::list_pipelines)
+        .match_requests(|input| input.max_results() == Some(1000))
         .sequence()
         .output(|| {
             ListPipelinesOutput::builder()
@@ -214,6 +216,38 @@ async fn projects_are_read_100_names_a_call_sources_and_secondary_sources_alike(
         .collect();
     assert_eq!(using, ["p0", "p149"], "a source and a secondary source");
     assert_eq!(uses.len(), 150);
+}
+
+/// BatchGetProjects takes at most 100 names (API reference, `names`): the
+/// calls at its edge.
+#[tokio::test]
+async fn batch_get_projects_is_called_at_its_100_name_edge() {
+    for (projects, calls) in [(99, 1), (100, 1), (101, 2), (200, 2), (201, 3)] {
+        let listing = mock!(aws_sdk_codebuild::Client::list_projects).then_output(move || {
+            ListProjectsOutput::builder()
+                .set_projects(Some((0..projects).map(|i| format!("p{i}")).collect()))
+                .build()
+        });
+        let batch = mock!(aws_sdk_codebuild::Client::batch_get_projects)
+            .match_requests(|input: &BatchGetProjectsInput| input.names().len() <= 100)
+            .then_compute_output(|input: &BatchGetProjectsInput| {
+                let found = input.names().iter().map(|name| {
+                    let i: usize = name[1..].parse().unwrap();
+                    project(i, false)
+                });
+                BatchGetProjectsOutput::builder()
+                    .set_projects(Some(found.collect()))
+                    .build()
+            });
+
+        let uses = clients(&[], &[&listing, &batch])
+            .projects("eu-west-1")
+            .await
+            .unwrap();
+
+        assert_eq!(batch.num_calls(), calls, "{projects} projects");
+        assert_eq!(uses.len(), projects);
+    }
 }
 
 #[tokio::test]
