@@ -249,7 +249,9 @@ async fn attach_used_by(
     lookup.attach(&mut decision.unclaimed.connections);
     lookup.attach(&mut report.stuck);
     if config.retry_on_resolved && !config.dry_run {
-        lookup.recover(&mut decision.alerts.connections).await;
+        lookup
+            .recover(&mut decision.alerts.connections, deadline)
+            .await;
     }
     if let Some(resolved) = report.resolved.as_mut() {
         lookup.attach(resolved);

@@ -10,7 +10,7 @@ use crate::aws::organization::Accounts;
 use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
-use crate::domain::consumer::{used_by, ConsumerKind, Recovery, Uses};
+use crate::domain::consumer::{used_by, ConsumerKind, Outcome, Recovery, Uses};
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
 use std::collections::{BTreeSet, HashMap};
@@ -64,8 +64,10 @@ impl Lookup {
     /// With `RETRY_ON_RESOLVED`: restarts each pipeline that uses a resolved
     /// connection and had failed in a stage holding that source action, and
     /// says on each connection what was done. A pipeline that did not fail
-    /// on it is never touched.
-    pub async fn recover(&self, connections: &mut [Connection]) {
+    /// on it is never touched. Bounded by `deadline`, so that a hanging
+    /// CodePipeline leaves the publish its time: what is not done by then
+    /// is reported as not done.
+    pub async fn recover(&self, connections: &mut [Connection], deadline: Instant) {
         for connection in connections.iter_mut().filter(|c| c.is_resolved()) {
             let clients = owner(connection).and_then(|o| self.accounts.get(o)?.as_ref());
             let Some(clients) = clients else { continue };
@@ -79,9 +81,20 @@ impl Lookup {
                     continue;
                 }
                 let pipeline = &uses.consumer;
-                let outcome = clients
-                    .restart(&pipeline.region, &pipeline.name, &stages)
-                    .await;
+                let outcome = if Instant::now() >= deadline {
+                    Some(not_done(
+                        &stages,
+                        "not tried: the run's deadline came first",
+                    ))
+                } else {
+                    let restart = clients.restart(&pipeline.region, &pipeline.name, &stages);
+                    timeout_at(deadline, restart).await.unwrap_or_else(|_| {
+                        Some(not_done(
+                            &stages,
+                            "did not finish before the run's deadline (it may have taken effect)",
+                        ))
+                    })
+                };
                 if let Some(outcome) = outcome {
                     tracing::info!(pipeline = %pipeline.name, region = %pipeline.region, ?outcome, "healed connection: pipeline restart");
                     connection.recovery.push(Recovery {
@@ -92,6 +105,13 @@ impl Lookup {
                 }
             }
         }
+    }
+}
+
+fn not_done(stages: &[&str], reason: &str) -> Outcome {
+    Outcome::Failed {
+        stage: stages.join(", "),
+        reason: reason.into(),
     }
 }
 
@@ -291,7 +311,7 @@ fn timed_out(region: &str, operation: &'static str) -> ConsumerError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::consumer::{Consumer, Outcome, Source};
+    use crate::domain::consumer::{Consumer, Source};
     use crate::domain::watched::{AlertState, Lifecycle};
     use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
     use aws_sdk_codepipeline::operation::retry_stage_execution::RetryStageExecutionOutput;
@@ -309,6 +329,27 @@ mod tests {
             },
             ..Connection::default()
         }
+    }
+
+    /// A lookup that found one pipeline whose Source stage reads HEALED
+    /// (named by the older prefix: the same connection).
+    fn lookup_with(clients: ConsumerClients) -> Lookup {
+        let deploy = "arn:aws:codepipeline:us-east-1:123456789012:deploy";
+        Lookup {
+            accounts: HashMap::from([("123456789012".to_string(), Some(clients))]),
+            uses: vec![Uses {
+                consumer: Consumer::from_arn(ConsumerKind::Pipeline, deploy).unwrap(),
+                sources: vec![Source {
+                    connection: HEALED.replace(":codeconnections:", ":codestar-connections:"),
+                    stage: Some("Source".into()),
+                }],
+            }],
+            unread: Vec::new(),
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(60)
     }
 
     #[tokio::test]
@@ -332,26 +373,16 @@ mod tests {
             .then_output(|| RetryStageExecutionOutput::builder().build());
         let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state, &retry]);
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
-        let clients = ConsumerClients::new(pipelines.config().clone(), projects.config().clone());
-        let deploy = "arn:aws:codepipeline:us-east-1:123456789012:deploy";
-        let lookup = Lookup {
-            accounts: HashMap::from([("123456789012".to_string(), Some(clients))]),
-            uses: vec![Uses {
-                consumer: Consumer::from_arn(ConsumerKind::Pipeline, deploy).unwrap(),
-                // Named by the older prefix: the same connection.
-                sources: vec![Source {
-                    connection: HEALED.replace(":codeconnections:", ":codestar-connections:"),
-                    stage: Some("Source".into()),
-                }],
-            }],
-            unread: Vec::new(),
-        };
+        let lookup = lookup_with(ConsumerClients::new(
+            pipelines.config().clone(),
+            projects.config().clone(),
+        ));
         let mut connections = [
             connection(HEALED, AlertState::Resolved),
             connection(HEALED, AlertState::Ongoing),
         ];
 
-        lookup.recover(&mut connections).await;
+        lookup.recover(&mut connections, far()).await;
 
         assert_eq!(
             connections[0].recovery,
@@ -368,5 +399,75 @@ mod tests {
             "still stuck: nothing to restart"
         );
         assert_eq!((state.num_calls(), retry.num_calls()), (1, 1));
+    }
+
+    /// CodePipeline at an endpoint that accepts connections and never answers.
+    async fn hanging_clients() -> ConsumerClients {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let credentials = aws_sdk_codepipeline::config::Credentials::for_tests();
+        let pipelines = aws_sdk_codepipeline::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_codepipeline::config::Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .endpoint_url(url)
+            .build();
+        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
+        ConsumerClients::new(pipelines, projects.config().clone())
+    }
+
+    #[tokio::test]
+    async fn a_hanging_codepipeline_costs_the_restart_not_the_run() {
+        let lookup = lookup_with(hanging_clients().await);
+        let mut connections = [connection(HEALED, AlertState::Resolved)];
+        let deadline = Instant::now() + std::time::Duration::from_millis(300);
+
+        let recovered = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            lookup.recover(&mut connections, deadline),
+        )
+        .await;
+
+        assert!(recovered.is_ok(), "recover returns by its deadline");
+        let [Recovery {
+            outcome: Outcome::Failed { stage, reason },
+            ..
+        }] = &connections[0].recovery[..]
+        else {
+            panic!("{:?}", connections[0].recovery)
+        };
+        assert_eq!(stage, "Source");
+        assert!(
+            reason.contains("did not finish before the run's deadline"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn past_the_deadline_no_restart_is_tried_and_each_says_so() {
+        let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
+            .then_output(|| GetPipelineStateOutput::builder().build());
+        let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state]);
+        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
+        let lookup = lookup_with(ConsumerClients::new(
+            pipelines.config().clone(),
+            projects.config().clone(),
+        ));
+        let mut connections = [connection(HEALED, AlertState::Resolved)];
+
+        lookup.recover(&mut connections, Instant::now()).await;
+
+        assert_eq!(state.num_calls(), 0);
+        assert!(
+            matches!(&connections[0].recovery[..], [Recovery { outcome: Outcome::Failed { reason, .. }, .. }] if reason.contains("not tried")),
+            "{:?}",
+            connections[0].recovery
+        );
     }
 }
