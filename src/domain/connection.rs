@@ -54,6 +54,9 @@ pub struct Connection {
     /// breaks, as far as they could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<Vec<Consumer>>,
+    /// How many more use it than `used_by` lists (`MAX_USED_BY_LISTED`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub used_by_more: usize,
     /// The regions whose pipelines or projects could not be read: `used_by`
     /// may miss some there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,6 +70,10 @@ pub struct Connection {
 }
 
 impl_watched!(Connection, Kind::Connection);
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 /// Where a connection points: a cloud provider, or a self-managed host.
 #[derive(Clone, Debug, PartialEq, Eq)]

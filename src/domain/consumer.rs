@@ -143,9 +143,26 @@ pub fn same_connection(a: &str, b: &str) -> bool {
     }
 }
 
+/// The most consumers one connection lists. Its object appears three times
+/// in an SNS message (256 KiB) and once in an event entry (under 256 KB); a
+/// consumer is at most about 0.8 KB of JSON (CodeBuild project names up to
+/// 150 characters, pipeline names 100: AWS's botocore models), so 50 keep
+/// one connection's share near 120 KB whatever the account holds, where one
+/// GitHub connection used by 300 pipelines would exceed both limits alone
+/// and fail the whole alert.
+pub const MAX_USED_BY_LISTED: usize = 50;
+
+/// What a connection's `usedBy` carries: the first `MAX_USED_BY_LISTED`
+/// consumers found, and how many more there are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsedBy {
+    pub listed: Vec<Consumer>,
+    pub more: usize,
+}
+
 /// Everything among `uses` that names `connection`, each once, ordered by
-/// kind, region and name.
-pub fn used_by(connection: &str, uses: &[Uses]) -> Vec<Consumer> {
+/// kind, region and name, listed up to `MAX_USED_BY_LISTED`.
+pub fn used_by(connection: &str, uses: &[Uses]) -> UsedBy {
     let mut found: Vec<Consumer> = uses
         .iter()
         .filter(|u| u.uses(connection))
@@ -153,7 +170,12 @@ pub fn used_by(connection: &str, uses: &[Uses]) -> Vec<Consumer> {
         .collect();
     found.sort();
     found.dedup();
-    found
+    let more = found.len().saturating_sub(MAX_USED_BY_LISTED);
+    found.truncate(MAX_USED_BY_LISTED);
+    UsedBy {
+        listed: found,
+        more,
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +228,7 @@ mod tests {
             pipeline("unrelated", "us-east-1", &["arn:aws:s3:::bucket".into()]),
         ];
         let names: Vec<(String, String)> = used_by(&old, &uses)
+            .listed
             .into_iter()
             .map(|c| (c.region, c.name))
             .collect();
@@ -216,6 +239,29 @@ mod tests {
                 ("us-east-1".to_string(), "zeta".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn used_by_lists_fifty_and_counts_the_rest() {
+        let connection = format!("arn:aws:codeconnections:us-east-1:111111111111:connection/{ID}");
+        for (found, listed, more) in [(49, 49, 0), (50, 50, 0), (51, 50, 1), (300, 50, 250)] {
+            let uses: Vec<Uses> = (0..found)
+                .map(|i| {
+                    pipeline(
+                        &format!("p{i:03}"),
+                        "us-east-1",
+                        std::slice::from_ref(&connection),
+                    )
+                })
+                .collect();
+            let got = used_by(&connection, &uses);
+            assert_eq!(
+                (got.listed.len(), got.more),
+                (listed, more),
+                "{found} found"
+            );
+            assert_eq!(got.listed.first().map(|c| c.name.as_str()), Some("p000"));
+        }
     }
 
     #[test]

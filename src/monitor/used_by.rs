@@ -56,7 +56,9 @@ impl Lookup {
                 .filter(|f| f.account == owner)
                 .map(|f| f.region.clone())
                 .collect();
-            connection.used_by = Some(used_by(&connection.arn, &self.uses));
+            let found = used_by(&connection.arn, &self.uses);
+            connection.used_by = Some(found.listed);
+            connection.used_by_more = found.more;
             connection.used_by_unread = unread.into_iter().collect();
         }
     }

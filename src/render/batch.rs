@@ -38,6 +38,8 @@ pub struct Facts<'a> {
     /// A connection's pipelines and projects, when they were looked up, and
     /// the regions where they could not be read.
     pub used_by: Option<&'a [Consumer]>,
+    /// How many more use it than `used_by` lists.
+    pub used_by_more: usize,
     pub used_by_unread: &'a [String],
     /// A resolved connection's pipelines, restarted or not (`RETRY_ON_RESOLVED`).
     pub recovery: &'a [Recovery],
@@ -62,6 +64,7 @@ impl KindFacts for Connection {
             host: self.host_arn.as_deref(),
             host_status: self.host_status.as_deref(),
             used_by: self.used_by.as_deref(),
+            used_by_more: self.used_by_more,
             used_by_unread: &self.used_by_unread,
             recovery: &self.recovery,
             ..Facts::default()

@@ -216,7 +216,8 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
         line += &format!(" · {note}");
     }
     if let Some(used_by) = item.facts().used_by {
-        line += &format!(" · {}", breaks(item.is_resolved(), used_by));
+        let more = item.facts().used_by_more;
+        line += &format!(" · {}", breaks(item.is_resolved(), used_by, more));
     }
     for r in item.facts().recovery {
         let verb = match r.outcome {
@@ -236,7 +237,7 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
 const MAX_CONSUMERS_LINKED: usize = 3;
 
 /// `breaks [pipeline `payments-deploy`](url) (`us-east-1`), ... and N more`.
-fn breaks(resolved: bool, used_by: &[Consumer]) -> String {
+fn breaks(resolved: bool, used_by: &[Consumer], more: usize) -> String {
     if used_by.is_empty() {
         return "used by no pipeline or CodeBuild project found".into();
     }
@@ -253,7 +254,7 @@ fn breaks(resolved: bool, used_by: &[Consumer]) -> String {
             )
         })
         .collect();
-    let more = used_by.len().saturating_sub(MAX_CONSUMERS_LINKED);
+    let more = used_by.len().saturating_sub(MAX_CONSUMERS_LINKED) + more;
     let more = if more > 0 {
         format!(" and {more} more")
     } else {

@@ -476,6 +476,50 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_every_project_uses_still_fits_one_message_and_one_event() {
+        use crate::domain::consumer::{used_by, Consumer, ConsumerKind, Source, Uses};
+        use crate::render::events::{entries, MAX_CALL_BYTES};
+        // 300 CodeBuild projects on one connection, each named with the 150
+        // characters AWS allows (botocore's codebuild model, ProjectName).
+        let mut shared = conn(0, "ERROR", "ap-southeast-4");
+        let uses: Vec<Uses> = (0..300)
+            .map(|i| {
+                let name = format!("{i:03}{}", "p".repeat(147));
+                let arn = format!("arn:aws:codebuild:ap-southeast-4:123456789012:project/{name}");
+                Uses {
+                    consumer: Consumer::from_arn(ConsumerKind::CodebuildProject, &arn).unwrap(),
+                    sources: vec![Source {
+                        connection: shared.arn.clone(),
+                        stage: None,
+                    }],
+                }
+            })
+            .collect();
+        let found = used_by(&shared.arn, &uses);
+        shared.used_by = Some(found.listed);
+        shared.used_by_more = found.more;
+        let stuck = [shared, conn(1, "PENDING", "us-east-1")];
+
+        let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].publish_size() <= SNS_MAX_PUBLISH_BYTES,
+            "{}",
+            alerts[0].publish_size()
+        );
+        assert!(email(&alerts[0]).contains("...and 295 more"));
+        let doc: Value = serde_json::from_str(parts(&alerts[0])["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            doc["connections"][0]["usedBy"].as_array().unwrap().len(),
+            50
+        );
+        assert_eq!(doc["connections"][0]["usedByMore"], 250);
+        let events = entries(only(&stuck), at());
+        assert!(events.iter().all(|e| e.size() <= MAX_CALL_BYTES));
+    }
+
+    #[test]
     fn split_respects_a_small_budget_exactly() {
         let stateless: Vec<Connection> = (0..40).map(|i| conn(i, "PENDING", "us-east-1")).collect();
         // With a state table every message may carry all three section headings.

@@ -205,7 +205,12 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
         block += &format!("  Reason:   {}\n", shown(reason));
     }
     if let Some(used_by) = facts.used_by {
-        block += &breaks(item.is_resolved(), used_by, facts.used_by_unread);
+        block += &breaks(
+            item.is_resolved(),
+            used_by,
+            facts.used_by_more,
+            facts.used_by_unread,
+        );
     }
     for recovery in facts.recovery {
         block += &recovery_line(recovery);
@@ -238,7 +243,7 @@ pub const MAX_CONSUMERS_SHOWN: usize = 5;
 
 /// `  Breaks:   pipeline payments-deploy (us-east-1): <link>`, one line
 /// each, then `...and N more`; a resolved connection's were `Used by`.
-fn breaks(resolved: bool, used_by: &[Consumer], unread: &[String]) -> String {
+fn breaks(resolved: bool, used_by: &[Consumer], more: usize, unread: &[String]) -> String {
     let label = if resolved { "Used by: " } else { "Breaks:  " };
     let mut lines: Vec<String> = used_by
         .iter()
@@ -253,11 +258,9 @@ fn breaks(resolved: bool, used_by: &[Consumer], unread: &[String]) -> String {
             )
         })
         .collect();
-    if used_by.len() > MAX_CONSUMERS_SHOWN {
-        lines.push(format!(
-            "...and {} more",
-            used_by.len() - MAX_CONSUMERS_SHOWN
-        ));
+    let unshown = used_by.len().saturating_sub(MAX_CONSUMERS_SHOWN) + more;
+    if unshown > 0 {
+        lines.push(format!("...and {unshown} more"));
     }
     match (used_by.is_empty(), unread.is_empty()) {
         (true, true) => lines.push(
