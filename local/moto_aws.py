@@ -53,9 +53,8 @@ def _index_access_keys() -> None:
     request handling and the CodeStar stand-in both call): 20-40 ms of this
     process's CPU a request at 2,000 member accounts (measured), growing with
     them, which would be what the organization benchmark measured at 10,000.
-    Same answers: keys STS issues are
-    indexed as issued, other answers are remembered until an IAM user's key is
-    made or deleted."""
+    Same answers: keys STS issues are indexed as issued, other answers are
+    remembered until an IAM user's key is made or deleted."""
     from moto import iam
     from moto.iam.models import IAMBackend
 
