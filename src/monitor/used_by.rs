@@ -13,6 +13,7 @@ use crate::domain::connection::Connection;
 use crate::domain::consumer::{used_by, ConsumerKind, Outcome, Recovery, Uses};
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};
 use tokio::time::{timeout_at, Instant};
 
@@ -121,9 +122,10 @@ fn owner(connection: &Connection) -> Option<&str> {
     ResourceArn::parse(&connection.arn).map(|a| a.account)
 }
 
-/// Looks up what uses the alerted connections, account by account: the
-/// own one with the function's credentials, a member one through its role
-/// (a role that cannot be assumed costs that account's `usedBy`).
+/// Looks up what uses the alerted connections, `ACCOUNT_CONCURRENCY`
+/// accounts at a time: the own one with the function's credentials, a
+/// member one through its role (a role that cannot be assumed costs that
+/// account's `usedBy`).
 pub async fn look_up(
     clients: &ConsumerClients,
     reach: Reach<'_>,
@@ -136,52 +138,93 @@ pub async fn look_up(
         .iter()
         .filter_map(|c| ResourceArn::parse(&c.arn).map(|a| (a.account, a.partition)))
         .collect();
-    let mut lookup = Lookup::default();
-    for (account, partition) in owners {
-        let assumed = match reach.accounts.filter(|_| account != reach.own_account) {
-            None if account == reach.own_account => Ok(None),
-            None => continue,
-            Some(accounts) => {
-                let role = &config.member_role_name;
-                let assume = accounts.credentials(account, reach.own_account, role, partition);
-                match timeout_at(deadline, assume).await {
-                    Ok(assumed) => assumed.map_err(|e| e.to_string()),
-                    Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
-                }
-            }
-        };
-        let account_clients = match assumed {
-            Ok(None) => clients.clone(),
-            Ok(Some(credentials)) => clients.member(account, credentials),
-            Err(e) => {
-                tracing::error!(%account, error = %e, "usedBy: member role not assumed");
-                lookup
-                    .unread
-                    .extend(regions.iter().map(|region| UsedByFailure {
-                        account: account.to_string(),
-                        region: region.clone(),
-                        error: e.to_string(),
-                    }));
-                lookup.accounts.insert(account.to_string(), None);
-                continue;
-            }
-        };
-        let read = look_up_account(
-            &account_clients,
-            reach.state,
-            config,
-            account,
-            &regions,
-            deadline,
-        )
+    let regions = &regions;
+    let looked: Vec<Option<Looked>> = stream::iter(owners)
+        .map(|(account, partition)| {
+            look_up_owner(
+                clients, reach, config, account, partition, regions, deadline,
+            )
+        })
+        .buffered(config.account_concurrency.max(1))
+        .collect()
         .await;
-        lookup.uses.extend(read.uses);
-        lookup.unread.extend(read.unread);
-        lookup
-            .accounts
-            .insert(account.to_string(), Some(account_clients));
+    let mut lookup = Lookup::default();
+    for looked in looked.into_iter().flatten() {
+        lookup.uses.extend(looked.read.uses);
+        lookup.unread.extend(looked.read.unread);
+        lookup.accounts.insert(looked.account, looked.clients);
     }
     lookup
+}
+
+/// One account's lookup: its clients (`None` where its role could not be
+/// assumed) and what they read.
+struct Looked {
+    account: String,
+    clients: Option<ConsumerClients>,
+    read: Read,
+}
+
+/// `None` for an account this run cannot reach (another account's
+/// connection in a run that is not organization-wide).
+async fn look_up_owner(
+    clients: &ConsumerClients,
+    reach: Reach<'_>,
+    config: &MonitorConfig,
+    account: &str,
+    partition: &str,
+    regions: &[String],
+    deadline: Instant,
+) -> Option<Looked> {
+    let assumed = match reach.accounts.filter(|_| account != reach.own_account) {
+        None if account == reach.own_account => Ok(None),
+        None => return None,
+        Some(accounts) => {
+            let role = &config.member_role_name;
+            let assume = accounts.credentials(account, reach.own_account, role, partition);
+            match timeout_at(deadline, assume).await {
+                Ok(assumed) => assumed.map_err(|e| e.to_string()),
+                Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
+            }
+        }
+    };
+    let account_clients = match assumed {
+        Ok(None) => clients.clone(),
+        Ok(Some(credentials)) => clients.member(account, credentials),
+        Err(e) => {
+            tracing::error!(%account, error = %e, "usedBy: member role not assumed");
+            let unread = regions
+                .iter()
+                .map(|region| UsedByFailure {
+                    account: account.to_string(),
+                    region: region.clone(),
+                    error: e.clone(),
+                })
+                .collect();
+            return Some(Looked {
+                account: account.to_string(),
+                clients: None,
+                read: Read {
+                    uses: Vec::new(),
+                    unread,
+                },
+            });
+        }
+    };
+    let read = look_up_account(
+        &account_clients,
+        reach.state,
+        config,
+        account,
+        regions,
+        deadline,
+    )
+    .await;
+    Some(Looked {
+        account: account.to_string(),
+        clients: Some(account_clients),
+        read,
+    })
 }
 
 /// The regions to look in: `MONITOR_REGIONS` when set, else the function's
@@ -470,6 +513,108 @@ mod tests {
             matches!(&connections[0].recovery[..], [Recovery { outcome: Outcome::Failed { reason, .. }, .. }] if reason.contains("not tried")),
             "{:?}",
             connections[0].recovery
+        );
+    }
+
+    /// CodePipeline answering every request with no pipelines, each after `delay`.
+    async fn slow_codepipeline(delay: std::time::Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = vec![0; 65536];
+                    let _ = socket.read(&mut request).await;
+                    tokio::time::sleep(delay).await;
+                    let body = r#"{"pipelines":[]}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    /// The reads reported unread when a 1 s lookup covers five member
+    /// accounts, `concurrency` at a time, whose CodePipeline takes 300 ms.
+    async fn unread_accounts(concurrency: &str) -> usize {
+        use crate::aws::organization::Accounts;
+        use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+        let assume = mock!(aws_sdk_sts::Client::assume_role).then_output(|| {
+            let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+            let credentials = aws_sdk_sts::types::Credentials::builder()
+                .access_key_id("ASIA")
+                .secret_access_key("secret")
+                .session_token("token")
+                .expiration(expiry.into())
+                .build()
+                .unwrap();
+            AssumeRoleOutput::builder().credentials(credentials).build()
+        });
+        let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, &[]);
+        let accounts = Accounts::new(
+            mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[]),
+            mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&assume]),
+            codestar.config().clone(),
+        );
+        let url = slow_codepipeline(std::time::Duration::from_millis(300)).await;
+        let pipelines = aws_sdk_codepipeline::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_codepipeline::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_codepipeline::config::Credentials::for_tests())
+            .endpoint_url(url)
+            .build();
+        let projects = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
+            aws_sdk_codebuild::operation::list_projects::ListProjectsOutput::builder().build()
+        });
+        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[&projects]);
+        let clients = ConsumerClients::new(pipelines, projects.config().clone());
+        let vars = |name: &str| match name {
+            "ALERT_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:alerts".to_string()),
+            "MONITOR_REGIONS" => Some("us-east-1".into()),
+            "ACCOUNTS" => Some("organization".into()),
+            "USED_BY" => Some("pipelines,codebuild".into()),
+            "ACCOUNT_CONCURRENCY" => Some(concurrency.into()),
+            _ => None,
+        };
+        let config = MonitorConfig::from_vars(vars, Some("us-east-1")).unwrap();
+        let stuck: Vec<Connection> = (2..7)
+            .map(|i| {
+                let arn = format!("arn:aws:codeconnections:us-east-1:{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}{i}:connection/c");
+                connection(&arn, AlertState::New)
+            })
+            .collect();
+        let alerted: Vec<&Connection> = stuck.iter().collect();
+        let reach = Reach {
+            own_account: "123456789012",
+            accounts: Some(&accounts),
+            state: None,
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+
+        let lookup = look_up(&clients, reach, &config, &alerted, deadline).await;
+
+        assert_eq!(lookup.accounts.len(), 5);
+        lookup.failures().len()
+    }
+
+    /// `ACCOUNT_CONCURRENCY` accounts at a time: five fit a lookup's time
+    /// at once that they would not one after another.
+    #[tokio::test]
+    async fn member_accounts_are_looked_up_at_once() {
+        assert_eq!(
+            unread_accounts("5").await,
+            0,
+            "five at once fit the lookup's time"
+        );
+        assert!(
+            unread_accounts("1").await > 0,
+            "one after another they do not"
         );
     }
 }
