@@ -145,24 +145,25 @@ pub fn same_connection(a: &str, b: &str) -> bool {
 
 /// The most consumers one connection lists. Its object appears three times
 /// in an SNS message (256 KiB) and once in an event entry (under 256 KB); a
-/// consumer is at most about 0.8 KB of JSON (CodeBuild project names up to
+/// consumer is at most about 0.7 KB of JSON (CodeBuild project names up to
 /// 150 characters, pipeline names 100: AWS's botocore models), so 50 keep
-/// one connection's share near 120 KB whatever the account holds, where one
-/// GitHub connection used by 300 pipelines would exceed both limits alone
-/// and fail the whole alert.
+/// one connection's share of a message near 110 KB whatever the account
+/// holds. Unlisted, one GitHub connection used by 300 pipelines would make a
+/// message over SNS's limit on its own, failing the whole alert (and about
+/// 400 would do the same to its event).
 pub const MAX_USED_BY_LISTED: usize = 50;
 
 /// What a connection's `usedBy` carries: the first `MAX_USED_BY_LISTED`
 /// consumers found, and how many more there are.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UsedBy {
+pub struct ConsumersFound {
     pub listed: Vec<Consumer>,
     pub more: usize,
 }
 
 /// Everything among `uses` that names `connection`, each once, ordered by
 /// kind, region and name, listed up to `MAX_USED_BY_LISTED`.
-pub fn used_by(connection: &str, uses: &[Uses]) -> UsedBy {
+pub fn used_by(connection: &str, uses: &[Uses]) -> ConsumersFound {
     let mut found: Vec<Consumer> = uses
         .iter()
         .filter(|u| u.uses(connection))
@@ -172,7 +173,7 @@ pub fn used_by(connection: &str, uses: &[Uses]) -> UsedBy {
     found.dedup();
     let more = found.len().saturating_sub(MAX_USED_BY_LISTED);
     found.truncate(MAX_USED_BY_LISTED);
-    UsedBy {
+    ConsumersFound {
         listed: found,
         more,
     }
