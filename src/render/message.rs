@@ -509,6 +509,8 @@ mod tests {
             alerts[0].publish_size()
         );
         assert!(email(&alerts[0]).contains("...and 295 more"));
+        let chat = parts(&alerts[0])["https"].as_str().unwrap().to_string();
+        assert!(chat.contains(" and 297 more"), "{chat}");
         let doc: Value = serde_json::from_str(parts(&alerts[0])["sqs"].as_str().unwrap()).unwrap();
         assert_eq!(
             doc["connections"][0]["usedBy"].as_array().unwrap().len(),
