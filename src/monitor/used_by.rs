@@ -446,30 +446,49 @@ mod tests {
         assert_eq!((state.num_calls(), retry.num_calls()), (1, 1));
     }
 
-    /// CodePipeline at an endpoint that accepts connections and never answers.
-    async fn hanging_clients() -> ConsumerClients {
+    /// CodePipeline on a local endpoint that accepts connections and answers
+    /// each request with no pipelines after `answer_after`, or never (`None`).
+    async fn local_codepipeline(
+        answer_after: Option<std::time::Duration>,
+    ) -> aws_sdk_codepipeline::Config {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let Some(delay) = answer_after else {
+                    held.push(socket);
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let mut request = vec![0; 65536];
+                    let _ = socket.read(&mut request).await;
+                    tokio::time::sleep(delay).await;
+                    let body = r#"{"pipelines":[]}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
             }
         });
-        let credentials = aws_sdk_codepipeline::config::Credentials::for_tests();
-        let pipelines = aws_sdk_codepipeline::Config::builder()
+        aws_sdk_codepipeline::Config::builder()
             .behavior_version_latest()
             .region(aws_sdk_codepipeline::config::Region::new("us-east-1"))
-            .credentials_provider(credentials)
+            .credentials_provider(aws_sdk_codepipeline::config::Credentials::for_tests())
             .endpoint_url(url)
-            .build();
-        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
-        ConsumerClients::new(pipelines, projects.config().clone())
+            .build()
     }
 
     #[tokio::test]
     async fn a_hanging_codepipeline_costs_the_restart_not_the_run() {
-        let lookup = lookup_with(hanging_clients().await);
+        let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
+        let hanging =
+            ConsumerClients::new(local_codepipeline(None).await, projects.config().clone());
+        let lookup = lookup_with(hanging);
         let mut connections = [connection(HEALED, AlertState::Resolved)];
         let deadline = Instant::now() + std::time::Duration::from_millis(300);
 
@@ -516,30 +535,6 @@ mod tests {
         );
     }
 
-    /// CodePipeline answering every request with no pipelines, each after `delay`.
-    async fn slow_codepipeline(delay: std::time::Duration) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut request = vec![0; 65536];
-                    let _ = socket.read(&mut request).await;
-                    tokio::time::sleep(delay).await;
-                    let body = r#"{"pipelines":[]}"#;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                });
-            }
-        });
-        url
-    }
-
     /// The reads reported unread when a 1 s lookup covers five member
     /// accounts, `concurrency` at a time, whose CodePipeline takes 300 ms.
     async fn unread_accounts(concurrency: &str) -> usize {
@@ -562,13 +557,7 @@ mod tests {
             mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&assume]),
             codestar.config().clone(),
         );
-        let url = slow_codepipeline(std::time::Duration::from_millis(300)).await;
-        let pipelines = aws_sdk_codepipeline::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_codepipeline::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_codepipeline::config::Credentials::for_tests())
-            .endpoint_url(url)
-            .build();
+        let pipelines = local_codepipeline(Some(std::time::Duration::from_millis(300))).await;
         let projects = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
             aws_sdk_codebuild::operation::list_projects::ListProjectsOutput::builder().build()
         });
