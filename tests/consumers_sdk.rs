@@ -1,13 +1,20 @@
-//! The CodePipeline and CodeBuild reads behind `usedBy`, against mocked
-//! clients: pages, a pipeline deleted between listing and reading, throttling
-//! retried, the warm cache by `updated`, BatchGetProjects 100 names a call,
-//! and the restart of a pipeline a healed connection had failed.
+//! The CodePipeline, CodeBuild, CodeConnections and Account reads behind
+//! `usedBy`, against mocked clients: pages, a pipeline deleted between
+//! listing and reading (and leaving the cache), throttling retried, the warm
+//! cache by `updated`, BatchGetProjects 100 names a call, the account-level
+//! source credential, Git-synced stacks through repository links, the
+//! enabled regions, and the restart of a pipeline a healed connection had
+//! failed.
 
 use aws_sdk_codebuild::operation::batch_get_projects::{
     BatchGetProjectsInput, BatchGetProjectsOutput,
 };
 use aws_sdk_codebuild::operation::list_projects::ListProjectsOutput;
-use aws_sdk_codebuild::types::{Project, ProjectSource, SourceAuth, SourceAuthType, SourceType};
+use aws_sdk_codebuild::operation::list_source_credentials::ListSourceCredentialsOutput;
+use aws_sdk_codebuild::types::{
+    AuthType, Project, ProjectSource, ServerType, SourceAuth, SourceAuthType,
+    SourceCredentialsInfo, SourceType,
+};
 use aws_sdk_codepipeline::operation::get_pipeline::{
     GetPipelineError, GetPipelineInput, GetPipelineOutput,
 };
@@ -24,9 +31,16 @@ use aws_sdk_codepipeline::types::{
     PipelineMetadata, PipelineSummary, StageDeclaration, StageExecution, StageExecutionStatus,
     StageRetryMode, StageState,
 };
+use aws_sdk_account::operation::list_regions::ListRegionsOutput;
+use aws_sdk_account::types::{Region, RegionOptStatus};
+use aws_sdk_codestarconnections::operation::list_repository_links::ListRepositoryLinksOutput;
+use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncConfigurationsOutput;
+use aws_sdk_codestarconnections::types::{
+    ProviderType, RepositoryLinkInfo, SyncConfiguration, SyncConfigurationType,
+};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use connection_watch::aws::consumers::ConsumerClients;
-use connection_watch::domain::consumer::Outcome;
+use connection_watch::aws::consumers::{ConsumerClients, ConsumerConfigs};
+use connection_watch::domain::consumer::{used_by, ConsumerKind, Outcome, Via};
 use std::time::Duration;
 
 const CONNECTION: &str =
@@ -34,6 +48,15 @@ const CONNECTION: &str =
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
 
 fn clients(pipelines: &[&Rule], projects: &[&Rule]) -> ConsumerClients {
+    all_clients(pipelines, projects, &[], &[])
+}
+
+fn all_clients(
+    pipelines: &[&Rule],
+    projects: &[&Rule],
+    codestar: &[&Rule],
+    account: &[&Rule],
+) -> ConsumerClients {
     let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, pipelines, |b| {
         b.retry_config(
             aws_sdk_codepipeline::config::retry::RetryConfig::standard()
@@ -41,8 +64,38 @@ fn clients(pipelines: &[&Rule], projects: &[&Rule]) -> ConsumerClients {
                 .with_initial_backoff(Duration::from_millis(1)),
         )
     });
-    let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, projects);
-    ConsumerClients::new(pipelines.config().clone(), projects.config().clone())
+    let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, projects, |b| {
+        b.retry_config(aws_sdk_codebuild::config::retry::RetryConfig::disabled())
+    });
+    let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, codestar, |b| {
+        b.retry_config(aws_sdk_codestarconnections::config::retry::RetryConfig::disabled())
+    });
+    let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, account, |b| {
+        b.retry_config(aws_sdk_account::config::retry::RetryConfig::disabled())
+    });
+    ConsumerClients::new(ConsumerConfigs {
+        pipelines: pipelines.config().clone(),
+        projects: projects.config().clone(),
+        codestar: codestar.config().clone(),
+        account: account.config().clone(),
+    })
+}
+
+/// ListSourceCredentials with these `(serverType, authType, resource)`.
+fn credentials(found: &'static [(ServerType, AuthType, &'static str)]) -> Rule {
+    mock!(aws_sdk_codebuild::Client::list_source_credentials).then_output(move || {
+        let infos = found.iter().map(|(server, auth, resource)| {
+            SourceCredentialsInfo::builder()
+                .server_type(server.clone())
+                .auth_type(auth.clone())
+                .resource(*resource)
+                .arn(format!("arn:aws:codebuild:eu-west-1:123456789012:token/{}", server.as_str().to_lowercase()))
+                .build()
+        });
+        ListSourceCredentialsOutput::builder()
+            .set_source_credentials_infos(Some(infos.collect()))
+            .build()
+    })
 }
 
 fn summary(name: &str) -> PipelineSummary {
@@ -204,7 +257,8 @@ async fn projects_are_read_100_names_a_call_sources_and_secondary_sources_alike(
                 .set_projects(Some(projects.collect()))
                 .build()
         });
-    let clients = clients(&[], &[&listing, &batch]);
+    let none = credentials(&[]);
+    let clients = clients(&[], &[&listing, &batch, &none]);
 
     let uses = clients.projects("eu-west-1").await.unwrap();
 
@@ -240,7 +294,8 @@ async fn batch_get_projects_is_called_at_its_100_name_edge() {
                     .build()
             });
 
-        let uses = clients(&[], &[&listing, &batch])
+        let none = credentials(&[]);
+        let uses = clients(&[], &[&listing, &batch, &none])
             .projects("eu-west-1")
             .await
             .unwrap();
@@ -269,6 +324,277 @@ async fn a_refused_listing_names_its_region_and_operation() {
         "{message}"
     );
     assert!(message.contains("AccessDeniedException"), "{message}");
+}
+
+/// A project source with no `auth` uses the region's account-level
+/// credential for its server type; where that credential is a connection,
+/// the project uses the connection, `via` that credential.
+#[tokio::test]
+async fn a_project_with_no_auth_uses_the_regions_default_credential() {
+    let listing = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
+        ListProjectsOutput::builder()
+            .set_projects(Some((0..5).map(|i| format!("p{i}")).collect()))
+            .build()
+    });
+    let source = |kind: SourceType, auth: Option<SourceAuth>| {
+        ProjectSource::builder()
+            .r#type(kind)
+            .set_auth(auth)
+            .build()
+            .unwrap()
+    };
+    let oauth = SourceAuth::builder()
+        .r#type(SourceAuthType::Oauth)
+        .build()
+        .unwrap();
+    let batch = mock!(aws_sdk_codebuild::Client::batch_get_projects).then_output(move || {
+        let project = |i: usize, primary: ProjectSource, secondary: Option<ProjectSource>| {
+            Project::builder()
+                .name(format!("p{i}"))
+                .arn(format!("arn:aws:codebuild:eu-west-1:123456789012:project/p{i}"))
+                .source(primary)
+                .set_secondary_sources(secondary.map(|s| vec![s]))
+                .build()
+        };
+        BatchGetProjectsOutput::builder()
+            .projects(project(0, source(SourceType::Github, None), None))
+            .projects(project(1, source(SourceType::Bitbucket, None), None))
+            .projects(project(2, source(SourceType::Github, Some(oauth.clone())), None))
+            .projects(project(3, source(SourceType::Gitlab, None), None))
+            .projects(project(
+                4,
+                source(SourceType::S3, None),
+                Some(source(SourceType::Github, None)),
+            ))
+            .build()
+    });
+    let defaults = credentials(&[
+        (ServerType::Github, AuthType::Codeconnections, CONNECTION),
+        (ServerType::Bitbucket, AuthType::Oauth, "arn:aws:codebuild:token/bitbucket"),
+    ]);
+    let uses = clients(&[], &[&listing, &batch, &defaults])
+        .projects("eu-west-1")
+        .await
+        .unwrap();
+
+    let found = used_by(CONNECTION, &uses).listed;
+    let names: Vec<(&str, Option<Via>)> = found.iter().map(|c| (c.name.as_str(), c.via)).collect();
+    assert_eq!(
+        names,
+        [
+            ("p0", Some(Via::AccountDefaultCredential)),
+            ("p4", Some(Via::AccountDefaultCredential))
+        ],
+        "GitHub sources without auth, primary or secondary; not Bitbucket (OAuth), \
+         not a source with its own auth, not GitLab (no default)"
+    );
+    assert_eq!(defaults.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn source_credentials_that_cannot_be_read_cost_the_regions_projects() {
+    let listing = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
+        ListProjectsOutput::builder().projects("p0").build()
+    });
+    let denied = mock!(aws_sdk_codebuild::Client::list_source_credentials)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
+        )
+        .build();
+    let err = clients(&[], &[&listing, &denied])
+        .projects("eu-west-1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("ListSourceCredentials in eu-west-1 failed"), "{err}");
+}
+
+const LINK_ID: &str = "11111111-2222-3333-4444-555555555555";
+const OTHER_LINK_ID: &str = "66666666-2222-3333-4444-555555555555";
+
+fn link(id: &str, connection: &str) -> RepositoryLinkInfo {
+    RepositoryLinkInfo::builder()
+        .connection_arn(connection)
+        .owner_id("acme")
+        .provider_type(ProviderType::Github)
+        .repository_link_arn(format!(
+            "arn:aws:codestar-connections:ap-southeast-2:123456789012:repository-link/{id}"
+        ))
+        .repository_link_id(id)
+        .repository_name("infra")
+        .build()
+        .unwrap()
+}
+
+fn sync(stack: &str) -> SyncConfiguration {
+    SyncConfiguration::builder()
+        .branch("main")
+        .owner_id("acme")
+        .provider_type(ProviderType::Github)
+        .repository_link_id(LINK_ID)
+        .repository_name("infra")
+        .resource_name(stack)
+        .role_arn("arn:aws:iam::123456789012:role/sync")
+        .sync_type(SyncConfigurationType::CfnStackSync)
+        .build()
+        .unwrap()
+}
+
+/// Links and configurations are read over every page, 100 a page (their
+/// largest), and configurations only for links on an alerted connection.
+#[tokio::test]
+async fn synced_stacks_are_read_over_pages_of_links_and_configurations() {
+    let old_prefix = CONNECTION.replace(":codeconnections:", ":codestar-connections:");
+    let other = "arn:aws:codeconnections:us-east-1:123456789012:connection/ffffffff-aaaa-bbbb-cccc-dddddddddddd";
+    let links = mock!(aws_sdk_codestarconnections::Client::list_repository_links)
+        .match_requests(|r| r.max_results() == Some(100))
+        .sequence()
+        .output(move || {
+            ListRepositoryLinksOutput::builder()
+                .repository_links(link(LINK_ID, &old_prefix))
+                .next_token("links-2")
+                .build()
+                .unwrap()
+        })
+        .output(move || {
+            ListRepositoryLinksOutput::builder()
+                .repository_links(link(OTHER_LINK_ID, other))
+                .build()
+                .unwrap()
+        })
+        .build();
+    let syncs = mock!(aws_sdk_codestarconnections::Client::list_sync_configurations)
+        .match_requests(|r| {
+            r.repository_link_id() == Some(LINK_ID)
+                && r.sync_type() == Some(&SyncConfigurationType::CfnStackSync)
+                && r.max_results() == Some(100)
+        })
+        .then_compute_output(|r| {
+            let page = ListSyncConfigurationsOutput::builder();
+            match r.next_token() {
+                None => page.sync_configurations(sync("network")).next_token("syncs-2"),
+                Some(_) => page.sync_configurations(sync("payments-app")),
+            }
+            .build()
+            .unwrap()
+        });
+    let clients = all_clients(&[], &[], &[&links, &syncs], &[]);
+
+    let uses = clients
+        .git_sync_stacks("ap-southeast-2", &[CONNECTION])
+        .await
+        .unwrap();
+
+    assert_eq!((links.num_calls(), syncs.num_calls()), (2, 2));
+    let found = used_by(CONNECTION, &uses).listed;
+    let stacks: Vec<(ConsumerKind, &str, &str, &str)> = found
+        .iter()
+        .map(|c| (c.kind, c.name.as_str(), c.region.as_str(), c.arn.as_str()))
+        .collect();
+    assert_eq!(
+        stacks,
+        [
+            (
+                ConsumerKind::GitSyncStack,
+                "network",
+                "ap-southeast-2",
+                "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/network"
+            ),
+            (
+                ConsumerKind::GitSyncStack,
+                "payments-app",
+                "ap-southeast-2",
+                "arn:aws:cloudformation:ap-southeast-2:123456789012:stack/payments-app"
+            ),
+        ]
+    );
+    assert!(found[0].console_url.contains("/cloudformation/home?region=ap-southeast-2"));
+}
+
+#[tokio::test]
+async fn a_throttled_link_listing_names_its_region_and_operation() {
+    let throttled = mock!(aws_sdk_codestarconnections::Client::list_repository_links)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .build();
+    let err = all_clients(&[], &[], &[&throttled], &[])
+        .git_sync_stacks("ap-southeast-2", &[CONNECTION])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("ListRepositoryLinks in ap-southeast-2 failed"), "{err}");
+}
+
+/// The enabled regions: every page of ListRegions (50 a page, its
+/// largest), `ENABLED` and `ENABLED_BY_DEFAULT` asked for and kept, and a
+/// warm process asks again only after an hour.
+#[tokio::test]
+async fn enabled_regions_are_listed_over_pages_and_kept_warm() {
+    let regions = mock!(aws_sdk_account::Client::list_regions)
+        .match_requests(|r| {
+            r.max_results() == Some(50)
+                && r.region_opt_status_contains()
+                    == [RegionOptStatus::Enabled, RegionOptStatus::EnabledByDefault]
+        })
+        .then_compute_output(|r| {
+            let region = |name: &str, status: RegionOptStatus| {
+                Region::builder()
+                    .region_name(name)
+                    .region_opt_status(status)
+                    .build()
+            };
+            let page = ListRegionsOutput::builder();
+            match r.next_token() {
+                None => page
+                    .regions(region("us-east-1", RegionOptStatus::EnabledByDefault))
+                    .regions(region("af-south-1", RegionOptStatus::Enabled))
+                    .next_token("regions-2"),
+                // Whatever the filter, a region not enabled is never called.
+                Some(_) => page
+                    .regions(region("ap-east-1", RegionOptStatus::Disabled))
+                    .regions(region("eu-west-1", RegionOptStatus::EnabledByDefault)),
+            }
+            .build()
+        });
+    let clients = all_clients(&[], &[], &[], &[&regions]);
+
+    let first = clients.enabled_regions().await.unwrap();
+    let warm = clients.enabled_regions().await.unwrap();
+
+    assert_eq!(first, ["af-south-1", "eu-west-1", "us-east-1"]);
+    assert_eq!(warm, first);
+    assert_eq!(regions.num_calls(), 2, "two pages, once");
+}
+
+/// A pipeline no longer listed leaves the cache, and the cache is exported
+/// again without it.
+#[tokio::test]
+async fn a_deleted_pipeline_leaves_the_cache_in_the_same_run() {
+    let listing = mock!(aws_sdk_codepipeline::Client::list_pipelines)
+        .sequence()
+        .output(|| {
+            ListPipelinesOutput::builder()
+                .pipelines(summary("deploy"))
+                .pipelines(summary("retired"))
+                .build()
+        })
+        .output(|| ListPipelinesOutput::builder().pipelines(summary("deploy")).build())
+        .build();
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_compute_output(
+        |input: &GetPipelineInput| definition(input.name().unwrap(), "CodeStarSourceConnection"),
+    );
+    let clients = clients(&[&listing, &get], &[]);
+
+    clients.pipelines("us-east-1").await.unwrap();
+    let cached = clients.export_changed("us-east-1").unwrap();
+    assert!(cached.contains("retired"));
+    let uses = clients.pipelines("us-east-1").await.unwrap();
+
+    assert_eq!(uses.len(), 1);
+    let cached = clients.export_changed("us-east-1").expect("changed: one left");
+    assert!(cached.contains("deploy") && !cached.contains("retired"), "{cached}");
 }
 
 fn pipeline_state(stage_status: StageExecutionStatus) -> GetPipelineStateOutput {

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::assert_golden;
 use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
-use connection_watch::domain::consumer::{Consumer, ConsumerKind, Outcome, Recovery};
+use connection_watch::domain::consumer::{
+    Consumer, ConsumerKind, Coverage, Outcome, Recovery, Unread, Via,
+};
 use connection_watch::domain::host::Host;
 use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
 use connection_watch::render::batch::{Batch, Frame};
@@ -121,16 +123,39 @@ fn an_alert_naming_what_each_connection_breaks() {
             ConsumerKind::CodebuildProject => {
                 format!("arn:aws:codebuild:{region}:{ACCOUNT}:project/payments-build-{i}")
             }
+            ConsumerKind::GitSyncStack => {
+                format!("arn:aws:cloudformation:{region}:{ACCOUNT}:stack/payments-stack-{i}")
+            }
         };
         Consumer::from_arn(kind, &arn).unwrap()
     };
-    let many: Vec<Consumer> = (0..6)
+    let complete = Coverage {
+        kinds: ConsumerKind::ALL.to_vec(),
+        regions: 17,
+        all_enabled_regions: true,
+        unread: Vec::new(),
+    };
+    let unread = |region: &str, kind: &str| Unread {
+        region: region.into(),
+        kind: kind.into(),
+        error: "ListPipelines in eu-west-1 failed: AccessDeniedException".into(),
+    };
+    let through_default = Consumer {
+        via: Some(Via::AccountDefaultCredential),
+        ..consumer(ConsumerKind::CodebuildProject, 2, "eu-central-1")
+    };
+    let many: Vec<Consumer> = (0..4)
         .map(|i| consumer(ConsumerKind::Pipeline, i, "us-east-1"))
-        .chain([consumer(ConsumerKind::CodebuildProject, 0, "eu-west-1")])
+        .chain([
+            through_default,
+            consumer(ConsumerKind::GitSyncStack, 0, "ap-southeast-2"),
+            consumer(ConsumerKind::CodebuildProject, 0, "eu-west-1"),
+        ])
         .collect();
     let connections = [
         Connection {
             used_by: Some(many),
+            used_by_coverage: Some(complete.clone()),
             ..conn(1, "ERROR", "us-east-1", "GitHub")
         },
         Connection {
@@ -139,17 +164,54 @@ fn an_alert_naming_what_each_connection_breaks() {
                 1,
                 "eu-west-1",
             )]),
-            used_by_unread: vec!["us-east-1".into()],
+            used_by_coverage: Some(Coverage {
+                unread: vec![unread("us-east-1", "codebuild-project")],
+                ..complete.clone()
+            }),
             ..conn(2, "PENDING", "eu-west-1", "GitHub")
         },
+        // Complete: a candidate for deletion.
         Connection {
             used_by: Some(Vec::new()),
+            used_by_coverage: Some(complete.clone()),
             ..conn(3, "PENDING", "us-east-1", "Bitbucket")
         },
+        // Regions unread.
         Connection {
             used_by: Some(Vec::new()),
-            used_by_unread: vec!["eu-west-1".into(), "us-east-1".into()],
+            used_by_coverage: Some(Coverage {
+                unread: vec![
+                    unread("eu-west-1", "pipeline"),
+                    unread("us-east-1", "git-sync-stack"),
+                ],
+                ..complete.clone()
+            }),
             ..conn(5, "PENDING", "us-east-1", "GitLab")
+        },
+        // Kinds left out, and regions outside USED_BY_REGIONS.
+        Connection {
+            used_by: Some(Vec::new()),
+            used_by_coverage: Some(Coverage {
+                kinds: vec![ConsumerKind::Pipeline],
+                regions: 2,
+                all_enabled_regions: false,
+                unread: Vec::new(),
+            }),
+            ..conn(6, "PENDING", "us-east-1", "GitHub")
+        },
+        // The account could not be read.
+        Connection {
+            used_by: Some(Vec::new()),
+            used_by_coverage: Some(Coverage {
+                regions: 0,
+                all_enabled_regions: false,
+                unread: vec![Unread {
+                    error: "AccessDenied: not authorized to perform sts:AssumeRole".into(),
+                    ..unread("*", "account")
+                }],
+                ..complete.clone()
+            }),
+            ..conn(7, "ERROR", "us-east-1", "GitHub")
         },
         Connection {
             used_by: Some(vec![
@@ -181,6 +243,7 @@ fn an_alert_naming_what_each_connection_breaks() {
                     },
                 },
             ],
+            used_by_coverage: Some(complete.clone()),
             lifecycle: in_state(AlertState::Resolved, 30),
             ..conn(4, "ERROR", "us-east-1", "GitHub")
         },

@@ -22,7 +22,7 @@ use connection_watch::aws::organization::Accounts;
 use connection_watch::aws::sns::AlertPublisher;
 use connection_watch::domain::account::AccountScope;
 use connection_watch::monitor::config::{
-    MonitorConfig, UsedBy, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
+    MonitorConfig, UsedBy, UsedByRegions, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
 };
 use connection_watch::monitor::event::RunRequest;
 use connection_watch::monitor::report::RunReport;
@@ -54,7 +54,9 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         used_by: UsedBy {
             pipelines: false,
             codebuild: false,
+            git_sync: false,
         },
+        used_by_regions: UsedByRegions::Enabled,
         retry_on_resolved: false,
     }
 }
@@ -804,7 +806,8 @@ async fn the_run_report_and_the_published_message_match_their_golden_files() {
 /// carries everything stuck, the suppressed too, and the run ends in the error.
 #[tokio::test]
 async fn claims_that_fail_alert_everything_stuck() {
-    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
     use connection_watch::aws::state::{to_item, StateTable};
     use connection_watch::domain::connection::Connection;
     use connection_watch::domain::lifecycle::Stored;
@@ -838,8 +841,14 @@ async fn claims_that_fail_alert_everything_stuck() {
         },
         chrono::Duration::hours(24),
     );
-    let scan = mock!(aws_sdk_dynamodb::Client::scan)
-        .then_output(move || ScanOutput::builder().items(record.clone()).build());
+    let index = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        let regions = aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["us-east-1".into()]);
+        GetItemOutput::builder()
+            .item("regions", regions)
+            .build()
+    });
+    let scan = mock!(aws_sdk_dynamodb::Client::query)
+        .then_output(move || QueryOutput::builder().items(record.clone()).build());
     let claims = mock!(aws_sdk_dynamodb::Client::update_item)
         .sequence()
         .http_status(500, None)
@@ -853,7 +862,7 @@ async fn claims_that_fail_alert_everything_stuck() {
     let dynamodb = mock_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
-        &[&scan, &claims, &releases],
+        &[&index, &scan, &claims, &releases],
         |b: aws_sdk_dynamodb::config::Builder| b.retry_config(
             aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1)
         )

@@ -4,6 +4,8 @@
 
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
@@ -25,6 +27,33 @@ fn table(rules: &[&Rule]) -> StateTable {
         )
     });
     StateTable::new(client, TABLE.into())
+}
+
+/// The write that adds regions to the record index, answered with success.
+fn index_update() -> Rule {
+    mock!(Client::update_item)
+        .match_requests(|r| r.key().is_some_and(|k| k["arn"].as_s().is_ok_and(|a| a == "record-regions")))
+        .then_output(|| UpdateItemOutput::builder().build())
+}
+
+/// GetItem of the record index: absent, or listing `regions`.
+fn index_read(regions: &'static [&'static str]) -> Rule {
+    mock!(Client::get_item).then_compute_output(move |req| {
+        assert_eq!(req.key().unwrap()["arn"].as_s().unwrap(), "record-regions");
+        assert_eq!(req.consistent_read(), Some(true));
+        let item = (!regions.is_empty()).then(|| {
+            [
+                ("region".to_string(), AttributeValue::S("connection-watch".into())),
+                ("arn".to_string(), AttributeValue::S("record-regions".into())),
+                (
+                    "regions".to_string(),
+                    AttributeValue::Ss(regions.iter().map(|r| r.to_string()).collect()),
+                ),
+            ]
+            .into()
+        });
+        GetItemOutput::builder().set_item(item).build()
+    })
 }
 
 fn stored(kind: Kind, arn_id: &str) -> Stored {
@@ -59,6 +88,54 @@ fn conditional_failed() -> UpdateItemError {
     )
 }
 
+/// A quiet run's load: the index, then each indexed partition by key. It
+/// reads no cache item (they live in a partition the index never names)
+/// and scans nothing.
+#[tokio::test]
+async fn load_queries_the_indexed_partitions_and_reads_no_cache_item() {
+    let (a, b) = (stored(Kind::Connection, "a"), stored(Kind::Host, "b"));
+    let (item_a, item_b) = (
+        to_item(&a, Duration::hours(24)),
+        to_item(&b, Duration::hours(24)),
+    );
+    let index = index_read(&["eu-west-1", "us-east-1"]);
+    let regions = Arc::new(Mutex::new(Vec::new()));
+    let asked = regions.clone();
+    let query = mock!(Client::query).then_compute_output(move |req| {
+        assert_eq!(req.consistent_read(), Some(true));
+        let region = req.expression_attribute_values().unwrap()[":region"]
+            .as_s()
+            .unwrap()
+            .clone();
+        asked.lock().unwrap().push((region.clone(), req.exclusive_start_key().is_some()));
+        match (region.as_str(), req.exclusive_start_key()) {
+            ("eu-west-1", None) => QueryOutput::builder()
+                .items(item_a.clone())
+                .set_last_evaluated_key(Some(
+                    [("arn".to_string(), AttributeValue::S("page-2".into()))].into(),
+                ))
+                .build(),
+            ("eu-west-1", Some(_)) => QueryOutput::builder().items(item_b.clone()).build(),
+            _ => QueryOutput::builder().build(),
+        }
+    });
+    let scan = mock!(Client::scan).then_output(|| ScanOutput::builder().build());
+    let records = table(&[&index, &query, &scan]).load().await.unwrap().records;
+    assert_eq!(records, [a, b]);
+    assert_eq!(index.num_calls(), 1, "one GetItem, of the index only");
+    assert_eq!(scan.num_calls(), 0);
+    assert_eq!(
+        *regions.lock().unwrap(),
+        [
+            ("eu-west-1".to_string(), false),
+            ("eu-west-1".to_string(), true),
+            ("us-east-1".to_string(), false)
+        ]
+    );
+}
+
+/// A table an older version wrote has no index: one Scan, which indexes
+/// the partitions it found (never the cache's).
 #[tokio::test]
 async fn load_reads_every_page_and_skips_claim_only_items() {
     let (a, b) = (stored(Kind::Connection, "a"), stored(Kind::Host, "b"));
@@ -88,8 +165,19 @@ async fn load_reads_every_page_and_skips_claim_only_items() {
             Some(_) => ScanOutput::builder().items(item_b.clone()).build(),
         }
     });
-    let records = table(&[&scan]).load().await.unwrap().records;
+    let indexed = mock!(Client::update_item).then_compute_output(|req| {
+        assert_eq!(req.update_expression(), Some("ADD regions :regions"));
+        let regions = req.expression_attribute_values().unwrap()[":regions"].as_ss().unwrap();
+        assert_eq!(regions, &["eu-west-1".to_string()]);
+        UpdateItemOutput::builder().build()
+    });
+    let records = table(&[&index_read(&[]), &scan, &indexed])
+        .load()
+        .await
+        .unwrap()
+        .records;
     assert_eq!(scan.num_calls(), 2);
+    assert_eq!(indexed.num_calls(), 1);
     assert_eq!(records, [a, b]);
 }
 
@@ -105,7 +193,10 @@ async fn a_record_of_another_schema_is_reported_and_replaced_whatever_it_holds()
     .collect();
     let scan = mock!(Client::scan)
         .then_output(move || ScanOutput::builder().items(other_schema.clone()).build());
-    let loaded = table(&[&scan]).load().await.unwrap();
+    let loaded = table(&[&index_read(&[]), &scan, &index_update()])
+        .load()
+        .await
+        .unwrap();
     assert!(loaded.records.is_empty());
     assert_eq!(loaded.unreadable, ["arn:old"]);
 
@@ -120,7 +211,10 @@ async fn a_record_of_another_schema_is_reported_and_replaced_whatever_it_holds()
     let replace = Change::Replace {
         record: stored(Kind::Connection, "old"),
     };
-    let held = table(&[&update]).claim(&[replace], "run-1").await.unwrap();
+    let held = table(&[&index_update(), &update])
+        .claim(&[replace], "run-1")
+        .await
+        .unwrap();
     assert_eq!(held, [true]);
 }
 
@@ -143,7 +237,8 @@ async fn claims_report_which_records_this_run_holds() {
             aws_smithy_mocks::MockResponse::Output(UpdateItemOutput::builder().build())
         }
     });
-    let held = table(&[&update])
+    let index = index_update();
+    let held = table(&[&index, &update])
         .claim(
             &[put("new", false), put("taken", true), put("mine", true)],
             "run-1",
@@ -152,6 +247,7 @@ async fn claims_report_which_records_this_run_holds() {
         .unwrap();
     assert_eq!(held, [true, false, true]);
     assert_eq!(update.num_calls(), 3);
+    assert_eq!(index.num_calls(), 1, "the region indexed once, before the claims");
 }
 
 #[tokio::test]
@@ -161,7 +257,7 @@ async fn a_claim_that_fails_otherwise_is_an_error_naming_the_table() {
         .http_status(400, Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#.into()))
         .repeatedly()
         .build();
-    let err = table(&[&update])
+    let err = table(&[&index_update(), &update])
         .claim(&[put("a", false)], "run-1")
         .await
         .unwrap_err();

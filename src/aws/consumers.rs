@@ -1,11 +1,17 @@
-//! What uses connections, read from CodePipeline and CodeBuild: each
-//! pipeline's source actions and each project's sources. Pipeline
-//! definitions are cached by their `updated` time across warm invocations,
-//! so a run re-reads only the pipelines that changed.
+//! What uses connections, read from CodePipeline, CodeBuild and
+//! CodeConnections: each pipeline's source actions, each project's sources
+//! (and the region's account-level source credentials), and the stacks
+//! synced from Git through repository links; and which regions an account
+//! has enabled. Pipeline definitions are cached by their `updated` time
+//! across warm invocations, so a run re-reads only the pipelines that
+//! changed; the region list is kept for an hour.
 
 use super::paging::{walk, WalkError};
-use crate::domain::consumer::{Consumer, ConsumerKind, Outcome, Source, Uses};
-use aws_sdk_codebuild::types::{ProjectSource, SourceAuthType};
+use crate::domain::arn::ResourceArn;
+use crate::domain::consumer::{same_connection, Consumer, ConsumerKind, Outcome, Source, Uses, Via};
+use aws_sdk_account::types::RegionOptStatus;
+use aws_sdk_codebuild::types::{AuthType, ProjectSource, ServerType, SourceAuthType, SourceType};
+use aws_sdk_codestarconnections::types::SyncConfigurationType;
 use aws_sdk_codepipeline::config::Credentials;
 use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
@@ -23,6 +29,16 @@ const CONNECTION_ACTION: &str = "CodeStarSourceConnection";
 const PROJECTS_PER_CALL: usize = 100;
 /// GetPipeline calls in flight per region.
 const IN_FLIGHT: usize = 8;
+/// ListRegions gives at most 50 a page (API reference, `MaxResults`).
+const REGIONS_PER_PAGE: i32 = 50;
+/// ListRepositoryLinks and ListSyncConfigurations give at most 100 a page
+/// (botocore's codestar-connections model, `MaxResults`).
+const LINKS_PER_PAGE: i32 = 100;
+/// How long a warm process trusts the account's region list: enabling a
+/// region takes minutes to hours (Account Management guide, "Enable or
+/// disable a Region"), so an hour-old list misses little, and a quiet hour
+/// costs no call.
+pub const REGION_LIST_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Debug, Error)]
 pub enum ConsumerError {
@@ -52,24 +68,34 @@ struct Exported {
     uses: Uses,
 }
 
-/// The CodePipeline and CodeBuild clients of one account, a client per
-/// region made on first use, and that account's pipeline cache.
+/// The service configurations the lookups are built from.
+#[derive(Clone, Debug)]
+pub struct ConsumerConfigs {
+    pub pipelines: aws_sdk_codepipeline::Config,
+    pub projects: aws_sdk_codebuild::Config,
+    pub codestar: aws_sdk_codestarconnections::Config,
+    pub account: aws_sdk_account::Config,
+}
+
+/// The CodePipeline, CodeBuild and CodeConnections clients of one account,
+/// a client per region made on first use, and that account's caches.
 #[derive(Clone)]
 pub struct ConsumerClients {
-    pipelines: aws_sdk_codepipeline::Config,
-    projects: aws_sdk_codebuild::Config,
+    configs: ConsumerConfigs,
     clients: Arc<Mutex<HashMap<String, RegionClients>>>,
     cache: Definitions,
     /// Member accounts' caches, kept across runs as the own account's is.
     members: Arc<Mutex<HashMap<String, Definitions>>>,
 }
 
-/// One account's cached pipeline definitions (by region and name), and the
-/// regions whose cache gained one since it was last exported.
+/// One account's cached pipeline definitions (by region and name), the
+/// regions whose cache changed since it was last exported, and its region
+/// list with when it was read.
 #[derive(Clone, Default)]
 struct Definitions {
     cached: Arc<Mutex<HashMap<(String, String), Cached>>>,
     changed: Arc<Mutex<HashSet<String>>>,
+    regions: Arc<Mutex<Option<(std::time::Instant, Vec<String>)>>>,
 }
 
 impl std::fmt::Debug for ConsumerClients {
@@ -82,16 +108,13 @@ impl std::fmt::Debug for ConsumerClients {
 struct RegionClients {
     pipelines: aws_sdk_codepipeline::Client,
     projects: aws_sdk_codebuild::Client,
+    codestar: aws_sdk_codestarconnections::Client,
 }
 
 impl ConsumerClients {
-    pub fn new(
-        pipelines: aws_sdk_codepipeline::Config,
-        projects: aws_sdk_codebuild::Config,
-    ) -> Self {
+    pub fn new(configs: ConsumerConfigs) -> Self {
         Self {
-            pipelines,
-            projects,
+            configs,
             clients: Arc::default(),
             cache: Definitions::default(),
             members: Arc::default(),
@@ -108,17 +131,30 @@ impl ConsumerClients {
             .entry(account.to_string())
             .or_default()
             .clone();
+        let configs = &self.configs;
         Self {
-            pipelines: self
-                .pipelines
-                .to_builder()
-                .credentials_provider(credentials.clone())
-                .build(),
-            projects: self
-                .projects
-                .to_builder()
-                .credentials_provider(credentials)
-                .build(),
+            configs: ConsumerConfigs {
+                pipelines: configs
+                    .pipelines
+                    .to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+                projects: configs
+                    .projects
+                    .to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+                codestar: configs
+                    .codestar
+                    .to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+                account: configs
+                    .account
+                    .to_builder()
+                    .credentials_provider(credentials)
+                    .build(),
+            },
             clients: Arc::default(),
             cache,
             members: Arc::default(),
@@ -129,23 +165,88 @@ impl ConsumerClients {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         clients
             .entry(region.to_string())
-            .or_insert_with(|| RegionClients {
-                pipelines: aws_sdk_codepipeline::Client::from_conf(
-                    self.pipelines
-                        .to_builder()
-                        .region(aws_sdk_codepipeline::config::Region::new(
-                            region.to_string(),
-                        ))
-                        .build(),
-                ),
-                projects: aws_sdk_codebuild::Client::from_conf(
-                    self.projects
-                        .to_builder()
-                        .region(aws_sdk_codebuild::config::Region::new(region.to_string()))
-                        .build(),
-                ),
+            .or_insert_with(|| {
+                let configs = &self.configs;
+                RegionClients {
+                    pipelines: aws_sdk_codepipeline::Client::from_conf(
+                        configs
+                            .pipelines
+                            .to_builder()
+                            .region(aws_sdk_codepipeline::config::Region::new(
+                                region.to_string(),
+                            ))
+                            .build(),
+                    ),
+                    projects: aws_sdk_codebuild::Client::from_conf(
+                        configs
+                            .projects
+                            .to_builder()
+                            .region(aws_sdk_codebuild::config::Region::new(region.to_string()))
+                            .build(),
+                    ),
+                    codestar: aws_sdk_codestarconnections::Client::from_conf(
+                        configs
+                            .codestar
+                            .to_builder()
+                            .region(aws_sdk_codestarconnections::config::Region::new(
+                                region.to_string(),
+                            ))
+                            .build(),
+                    ),
+                }
             })
             .clone()
+    }
+
+    /// The regions enabled for this account (`ENABLED` or
+    /// `ENABLED_BY_DEFAULT`; an opted-out or opting-in region is never
+    /// called): `account:ListRegions`, kept for `REGION_LIST_TTL`.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, ConsumerError> {
+        if let Some((read, regions)) = self.lock_regions().as_ref() {
+            if read.elapsed() < REGION_LIST_TTL {
+                return Ok(regions.clone());
+            }
+        }
+        let client = aws_sdk_account::Client::from_conf(self.configs.account.clone());
+        let mut regions = Vec::new();
+        let fetch = |token: Option<String>| {
+            let request = client
+                .list_regions()
+                .max_results(REGIONS_PER_PAGE)
+                .region_opt_status_contains(RegionOptStatus::Enabled)
+                .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+                .set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| ConsumerError::Service {
+                    operation: "ListRegions",
+                    region: "account".into(),
+                    message: DisplayErrorContext(&e).to_string(),
+                })?;
+                let names: Vec<String> = page
+                    .regions()
+                    .iter()
+                    .filter(|r| {
+                        matches!(
+                            r.region_opt_status(),
+                            Some(RegionOptStatus::Enabled | RegionOptStatus::EnabledByDefault)
+                        )
+                    })
+                    .filter_map(|r| r.region_name().map(str::to_string))
+                    .collect();
+                Ok::<_, ConsumerError>((names, page.next_token().map(str::to_string)))
+            }
+        };
+        walk::<_, ConsumerError, _, _>("ListRegions", fetch, |page| regions.extend(page)).await?;
+        regions.sort();
+        regions.dedup();
+        *self.lock_regions() = Some((std::time::Instant::now(), regions.clone()));
+        Ok(regions)
+    }
+
+    fn lock_regions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Vec<String>)>> {
+        self.cache.regions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every pipeline of `region` with the connections its source actions
@@ -180,6 +281,7 @@ impl ConsumerClients {
         };
         walk::<_, ConsumerError, _, _>("ListPipelines", fetch, |page| summaries.extend(page))
             .await?;
+        self.prune(region, &summaries);
 
         stream::iter(summaries)
             .map(|(name, updated)| {
@@ -251,6 +353,23 @@ impl ConsumerClients {
             }
         };
         walk::<_, ConsumerError, _, _>("ListProjects", fetch, |page| names.extend(page)).await?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One list, no paging: at most one credential per server type and
+        // region (API reference, ListSourceCredentials; ImportSourceCredentials
+        // replaces it with `shouldOverwrite`).
+        let credentials = client
+            .list_source_credentials()
+            .send()
+            .await
+            .map_err(|e| error("ListSourceCredentials", DisplayErrorContext(&e).to_string()))?;
+        let defaults: HashMap<ServerType, String> = credentials
+            .source_credentials_infos()
+            .iter()
+            .filter(|c| c.auth_type() == Some(&AuthType::Codeconnections))
+            .filter_map(|c| Some((c.server_type()?.clone(), c.resource()?.to_string())))
+            .collect();
 
         let mut uses = Vec::new();
         for chunk in names.chunks(PROJECTS_PER_CALL) {
@@ -266,13 +385,99 @@ impl ConsumerClients {
                     .source()
                     .into_iter()
                     .chain(project.secondary_sources())
-                    .filter_map(connection_of)
-                    .map(|connection| Source {
-                        connection,
-                        stage: None,
-                    })
+                    .filter_map(|source| connection_of(source, &defaults))
                     .collect();
                 Some(Uses { consumer, sources })
+            }));
+        }
+        Ok(uses)
+    }
+}
+
+impl ConsumerClients {
+    /// The CloudFormation stacks of `region` synced from Git through a
+    /// repository link on one of `connections`: `ListRepositoryLinks`, then
+    /// `ListSyncConfigurations` (`CFN_STACK_SYNC`) for each such link. A
+    /// link is regional, its connection global: a link in any region may
+    /// name a connection of another home region.
+    pub async fn git_sync_stacks(
+        &self,
+        region: &str,
+        connections: &[&str],
+    ) -> Result<Vec<Uses>, ConsumerError> {
+        let client = self.in_region(region).codestar;
+        let error = |operation: &'static str, message: String| ConsumerError::Service {
+            operation,
+            region: region.to_string(),
+            message,
+        };
+        let mut links = Vec::new();
+        let fetch = |token: Option<String>| {
+            let request = client
+                .list_repository_links()
+                .max_results(LINKS_PER_PAGE)
+                .set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| {
+                    error("ListRepositoryLinks", DisplayErrorContext(&e).to_string())
+                })?;
+                Ok::<_, ConsumerError>((
+                    page.repository_links().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            }
+        };
+        walk::<_, ConsumerError, _, _>("ListRepositoryLinks", fetch, |page| links.extend(page))
+            .await?;
+        let mut uses = Vec::new();
+        let on_alerted = links.iter().filter(|link| {
+            connections
+                .iter()
+                .any(|c| same_connection(link.connection_arn(), c))
+        });
+        for link in on_alerted {
+            // A link is in the account of its connection.
+            let Some(owner) = ResourceArn::parse_connection(link.connection_arn()) else {
+                continue;
+            };
+            let fetch = |token: Option<String>| {
+                let request = client
+                    .list_sync_configurations()
+                    .repository_link_id(link.repository_link_id())
+                    .sync_type(SyncConfigurationType::CfnStackSync)
+                    .max_results(LINKS_PER_PAGE)
+                    .set_next_token(token);
+                async move {
+                    let page = request.send().await.map_err(|e| {
+                        error("ListSyncConfigurations", DisplayErrorContext(&e).to_string())
+                    })?;
+                    Ok::<_, ConsumerError>((
+                        page.sync_configurations().to_vec(),
+                        page.next_token().map(str::to_string),
+                    ))
+                }
+            };
+            let mut stacks = Vec::new();
+            walk::<_, ConsumerError, _, _>("ListSyncConfigurations", fetch, |page| {
+                stacks.extend(page)
+            })
+            .await?;
+            uses.extend(stacks.iter().filter_map(|sync| {
+                // The stack's ARN without its id: the sync names the stack only.
+                let arn = format!(
+                    "arn:{}:cloudformation:{region}:{}:stack/{}",
+                    owner.partition,
+                    owner.account,
+                    sync.resource_name()
+                );
+                Some(Uses {
+                    consumer: Consumer::from_arn(ConsumerKind::GitSyncStack, &arn)?,
+                    sources: vec![Source {
+                        connection: link.connection_arn().to_string(),
+                        stage: None,
+                        via: None,
+                    }],
+                })
             }));
         }
         Ok(uses)
@@ -304,6 +509,19 @@ impl ConsumerClients {
                 updated,
                 uses: e.uses,
             });
+        }
+    }
+
+    /// Forgets the pipelines of `region` no longer listed, so that neither
+    /// this process nor the exported cache keeps a deleted pipeline.
+    fn prune(&self, region: &str, listed: &[(String, Option<DateTime>)]) {
+        let names: HashSet<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+        let mut cache = self.lock_cache();
+        let before = cache.len();
+        cache.retain(|(r, name), _| r != region || names.contains(name.as_str()));
+        if cache.len() != before {
+            drop(cache);
+            self.lock_changed().insert(region.to_string());
         }
     }
 
@@ -424,15 +642,44 @@ fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
             Some(Source {
                 connection: action.configuration()?.get("ConnectionArn")?.clone(),
                 stage: Some(stage.to_string()),
+                via: None,
             })
         })
         .collect()
 }
 
-/// The connection a project source authenticates with (`auth.type`
-/// `CODECONNECTIONS`, `auth.resource` its ARN).
-fn connection_of(source: &ProjectSource) -> Option<String> {
-    let auth = source.auth()?;
-    (*auth.r#type() == SourceAuthType::Codeconnections)
-        .then(|| auth.resource().map(str::to_string))?
+/// The connection a project source authenticates with: its own `auth`
+/// (`type` `CODECONNECTIONS`, `resource` its ARN), or, with no `auth`, the
+/// region's account-level credential for its server type, where that is a
+/// connection.
+fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>) -> Option<Source> {
+    let Some(auth) = source.auth() else {
+        let connection = defaults.get(&server_type(source.r#type())?)?;
+        return Some(Source {
+            connection: connection.clone(),
+            stage: None,
+            via: Some(Via::AccountDefaultCredential),
+        });
+    };
+    let connection = (*auth.r#type() == SourceAuthType::Codeconnections)
+        .then(|| auth.resource().map(str::to_string))??;
+    Some(Source {
+        connection,
+        stage: None,
+        via: None,
+    })
+}
+
+/// The credential a source type uses (API reference: `ServerType` GITHUB,
+/// GITHUB_ENTERPRISE, BITBUCKET, GITLAB, GITLAB_SELF_MANAGED, one for each
+/// of the source types of those providers); other sources use none.
+fn server_type(source: &SourceType) -> Option<ServerType> {
+    Some(match source {
+        SourceType::Github => ServerType::Github,
+        SourceType::GithubEnterprise => ServerType::GithubEnterprise,
+        SourceType::Bitbucket => ServerType::Bitbucket,
+        SourceType::Gitlab => ServerType::Gitlab,
+        SourceType::GitlabSelfManaged => ServerType::GitlabSelfManaged,
+        _ => return None,
+    })
 }

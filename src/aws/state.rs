@@ -8,6 +8,12 @@
 //! also checks the record is still as read), publishes, then commits the
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
+//!
+//! Beside the records, under a partition no region is named, the table keeps
+//! the account cursor, the pipeline caches (up to 390 KB each) and the
+//! index of the partitions that hold records. A run loads the records by
+//! key, partition by partition, so it never reads (nor pays for) a cache
+//! item it does not want: a Scan reads every item whatever it filters.
 
 use super::sdk::{pause_before_resend, PARTIAL_ATTEMPTS};
 use crate::domain::lifecycle::{Change, Prior, Stored};
@@ -25,6 +31,9 @@ pub const CLAIM_LEASE: Duration = Duration::minutes(5);
 /// The key of the organization-wide account cursor; no region is named so.
 const CURSOR_REGION: &str = "connection-watch";
 const CURSOR_ARN: &str = "account-cursor";
+/// The item listing the partitions (home regions) that hold records, as a
+/// string set `regions`; a claim adds its region before it writes there.
+const INDEX_ARN: &str = "record-regions";
 /// Records outlive their last alert by this much beyond the repeat interval,
 /// so a removed deployment leaves nothing behind for ever.
 const RECORD_TTL_SLACK: Duration = Duration::days(30);
@@ -81,11 +90,51 @@ impl StateTable {
         }
     }
 
-    /// Every record: one paginated, consistent Scan. The table holds only
-    /// what is stuck or being resolved, and connections of any home region
-    /// may be listed, so there is no smaller set of partitions to query.
+    /// Every record: the index of the partitions that hold records, then a
+    /// consistent, paged Query of each. A table without the index (written
+    /// by an older version, or new) is read by one Scan, once, and indexed.
     pub async fn load(&self) -> Result<Loaded, StateError> {
+        let index = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, INDEX_ARN)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem (record index)", e))?;
+        let Some(index) = index.item() else {
+            return self.load_unindexed().await;
+        };
+        let regions = index
+            .get("regions")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
         let mut loaded = Loaded::default();
+        for region in regions {
+            let mut pages = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#region = :region")
+                .expression_attribute_names("#region", "region")
+                .expression_attribute_values(":region", s(&region))
+                .consistent_read(true)
+                .into_paginator()
+                .items()
+                .send();
+            while let Some(item) = pages.next().await {
+                sort_into(&mut loaded, &item.map_err(|e| self.error("Query", e))?);
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// The one Scan of a table that has no index yet, which then writes it.
+    async fn load_unindexed(&self) -> Result<Loaded, StateError> {
+        let mut loaded = Loaded::default();
+        let mut regions = std::collections::BTreeSet::new();
         let mut pages = self
             .client
             .scan()
@@ -96,24 +145,55 @@ impl StateTable {
             .send();
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| self.error("Scan", e))?;
-            match from_item(&item) {
-                Some(record) => loaded.records.push(record),
-                // Claim-only items belong to a run that never committed:
-                // a new record's claim expects no lastAlerted, as they have.
-                None if !item.contains_key("lastAlerted") => {}
-                // Another version's schema: replaced when next alerted.
-                None => loaded
-                    .unreadable
-                    .extend(item.get("arn").and_then(|v| v.as_s().ok()).cloned()),
+            let region = item.get("region").and_then(|v| v.as_s().ok());
+            if let Some(region) = region.filter(|r| *r != CURSOR_REGION) {
+                regions.insert(region.clone());
             }
+            sort_into(&mut loaded, &item);
         }
+        self.index(regions.into_iter().collect()).await?;
         Ok(loaded)
+    }
+
+    /// Adds `regions` to the index (creating it, even with none), before
+    /// anything is written there, so that no record is out of the load's
+    /// reach.
+    async fn index(&self, regions: Vec<String>) -> Result<(), StateError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CURSOR_REGION, INDEX_ARN)));
+        let request = if regions.is_empty() {
+            request
+                .update_expression("SET indexedAt = if_not_exists(indexedAt, :now)")
+                .expression_attribute_values(":now", s(&rfc3339(Utc::now())))
+        } else {
+            request
+                .update_expression("ADD regions :regions")
+                .expression_attribute_values(":regions", AttributeValue::Ss(regions))
+        };
+        request
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("UpdateItem (record index)", e))
     }
 
     /// Claims the records `changes` touch; returns, per change, whether this
     /// run holds it (false: another run has it, or it changed since read).
     /// Leases run on the clock, not on the event's time, which a replay sets.
     pub async fn claim(&self, changes: &[Change], run_id: &str) -> Result<Vec<bool>, StateError> {
+        let mut regions: Vec<String> = changes
+            .iter()
+            .filter(|c| !matches!(c, Change::Delete { .. }))
+            .map(|c| c.region().to_string())
+            .collect();
+        regions.sort();
+        regions.dedup();
+        if !regions.is_empty() {
+            self.index(regions).await?;
+        }
         let now = Utc::now();
         let claims = changes.iter().map(|change| async move {
             let mut request = self
@@ -333,6 +413,22 @@ impl StateTable {
             .await
             .map(drop)
             .map_err(|e| self.error("UpdateItem (account cursor)", e))
+    }
+}
+
+/// One loaded item: a record, another version's record (named in
+/// `unreadable`), or an item that is no record.
+fn sort_into(loaded: &mut Loaded, item: &Item) {
+    match from_item(item) {
+        Some(record) => loaded.records.push(record),
+        // Claim-only items belong to a run that never committed: a new
+        // record's claim expects no lastAlerted, as they have. The cursor,
+        // caches and index have none either.
+        None if !item.contains_key("lastAlerted") => {}
+        // Another version's schema: replaced when next alerted.
+        None => loaded
+            .unreadable
+            .extend(item.get("arn").and_then(|v| v.as_s().ok()).cloned()),
     }
 }
 

@@ -1,6 +1,6 @@
 //! A connection as the project reports it.
 
-use super::consumer::{Consumer, Recovery};
+use super::consumer::{Consumer, Coverage, Recovery};
 use super::host::is_host_available;
 use super::watched::{impl_watched, Kind, Lifecycle};
 use serde::{Deserialize, Serialize};
@@ -50,17 +50,16 @@ pub struct Connection {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
-    /// `USED_BY` on, in a run that alerts it: the pipelines and projects it
-    /// breaks, as far as they could be read.
+    /// `USED_BY` on, in a run that alerts it: the pipelines, projects and
+    /// synced stacks it breaks, as far as they could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<Vec<Consumer>>,
     /// How many more use it than `used_by` lists (`MAX_USED_BY_LISTED`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub used_by_more: usize,
-    /// The regions whose pipelines or projects could not be read: `used_by`
-    /// may miss some there.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub used_by_unread: Vec<String>,
+    /// Where `used_by` was looked for, and what could not be read there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by_coverage: Option<Coverage>,
     /// Resolved, with `RETRY_ON_RESOLVED`: the pipelines that had failed on
     /// it, and what was done for each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

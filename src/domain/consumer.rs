@@ -1,5 +1,8 @@
-//! What uses a connection: CodePipeline pipelines whose source actions and
-//! CodeBuild projects whose sources authenticate with it. Pure.
+//! What uses a connection: CodePipeline pipelines whose source actions,
+//! CodeBuild projects whose sources authenticate with it (by name, or through
+//! the region's account-level credential), and CloudFormation stacks synced
+//! from Git through a repository link on it; and how complete the search
+//! was. Pure.
 
 use super::arn::{console_domain, ResourceArn};
 use serde::{Deserialize, Serialize};
@@ -9,16 +12,50 @@ use serde::{Deserialize, Serialize};
 pub enum ConsumerKind {
     Pipeline,
     CodebuildProject,
+    GitSyncStack,
 }
 
 impl ConsumerKind {
-    /// As the text says it: `pipeline`, `CodeBuild project`.
+    /// Every kind, in the order the text names them.
+    pub const ALL: [Self; 3] = [Self::Pipeline, Self::CodebuildProject, Self::GitSyncStack];
+
+    /// As the text says it: `pipeline`, `CodeBuild project`, `Git-synced stack`.
     pub fn label(self) -> &'static str {
         match self {
             Self::Pipeline => "pipeline",
             Self::CodebuildProject => "CodeBuild project",
+            Self::GitSyncStack => "Git-synced stack",
         }
     }
+
+    /// As the JSON spells it (`usedBy[].kind`, `usedByCoverage`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pipeline => "pipeline",
+            Self::CodebuildProject => "codebuild-project",
+            Self::GitSyncStack => "git-sync-stack",
+        }
+    }
+
+    /// Plural, as a search's coverage names them.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Pipeline => "pipelines",
+            Self::CodebuildProject => "CodeBuild projects",
+            Self::GitSyncStack => "Git-synced stacks",
+        }
+    }
+}
+
+/// How a consumer reaches a connection when it does not name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// A CodeBuild source with no `auth` of its own uses the region's
+    /// account-level credential for its server type (CodeBuild User Guide:
+    /// account-level credentials "will be used on a project when no project
+    /// or source level credentials are specified").
+    AccountDefaultCredential,
 }
 
 /// One pipeline or project that breaks while its connection is stuck.
@@ -31,12 +68,15 @@ pub struct Consumer {
     pub account: String,
     pub arn: String,
     pub console_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 impl Consumer {
-    /// From its ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`
-    /// or `...:codebuild:<region>:<account>:project/<name>`); `None` for
-    /// one that does not parse.
+    /// From its ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`,
+    /// `...:codebuild:<region>:<account>:project/<name>` or
+    /// `...:cloudformation:<region>:<account>:stack/<name>`); `None` for one
+    /// that does not parse.
     pub fn from_arn(kind: ConsumerKind, arn: &str) -> Option<Self> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let ["arn", partition, service, region, account, resource] = parts[..] else {
@@ -45,6 +85,9 @@ impl Consumer {
         let name = match (kind, service) {
             (ConsumerKind::Pipeline, "codepipeline") => resource,
             (ConsumerKind::CodebuildProject, "codebuild") => resource.strip_prefix("project/")?,
+            (ConsumerKind::GitSyncStack, "cloudformation") => resource
+                .strip_prefix("stack/")
+                .map(|rest| rest.split('/').next().unwrap_or(rest))?,
             _ => return None,
         };
         let domain = console_domain(partition, region);
@@ -57,6 +100,9 @@ impl Consumer {
             ConsumerKind::CodebuildProject => {
                 format!("https://{domain}/codesuite/codebuild/{account}/projects/{name}?region={region}")
             }
+            ConsumerKind::GitSyncStack => format!(
+                "https://{domain}/cloudformation/home?region={region}#/stacks/stackinfo?stackId={name}"
+            ),
         };
         Some(Self {
             kind,
@@ -65,6 +111,7 @@ impl Consumer {
             account: account.to_string(),
             arn: arn.to_string(),
             console_url,
+            via: None,
         })
     }
 }
@@ -102,16 +149,38 @@ pub struct Uses {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     pub connection: String,
-    /// The pipeline stage holding the source action; `None` for a project.
+    /// The pipeline stage holding the source action; `None` for a project
+    /// or a synced stack.
     pub stage: Option<String>,
+    /// Set when the source does not name the connection itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 impl Uses {
-    /// Whether any source names `connection`.
+    /// Whether any source uses `connection`.
     pub fn uses(&self, connection: &str) -> bool {
         self.sources
             .iter()
             .any(|s| same_connection(&s.connection, connection))
+    }
+
+    /// The consumer as it uses `connection`: `via` only where no source
+    /// names it directly.
+    fn consumer_of(&self, connection: &str) -> Consumer {
+        let mut using = self
+            .sources
+            .iter()
+            .filter(|s| same_connection(&s.connection, connection));
+        let via = if using.any(|s| s.via.is_none()) {
+            None
+        } else {
+            Some(Via::AccountDefaultCredential)
+        };
+        Consumer {
+            via,
+            ..self.consumer.clone()
+        }
     }
 
     /// The stages whose source actions name `connection`, each once.
@@ -167,7 +236,7 @@ pub fn used_by(connection: &str, uses: &[Uses]) -> ConsumersFound {
     let mut found: Vec<Consumer> = uses
         .iter()
         .filter(|u| u.uses(connection))
-        .map(|u| u.consumer.clone())
+        .map(|u| u.consumer_of(connection))
         .collect();
     found.sort();
     found.dedup();
@@ -176,6 +245,59 @@ pub fn used_by(connection: &str, uses: &[Uses]) -> ConsumersFound {
     ConsumersFound {
         listed: found,
         more,
+    }
+}
+
+/// `Unread::kind` where the account's enabled regions could not be listed
+/// (the regions that were read are then not every region).
+pub const UNREAD_REGION_LIST: &str = "region-list";
+/// `Unread::kind` where the account could not be read at all (its member
+/// role was not assumed); `region` is then [`EVERY_REGION`].
+pub const UNREAD_ACCOUNT: &str = "account";
+pub const EVERY_REGION: &str = "*";
+
+/// What one lookup could not read: a kind (`ConsumerKind::as_str`) in a
+/// region, or the account's region list, or the account.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unread {
+    pub region: String,
+    pub kind: String,
+    pub error: String,
+}
+
+/// How far the search for a connection's consumers reached
+/// (`usedByCoverage`): a claim that nothing uses it is only as good as this.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// The kinds looked up (`USED_BY`).
+    pub kinds: Vec<ConsumerKind>,
+    /// How many regions were read.
+    pub regions: usize,
+    /// Whether those are every region enabled for the account, as AWS
+    /// listed them (false with a `USED_BY_REGIONS` list, or when the list
+    /// could not be read).
+    pub all_enabled_regions: bool,
+    pub unread: Vec<Unread>,
+}
+
+impl Coverage {
+    /// Whether finding nothing means nothing uses it: every kind looked up
+    /// in every enabled region of the account, and nothing unread. A
+    /// connection is usable from every region ("Global resources in AWS
+    /// CodeConnections"), so less than that proves nothing.
+    pub fn is_complete(&self) -> bool {
+        ConsumerKind::ALL.iter().all(|k| self.kinds.contains(k))
+            && self.all_enabled_regions
+            && self.unread.is_empty()
+    }
+
+    /// The kinds `USED_BY` leaves out.
+    pub fn kinds_left_out(&self) -> Vec<ConsumerKind> {
+        ConsumerKind::ALL
+            .into_iter()
+            .filter(|k| !self.kinds.contains(k))
+            .collect()
     }
 }
 
@@ -197,6 +319,7 @@ mod tests {
                 .map(|c| Source {
                     connection: c.clone(),
                     stage: Some("Source".into()),
+                    via: None,
                 })
                 .collect(),
         }

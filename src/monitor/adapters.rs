@@ -3,7 +3,7 @@
 
 use super::config::MonitorConfig;
 use crate::aws::codestar::CodestarClients;
-use crate::aws::consumers::ConsumerClients;
+use crate::aws::consumers::{ConsumerClients, ConsumerConfigs};
 use crate::aws::events::EventPublisher;
 use crate::aws::organization::Accounts;
 use crate::aws::sns::AlertPublisher;
@@ -39,7 +39,14 @@ impl Adapters {
             consumers: config
                 .used_by
                 .any()
-                .then(|| ConsumerClients::new(sdk.into(), sdk.into())),
+                .then(|| {
+                    ConsumerClients::new(ConsumerConfigs {
+                        pipelines: sdk.into(),
+                        projects: sdk.into(),
+                        codestar: sdk.into(),
+                        account: sdk.into(),
+                    })
+                }),
             events: config
                 .event_bus
                 .clone()

@@ -1,5 +1,6 @@
 //! The monitor's configuration, read once at start-up from the environment.
 
+use crate::domain::consumer::ConsumerKind;
 use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
@@ -55,21 +56,44 @@ pub struct MonitorConfig {
     pub narrowed_accounts: Option<Vec<String>>,
     /// `USED_BY`: which consumers of alerted connections are looked up.
     pub used_by: UsedBy,
+    /// `USED_BY_REGIONS`: where they are looked up.
+    pub used_by_regions: UsedByRegions,
     /// `RETRY_ON_RESOLVED`: restart the pipelines a healed connection had failed.
     pub retry_on_resolved: bool,
 }
 
-/// `USED_BY`: `pipelines,codebuild` (the default), either, or `none`.
+/// `USED_BY`: `pipelines,codebuild,gitsync` (the default), any of them, or `none`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UsedBy {
     pub pipelines: bool,
     pub codebuild: bool,
+    pub git_sync: bool,
 }
 
 impl UsedBy {
     pub fn any(self) -> bool {
-        self.pipelines || self.codebuild
+        self.pipelines || self.codebuild || self.git_sync
     }
+
+    /// The kinds looked up, in the order the text names them.
+    pub fn kinds(self) -> Vec<ConsumerKind> {
+        [
+            (self.pipelines, ConsumerKind::Pipeline),
+            (self.codebuild, ConsumerKind::CodebuildProject),
+            (self.git_sync, ConsumerKind::GitSyncStack),
+        ]
+        .into_iter()
+        .filter_map(|(on, kind)| on.then_some(kind))
+        .collect()
+    }
+}
+
+/// `USED_BY_REGIONS`: every region enabled for the connection's account
+/// (`enabled`, the default), or these regions only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsedByRegions {
+    Enabled,
+    Listed(Vec<String>),
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -125,6 +149,7 @@ impl MonitorConfig {
         let repeat_interval = repeat_interval(set)?;
         let organization = organization(set)?;
         let used_by = used_by(set)?;
+        let used_by_regions = used_by_regions(set)?;
         let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED")?;
         if retry_on_resolved && !used_by.pipelines {
             return Err(invalid(
@@ -152,6 +177,7 @@ impl MonitorConfig {
             account_concurrency: organization.account_concurrency,
             narrowed_accounts: None,
             used_by,
+            used_by_regions,
             retry_on_resolved,
         })
     }
@@ -260,24 +286,35 @@ fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
         return Ok(UsedBy {
             pipelines: true,
             codebuild: true,
+            git_sync: true,
         });
     };
     if value.trim().eq_ignore_ascii_case("none") {
         return Ok(UsedBy {
             pipelines: false,
             codebuild: false,
+            git_sync: false,
         });
     }
     let kinds = list("USED_BY", &value, |item| {
         match item.to_ascii_lowercase().as_str() {
-            kind @ ("pipelines" | "codebuild") => Ok(kind.to_string()),
-            _ => Err(format!("{item:?} is not pipelines, codebuild or none")),
+            kind @ ("pipelines" | "codebuild" | "gitsync") => Ok(kind.to_string()),
+            _ => Err(format!("{item:?} is not pipelines, codebuild, gitsync or none")),
         }
     })?;
     Ok(UsedBy {
         pipelines: kinds.iter().any(|k| k == "pipelines"),
         codebuild: kinds.iter().any(|k| k == "codebuild"),
+        git_sync: kinds.iter().any(|k| k == "gitsync"),
     })
+}
+
+fn used_by_regions(set: &Vars<'_>) -> Result<UsedByRegions, ConfigError> {
+    match set("USED_BY_REGIONS") {
+        None => Ok(UsedByRegions::Enabled),
+        Some(v) if v.trim().eq_ignore_ascii_case("enabled") => Ok(UsedByRegions::Enabled),
+        Some(v) => list("USED_BY_REGIONS", &v, parse_region).map(UsedByRegions::Listed),
+    }
 }
 
 fn statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
@@ -676,6 +713,8 @@ mod tests {
             ("USED_BY", "pipelines,lambda"),
             ("RETRY_ON_RESOLVED", "sometimes"),
             ("USED_BY", "none,codebuild"),
+            ("USED_BY_REGIONS", "us-east-1,enabled"),
+            ("USED_BY_REGIONS", "us-east-1,,eu-west-1"),
             ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
             (
                 "EVENT_BUS",
@@ -720,13 +759,29 @@ mod tests {
             let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
             vars.extend(value.map(|v| ("USED_BY", v)));
             let u = config(&vars).unwrap().used_by;
-            (u.pipelines, u.codebuild)
+            (u.pipelines, u.codebuild, u.git_sync)
         };
-        assert_eq!(used_by(None), (true, true));
-        assert_eq!(used_by(Some("pipelines")), (true, false));
-        assert_eq!(used_by(Some(" CodeBuild ")), (false, true));
-        assert_eq!(used_by(Some("none")), (false, false));
-        assert_eq!(used_by(Some("codebuild,pipelines")), (true, true));
+        assert_eq!(used_by(None), (true, true, true));
+        assert_eq!(used_by(Some("pipelines")), (true, false, false));
+        assert_eq!(used_by(Some(" CodeBuild ")), (false, true, false));
+        assert_eq!(used_by(Some("none")), (false, false, false));
+        assert_eq!(used_by(Some("codebuild,pipelines")), (true, true, false));
+        assert_eq!(used_by(Some("GitSync")), (false, false, true));
+    }
+
+    #[test]
+    fn used_by_regions_default_to_every_enabled_region() {
+        let regions = |value: Option<&str>| {
+            let mut vars = vec![("ALERT_TOPIC_ARN", TOPIC)];
+            vars.extend(value.map(|v| ("USED_BY_REGIONS", v)));
+            config(&vars).unwrap().used_by_regions
+        };
+        assert_eq!(regions(None), UsedByRegions::Enabled);
+        assert_eq!(regions(Some(" Enabled ")), UsedByRegions::Enabled);
+        assert_eq!(
+            regions(Some("eu-west-1, us-east-1")),
+            UsedByRegions::Listed(vec!["eu-west-1".into(), "us-east-1".into()])
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What one run found and the run report built from it. Pure: no I/O.
 
+use crate::domain::consumer::Unread;
 use crate::aws::codestar::CodestarError;
 use crate::domain::connection::Connection;
 use crate::domain::host::Host;
@@ -94,13 +95,14 @@ pub struct RegionSummary {
     pub stuck_hosts: usize,
 }
 
-/// A region (or an account) whose consumers could not be read.
+/// What a lookup of an account's consumers could not read: a kind in a
+/// region, its region list, or the whole account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsedByFailure {
     pub account: String,
-    pub region: String,
-    pub error: String,
+    #[serde(flatten)]
+    pub unread: Unread,
 }
 
 /// DESIGN.md's run result.

@@ -76,7 +76,9 @@ mod tests {
             used_by: UsedBy {
                 pipelines: false,
                 codebuild: false,
+                git_sync: false,
             },
+            used_by_regions: crate::monitor::config::UsedByRegions::Enabled,
             retry_on_resolved: false,
         }
     }

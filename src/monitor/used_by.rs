@@ -1,28 +1,39 @@
-//! What alerted connections break: the pipelines and CodeBuild projects
-//! that use them, looked up only in runs that alert a connection. A region
-//! whose consumers cannot be read costs that region's `usedBy` (reported),
-//! never the alert.
+//! What alerted connections break: the pipelines, CodeBuild projects and
+//! Git-synced stacks that use them, looked up only in runs that alert a
+//! connection, in every region the connection is usable from (a connection
+//! is global: "You only have to create a connection once, and then you can
+//! use it in any AWS Region", Developer Tools guide, "Global resources in
+//! AWS CodeConnections"). What cannot be read costs that region's, kind's
+//! or account's `usedBy` (reported in its coverage), never the alert.
 
-use super::config::MonitorConfig;
+use super::config::{MonitorConfig, UsedByRegions};
 use super::report::UsedByFailure;
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
 use crate::aws::organization::Accounts;
 use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
-use crate::domain::consumer::{used_by, ConsumerKind, Outcome, Recovery, Uses};
+use crate::domain::consumer::{
+    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
+    UNREAD_ACCOUNT, UNREAD_REGION_LIST,
+};
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};
 use tokio::time::{timeout_at, Instant};
 
+/// Regions of one account read at once (each reads up to three kinds at
+/// once): 17 default regions take three rounds, not seventeen.
+const REGIONS_IN_FLIGHT: usize = 6;
+
 /// What the lookup found: every consumer read in each account looked at
 /// (with that account's clients; `None` where its role could not be
-/// assumed), and where reading failed.
+/// assumed), how far each account's search reached, and what failed.
 #[derive(Default)]
 pub struct Lookup {
     accounts: HashMap<String, Option<ConsumerClients>>,
+    coverage: HashMap<String, Coverage>,
     uses: Vec<Uses>,
     unread: Vec<UsedByFailure>,
 }
@@ -41,26 +52,17 @@ impl Lookup {
         &self.unread
     }
 
-    /// Sets `usedBy` on each connection of an account looked at (and says
-    /// which of its regions could not be read); others are left without.
+    /// Sets `usedBy` and its coverage on each connection of an account
+    /// looked at; others are left without.
     pub fn attach(&self, connections: &mut [Connection]) {
         for connection in connections {
-            let Some(owner) = owner(connection) else {
+            let Some(coverage) = owner(connection).and_then(|o| self.coverage.get(o)) else {
                 continue;
             };
-            if !self.accounts.contains_key(owner) {
-                continue;
-            }
-            let unread: BTreeSet<String> = self
-                .unread
-                .iter()
-                .filter(|f| f.account == owner)
-                .map(|f| f.region.clone())
-                .collect();
             let found = used_by(&connection.arn, &self.uses);
             connection.used_by = Some(found.listed);
             connection.used_by_more = found.more;
-            connection.used_by_unread = unread.into_iter().collect();
+            connection.used_by_coverage = Some(coverage.clone());
         }
     }
 
@@ -133,28 +135,61 @@ pub async fn look_up(
     alerted: &[&Connection],
     deadline: Instant,
 ) -> Lookup {
-    let regions = regions(config, alerted);
-    let owners: BTreeSet<(&str, &str)> = alerted
-        .iter()
-        .filter_map(|c| ResourceArn::parse(&c.arn).map(|a| (a.account, a.partition)))
-        .collect();
-    let regions = &regions;
+    let mut owners: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for connection in alerted {
+        if let Some(arn) = ResourceArn::parse(&connection.arn) {
+            owners
+                .entry((arn.account, arn.partition))
+                .or_default()
+                .push(&connection.arn);
+        }
+    }
+    let fallback = fallback_regions(config, alerted);
+    let search = Search {
+        reach,
+        config,
+        fallback: &fallback,
+        deadline,
+    };
     let looked: Vec<Option<Looked>> = stream::iter(owners)
-        .map(|(account, partition)| {
-            look_up_owner(
-                clients, reach, config, account, partition, regions, deadline,
-            )
+        .map(|((account, partition), connections)| {
+            look_up_owner(clients, search, account, partition, connections)
         })
         .buffered(config.account_concurrency.max(1))
         .collect()
         .await;
     let mut lookup = Lookup::default();
     for looked in looked.into_iter().flatten() {
-        lookup.uses.extend(looked.read.uses);
-        lookup.unread.extend(looked.read.unread);
-        lookup.accounts.insert(looked.account, looked.clients);
+        let Looked {
+            account,
+            clients,
+            read,
+        } = looked;
+        lookup.uses.extend(read.uses);
+        lookup.unread.extend(read.unread.iter().map(|unread| UsedByFailure {
+            account: account.clone(),
+            unread: unread.clone(),
+        }));
+        let coverage = Coverage {
+            kinds: config.used_by.kinds(),
+            regions: read.regions,
+            all_enabled_regions: read.all_enabled_regions,
+            unread: read.unread,
+        };
+        lookup.coverage.insert(account.clone(), coverage);
+        lookup.accounts.insert(account, clients);
     }
     lookup
+}
+
+/// What every account's lookup shares.
+#[derive(Clone, Copy)]
+struct Search<'a> {
+    reach: Reach<'a>,
+    config: &'a MonitorConfig,
+    /// Where to look when an account's region list cannot be read.
+    fallback: &'a [String],
+    deadline: Instant,
 }
 
 /// One account's lookup: its clients (`None` where its role could not be
@@ -169,13 +204,17 @@ struct Looked {
 /// connection in a run that is not organization-wide).
 async fn look_up_owner(
     clients: &ConsumerClients,
-    reach: Reach<'_>,
-    config: &MonitorConfig,
+    search: Search<'_>,
     account: &str,
     partition: &str,
-    regions: &[String],
-    deadline: Instant,
+    connections: Vec<&str>,
 ) -> Option<Looked> {
+    let Search {
+        reach,
+        config,
+        deadline,
+        ..
+    } = search;
     let assumed = match reach.accounts.filter(|_| account != reach.own_account) {
         None if account == reach.own_account => Ok(None),
         None => return None,
@@ -193,33 +232,21 @@ async fn look_up_owner(
         Ok(Some(credentials)) => clients.member(account, credentials),
         Err(e) => {
             tracing::error!(%account, error = %e, "usedBy: member role not assumed");
-            let unread = regions
-                .iter()
-                .map(|region| UsedByFailure {
-                    account: account.to_string(),
-                    region: region.clone(),
-                    error: e.clone(),
-                })
-                .collect();
             return Some(Looked {
                 account: account.to_string(),
                 clients: None,
                 read: Read {
-                    uses: Vec::new(),
-                    unread,
+                    unread: vec![Unread {
+                        region: EVERY_REGION.into(),
+                        kind: UNREAD_ACCOUNT.into(),
+                        error: e,
+                    }],
+                    ..Read::default()
                 },
             });
         }
     };
-    let read = look_up_account(
-        &account_clients,
-        reach.state,
-        config,
-        account,
-        regions,
-        deadline,
-    )
-    .await;
+    let read = look_up_account(&account_clients, search, account, &connections).await;
     Some(Looked {
         account: account.to_string(),
         clients: Some(account_clients),
@@ -227,9 +254,10 @@ async fn look_up_owner(
     })
 }
 
-/// The regions to look in: `MONITOR_REGIONS` when set, else the function's
-/// own region and the alerted connections' home regions.
-fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<String> {
+/// Where to look when the account's own list of enabled regions is not to
+/// be had: `MONITOR_REGIONS` when set, else the function's own region and
+/// the alerted connections' home regions. A search there is never complete.
+fn fallback_regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<String> {
     let mut regions: BTreeSet<String> = config.host_regions().into_iter().collect();
     if config.regions.is_none() {
         regions.extend(connections.iter().map(|c| c.region.clone()));
@@ -237,70 +265,136 @@ fn regions(config: &MonitorConfig, connections: &[&Connection]) -> Vec<String> {
     regions.into_iter().collect()
 }
 
-/// What one account's reads found.
-struct Read {
-    uses: Vec<Uses>,
-    unread: Vec<UsedByFailure>,
+/// The regions of one account to read, and whether they are every region
+/// it has enabled; a region list that cannot be read is reported.
+struct Regions {
+    names: Vec<String>,
+    all_enabled: bool,
+    unread: Option<Unread>,
 }
 
-/// Reads the consumers of `account` in `regions`, every region at once,
-/// each listing bounded by `deadline`. With a state table, a cold process
-/// starts from the pipeline definitions it cached, and what changed is
-/// cached again; a cache that cannot be read or written costs only time.
+async fn regions_of(clients: &ConsumerClients, search: Search<'_>) -> Regions {
+    if let UsedByRegions::Listed(listed) = &search.config.used_by_regions {
+        return Regions {
+            names: listed.clone(),
+            all_enabled: false,
+            unread: None,
+        };
+    }
+    let listed = timeout_at(search.deadline, clients.enabled_regions())
+        .await
+        .unwrap_or_else(|_| Err(timed_out("account", "ListRegions")));
+    match listed {
+        Ok(names) => Regions {
+            names,
+            all_enabled: true,
+            unread: None,
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "usedBy: enabled regions not listed");
+            Regions {
+                names: search.fallback.to_vec(),
+                all_enabled: false,
+                unread: Some(Unread {
+                    region: EVERY_REGION.into(),
+                    kind: UNREAD_REGION_LIST.into(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+/// What one account's reads found, and how far they reached.
+#[derive(Default)]
+struct Read {
+    uses: Vec<Uses>,
+    regions: usize,
+    all_enabled_regions: bool,
+    unread: Vec<Unread>,
+}
+
+/// Reads the consumers of `account` in its regions, `REGIONS_IN_FLIGHT` at
+/// a time, each listing bounded by the deadline. With a state table, a
+/// cold process starts from the pipeline definitions it cached, and what
+/// changed is cached again; a cache that cannot be read or written costs
+/// only time.
 async fn look_up_account(
     clients: &ConsumerClients,
-    state: Option<&StateTable>,
-    config: &MonitorConfig,
+    search: Search<'_>,
     account: &str,
-    regions: &[String],
-    deadline: Instant,
+    connections: &[&str],
 ) -> Read {
-    if let Some(table) = state.filter(|_| config.used_by.pipelines) {
-        warm_from(table, clients, account, regions, deadline).await;
+    let Search {
+        reach,
+        config,
+        deadline,
+        ..
+    } = search;
+    let regions = regions_of(clients, search).await;
+    if let Some(table) = reach.state.filter(|_| config.used_by.pipelines) {
+        warm_from(table, clients, account, &regions.names, deadline).await;
     }
-    let reads = regions.iter().map(|region| async move {
-        let pipelines = async {
-            if !config.used_by.pipelines {
-                return Ok(Vec::new());
+    let reads = regions.names.iter().map(|region| async move {
+        let read = |kind: ConsumerKind| async move {
+            let (on, operation) = match kind {
+                ConsumerKind::Pipeline => (config.used_by.pipelines, "ListPipelines"),
+                ConsumerKind::CodebuildProject => (config.used_by.codebuild, "ListProjects"),
+                ConsumerKind::GitSyncStack => (config.used_by.git_sync, "ListRepositoryLinks"),
+            };
+            if !on {
+                return (kind, Ok(Vec::new()));
             }
-            timeout_at(deadline, clients.pipelines(region))
+            let listing = async {
+                match kind {
+                    ConsumerKind::Pipeline => clients.pipelines(region).await,
+                    ConsumerKind::CodebuildProject => clients.projects(region).await,
+                    ConsumerKind::GitSyncStack => {
+                        clients.git_sync_stacks(region, connections).await
+                    }
+                }
+            };
+            let result = timeout_at(deadline, listing)
                 .await
-                .unwrap_or_else(|_| Err(timed_out(region, "ListPipelines")))
+                .unwrap_or_else(|_| Err(timed_out(region, operation)));
+            (kind, result)
         };
-        let projects = async {
-            if !config.used_by.codebuild {
-                return Ok(Vec::new());
-            }
-            timeout_at(deadline, clients.projects(region))
-                .await
-                .unwrap_or_else(|_| Err(timed_out(region, "ListProjects")))
-        };
-        let (pipelines, projects) = tokio::join!(pipelines, projects);
-        (region, [pipelines, projects])
+        let (pipelines, projects, stacks) = tokio::join!(
+            read(ConsumerKind::Pipeline),
+            read(ConsumerKind::CodebuildProject),
+            read(ConsumerKind::GitSyncStack)
+        );
+        (region, [pipelines, projects, stacks])
     });
-    let read = join_all(reads).await;
-    if let Some(table) = state {
-        cache_in(table, clients, account, regions, deadline).await;
+    let read: Vec<_> = stream::iter(reads)
+        .buffer_unordered(REGIONS_IN_FLIGHT)
+        .collect()
+        .await;
+    if let Some(table) = reach.state {
+        cache_in(table, clients, account, &regions.names, deadline).await;
     }
     let mut found = Read {
-        uses: Vec::new(),
-        unread: Vec::new(),
+        regions: regions.names.len(),
+        all_enabled_regions: regions.all_enabled,
+        unread: regions.unread.into_iter().collect(),
+        ..Read::default()
     };
     for (region, results) in read {
-        for result in results {
+        for (kind, result) in results {
             match result {
                 Ok(uses) => found.uses.extend(uses),
                 Err(e) => {
                     tracing::error!(%region, error = %e, "usedBy: consumers could not be read");
-                    found.unread.push(UsedByFailure {
-                        account: account.to_string(),
+                    found.unread.push(Unread {
                         region: region.clone(),
+                        kind: kind.as_str().into(),
                         error: e.to_string(),
                     });
                 }
             }
         }
     }
+    found.unread.sort();
     found
 }
 
@@ -365,6 +459,22 @@ mod tests {
 
     const HEALED: &str = "arn:aws:codeconnections:us-east-1:123456789012:connection/healed";
 
+    /// Clients over these CodePipeline and CodeBuild configurations;
+    /// CodeConnections and Account answer nothing.
+    fn clients(
+        pipelines: aws_sdk_codepipeline::Config,
+        projects: aws_sdk_codebuild::Config,
+    ) -> ConsumerClients {
+        let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, &[]);
+        let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, &[]);
+        ConsumerClients::new(crate::aws::consumers::ConsumerConfigs {
+            pipelines,
+            projects,
+            codestar: codestar.config().clone(),
+            account: account.config().clone(),
+        })
+    }
+
     fn connection(arn: &str, state: AlertState) -> Connection {
         Connection {
             arn: arn.into(),
@@ -387,8 +497,10 @@ mod tests {
                 sources: vec![Source {
                     connection: HEALED.replace(":codeconnections:", ":codestar-connections:"),
                     stage: Some("Source".into()),
+                    via: None,
                 }],
             }],
+            coverage: HashMap::new(),
             unread: Vec::new(),
         }
     }
@@ -418,7 +530,7 @@ mod tests {
             .then_output(|| RetryStageExecutionOutput::builder().build());
         let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state, &retry]);
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
-        let lookup = lookup_with(ConsumerClients::new(
+        let lookup = lookup_with(clients(
             pipelines.config().clone(),
             projects.config().clone(),
         ));
@@ -487,7 +599,7 @@ mod tests {
     async fn a_hanging_codepipeline_costs_the_restart_not_the_run() {
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
         let hanging =
-            ConsumerClients::new(local_codepipeline(None).await, projects.config().clone());
+            clients(local_codepipeline(None).await, projects.config().clone());
         let lookup = lookup_with(hanging);
         let mut connections = [connection(HEALED, AlertState::Resolved)];
         let deadline = Instant::now() + std::time::Duration::from_millis(300);
@@ -519,7 +631,7 @@ mod tests {
             .then_output(|| GetPipelineStateOutput::builder().build());
         let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state]);
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
-        let lookup = lookup_with(ConsumerClients::new(
+        let lookup = lookup_with(clients(
             pipelines.config().clone(),
             projects.config().clone(),
         ));
@@ -562,12 +674,13 @@ mod tests {
             aws_sdk_codebuild::operation::list_projects::ListProjectsOutput::builder().build()
         });
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[&projects]);
-        let clients = ConsumerClients::new(pipelines, projects.config().clone());
+        let clients = clients(pipelines, projects.config().clone());
         let vars = |name: &str| match name {
             "ALERT_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:alerts".to_string()),
             "MONITOR_REGIONS" => Some("us-east-1".into()),
             "ACCOUNTS" => Some("organization".into()),
             "USED_BY" => Some("pipelines,codebuild".into()),
+            "USED_BY_REGIONS" => Some("us-east-1".into()),
             "ACCOUNT_CONCURRENCY" => Some(concurrency.into()),
             _ => None,
         };

@@ -3,7 +3,7 @@
 //! renderer reads. Renderers walk kinds and items here, never a kind by name.
 
 use crate::domain::connection::Connection;
-use crate::domain::consumer::{Consumer, Recovery};
+use crate::domain::consumer::{Consumer, Coverage, Recovery};
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, Watched};
 use chrono::{DateTime, Utc};
@@ -35,12 +35,12 @@ pub struct Facts<'a> {
     pub host_status: Option<&'a str>,
     /// Why a host is in its status, as AWS says it.
     pub reason: Option<&'a str>,
-    /// A connection's pipelines and projects, when they were looked up, and
-    /// the regions where they could not be read.
+    /// A connection's consumers, when they were looked up, and how far
+    /// the search reached.
     pub used_by: Option<&'a [Consumer]>,
     /// How many more use it than `used_by` lists.
     pub used_by_more: usize,
-    pub used_by_unread: &'a [String],
+    pub used_by_coverage: Option<&'a Coverage>,
     /// A resolved connection's pipelines, restarted or not (`RETRY_ON_RESOLVED`).
     pub recovery: &'a [Recovery],
 }
@@ -65,7 +65,7 @@ impl KindFacts for Connection {
             host_status: self.host_status.as_deref(),
             used_by: self.used_by.as_deref(),
             used_by_more: self.used_by_more,
-            used_by_unread: &self.used_by_unread,
+            used_by_coverage: self.used_by_coverage.as_ref(),
             recovery: &self.recovery,
             ..Facts::default()
         }

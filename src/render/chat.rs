@@ -7,7 +7,8 @@
 
 use super::batch::{title, Batch, Frame, Item};
 use super::escape::shown;
-use crate::domain::consumer::{Consumer, Outcome};
+use super::coverage::{none_of, not_searched, regions, searched};
+use crate::domain::consumer::{Consumer, Coverage, Outcome};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -216,8 +217,10 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
         line += &format!(" · {note}");
     }
     if let Some(used_by) = item.facts().used_by {
-        let more = item.facts().used_by_more;
-        line += &format!(" · {}", breaks(item.is_resolved(), used_by, more));
+        let facts = item.facts();
+        let more = facts.used_by_more;
+        let coverage = facts.used_by_coverage;
+        line += &format!(" · {}", breaks(item.is_resolved(), used_by, more, coverage));
     }
     for r in item.facts().recovery {
         let verb = match r.outcome {
@@ -236,10 +239,26 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
 /// The most consumers a chat line links; the e-mail names more.
 const MAX_CONSUMERS_LINKED: usize = 3;
 
-/// `breaks [pipeline `payments-deploy`](url) (`us-east-1`), ... and N more`.
-fn breaks(resolved: bool, used_by: &[Consumer], more: usize) -> String {
+/// `breaks [pipeline `payments-deploy`](url) (`us-east-1`), ... and N more`;
+/// when nothing was found, what was searched, and whether that was all.
+fn breaks(resolved: bool, used_by: &[Consumer], more: usize, coverage: Option<&Coverage>) -> String {
     if used_by.is_empty() {
-        return "used by no pipeline or CodeBuild project found".into();
+        return match coverage {
+            Some(c) if c.is_complete() => format!(
+                "used by {} in {} (a candidate for deletion)",
+                none_of(c),
+                regions(c.regions)
+            ),
+            Some(c) if c.regions == 0 => {
+                format!("what it breaks is unknown (not searched: {})", not_searched(c).join("; "))
+            }
+            Some(c) => format!(
+                "nothing found among {} (not searched: {})",
+                searched(c),
+                not_searched(c).join("; ")
+            ),
+            None => "nothing found".into(),
+        };
     }
     let linked: Vec<String> = used_by
         .iter()

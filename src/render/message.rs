@@ -491,6 +491,7 @@ mod tests {
                     sources: vec![Source {
                         connection: shared.arn.clone(),
                         stage: None,
+                        via: None,
                     }],
                 }
             })

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod chat;
+pub mod coverage;
 pub mod escape;
 pub mod events;
 pub mod json;

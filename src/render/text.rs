@@ -4,7 +4,8 @@
 
 use super::batch::{title, AccountGroup, Batch, Item};
 use super::escape::shown;
-use crate::domain::consumer::{Consumer, Outcome, Recovery};
+use super::coverage::{none_of, not_searched, regions, searched};
+use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
@@ -205,12 +206,13 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
         block += &format!("  Reason:   {}\n", shown(reason));
     }
     if let Some(used_by) = facts.used_by {
-        block += &breaks(
-            item.is_resolved(),
-            used_by,
-            facts.used_by_more,
-            facts.used_by_unread,
-        );
+        let found = Found {
+            listed: used_by,
+            more: facts.used_by_more,
+            coverage: facts.used_by_coverage,
+            provider: item.provider_type(),
+        };
+        block += &breaks(item.is_resolved(), &found);
     }
     for recovery in facts.recovery {
         block += &recovery_line(recovery);
@@ -241,42 +243,52 @@ fn recovery_line(r: &Recovery) -> String {
 /// The most consumers a block names; the rest are counted.
 pub const MAX_CONSUMERS_SHOWN: usize = 5;
 
+/// What a connection's `usedBy` search found, as `breaks` renders it.
+struct Found<'a> {
+    listed: &'a [Consumer],
+    more: usize,
+    coverage: Option<&'a Coverage>,
+    /// The connection's provider, which names an account-level credential.
+    provider: &'a str,
+}
+
 /// `  Breaks:   pipeline payments-deploy (us-east-1): <link>`, one line
 /// each, then `...and N more`; a resolved connection's were `Used by`.
-fn breaks(resolved: bool, used_by: &[Consumer], more: usize, unread: &[String]) -> String {
+/// Finding nothing is said with what was searched, and only a complete
+/// search makes a connection a candidate for deletion.
+fn breaks(resolved: bool, found: &Found<'_>) -> String {
     let label = if resolved { "Used by: " } else { "Breaks:  " };
-    let mut lines: Vec<String> = used_by
+    let mut lines: Vec<String> = found
+        .listed
         .iter()
         .take(MAX_CONSUMERS_SHOWN)
-        .map(|c| {
-            format!(
-                "{} {} ({}): {}",
-                c.kind.label(),
-                shown(&c.name),
-                shown(&c.region),
-                shown(&c.console_url)
-            )
-        })
+        .map(|c| consumer_line(c, found.provider))
         .collect();
-    let unshown = used_by.len().saturating_sub(MAX_CONSUMERS_SHOWN) + more;
+    let unshown = found.listed.len().saturating_sub(MAX_CONSUMERS_SHOWN) + found.more;
     if unshown > 0 {
         lines.push(format!("...and {unshown} more"));
     }
-    match (used_by.is_empty(), unread.is_empty()) {
-        (true, true) => lines.push(
-            "nothing found: no pipeline or CodeBuild project uses it (a candidate for deletion)"
-                .into(),
-        ),
-        // What could not be read may use it: not a candidate for deletion.
-        (true, false) => lines.push("nothing found in what could be read".into()),
+    let gaps = found.coverage.map(not_searched).unwrap_or_default();
+    match found.coverage {
+        Some(c) if found.listed.is_empty() && c.is_complete() => lines.push(format!(
+            "nothing found: {} in {} (every region enabled for the account) uses it: \
+             a candidate for deletion",
+            none_of(c),
+            regions(c.regions)
+        )),
+        Some(c) if found.listed.is_empty() && c.regions == 0 => {
+            lines.push(format!("unknown: not searched: {}", gaps.join("; ")));
+        }
+        Some(c) if found.listed.is_empty() => {
+            lines.push(format!("nothing found among {}", searched(c)));
+            lines.push(format!("not searched: {}", gaps.join("; ")));
+        }
+        None if found.listed.is_empty() => lines.push("nothing found".into()),
+        _ if !gaps.is_empty() => lines.push(format!(
+            "it may break more: not searched: {}",
+            gaps.join("; ")
+        )),
         _ => {}
-    }
-    if !unread.is_empty() {
-        let regions: Vec<String> = unread.iter().map(|r| shown(r)).collect();
-        lines.push(format!(
-            "(could not read {}: it may break more)",
-            regions.join(", ")
-        ));
     }
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
@@ -284,6 +296,25 @@ fn breaks(resolved: bool, used_by: &[Consumer], more: usize, unread: &[String]) 
         out += &format!("  {lead} {line}\n");
     }
     out
+}
+
+/// `CodeBuild project x (eu-central-1), through the account's default
+/// GitHub credential: <link>`.
+fn consumer_line(c: &Consumer, provider: &str) -> String {
+    let via = match c.via {
+        Some(Via::AccountDefaultCredential) => format!(
+            ", through the account's default {} credential",
+            shown(provider)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} {} ({}){via}: {}",
+        c.kind.label(),
+        shown(&c.name),
+        shown(&c.region),
+        shown(&c.console_url)
+    )
 }
 
 /// `=== ACCOUNT 111111111111 (payments) ===`, above one account's group.
