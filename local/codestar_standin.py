@@ -188,6 +188,10 @@ class CodestarStandIn:
         self._tls: ssl.SSLContext | None = None
         self.connections_accepted = 0
         self._seeded: dict[str, int] = {}
+        # Git sync: repository links (ARN -> region, account, wire) and their
+        # stacks' sync configurations (region, account, wire).
+        self._links: dict[str, tuple[str, str, dict]] = {}
+        self._syncs: list[tuple[str, str, dict]] = []
 
     # -- life cycle -----------------------------------------------------
     def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
@@ -465,6 +469,51 @@ class CodestarStandIn:
                 "ValidationException",
                 f"{operation} of {arn} must be sent to its home region {connection.region}, not {region}")
         return connection
+
+    # -- Git sync -------------------------------------------------------
+    def add_repository_link(self, region: str, connection_arn: str, repository: str = "infra",
+                            owner: str = "acme", account: str = ACCOUNT) -> str:
+        """A repository link in `region` on a connection (of any home region:
+        the connection is global, the link is not). Returns its id."""
+        link_id = str(uuid.uuid4())
+        arn = f"arn:aws:codestar-connections:{region}:{account}:repository-link/{link_id}"
+        connection = self._connections.get(connection_arn.replace(":codeconnections:", ":codestar-connections:"))
+        wire = {"ConnectionArn": connection_arn, "OwnerId": owner,
+                "ProviderType": connection.provider_type if connection else "GitHub",
+                "RepositoryLinkArn": arn, "RepositoryLinkId": link_id, "RepositoryName": repository}
+        with self._lock:
+            self._links[arn] = (region, account, wire)
+        return link_id
+
+    def add_stack_sync(self, region: str, link_id: str, stack: str, branch: str = "main",
+                       account: str = ACCOUNT) -> None:
+        """A CloudFormation stack synced from Git through the link `link_id`."""
+        [link] = [w for r, a, w in self._links.values() if w["RepositoryLinkId"] == link_id]
+        wire = {"Branch": branch, "ConfigFile": "deployment.yaml", "OwnerId": link["OwnerId"],
+                "ProviderType": link["ProviderType"], "RepositoryLinkId": link_id,
+                "RepositoryName": link["RepositoryName"], "ResourceName": stack,
+                "RoleArn": f"arn:aws:iam::{account}:role/git-sync", "SyncType": "CFN_STACK_SYNC"}
+        with self._lock:
+            self._syncs.append((region, account, wire))
+
+    def _op_ListRepositoryLinks(self, region, body):
+        # A link's ARN names its region (arn:...:repository-link/<id>, API
+        # reference RepositoryLinkInfo), and it lists where it was made, as a
+        # host does; what it links to is a global connection.
+        max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
+        items = [w for r, a, w in self._links.values() if r == region and a == self._caller]
+        return _page(items, body, max_results, "RepositoryLinks", lambda w: json.dumps(w).encode())
+
+    def _op_ListSyncConfigurations(self, region, body):
+        link_id, sync_type = _required(body, "RepositoryLinkId"), _required(body, "SyncType")
+        if sync_type != "CFN_STACK_SYNC":
+            raise ServiceError("ValidationException", f"Invalid SyncType {sync_type}")
+        if not any(w["RepositoryLinkId"] == link_id and r == region and a == self._caller
+                   for r, a, w in self._links.values()):
+            raise ServiceError("ResourceNotFoundException", f"Repository link {link_id} does not exist in {region}")
+        max_results = _int(body, "MaxResults", 0, 100, default=100) or 100
+        items = [w for r, a, w in self._syncs if r == region and a == self._caller and w["RepositoryLinkId"] == link_id]
+        return _page(items, body, max_results, "SyncConfigurations", lambda w: json.dumps(w).encode())
 
     def _op_ListConnections(self, region, body):
         # Global: any region lists the account's connections of every region

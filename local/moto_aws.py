@@ -1,7 +1,12 @@
 """moto in server mode on 127.0.0.1: SNS, SQS, S3, DynamoDB, EventBridge,
 CodePipeline and CodeBuild (and every other service moto serves) for the
 binaries to call, plus the helpers the tests and the demo use to read back
-what subscribers and CloudFormation received."""
+what subscribers and CloudFormation received.
+
+Two calls moto 5.2 lacks are added here, each request checked against
+botocore's model of its operation (as AWS's own SDKs send it): Account
+Management's ListRegions, and CodeBuild's ImportSourceCredentials and
+ListSourceCredentials."""
 
 from __future__ import annotations
 
@@ -84,6 +89,97 @@ def _index_access_keys() -> None:
 
 _index_access_keys()
 
+# "Regions introduced before March 20, 2019 are enabled by default";
+# later ones are opt-in (Account Management guide, "Specify which AWS
+# Regions your account can use"). ListRegions reports the first as
+# ENABLED_BY_DEFAULT, opted-in ones as ENABLED.
+ENABLED_BY_DEFAULT = (
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+    "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
+    "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+)
+OPT_IN = (
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ca-west-1", "eu-central-2", "eu-south-1", "eu-south-2", "il-central-1", "me-central-1",
+    "me-south-1", "mx-central-1",
+)
+# Per account: region -> RegionOptStatus; unset accounts have the defaults.
+_region_status: dict[str, dict[str, str]] = {}
+# CodeBuild's account-level source credentials: (account, region) ->
+# serverType -> SourceCredentialsInfo. "Only one credential per server type
+# per Region" (CodeBuild API reference, ImportSourceCredentials).
+_source_credentials: dict[tuple[str, str], dict[str, dict]] = {}
+
+
+def _checked(service: str, operation: str, params: dict) -> None:
+    """Refuses a request botocore's model of the operation would refuse."""
+    import botocore.session
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
+    from moto.core.exceptions import JsonRESTError
+
+    shape = botocore.session.get_session().get_service_model(service).operation_model(operation).input_shape
+    try:
+        validate_parameters(params, shape)
+    except ParamValidationError as e:
+        raise JsonRESTError("ValidationException", str(e)) from None
+    # botocore checks a number's minimum only; AWS refuses past the maximum too.
+    for name, member in shape.members.items():
+        high = member.metadata.get("max")
+        if member.type_name == "integer" and high is not None and params.get(name, 0) > high:
+            raise JsonRESTError("ValidationException", f"{name} must be at most {high}")
+
+
+def _extend_moto() -> None:
+    from moto.account import urls as account_urls
+    from moto.account.responses import AccountResponse
+    from moto.codebuild.responses import CodeBuildResponse
+    from moto.core.exceptions import JsonRESTError
+
+    def list_regions(self):
+        params = json.loads(self.body or "{}")
+        _checked("account", "ListRegions", params)
+        statuses = _region_status.get(self.current_account) or {
+            **{r: "ENABLED_BY_DEFAULT" for r in ENABLED_BY_DEFAULT}, **{r: "DISABLED" for r in OPT_IN}}
+        wanted = set(params.get("RegionOptStatusContains") or [])
+        regions = [{"RegionName": r, "RegionOptStatus": s} for r, s in sorted(statuses.items())
+                   if not wanted or s in wanted]
+        start = int(params.get("NextToken") or 0)
+        size = params.get("MaxResults") or 20
+        page = {"Regions": regions[start:start + size]}
+        if start + size < len(regions):
+            page["NextToken"] = str(start + size)
+        return 200, {"Content-Type": "application/json"}, json.dumps(page)
+
+    def import_source_credentials(self):
+        params = json.loads(self.body or "{}")
+        _checked("codebuild", "ImportSourceCredentials", params)
+        server, auth = params["serverType"], params["authType"]
+        held = _source_credentials.setdefault((self.current_account, self.region), {})
+        if server in held and not params.get("shouldOverwrite", True):
+            raise JsonRESTError("ResourceAlreadyExistsException", f"a {server} credential exists")
+        arn = f"arn:aws:codebuild:{self.region}:{self.current_account}:token/{server.lower()}"
+        info = {"arn": arn, "serverType": server, "authType": auth}
+        # The token is the connection's ARN for CODECONNECTIONS (or a secret's
+        # for SECRETS_MANAGER), which ListSourceCredentials returns as `resource`.
+        if auth in ("CODECONNECTIONS", "SECRETS_MANAGER"):
+            info["resource"] = params["token"]
+        held[server] = info
+        return json.dumps({"arn": arn})
+
+    def list_source_credentials(self):
+        _checked("codebuild", "ListSourceCredentials", json.loads(self.body or "{}"))
+        held = _source_credentials.get((self.current_account, self.region), {})
+        return json.dumps({"sourceCredentialsInfos": list(held.values())})
+
+    AccountResponse.list_regions = list_regions
+    account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
+    CodeBuildResponse.import_source_credentials = import_source_credentials
+    CodeBuildResponse.list_source_credentials = list_source_credentials
+
+
+_extend_moto()
+
 
 class _Server(ThreadedMotoServer):
     app: _AtomicDynamoDb
@@ -109,6 +205,11 @@ class LocalAws:
 
     def stop(self) -> None:
         self._server.stop()
+
+    @staticmethod
+    def set_regions(account: str, statuses: dict[str, str]) -> None:
+        """The regions `account` has and their RegionOptStatus, as ListRegions reports them."""
+        _region_status[account] = dict(statuses)
 
     def take_calls(self) -> Counter[str]:
         """The JSON-protocol calls (e.g. `AWSEvents.PutEvents`) served since the last take."""

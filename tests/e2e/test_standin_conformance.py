@@ -226,3 +226,56 @@ def test_the_bare_target_the_rust_sdk_sends(codestar):
     assert status == 200 and len(body["Connections"]) == 1
     status, body = raw(codestar, "CodeStar_connections_20191201.NoSuchOperation", {})
     assert status == 400 and body["__type"] == "UnknownOperationException"
+
+
+@pytest.mark.parametrize("service", ["codestar-connections", "codeconnections"])
+def test_repository_links_and_sync_configurations_page_as_boto3_reads_them(codestar, service):
+    [connection] = codestar.seed("us-east-1", 1, "PENDING")
+    links = [codestar.add_repository_link("eu-west-1", connection, f"repo-{i}") for i in range(3)]
+    for i in range(101):
+        codestar.add_stack_sync("eu-west-1", links[0], f"stack-{i}")
+    cs = client(codestar, service, region="eu-west-1")
+
+    first_links = cs.list_repository_links(MaxResults=2)
+    pages = [first_links, cs.list_repository_links(MaxResults=2, NextToken=first_links["NextToken"])]
+    assert [len(p["RepositoryLinks"]) for p in pages] == [2, 1] and "NextToken" not in pages[1]
+    assert {link["ConnectionArn"] for p in pages for link in p["RepositoryLinks"]} == {connection}
+    # 100 a page at most (botocore's model, MaxResults): 101 stacks are two pages.
+    first = cs.list_sync_configurations(RepositoryLinkId=links[0], SyncType="CFN_STACK_SYNC", MaxResults=100)
+    assert len(first["SyncConfigurations"]) == 100 and first["NextToken"]
+    rest = cs.list_sync_configurations(RepositoryLinkId=links[0], SyncType="CFN_STACK_SYNC",
+                                       NextToken=first["NextToken"])
+    assert [s["ResourceName"] for s in rest["SyncConfigurations"]] == ["stack-100"]
+    with pytest.raises(ClientError) as e:
+        client(codestar, service, region="eu-west-1").list_repository_links(MaxResults=101)
+    assert error_code(e) == "ValidationException"
+    # Links are regional: another region neither lists nor knows them.
+    other = client(codestar, service, region="us-east-1")
+    assert other.list_repository_links()["RepositoryLinks"] == []
+    with pytest.raises(ClientError) as e:
+        other.list_sync_configurations(RepositoryLinkId=links[0], SyncType="CFN_STACK_SYNC")
+    assert error_code(e) == "ResourceNotFoundException"
+
+
+def test_moto_gains_list_regions_and_source_credentials_as_aws_serves_them(aws):
+    account = aws.client("account")
+    enabled = [r["RegionName"] for p in account.get_paginator("list_regions").paginate(
+        RegionOptStatusContains=["ENABLED", "ENABLED_BY_DEFAULT"], PaginationConfig={"PageSize": 50})
+        for r in p["Regions"]]
+    assert len(enabled) == 17 and "us-east-1" in enabled and "af-south-1" not in enabled
+    for size, refused in ((49, False), (50, False), (51, True)):
+        if refused:
+            with pytest.raises(ClientError) as e:
+                account.list_regions(MaxResults=size)
+            assert error_code(e) == "ValidationException"
+        else:
+            assert account.list_regions(MaxResults=size)["Regions"]
+
+    codebuild = aws.client("codebuild", "ca-central-1")
+    connection = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-dddddddddddd"
+    codebuild.import_source_credentials(token=connection, serverType="GITLAB", authType="CODECONNECTIONS")
+    codebuild.import_source_credentials(token=connection, serverType="GITLAB", authType="CODECONNECTIONS",
+                                        shouldOverwrite=True)
+    [info] = codebuild.list_source_credentials()["sourceCredentialsInfos"]
+    assert (info["serverType"], info["authType"], info["resource"]) == ("GITLAB", "CODECONNECTIONS", connection)
+    assert aws.client("codebuild", "eu-north-1").list_source_credentials()["sourceCredentialsInfos"] == []

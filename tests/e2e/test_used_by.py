@@ -1,6 +1,8 @@
-"""What a stuck connection breaks, end to end: moto serves CodePipeline and
-CodeBuild in two regions, pipelines name the connection by either service
-prefix, and the alert lists exactly the pipelines and projects that use it."""
+"""What a stuck connection breaks, end to end: moto serves CodePipeline,
+CodeBuild and the account's region list, the CodeStar stand-in the repository
+links and synced stacks; pipelines name the connection by either service
+prefix, a project reaches it through the region's default credential, and the
+alert lists exactly what uses it, with what it searched."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
     aws.pipeline("eu-west-1", f"from-s3-{suffix}", role, None)
     aws.project("eu-west-1", f"payments-build-{suffix}", role, renamed)
     aws.project("us-east-1", f"public-build-{suffix}", role, None)
-    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1"})
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1",
+                                          "USED_BY_REGIONS": "us-east-1,eu-west-1"})
 
     aws.take_calls()
     result = monitor.invoke({})
@@ -35,7 +38,8 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
     existing = sum(len(aws.client("codepipeline", r).list_pipelines()["pipelines"]) for r in ("us-east-1", "eu-west-1"))
     assert {op: n for op, n in calls.items() if op.startswith(("CodePipeline", "CodeBuild"))} == {
         "CodePipeline_20150709.ListPipelines": 2, "CodePipeline_20150709.GetPipeline": existing,
-        "CodeBuild_20161006.ListProjects": 2, "CodeBuild_20161006.BatchGetProjects": 2}
+        "CodeBuild_20161006.ListProjects": 2, "CodeBuild_20161006.BatchGetProjects": 2,
+        "CodeBuild_20161006.ListSourceCredentials": 2}
     by_arn = {c["arn"]: c for c in result.body["stuck"]}
     found = {(c["kind"], c["name"], c["region"]) for c in by_arn[used]["usedBy"]}
     assert found == {("pipeline", f"payments-deploy-{suffix}", "us-east-1"),
@@ -43,6 +47,9 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
                      ("codebuild-project", f"payments-build-{suffix}", "eu-west-1")}
     assert all(c["account"] == OWN and c["consoleUrl"].startswith("https://") for c in by_arn[used]["usedBy"])
     assert by_arn[unused]["usedBy"] == []
+    assert by_arn[unused]["usedByCoverage"] == {
+        "kinds": ["pipeline", "codebuild-project", "git-sync-stack"], "regions": 2,
+        "allEnabledRegions": False, "unread": []}
     assert "usedByFailed" not in result.body
     [note] = aws.drain(queue_url)
     document = {c["arn"]: c for c in json.loads(note["Message"])["connections"]}
@@ -51,7 +58,10 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
     assert f"  Breaks:   pipeline payments-eu-{suffix} (eu-west-1): https://" in email, email
     assert f"            pipeline payments-deploy-{suffix} (us-east-1): https://" in email, email
     assert f"            CodeBuild project payments-build-{suffix} (eu-west-1): https://" in email, email
-    assert "nothing found: no pipeline or CodeBuild project uses it (a candidate for deletion)" in email
+    # Two regions named by USED_BY_REGIONS are not every region it is usable from.
+    assert "nothing found among pipelines, CodeBuild projects and Git-synced stacks in 2 regions" in email
+    assert "not searched: regions outside USED_BY_REGIONS" in email
+    assert "candidate for deletion" not in email
     assert "Breaks" not in subject and len(subject) < 100
 
     # Warm: the pipelines are unchanged (the same `updated`), so none is read again.
@@ -83,7 +93,7 @@ def test_with_a_state_table_a_cold_start_reads_no_unchanged_pipeline(aws, codest
     for i in range(3):
         aws.pipeline("ap-southeast-2", f"cached-{i}-{suffix}", role, stuck if i == 0 else None)
     env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "ap-southeast-2", "STATE_TABLE": table,
-           "REPEAT_INTERVAL": "30m"}
+           "REPEAT_INTERVAL": "30m", "USED_BY_REGIONS": "ap-southeast-2"}
 
     aws.take_calls()
     first = lambda_function("monitor", env).invoke(scheduled(at(0)))
@@ -102,3 +112,59 @@ def test_with_a_state_table_a_cold_start_reads_no_unchanged_pipeline(aws, codest
     [connection] = [c for c in second.body["stuck"] if c["arn"] == stuck]
     assert connection["state"] == "ongoing"
     assert {c["name"] for c in connection["usedBy"]} == {f"cached-0-{suffix}", f"cached-new-{suffix}"}
+
+
+def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, codestar, lambda_function):
+    """The default deployment: the stack in us-east-1, MONITOR_REGIONS unset.
+    A connection is usable from every region, so its consumers are found in
+    ap-southeast-2 and ca-central-1 too: a pipeline, a project through the
+    region's default credential, a Git-synced stack. A connection nothing
+    uses is a candidate for deletion only after all 17 enabled regions were
+    read for every kind; with a kind left out, it is not."""
+    topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
+    [used, unused] = codestar.seed("us-east-1", 2, "PENDING")
+    suffix = uuid.uuid4().hex[:6]
+    role = aws.service_role()
+    aws.pipeline("ap-southeast-2", f"sydney-deploy-{suffix}", role, used)
+    aws.project("eu-central-1", f"defaulted-build-{suffix}", role, None)
+    aws.client("codebuild", "eu-central-1").import_source_credentials(
+        token=used, serverType="GITHUB", authType="CODECONNECTIONS", shouldOverwrite=True)
+    link = codestar.add_repository_link("ca-central-1", used.replace(":codestar-connections:", ":codeconnections:"))
+    codestar.add_stack_sync("ca-central-1", link, f"network-{suffix}")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn})
+
+    result = monitor.invoke({})
+
+    assert result.ok, result.body
+    aws.client("codebuild", "eu-central-1").delete_project(name=f"defaulted-build-{suffix}")
+    by_arn = {c["arn"]: c for c in result.body["stuck"]}
+    found = {(c["kind"], c["name"], c["region"], c.get("via")) for c in by_arn[used]["usedBy"]}
+    assert {("pipeline", f"sydney-deploy-{suffix}", "ap-southeast-2", None),
+            ("codebuild-project", f"defaulted-build-{suffix}", "eu-central-1", "account-default-credential"),
+            ("git-sync-stack", f"network-{suffix}", "ca-central-1", None)} <= found, found
+    coverage = by_arn[unused]["usedByCoverage"]
+    assert (coverage["regions"], coverage["allEnabledRegions"], coverage["unread"]) == (17, True, [])
+    assert codestar.calls["ListRepositoryLinks"] == 17
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert (f"CodeBuild project defaulted-build-{suffix} (eu-central-1), through the account's default "
+            "GitHub credential: https://") in email, email
+    assert (f"Git-synced stack network-{suffix} (ca-central-1): https://ca-central-1.console.aws.amazon.com/"
+            "cloudformation/") in email, email
+    assert ("nothing found: no pipeline, CodeBuild project or Git-synced stack in 17 regions "
+            "(every region enabled for the account) uses it: a candidate for deletion") in email, email
+
+    # A region not enabled is never read: opted out of ap-southeast-2, its pipeline is not looked for.
+    aws.set_regions(OWN, {"us-east-1": "ENABLED_BY_DEFAULT", "ap-southeast-2": "DISABLED",
+                          "ca-central-1": "ENABLED_BY_DEFAULT"})
+    try:
+        narrow = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "USED_BY": "pipelines,codebuild"})
+        result = narrow.invoke({})
+    finally:
+        aws.set_regions(OWN, {})
+    assert result.ok, result.body
+    by_arn = {c["arn"]: c for c in result.body["stuck"]}
+    assert not [c for c in by_arn[used]["usedBy"] if c["region"] == "ap-southeast-2"]
+    assert by_arn[unused]["usedByCoverage"]["regions"] == 2
+    [_, (_subject, email)] = aws.email_view(topic_arn)
+    assert "not searched: Git-synced stacks (not in USED_BY)" in email, email
+    assert "candidate for deletion" not in email
