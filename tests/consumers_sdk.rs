@@ -6,6 +6,8 @@
 //! enabled regions, and the restart of a pipeline a healed connection had
 //! failed.
 
+use aws_sdk_account::operation::list_regions::ListRegionsOutput;
+use aws_sdk_account::types::{Region, RegionOptStatus};
 use aws_sdk_codebuild::operation::batch_get_projects::{
     BatchGetProjectsInput, BatchGetProjectsOutput,
 };
@@ -31,8 +33,6 @@ use aws_sdk_codepipeline::types::{
     PipelineMetadata, PipelineSummary, StageDeclaration, StageExecution, StageExecutionStatus,
     StageRetryMode, StageState,
 };
-use aws_sdk_account::operation::list_regions::ListRegionsOutput;
-use aws_sdk_account::types::{Region, RegionOptStatus};
 use aws_sdk_codestarconnections::operation::list_repository_links::ListRepositoryLinksOutput;
 use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncConfigurationsOutput;
 use aws_sdk_codestarconnections::types::{
@@ -67,9 +67,12 @@ fn all_clients(
     let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, projects, |b| {
         b.retry_config(aws_sdk_codebuild::config::retry::RetryConfig::disabled())
     });
-    let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, codestar, |b| {
-        b.retry_config(aws_sdk_codestarconnections::config::retry::RetryConfig::disabled())
-    });
+    let codestar = mock_client!(
+        aws_sdk_codestarconnections,
+        RuleMode::MatchAny,
+        codestar,
+        |b| { b.retry_config(aws_sdk_codestarconnections::config::retry::RetryConfig::disabled()) }
+    );
     let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, account, |b| {
         b.retry_config(aws_sdk_account::config::retry::RetryConfig::disabled())
     });
@@ -89,7 +92,10 @@ fn credentials(found: &'static [(ServerType, AuthType, &'static str)]) -> Rule {
                 .server_type(server.clone())
                 .auth_type(auth.clone())
                 .resource(*resource)
-                .arn(format!("arn:aws:codebuild:eu-west-1:123456789012:token/{}", server.as_str().to_lowercase()))
+                .arn(format!(
+                    "arn:aws:codebuild:eu-west-1:123456789012:token/{}",
+                    server.as_str().to_lowercase()
+                ))
                 .build()
         });
         ListSourceCredentialsOutput::builder()
@@ -351,7 +357,9 @@ async fn a_project_with_no_auth_uses_the_regions_default_credential() {
         let project = |i: usize, primary: ProjectSource, secondary: Option<ProjectSource>| {
             Project::builder()
                 .name(format!("p{i}"))
-                .arn(format!("arn:aws:codebuild:eu-west-1:123456789012:project/p{i}"))
+                .arn(format!(
+                    "arn:aws:codebuild:eu-west-1:123456789012:project/p{i}"
+                ))
                 .source(primary)
                 .set_secondary_sources(secondary.map(|s| vec![s]))
                 .build()
@@ -359,7 +367,11 @@ async fn a_project_with_no_auth_uses_the_regions_default_credential() {
         BatchGetProjectsOutput::builder()
             .projects(project(0, source(SourceType::Github, None), None))
             .projects(project(1, source(SourceType::Bitbucket, None), None))
-            .projects(project(2, source(SourceType::Github, Some(oauth.clone())), None))
+            .projects(project(
+                2,
+                source(SourceType::Github, Some(oauth.clone())),
+                None,
+            ))
             .projects(project(3, source(SourceType::Gitlab, None), None))
             .projects(project(
                 4,
@@ -370,7 +382,11 @@ async fn a_project_with_no_auth_uses_the_regions_default_credential() {
     });
     let defaults = credentials(&[
         (ServerType::Github, AuthType::Codeconnections, CONNECTION),
-        (ServerType::Bitbucket, AuthType::Oauth, "arn:aws:codebuild:token/bitbucket"),
+        (
+            ServerType::Bitbucket,
+            AuthType::Oauth,
+            "arn:aws:codebuild:token/bitbucket",
+        ),
     ]);
     let uses = clients(&[], &[&listing, &batch, &defaults])
         .projects("eu-west-1")
@@ -393,9 +409,8 @@ async fn a_project_with_no_auth_uses_the_regions_default_credential() {
 
 #[tokio::test]
 async fn source_credentials_that_cannot_be_read_cost_the_regions_projects() {
-    let listing = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {
-        ListProjectsOutput::builder().projects("p0").build()
-    });
+    let listing = mock!(aws_sdk_codebuild::Client::list_projects)
+        .then_output(|| ListProjectsOutput::builder().projects("p0").build());
     let denied = mock!(aws_sdk_codebuild::Client::list_source_credentials)
         .sequence()
         .http_status(
@@ -408,7 +423,10 @@ async fn source_credentials_that_cannot_be_read_cost_the_regions_projects() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("ListSourceCredentials in eu-west-1 failed"), "{err}");
+    assert!(
+        err.starts_with("ListSourceCredentials in eu-west-1 failed"),
+        "{err}"
+    );
 }
 
 const LINK_ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -474,7 +492,9 @@ async fn synced_stacks_are_read_over_pages_of_links_and_configurations() {
         .then_compute_output(|r| {
             let page = ListSyncConfigurationsOutput::builder();
             match r.next_token() {
-                None => page.sync_configurations(sync("network")).next_token("syncs-2"),
+                None => page
+                    .sync_configurations(sync("network"))
+                    .next_token("syncs-2"),
                 Some(_) => page.sync_configurations(sync("payments-app")),
             }
             .build()
@@ -510,7 +530,9 @@ async fn synced_stacks_are_read_over_pages_of_links_and_configurations() {
             ),
         ]
     );
-    assert!(found[0].console_url.contains("/cloudformation/home?region=ap-southeast-2"));
+    assert!(found[0]
+        .console_url
+        .contains("/cloudformation/home?region=ap-southeast-2"));
 }
 
 #[tokio::test]
@@ -524,7 +546,10 @@ async fn a_throttled_link_listing_names_its_region_and_operation() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("ListRepositoryLinks in ap-southeast-2 failed"), "{err}");
+    assert!(
+        err.starts_with("ListRepositoryLinks in ap-southeast-2 failed"),
+        "{err}"
+    );
 }
 
 /// The enabled regions: every page of ListRegions (50 a page, its
@@ -580,7 +605,11 @@ async fn a_deleted_pipeline_leaves_the_cache_in_the_same_run() {
                 .pipelines(summary("retired"))
                 .build()
         })
-        .output(|| ListPipelinesOutput::builder().pipelines(summary("deploy")).build())
+        .output(|| {
+            ListPipelinesOutput::builder()
+                .pipelines(summary("deploy"))
+                .build()
+        })
         .build();
     let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_compute_output(
         |input: &GetPipelineInput| definition(input.name().unwrap(), "CodeStarSourceConnection"),
@@ -593,8 +622,13 @@ async fn a_deleted_pipeline_leaves_the_cache_in_the_same_run() {
     let uses = clients.pipelines("us-east-1").await.unwrap();
 
     assert_eq!(uses.len(), 1);
-    let cached = clients.export_changed("us-east-1").expect("changed: one left");
-    assert!(cached.contains("deploy") && !cached.contains("retired"), "{cached}");
+    let cached = clients
+        .export_changed("us-east-1")
+        .expect("changed: one left");
+    assert!(
+        cached.contains("deploy") && !cached.contains("retired"),
+        "{cached}"
+    );
 }
 
 fn pipeline_state(stage_status: StageExecutionStatus) -> GetPipelineStateOutput {

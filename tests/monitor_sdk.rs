@@ -843,9 +843,7 @@ async fn claims_that_fail_alert_everything_stuck() {
     );
     let index = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
         let regions = aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["us-east-1".into()]);
-        GetItemOutput::builder()
-            .item("regions", regions)
-            .build()
+        GetItemOutput::builder().item("regions", regions).build()
     });
     let scan = mock!(aws_sdk_dynamodb::Client::query)
         .then_output(move || QueryOutput::builder().items(record.clone()).build());

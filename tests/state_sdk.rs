@@ -32,7 +32,10 @@ fn table(rules: &[&Rule]) -> StateTable {
 /// The write that adds regions to the record index, answered with success.
 fn index_update() -> Rule {
     mock!(Client::update_item)
-        .match_requests(|r| r.key().is_some_and(|k| k["arn"].as_s().is_ok_and(|a| a == "record-regions")))
+        .match_requests(|r| {
+            r.key()
+                .is_some_and(|k| k["arn"].as_s().is_ok_and(|a| a == "record-regions"))
+        })
         .then_output(|| UpdateItemOutput::builder().build())
 }
 
@@ -43,8 +46,14 @@ fn index_read(regions: &'static [&'static str]) -> Rule {
         assert_eq!(req.consistent_read(), Some(true));
         let item = (!regions.is_empty()).then(|| {
             [
-                ("region".to_string(), AttributeValue::S("connection-watch".into())),
-                ("arn".to_string(), AttributeValue::S("record-regions".into())),
+                (
+                    "region".to_string(),
+                    AttributeValue::S("connection-watch".into()),
+                ),
+                (
+                    "arn".to_string(),
+                    AttributeValue::S("record-regions".into()),
+                ),
                 (
                     "regions".to_string(),
                     AttributeValue::Ss(regions.iter().map(|r| r.to_string()).collect()),
@@ -107,7 +116,10 @@ async fn load_queries_the_indexed_partitions_and_reads_no_cache_item() {
             .as_s()
             .unwrap()
             .clone();
-        asked.lock().unwrap().push((region.clone(), req.exclusive_start_key().is_some()));
+        asked
+            .lock()
+            .unwrap()
+            .push((region.clone(), req.exclusive_start_key().is_some()));
         match (region.as_str(), req.exclusive_start_key()) {
             ("eu-west-1", None) => QueryOutput::builder()
                 .items(item_a.clone())
@@ -120,7 +132,11 @@ async fn load_queries_the_indexed_partitions_and_reads_no_cache_item() {
         }
     });
     let scan = mock!(Client::scan).then_output(|| ScanOutput::builder().build());
-    let records = table(&[&index, &query, &scan]).load().await.unwrap().records;
+    let records = table(&[&index, &query, &scan])
+        .load()
+        .await
+        .unwrap()
+        .records;
     assert_eq!(records, [a, b]);
     assert_eq!(index.num_calls(), 1, "one GetItem, of the index only");
     assert_eq!(scan.num_calls(), 0);
@@ -167,7 +183,9 @@ async fn load_reads_every_page_and_skips_claim_only_items() {
     });
     let indexed = mock!(Client::update_item).then_compute_output(|req| {
         assert_eq!(req.update_expression(), Some("ADD regions :regions"));
-        let regions = req.expression_attribute_values().unwrap()[":regions"].as_ss().unwrap();
+        let regions = req.expression_attribute_values().unwrap()[":regions"]
+            .as_ss()
+            .unwrap();
         assert_eq!(regions, &["eu-west-1".to_string()]);
         UpdateItemOutput::builder().build()
     });
@@ -247,7 +265,11 @@ async fn claims_report_which_records_this_run_holds() {
         .unwrap();
     assert_eq!(held, [true, false, true]);
     assert_eq!(update.num_calls(), 3);
-    assert_eq!(index.num_calls(), 1, "the region indexed once, before the claims");
+    assert_eq!(
+        index.num_calls(),
+        1,
+        "the region indexed once, before the claims"
+    );
 }
 
 #[tokio::test]

@@ -89,7 +89,10 @@ impl StateTable {
             message: DisplayErrorContext(e).to_string(),
         }
     }
+}
 
+/// Loading the records, by key.
+impl StateTable {
     /// Every record: the index of the partitions that hold records, then a
     /// consistent, paged Query of each. A table without the index (written
     /// by an older version, or new) is read by one Scan, once, and indexed.
@@ -179,7 +182,10 @@ impl StateTable {
             .map(drop)
             .map_err(|e| self.error("UpdateItem (record index)", e))
     }
+}
 
+/// The lifecycle's writes: claims, commits and releases.
+impl StateTable {
     /// Claims the records `changes` touch; returns, per change, whether this
     /// run holds it (false: another run has it, or it changed since read).
     /// Leases run on the clock, not on the event's time, which a replay sets.

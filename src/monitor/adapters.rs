@@ -36,17 +36,14 @@ impl Adapters {
                 .topic_arn
                 .clone()
                 .map(|topic| AlertPublisher::new(aws_sdk_sns::Client::new(sdk), topic)),
-            consumers: config
-                .used_by
-                .any()
-                .then(|| {
-                    ConsumerClients::new(ConsumerConfigs {
-                        pipelines: sdk.into(),
-                        projects: sdk.into(),
-                        codestar: sdk.into(),
-                        account: sdk.into(),
-                    })
-                }),
+            consumers: config.used_by.any().then(|| {
+                ConsumerClients::new(ConsumerConfigs {
+                    pipelines: sdk.into(),
+                    projects: sdk.into(),
+                    codestar: sdk.into(),
+                    account: sdk.into(),
+                })
+            }),
             events: config
                 .event_bus
                 .clone()

@@ -1,9 +1,9 @@
 //! The monitor's configuration, read once at start-up from the environment.
 
-use crate::domain::consumer::ConsumerKind;
 use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
+use crate::domain::consumer::ConsumerKind;
 use chrono::Duration;
 use thiserror::Error;
 
@@ -282,13 +282,7 @@ fn event_bus(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
 }
 
 fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
-    let Some(value) = set("USED_BY") else {
-        return Ok(UsedBy {
-            pipelines: true,
-            codebuild: true,
-            git_sync: true,
-        });
-    };
+    let value = set("USED_BY").unwrap_or_else(|| "pipelines,codebuild,gitsync".into());
     if value.trim().eq_ignore_ascii_case("none") {
         return Ok(UsedBy {
             pipelines: false,
@@ -299,7 +293,9 @@ fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
     let kinds = list("USED_BY", &value, |item| {
         match item.to_ascii_lowercase().as_str() {
             kind @ ("pipelines" | "codebuild" | "gitsync") => Ok(kind.to_string()),
-            _ => Err(format!("{item:?} is not pipelines, codebuild, gitsync or none")),
+            _ => Err(format!(
+                "{item:?} is not pipelines, codebuild, gitsync or none"
+            )),
         }
     })?;
     Ok(UsedBy {

@@ -1,8 +1,8 @@
 //! What one run found and the run report built from it. Pure: no I/O.
 
-use crate::domain::consumer::Unread;
 use crate::aws::codestar::CodestarError;
 use crate::domain::connection::Connection;
+use crate::domain::consumer::Unread;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
 use serde::Serialize;

@@ -14,8 +14,8 @@ use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{
-    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
-    UNREAD_ACCOUNT, UNREAD_REGION_LIST,
+    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION, UNREAD_ACCOUNT,
+    UNREAD_REGION_LIST,
 };
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
@@ -166,10 +166,12 @@ pub async fn look_up(
             read,
         } = looked;
         lookup.uses.extend(read.uses);
-        lookup.unread.extend(read.unread.iter().map(|unread| UsedByFailure {
-            account: account.clone(),
-            unread: unread.clone(),
-        }));
+        lookup
+            .unread
+            .extend(read.unread.iter().map(|unread| UsedByFailure {
+                account: account.clone(),
+                unread: unread.clone(),
+            }));
         let coverage = Coverage {
             kinds: config.used_by.kinds(),
             regions: read.regions,
@@ -239,7 +241,7 @@ async fn look_up_owner(
                     unread: vec![Unread {
                         region: EVERY_REGION.into(),
                         kind: UNREAD_ACCOUNT.into(),
-                        error: e,
+                        error: brief(&e),
                     }],
                     ..Read::default()
                 },
@@ -298,7 +300,7 @@ async fn regions_of(clients: &ConsumerClients, search: Search<'_>) -> Regions {
                 unread: Some(Unread {
                     region: EVERY_REGION.into(),
                     kind: UNREAD_REGION_LIST.into(),
-                    error: e.to_string(),
+                    error: brief(&e.to_string()),
                 }),
             }
         }
@@ -388,7 +390,7 @@ async fn look_up_account(
                     found.unread.push(Unread {
                         region: region.clone(),
                         kind: kind.as_str().into(),
-                        error: e.to_string(),
+                        error: brief(&e.to_string()),
                     });
                 }
             }
@@ -437,6 +439,19 @@ async fn cache_in(
         })
     });
     join_all(saves).await;
+}
+
+/// The most characters of an error a coverage entry keeps: every alerted
+/// connection of the account carries its coverage, three times in one SNS
+/// message, so 50 connections with a full SDK error each would push the
+/// message toward SNS's 256 KiB. The log has the whole error.
+const MAX_UNREAD_ERROR_CHARS: usize = 200;
+
+fn brief(error: &str) -> String {
+    match error.char_indices().nth(MAX_UNREAD_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}...", &error[..cut]),
+        None => error.to_string(),
+    }
 }
 
 fn timed_out(region: &str, operation: &'static str) -> ConsumerError {
@@ -502,6 +517,14 @@ mod tests {
             }],
             coverage: HashMap::new(),
             unread: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_coverage_error_keeps_200_characters() {
+        for (len, kept) in [(199, 199), (200, 200), (201, 203)] {
+            let error = "é".repeat(len);
+            assert_eq!(brief(&error).chars().count(), kept, "{len}");
         }
     }
 
@@ -598,8 +621,7 @@ mod tests {
     #[tokio::test]
     async fn a_hanging_codepipeline_costs_the_restart_not_the_run() {
         let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
-        let hanging =
-            clients(local_codepipeline(None).await, projects.config().clone());
+        let hanging = clients(local_codepipeline(None).await, projects.config().clone());
         let lookup = lookup_with(hanging);
         let mut connections = [connection(HEALED, AlertState::Resolved)];
         let deadline = Instant::now() + std::time::Duration::from_millis(300);

@@ -6,8 +6,8 @@
 //! Pure: no I/O.
 
 use super::batch::{title, Batch, Frame, Item};
-use super::escape::shown;
 use super::coverage::{none_of, not_searched, regions, searched};
+use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
@@ -241,7 +241,12 @@ const MAX_CONSUMERS_LINKED: usize = 3;
 
 /// `breaks [pipeline `payments-deploy`](url) (`us-east-1`), ... and N more`;
 /// when nothing was found, what was searched, and whether that was all.
-fn breaks(resolved: bool, used_by: &[Consumer], more: usize, coverage: Option<&Coverage>) -> String {
+fn breaks(
+    resolved: bool,
+    used_by: &[Consumer],
+    more: usize,
+    coverage: Option<&Coverage>,
+) -> String {
     if used_by.is_empty() {
         return match coverage {
             Some(c) if c.is_complete() => format!(
@@ -250,7 +255,10 @@ fn breaks(resolved: bool, used_by: &[Consumer], more: usize, coverage: Option<&C
                 regions(c.regions)
             ),
             Some(c) if c.regions == 0 => {
-                format!("what it breaks is unknown (not searched: {})", not_searched(c).join("; "))
+                format!(
+                    "what it breaks is unknown (not searched: {})",
+                    not_searched(c).join("; ")
+                )
             }
             Some(c) => format!(
                 "nothing found among {} (not searched: {})",

@@ -3,7 +3,9 @@
 //! complete. Pure.
 
 use super::escape::shown;
-use crate::domain::consumer::{ConsumerKind, Coverage, EVERY_REGION, UNREAD_ACCOUNT, UNREAD_REGION_LIST};
+use crate::domain::consumer::{
+    ConsumerKind, Coverage, EVERY_REGION, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
+};
 
 /// `pipelines, CodeBuild projects and Git-synced stacks in 17 regions`.
 pub fn searched(coverage: &Coverage) -> String {
@@ -105,7 +107,10 @@ mod tests {
             searched(&c),
             "pipelines, CodeBuild projects and Git-synced stacks in 17 regions"
         );
-        assert_eq!(none_of(&c), "no pipeline, CodeBuild project or Git-synced stack");
+        assert_eq!(
+            none_of(&c),
+            "no pipeline, CodeBuild project or Git-synced stack"
+        );
         assert!(not_searched(&c).is_empty());
     }
 

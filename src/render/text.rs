@@ -3,8 +3,8 @@
 //! lifecycle state. Pure.
 
 use super::batch::{title, AccountGroup, Batch, Item};
-use super::escape::shown;
 use super::coverage::{none_of, not_searched, regions, searched};
+use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -41,8 +41,10 @@ def table(aws):
 
 
 def items(aws, table) -> list[dict]:
-    return sorted(aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"],
-                  key=lambda i: i["arn"]["S"])
+    """The records (and claims): every item but those of the partition no region is
+    named, which holds the record index, the account cursor and the pipeline caches."""
+    return sorted((i for i in aws.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+                   if i["region"]["S"] != "connection-watch"), key=lambda i: i["arn"]["S"])
 
 
 def connections(note: dict) -> dict[str, str]:

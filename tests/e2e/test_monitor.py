@@ -109,7 +109,7 @@ def test_subscribers_receive_every_stuck_connection_and_host_exactly_once(aws, c
     assert document["generatedAt"] == NOW
     first = document["connections"][0]
     assert set(first) == {"name", "arn", "status", "providerType", "region", "ownerAccountId", "hostArn", "consoleUrl",
-                          "usedBy"}
+                          "usedBy", "usedByCoverage"}
     assert first["usedBy"] == [], "no pipeline or project uses it"
     assert {h["arn"] for h in document["hosts"]} == set(stuck_hosts)
     assert set(document["hosts"][0]) == {"name", "arn", "status", "statusMessage", "providerType",

@@ -89,10 +89,14 @@ def test_list_parameters_refuse_a_typo_at_deploy_time():
     email = parameters["AlertEmail"]["AllowedPattern"]
     assert re.fullmatch(email, "ops@example.com") and not re.fullmatch(email, "ops@example")
     used_by = parameters["UsedBy"]["AllowedPattern"]
-    for good in ("pipelines", "codebuild", "codebuild,pipelines", "none"):
+    for good in ("pipelines", "codebuild", "codebuild,pipelines", "none", "pipelines,codebuild,gitsync"):
         assert re.fullmatch(used_by, good), good
-    for bad in ("pipeline", "none,codebuild", "pipelines, codebuild", ""):
+    for bad in ("pipeline", "none,codebuild", "pipelines, codebuild", "", "gitsync,gitsync,gitsync,gitsync"):
         assert not re.fullmatch(used_by, bad), bad
+    used_by_regions = parameters["UsedByRegions"]["AllowedPattern"]
+    assert re.fullmatch(used_by_regions, "enabled") and re.fullmatch(used_by_regions, "us-east-1,eu-west-1")
+    for bad in ("", "enabled,us-east-1", "us-east-1, eu-west-1"):
+        assert not re.fullmatch(used_by_regions, bad), bad
     bus = parameters["EventBus"]["AllowedPattern"]
     assert re.fullmatch(bus, "default") and re.fullmatch(bus, "") and re.fullmatch(bus, "b" * 256)
     assert not re.fullmatch(bus, "b" * 257) and not re.fullmatch(bus, "partner/bus")
