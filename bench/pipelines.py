@@ -64,7 +64,8 @@ def series(binary: Path, counts: list[int], runs: int) -> None:
         role = aws.service_role()
         env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": codestar.url,
-               "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS)}
+               "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(REGIONS),
+               "USED_BY_REGIONS": ",".join(REGIONS)}
         print(f"one stuck connection, used by one pipeline a region; {len(REGIONS)} regions; moto serves "
               "CodePipeline and CodeBuild (no injected latency)\n")
         header = (f"{'pipelines/region':>16} {'run':>6} {'wall ms':>9} {'ListPipelines':>13} {'GetPipeline':>11} "
