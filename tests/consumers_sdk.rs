@@ -29,9 +29,9 @@ use aws_sdk_codepipeline::operation::start_pipeline_execution::StartPipelineExec
 use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::error::{PipelineNotFoundException, StageNotRetryableException};
 use aws_sdk_codepipeline::types::{
-    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, PipelineDeclaration,
-    PipelineMetadata, PipelineSummary, StageDeclaration, StageExecution, StageExecutionStatus,
-    StageRetryMode, StageState,
+    ActionCategory, ActionDeclaration, ActionExecution, ActionExecutionStatus, ActionOwner,
+    ActionState, ActionTypeId, PipelineDeclaration, PipelineMetadata, PipelineSummary,
+    StageDeclaration, StageExecution, StageExecutionStatus, StageRetryMode, StageState,
 };
 use aws_sdk_codestarconnections::operation::list_repository_links::ListRepositoryLinksOutput;
 use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncConfigurationsOutput;
@@ -41,6 +41,7 @@ use aws_sdk_codestarconnections::types::{
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use connection_watch::aws::consumers::{ConsumerClients, ConsumerConfigs};
 use connection_watch::domain::consumer::{used_by, ConsumerKind, Outcome, Via};
+use connection_watch::domain::recovery::Target;
 use std::time::Duration;
 
 const CONNECTION: &str =
@@ -205,7 +206,14 @@ async fn pipelines_are_read_over_pages_throttling_retried_a_deleted_one_skipped_
     let names: Vec<&str> = uses.iter().map(|u| u.consumer.name.as_str()).collect();
     assert_eq!(names, ["deploy", "from-s3"], "the deleted one is skipped");
     assert!(uses[0].uses(CONNECTION));
-    assert_eq!(uses[0].stages_using(CONNECTION), ["Source"]);
+    assert_eq!(
+        uses[0].actions_using(CONNECTION),
+        [Target {
+            stage: "Source",
+            action: "Source"
+        }],
+        "the action's stage and name"
+    );
     assert!(
         uses[1].sources.is_empty(),
         "an S3 source uses no connection"
@@ -631,34 +639,70 @@ async fn a_deleted_pipeline_leaves_the_cache_in_the_same_run() {
     );
 }
 
-fn pipeline_state(stage_status: StageExecutionStatus) -> GetPipelineStateOutput {
-    let stage = |name: &str, status: StageExecutionStatus| {
-        StageState::builder()
-            .stage_name(name)
+/// When the outage began: the connection's `firstSeen` less the time
+/// between two runs.
+fn since() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_764_547_200, 0).unwrap()
+}
+
+/// `GetPipelineState` of "deploy": its Source stage (execution exec-1) in
+/// `stage`, with the action "App" on the connection in `app` since
+/// `minutes` after the outage began, and an S3 action "Assets" in `assets`.
+fn pipeline_state(
+    stage: StageExecutionStatus,
+    app: ActionExecutionStatus,
+    minutes: i64,
+    assets: ActionExecutionStatus,
+) -> GetPipelineStateOutput {
+    let action = |name: &str, status: ActionExecutionStatus| {
+        ActionState::builder()
+            .action_name(name)
             .latest_execution(
-                StageExecution::builder()
-                    .pipeline_execution_id("exec-1")
+                ActionExecution::builder()
                     .status(status)
-                    .build()
-                    .unwrap(),
+                    .last_status_change(DateTime::from_secs(since().timestamp() + minutes * 60))
+                    .build(),
             )
             .build()
     };
     GetPipelineStateOutput::builder()
         .pipeline_name("deploy")
-        .stage_states(stage("Source", stage_status))
-        .stage_states(stage("Build", StageExecutionStatus::Failed))
+        .stage_states(
+            StageState::builder()
+                .stage_name("Source")
+                .latest_execution(
+                    StageExecution::builder()
+                        .pipeline_execution_id("exec-1")
+                        .status(stage)
+                        .build()
+                        .unwrap(),
+                )
+                .action_states(action("App", app))
+                .action_states(action("Assets", assets))
+                .build(),
+        )
         .build()
 }
 
-fn state_is(status: StageExecutionStatus) -> Rule {
-    mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
-        .then_output(move || pipeline_state(status.clone()))
+/// The Source stage failed on the connection's action, during the outage.
+fn failed_on_it() -> GetPipelineStateOutput {
+    use ActionExecutionStatus as A;
+    pipeline_state(StageExecutionStatus::Failed, A::Failed, 5, A::Succeeded)
+}
+
+const TARGETS: [Target<'static>; 1] = [Target {
+    stage: "Source",
+    action: "App",
+}];
+
+fn start_rule() -> Rule {
+    mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
+        .then_output(|| StartPipelineExecutionOutput::builder().build())
 }
 
 #[tokio::test]
-async fn a_source_stage_that_failed_is_retried_with_its_failed_actions() {
-    let state = state_is(StageExecutionStatus::Failed);
+async fn a_source_action_that_failed_on_the_connection_is_retried_with_its_failed_actions() {
+    let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state).then_output(failed_on_it);
     let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
         .match_requests(|input: &RetryStageExecutionInput| {
             input.stage_name() == Some("Source")
@@ -670,11 +714,10 @@ async fn a_source_stage_that_failed_is_retried_with_its_failed_actions() {
                 .pipeline_execution_id("exec-1")
                 .build()
         });
-    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
-        .then_output(|| StartPipelineExecutionOutput::builder().build());
+    let start = start_rule();
 
     let outcome = clients(&[&state, &retry, &start], &[])
-        .restart("us-east-1", "deploy", &["Source"])
+        .restart("us-east-1", "deploy", &TARGETS, since())
         .await;
 
     assert_eq!(
@@ -686,84 +729,167 @@ async fn a_source_stage_that_failed_is_retried_with_its_failed_actions() {
     assert_eq!((retry.num_calls(), start.num_calls()), (1, 0));
 }
 
+/// Each failure that is not the connection's own, during its outage, is
+/// left alone and said: another action of the stage, a failure older than
+/// the outage, a stage someone already retried; nothing failed, nothing said.
 #[tokio::test]
-async fn a_pipeline_that_did_not_fail_on_the_connection_is_left_alone() {
-    // The Build stage failed, not the one holding the source action.
-    for status in [
-        StageExecutionStatus::Succeeded,
-        StageExecutionStatus::InProgress,
+async fn a_failure_that_is_not_the_connections_is_left_alone_and_said() {
+    use ActionExecutionStatus as A;
+    use StageExecutionStatus as S;
+    for (state, says) in [
+        (
+            pipeline_state(S::Failed, A::Succeeded, 5, A::Failed),
+            Some("another action"),
+        ),
+        (
+            pipeline_state(S::Failed, A::Failed, -61, A::Succeeded),
+            Some("before the outage"),
+        ),
+        (
+            pipeline_state(S::InProgress, A::Failed, 5, A::Succeeded),
+            Some("already retried"),
+        ),
+        (
+            pipeline_state(S::Succeeded, A::Succeeded, 5, A::Succeeded),
+            None,
+        ),
     ] {
-        let state = state_is(status);
+        let read = mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
+            .then_output(move || state.clone());
         let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
             .then_output(|| RetryStageExecutionOutput::builder().build());
-        let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
-            .then_output(|| StartPipelineExecutionOutput::builder().build());
+        let start = start_rule();
 
-        let outcome = clients(&[&state, &retry, &start], &[])
-            .restart("us-east-1", "deploy", &["Source"])
+        let outcome = clients(&[&read, &retry, &start], &[])
+            .restart("us-east-1", "deploy", &TARGETS, since())
             .await;
 
-        assert_eq!(outcome, None);
-        assert_eq!((retry.num_calls(), start.num_calls()), (0, 0));
+        match (says, &outcome) {
+            (Some(words), Some(Outcome::NotRestarted { reason, .. })) => {
+                assert!(reason.contains(words), "{reason}")
+            }
+            (None, None) => {}
+            _ => panic!("{says:?}: {outcome:?}"),
+        }
+        assert_eq!((retry.num_calls(), start.num_calls()), (0, 0), "{says:?}");
     }
 }
 
+/// AWS refuses the retry (the stage holds no failed action any more, or a
+/// newer execution exists): the state is read again, and a new execution
+/// starts only if the action still shows failed, with a token from the
+/// failed execution so that it starts once.
 #[tokio::test]
-async fn a_stage_aws_will_not_retry_gets_a_new_execution() {
-    let state = state_is(StageExecutionStatus::Failed);
-    let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution).then_error(|| {
-        RetryStageExecutionError::StageNotRetryableException(
-            StageNotRetryableException::builder().build(),
-        )
-    });
-    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution).then_output(|| {
-        StartPipelineExecutionOutput::builder()
-            .pipeline_execution_id("exec-2")
-            .build()
-    });
+async fn a_refused_retry_starts_a_new_execution_only_while_the_action_still_failed() {
+    use ActionExecutionStatus as A;
+    for (after, started) in [
+        (failed_on_it(), true),
+        (
+            pipeline_state(
+                StageExecutionStatus::InProgress,
+                A::InProgress,
+                9,
+                A::Succeeded,
+            ),
+            false,
+        ),
+    ] {
+        let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
+            .sequence()
+            .output(failed_on_it)
+            .output(move || after.clone())
+            .build();
+        let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution).then_error(|| {
+            RetryStageExecutionError::StageNotRetryableException(
+                StageNotRetryableException::builder().build(),
+            )
+        });
+        let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
+            .match_requests(|r| r.client_request_token() == Some("connection-watch-exec-1"))
+            .then_output(|| {
+                StartPipelineExecutionOutput::builder()
+                    .pipeline_execution_id("exec-2")
+                    .build()
+            });
 
-    let outcome = clients(&[&state, &retry, &start], &[])
-        .restart("us-east-1", "deploy", &["Source"])
-        .await;
+        let outcome = clients(&[&state, &retry, &start], &[])
+            .restart("us-east-1", "deploy", &TARGETS, since())
+            .await;
 
-    assert_eq!(
-        outcome,
-        Some(Outcome::Started {
-            stage: "Source".into()
-        })
-    );
-    assert_eq!(start.num_calls(), 1);
+        if started {
+            assert_eq!(
+                outcome,
+                Some(Outcome::Started {
+                    stage: "Source".into()
+                })
+            );
+        } else {
+            assert!(
+                matches!(&outcome, Some(Outcome::NotRestarted { reason, .. }) if reason.contains("already retried")),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(
+            (retry.num_calls(), start.num_calls()),
+            (1, usize::from(started))
+        );
+    }
 }
 
+/// RetryStageExecution has no idempotency token: an answer lost (here a
+/// 500, which the SDK would otherwise send again) is never followed by a
+/// second retry; the state read again says whether it took effect.
 #[tokio::test]
-async fn a_throttled_retry_is_reported_and_nothing_else_is_tried() {
-    let state = state_is(StageExecutionStatus::Failed);
-    let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
-        .sequence()
-        .http_status(400, Some(THROTTLED.into()))
-        .repeatedly()
-        .build();
-    let start = mock!(aws_sdk_codepipeline::Client::start_pipeline_execution)
-        .then_output(|| StartPipelineExecutionOutput::builder().build());
+async fn a_retry_whose_answer_is_lost_is_not_sent_again() {
+    use ActionExecutionStatus as A;
+    for (after, took_effect) in [
+        (
+            pipeline_state(
+                StageExecutionStatus::InProgress,
+                A::InProgress,
+                9,
+                A::Succeeded,
+            ),
+            true,
+        ),
+        (failed_on_it(), false),
+    ] {
+        let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state)
+            .sequence()
+            .output(failed_on_it)
+            .output(move || after.clone())
+            .build();
+        let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+            .sequence()
+            .http_status(500, None)
+            .repeatedly()
+            .build();
+        let start = start_rule();
 
-    let outcome = clients(&[&state, &retry, &start], &[])
-        .restart("us-east-1", "deploy", &["Source"])
-        .await;
+        let outcome = clients(&[&state, &retry, &start], &[])
+            .restart("us-east-1", "deploy", &TARGETS, since())
+            .await;
 
-    let Some(Outcome::Failed { stage, reason }) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(stage, "Source");
-    assert!(
-        reason.contains("RetryStageExecution") && reason.contains("ThrottlingException"),
-        "{reason}"
-    );
-    assert_eq!(retry.num_calls(), 3, "the SDK's attempts");
-    assert_eq!(
-        start.num_calls(),
-        0,
-        "a throttled retry is not a refused one"
-    );
+        assert_eq!(
+            retry.num_calls(),
+            1,
+            "sent once, though the client retries 3 times"
+        );
+        assert_eq!((state.num_calls(), start.num_calls()), (2, 0));
+        if took_effect {
+            assert_eq!(
+                outcome,
+                Some(Outcome::Retried {
+                    stage: "Source".into()
+                })
+            );
+        } else {
+            assert!(
+                matches!(&outcome, Some(Outcome::Failed { reason, .. }) if reason.contains("not sent again")),
+                "{outcome:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ fn in_state(state: AlertState, hours: i64) -> Lifecycle {
     Lifecycle {
         state: Some(state),
         first_seen: Some(at() - Duration::hours(hours)),
+        last_alerted: None,
     }
 }
 
@@ -242,10 +243,27 @@ fn an_alert_naming_what_each_connection_breaks() {
                         reason: "RetryStageExecution: ThrottlingException: Rate exceeded".into(),
                     },
                 },
+                Recovery {
+                    pipeline: "payments-nightly".into(),
+                    region: "us-east-1".into(),
+                    outcome: Outcome::NotRestarted {
+                        stage: "Source".into(),
+                        reason: "failed on another action (action App is Succeeded)".into(),
+                    },
+                },
             ],
+            recovery_more: 2,
             used_by_coverage: Some(complete.clone()),
             lifecycle: in_state(AlertState::Resolved, 30),
             ..conn(4, "ERROR", "us-east-1", "GitHub")
+        },
+        // Resolved, not healed: deleted.
+        Connection {
+            used_by: Some(Vec::new()),
+            used_by_coverage: Some(complete.clone()),
+            recovery_note: Some("nothing restarted: it is no longer listed (deleted)".into()),
+            lifecycle: in_state(AlertState::Resolved, 30),
+            ..conn(8, "PENDING", "us-east-1", "GitHub")
         },
     ];
     let stuck = Batch {

@@ -58,6 +58,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         },
         used_by_regions: UsedByRegions::Enabled,
         retry_on_resolved: false,
+        run_interval: chrono::Duration::hours(1),
     }
 }
 

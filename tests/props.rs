@@ -44,6 +44,7 @@ fn lifecycle() -> impl Strategy<Value = Lifecycle> {
     .prop_map(|state| Lifecycle {
         state,
         first_seen: state.map(|_| Utc.with_ymd_and_hms(2026, 11, 20, 3, 0, 0).unwrap()),
+        last_alerted: None,
     })
 }
 

@@ -61,9 +61,15 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by_coverage: Option<Coverage>,
     /// Resolved, with `RETRY_ON_RESOLVED`: the pipelines that had failed on
-    /// it, and what was done for each.
+    /// it, and what was done for each (`MAX_RECOVERY_LISTED` at most).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovery: Vec<Recovery>,
+    /// How many more outcomes there were than `recovery` lists.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recovery_more: usize,
+    /// Resolved but not healed: why nothing was restarted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_note: Option<String>,
     #[serde(flatten)]
     pub lifecycle: Lifecycle,
 }

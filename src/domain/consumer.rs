@@ -135,6 +135,32 @@ pub enum Outcome {
     Started { stage: String },
     /// Neither worked; the pipeline is as it was.
     Failed { stage: String, reason: String },
+    /// Left alone on purpose: it failed, but not on this connection during
+    /// its outage (another action, an older failure, already retried).
+    NotRestarted { stage: String, reason: String },
+}
+
+/// The most restart outcomes one connection lists; `recoveryMore` counts the
+/// rest. Each outcome is up to about 500 bytes of JSON with its reason, so
+/// 50 keep a connection's share of one SNS message near 75 KB (three
+/// copies), as `MAX_USED_BY_LISTED` does for its consumers.
+pub const MAX_RECOVERY_LISTED: usize = 50;
+/// The most characters a reason keeps (an SDK error can run to kilobytes).
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// `reason`, cut to `MAX_REASON_CHARS` characters.
+pub fn brief_reason(reason: &str) -> String {
+    match reason.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}...", &reason[..cut]),
+        None => reason.to_string(),
+    }
+}
+
+/// A pipeline's source action on a connection: its stage and its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target<'a> {
+    pub stage: &'a str,
+    pub action: &'a str,
 }
 
 /// A pipeline or project, and the sources that name a connection.
@@ -152,6 +178,10 @@ pub struct Source {
     /// The pipeline stage holding the source action; `None` for a project
     /// or a synced stack.
     pub stage: Option<String>,
+    /// The pipeline's source action; `None` for a project or a synced stack
+    /// (and in definitions cached by an earlier version, which are read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     /// Set when the source does not name the connection itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
@@ -183,16 +213,18 @@ impl Uses {
         }
     }
 
-    /// The stages whose source actions name `connection`, each once.
-    pub fn stages_using(&self, connection: &str) -> Vec<&str> {
-        let mut stages: Vec<&str> = self
-            .sources
+    /// The pipeline source actions that name `connection`, with their stages.
+    pub fn actions_using(&self, connection: &str) -> Vec<Target<'_>> {
+        self.sources
             .iter()
             .filter(|s| same_connection(&s.connection, connection))
-            .filter_map(|s| s.stage.as_deref())
-            .collect();
-        stages.dedup();
-        stages
+            .filter_map(|s| {
+                Some(Target {
+                    stage: s.stage.as_deref()?,
+                    action: s.action.as_deref()?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -319,6 +351,7 @@ mod tests {
                 .map(|c| Source {
                     connection: c.clone(),
                     stage: Some("Source".into()),
+                    action: Some("Source".into()),
                     via: None,
                 })
                 .collect(),

@@ -209,6 +209,7 @@ pub fn plan<T: Watched>(
         *item.lifecycle_mut() = Lifecycle {
             state: Some(state),
             first_seen: Some(first_seen),
+            last_alerted: record.map(|r| r.last_alerted),
         };
         plan.stuck.push(item.clone());
         if due {
@@ -234,6 +235,7 @@ pub fn plan<T: Watched>(
             *item.lifecycle_mut() = Lifecycle {
                 state: Some(AlertState::Resolved),
                 first_seen: Some(r.first_seen),
+                last_alerted: Some(r.last_alerted),
             };
             plan.resolved.push(item);
             plan.changes.push(Change::Delete {

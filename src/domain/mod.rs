@@ -17,4 +17,5 @@ pub mod connection;
 pub mod consumer;
 pub mod host;
 pub mod lifecycle;
+pub mod recovery;
 pub mod watched;

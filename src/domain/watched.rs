@@ -36,6 +36,11 @@ pub struct Lifecycle {
     pub state: Option<AlertState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<DateTime<Utc>>,
+    /// When the record was last alerted before this run (`None`: a new
+    /// record, or stateless): what makes an event's `eventId` the same when
+    /// a failed run's event is sent again. Not part of the document.
+    #[serde(skip)]
+    pub last_alerted: Option<DateTime<Utc>>,
 }
 
 /// `connection` or `host`: the state table's `kind` attribute.

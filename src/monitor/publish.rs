@@ -38,13 +38,12 @@ impl Deadlines {
     }
 }
 
-/// Where a run's alert goes, and what remembers it.
+/// Where a run's alert goes.
 #[derive(Clone, Copy)]
 pub struct Outlets<'a> {
     pub publisher: &'a AlertPublisher,
     /// `EVENT_BUS` set: each alerted object is also an event.
     pub events: Option<&'a EventPublisher>,
-    pub state: Option<&'a StateTable>,
 }
 
 /// What the publish stage did: messages sent, events put (`None` without
@@ -55,24 +54,32 @@ pub struct Published {
     pub state_error: Option<StateError>,
 }
 
-/// Publishes the alerts and puts their events; with a usable state table,
-/// claims the records first (dropping what an overlapping run holds), and
-/// commits them only after every message and every event went out, so a
-/// failure of either leaves the table as read and the next run sends again.
-/// Every call is bounded: the claims by `deadlines.state`, so that a slow
-/// table leaves the publish its time.
-pub async fn publish(
-    outlets: Outlets<'_>,
-    repeat_interval: Duration,
-    frame: &Frame<'_>,
+/// What the claims left to alert and to remember, and whether this run
+/// holds the records it will change (`claims_held`): only then may it act on
+/// a resolution (restart pipelines), since an overlapping run holds the rest.
+pub struct Claimed<'a> {
+    pub alerts: Alerts,
+    changes: Vec<Change>,
+    state_error: Option<StateError>,
+    state: Option<&'a StateTable>,
+    run_id: String,
+}
+
+impl Claimed<'_> {
+    pub fn claims_held(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+/// With a usable state table, claims the records first (dropping what an
+/// overlapping run holds), bounded by `deadlines.state`, so that a slow
+/// table leaves the publish its time. Claims that fail leave everything
+/// stuck to be alerted, and nothing held.
+pub async fn claim<'a>(
+    state: Option<&'a StateTable>,
     decision: Decision,
     deadlines: Deadlines,
-) -> Result<Published, MonitorError> {
-    let Deadlines {
-        state: claims_by,
-        finish: deadline,
-        ..
-    } = deadlines;
+) -> Claimed<'a> {
     let Decision {
         mut alerts,
         mut changes,
@@ -84,26 +91,49 @@ pub async fn publish(
         std::process::id(),
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
     );
-    let Outlets {
-        publisher, events, ..
-    } = outlets;
-    let mut state = outlets.state.filter(|_| state_error.is_none());
+    let mut state = state.filter(|_| state_error.is_none());
     if let Some(table) = state {
-        let claimed = timeout_at(claims_by, table.claim(&changes, &run_id))
+        let claimed = timeout_at(deadlines.state, table.claim(&changes, &run_id))
             .await
             .unwrap_or_else(|_| Err(table.timed_out("UpdateItem (claim)")));
         match claimed {
             Ok(held) => drop_taken(&held, &mut alerts, &mut changes),
             Err(e) => {
                 tracing::error!(error = %e, "claims failed: alerting everything stuck");
-                let _ = timeout_at(deadline, table.release(&changes, &run_id)).await;
+                let _ = timeout_at(deadlines.finish, table.release(&changes, &run_id)).await;
                 state_error = Some(e);
                 alerts = unclaimed;
                 state = None;
             }
         }
     }
-    let sent = match send(publisher, events, frame, &alerts, deadline).await {
+    Claimed {
+        alerts,
+        changes,
+        state_error,
+        state,
+        run_id,
+    }
+}
+
+/// Publishes the alerts and puts their events, then commits the claimed
+/// records, only after every message and every event went out, so a
+/// failure of either leaves the table as read and the next run sends again.
+pub async fn deliver(
+    outlets: Outlets<'_>,
+    repeat_interval: Duration,
+    frame: &Frame<'_>,
+    claimed: Claimed<'_>,
+    deadline: Instant,
+) -> Result<Published, MonitorError> {
+    let Claimed {
+        alerts,
+        changes,
+        mut state_error,
+        state,
+        run_id,
+    } = claimed;
+    let sent = match send(outlets.publisher, outlets.events, frame, &alerts, deadline).await {
         Ok(sent) => sent,
         Err(e) => {
             release(state, &changes, &run_id, deadline).await;

@@ -6,7 +6,7 @@ use crate::domain::consumer::Unread;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What one run found, before the lifecycle and the publish.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,6 +24,9 @@ pub struct Findings {
     pub failed_regions: Vec<String>,
     /// Organization-wide: how many accounts were scanned.
     pub accounts: Option<usize>,
+    /// With `RETRY_ON_RESOLVED`: each listed connection's status, by ARN
+    /// (what tells a healed connection from a deleted or muted one).
+    pub listed: HashMap<String, String>,
 }
 
 impl Findings {
@@ -52,6 +55,7 @@ impl Findings {
         }
         self.stuck.extend(other.stuck);
         self.stuck_hosts.extend(other.stuck_hosts);
+        self.listed.extend(other.listed);
         self.ignored += other.ignored;
     }
 }
@@ -142,6 +146,9 @@ pub struct RunReport {
     /// Where the consumers of alerted connections could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub used_by_failed: Vec<UsedByFailure>,
+    /// Each listed connection's status (`Findings::listed`); not reported.
+    #[serde(skip)]
+    pub listed: HashMap<String, String>,
 }
 
 impl RunReport {
@@ -157,6 +164,7 @@ impl RunReport {
             ignored,
             failed_regions,
             accounts,
+            listed,
         } = findings;
         sort(&mut stuck);
         sort(&mut stuck_hosts);
@@ -183,6 +191,7 @@ impl RunReport {
             regions,
             failed_regions,
             accounts,
+            listed,
             ..Self::default()
         }
     }
@@ -244,6 +253,7 @@ mod tests {
             "eu-west-1",
         );
         let report = RunReport::from_findings(Findings {
+            listed: HashMap::new(),
             listed_from: Some("us-east-1".into()),
             scanned: BTreeMap::from([("us-east-1".into(), 3), ("eu-west-1".into(), 2)]),
             stuck: vec![

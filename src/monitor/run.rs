@@ -8,11 +8,11 @@ use super::decide::{decide, Alerts, Decision};
 use super::error::{run_failure, MonitorError};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, MetricScope};
-use super::publish::{publish, Deadlines, Outlets, Published};
+use super::publish::{claim, deliver, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, Scanned};
-use super::used_by::{self, Reach};
+use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
@@ -176,6 +176,7 @@ impl Monitor {
         let state = self.adapters.state.as_ref();
         let complete = complete_accounts.as_ref();
         let mut decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
+        let mut lookup = None;
         if let Some(clients) = &self.adapters.consumers {
             let by = deadlines.consumers;
             let reach = Reach {
@@ -183,15 +184,20 @@ impl Monitor {
                 accounts: self.adapters.accounts.as_ref(),
                 state,
             };
-            attach_used_by(clients, reach, config, &mut report, &mut decision, by).await;
+            lookup = attach_used_by(clients, reach, config, &mut report, &mut decision, by).await;
         }
         let frame = Frame {
             account,
             generated_at: now,
             ignore_tag: &config.ignore_tag,
         };
+        let after = AfterDecision {
+            frame: &frame,
+            lookup: lookup.as_ref(),
+            deadlines,
+        };
         let published = self
-            .publish_or_preview(config, &frame, &mut report, decision, deadlines)
+            .publish_or_preview(config, after, &mut report, decision)
             .await?;
         report.messages_published = published.messages;
         report.events_put = published.events;
@@ -234,7 +240,7 @@ async fn attach_used_by(
     report: &mut RunReport,
     decision: &mut Decision,
     deadline: Instant,
-) {
+) -> Option<Lookup> {
     let alerted: Vec<&Connection> = decision
         .alerts
         .connections
@@ -242,51 +248,76 @@ async fn attach_used_by(
         .chain(&decision.unclaimed.connections)
         .collect();
     if alerted.is_empty() {
-        return;
+        return None;
     }
     let lookup = used_by::look_up(clients, reach, config, &alerted, deadline).await;
     lookup.attach(&mut decision.alerts.connections);
     lookup.attach(&mut decision.unclaimed.connections);
     lookup.attach(&mut report.stuck);
-    if config.retry_on_resolved && !config.dry_run {
-        lookup
-            .recover(&mut decision.alerts.connections, deadline)
-            .await;
-    }
     if let Some(resolved) = report.resolved.as_mut() {
         lookup.attach(resolved);
-        for connection in resolved {
-            let alerted = decision
-                .alerts
-                .connections
-                .iter()
-                .find(|c| c.arn == connection.arn);
-            connection.recovery = alerted.map(|c| c.recovery.clone()).unwrap_or_default();
-        }
     }
     report.used_by_failed = lookup.failures().to_vec();
+    Some(lookup)
+}
+
+/// What the stages after the lifecycle's decision share.
+#[derive(Clone, Copy)]
+struct AfterDecision<'a> {
+    frame: &'a Frame<'a>,
+    lookup: Option<&'a Lookup>,
+    deadlines: Deadlines,
+}
+
+/// Copies each resolved connection's restarts from the alert to the report.
+fn report_recovery(report: &mut RunReport, alerted: &[Connection]) {
+    for connection in report.resolved.iter_mut().flatten() {
+        if let Some(c) = alerted.iter().find(|c| c.arn == connection.arn) {
+            connection.recovery = c.recovery.clone();
+            connection.recovery_more = c.recovery_more;
+            connection.recovery_note = c.recovery_note.clone();
+        }
+    }
 }
 
 impl Monitor {
-    /// Publishes (and puts events, and commits), or, in a dry run, adds
-    /// to `report` what would have been published.
+    /// Claims, restarts what healed connections had failed (only for the
+    /// resolutions this run claimed), publishes, puts events and commits;
+    /// or, in a dry run, adds to `report` what would have been published.
     async fn publish_or_preview(
         &self,
         config: &MonitorConfig,
-        frame: &Frame<'_>,
+        after: AfterDecision<'_>,
         report: &mut RunReport,
         decision: Decision,
-        deadlines: Deadlines,
     ) -> Result<Published, MonitorError> {
+        let AfterDecision {
+            frame,
+            lookup,
+            deadlines,
+        } = after;
         match (&self.adapters.publisher, config.dry_run) {
             (Some(publisher), false) => {
                 let outlets = Outlets {
                     publisher,
                     events: self.adapters.events.as_ref(),
-                    state: self.adapters.state.as_ref(),
                 };
+                let state = self.adapters.state.as_ref();
+                let mut claimed = claim(state, decision, deadlines).await;
+                let recovers = config.retry_on_resolved && claimed.claims_held();
+                if let Some(lookup) = lookup.filter(|_| recovers) {
+                    let healed = Healed {
+                        listed: &report.listed,
+                        run_interval: config.run_interval,
+                    };
+                    let connections = &mut claimed.alerts.connections;
+                    lookup
+                        .recover(connections, &healed, deadlines.consumers)
+                        .await;
+                    report_recovery(report, connections);
+                }
                 let repeat = self.config.repeat_interval;
-                publish(outlets, repeat, frame, decision, deadlines).await
+                deliver(outlets, repeat, frame, claimed, deadlines.finish).await
             }
             _ => {
                 tracing::info!(

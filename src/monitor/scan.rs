@@ -25,6 +25,8 @@ pub struct AccountScan {
 /// The connection listing of one run.
 struct ConnectionScan {
     listed_from: Option<String>,
+    /// With `RETRY_ON_RESOLVED`: every listed connection's status.
+    listed: HashMap<String, String>,
     scanned: BTreeMap<String, usize>,
     tagged: Tagged<Connection>,
     /// Listings that failed; they fail the run only when none succeeded.
@@ -60,6 +62,7 @@ pub async fn scan_account(
 
     let mut findings = Findings {
         listed_from: connections.listed_from.clone(),
+        listed: connections.listed,
         scanned: connections.scanned,
         ignored: connections.tagged.ignored,
         ..Findings::default()
@@ -127,6 +130,7 @@ async fn scan_connections(
     let mut scanned: BTreeMap<String, usize> = BTreeMap::new();
     let mut listing_failures = Vec::new();
     let mut listed_from = None;
+    let mut listed = HashMap::new();
     for region in listing_regions(config) {
         let client = codestar.in_region(&region);
         let walk = client.for_each_page(|page| {
@@ -136,6 +140,9 @@ async fn scan_connections(
                     continue;
                 }
                 *scanned.entry(c.region.clone()).or_default() += 1;
+                if config.retry_on_resolved {
+                    listed.insert(c.arn.clone(), c.status.clone());
+                }
                 if c.is_candidate(config) {
                     let client = codestar.for_arn(&c.arn);
                     tag_reads.spawn(c, client);
@@ -157,6 +164,7 @@ async fn scan_connections(
     }
     ConnectionScan {
         listed_from,
+        listed,
         scanned,
         tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
         listing_failures,

@@ -80,6 +80,7 @@ mod tests {
             },
             used_by_regions: crate::monitor::config::UsedByRegions::Enabled,
             retry_on_resolved: false,
+            run_interval: chrono::Duration::hours(1),
         }
     }
 

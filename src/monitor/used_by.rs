@@ -14,8 +14,8 @@ use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{
-    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION, UNREAD_ACCOUNT,
-    UNREAD_REGION_LIST,
+    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
+    MAX_RECOVERY_LISTED, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
 use crate::domain::watched::Fields;
 use futures_util::future::join_all;
@@ -66,33 +66,53 @@ impl Lookup {
         }
     }
 
-    /// With `RETRY_ON_RESOLVED`: restarts each pipeline that uses a resolved
-    /// connection and had failed in a stage holding that source action, and
-    /// says on each connection what was done. A pipeline that did not fail
-    /// on it is never touched. Bounded by `deadline`, so that a hanging
-    /// CodePipeline leaves the publish its time: what is not done by then
-    /// is reported as not done.
-    pub async fn recover(&self, connections: &mut [Connection], deadline: Instant) {
+    /// With `RETRY_ON_RESOLVED`, for each resolved connection this run
+    /// claimed: when it has healed (AVAILABLE in this run's listing),
+    /// restarts each pipeline whose source action on it failed during its
+    /// outage, and says on the connection what was done and what was left
+    /// alone; when it has not (deleted, muted, in a status no longer
+    /// alerted), restarts nothing and says why. Bounded by `deadline`, so
+    /// that a hanging CodePipeline leaves the publish its time: what is not
+    /// done by then is reported as not done.
+    pub async fn recover(
+        &self,
+        connections: &mut [Connection],
+        healed: &Healed<'_>,
+        deadline: Instant,
+    ) {
         for connection in connections.iter_mut().filter(|c| c.is_resolved()) {
             let clients = owner(connection).and_then(|o| self.accounts.get(o)?.as_ref());
             let Some(clients) = clients else { continue };
+            if let Some(note) = healed.why_not(connection) {
+                connection.recovery_note = Some(note);
+                continue;
+            }
+            let Some(first_seen) = connection.lifecycle.first_seen else {
+                connection.recovery_note =
+                    Some("nothing restarted: when its outage began is not known".into());
+                continue;
+            };
+            let since = first_seen - healed.run_interval;
+            let mut outcomes = Vec::new();
             let pipelines = self
                 .uses
                 .iter()
                 .filter(|u| u.consumer.kind == ConsumerKind::Pipeline);
             for uses in pipelines {
-                let stages = uses.stages_using(&connection.arn);
-                if stages.is_empty() {
+                let targets = uses.actions_using(&connection.arn);
+                if targets.is_empty() {
                     continue;
                 }
                 let pipeline = &uses.consumer;
+                let stages: Vec<&str> = targets.iter().map(|t| t.stage).collect();
                 let outcome = if Instant::now() >= deadline {
                     Some(not_done(
                         &stages,
                         "not tried: the run's deadline came first",
                     ))
                 } else {
-                    let restart = clients.restart(&pipeline.region, &pipeline.name, &stages);
+                    let restart =
+                        clients.restart(&pipeline.region, &pipeline.name, &targets, since);
                     timeout_at(deadline, restart).await.unwrap_or_else(|_| {
                         Some(not_done(
                             &stages,
@@ -102,13 +122,38 @@ impl Lookup {
                 };
                 if let Some(outcome) = outcome {
                     tracing::info!(pipeline = %pipeline.name, region = %pipeline.region, ?outcome, "healed connection: pipeline restart");
-                    connection.recovery.push(Recovery {
+                    outcomes.push(Recovery {
                         pipeline: pipeline.name.clone(),
                         region: pipeline.region.clone(),
                         outcome,
                     });
                 }
             }
+            connection.recovery_more = outcomes.len().saturating_sub(MAX_RECOVERY_LISTED);
+            outcomes.truncate(MAX_RECOVERY_LISTED);
+            connection.recovery = outcomes;
+        }
+    }
+}
+
+/// What recovery knows of this run: each listed connection's status, and
+/// the time between two runs (an outage began up to that long before the
+/// run that first saw it).
+pub struct Healed<'a> {
+    pub listed: &'a HashMap<String, String>,
+    pub run_interval: chrono::Duration,
+}
+
+impl Healed<'_> {
+    /// `None` when `connection` is AVAILABLE in this run's listing; else
+    /// why nothing is restarted for it.
+    fn why_not(&self, connection: &Connection) -> Option<String> {
+        match self.listed.get(&connection.arn).map(String::as_str) {
+            Some("AVAILABLE") => None,
+            Some(status) => Some(format!(
+                "nothing restarted: it is {status}, not AVAILABLE (muted, or in a status no longer alerted)"
+            )),
+            None => Some("nothing restarted: it is no longer listed (deleted)".into()),
         }
     }
 }
@@ -469,7 +514,10 @@ mod tests {
     use crate::domain::watched::{AlertState, Lifecycle};
     use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
     use aws_sdk_codepipeline::operation::retry_stage_execution::RetryStageExecutionOutput;
-    use aws_sdk_codepipeline::types::{StageExecution, StageExecutionStatus, StageState};
+    use aws_sdk_codepipeline::types::{
+        ActionExecution, ActionExecutionStatus, ActionState, StageExecution, StageExecutionStatus,
+        StageState,
+    };
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     const HEALED: &str = "arn:aws:codeconnections:us-east-1:123456789012:connection/healed";
@@ -495,30 +543,101 @@ mod tests {
             arn: arn.into(),
             lifecycle: Lifecycle {
                 state: Some(state),
-                first_seen: None,
+                first_seen: chrono::DateTime::from_timestamp(FIRST_SEEN, 0),
+                last_alerted: None,
             },
             ..Connection::default()
         }
     }
 
-    /// A lookup that found one pipeline whose Source stage reads HEALED
-    /// (named by the older prefix: the same connection).
-    fn lookup_with(clients: ConsumerClients) -> Lookup {
-        let deploy = "arn:aws:codepipeline:us-east-1:123456789012:deploy";
+    const MUTED: &str = "arn:aws:codeconnections:us-east-1:123456789012:connection/muted";
+    const DELETED: &str = "arn:aws:codeconnections:us-east-1:123456789012:connection/deleted";
+
+    /// A lookup that found `pipelines` pipelines whose Source action
+    /// "Source" reads HEALED (named by the older prefix: the same
+    /// connection), MUTED and DELETED.
+    fn lookup_of(clients: ConsumerClients, pipelines: usize) -> Lookup {
+        let uses = (0..pipelines).map(|i| {
+            let name = if i == 0 {
+                "deploy".into()
+            } else {
+                format!("deploy-{i:03}")
+            };
+            let arn = format!("arn:aws:codepipeline:us-east-1:123456789012:{name}");
+            let source = |connection: &str| Source {
+                connection: connection.to_string(),
+                stage: Some("Source".into()),
+                action: Some("Source".into()),
+                via: None,
+            };
+            Uses {
+                consumer: Consumer::from_arn(ConsumerKind::Pipeline, &arn).unwrap(),
+                sources: vec![
+                    source(&HEALED.replace(":codeconnections:", ":codestar-connections:")),
+                    source(MUTED),
+                    source(DELETED),
+                ],
+            }
+        });
         Lookup {
             accounts: HashMap::from([("123456789012".to_string(), Some(clients))]),
-            uses: vec![Uses {
-                consumer: Consumer::from_arn(ConsumerKind::Pipeline, deploy).unwrap(),
-                sources: vec![Source {
-                    connection: HEALED.replace(":codeconnections:", ":codestar-connections:"),
-                    stage: Some("Source".into()),
-                    via: None,
-                }],
-            }],
+            uses: uses.collect(),
             coverage: HashMap::new(),
             unread: Vec::new(),
         }
     }
+
+    fn lookup_with(clients: ConsumerClients) -> Lookup {
+        lookup_of(clients, 1)
+    }
+
+    /// This run's listing: HEALED is AVAILABLE, MUTED still PENDING (its
+    /// ignore tag resolved it), DELETED gone.
+    fn listed() -> HashMap<String, String> {
+        HashMap::from([
+            (HEALED.to_string(), "AVAILABLE".to_string()),
+            (MUTED.to_string(), "PENDING".to_string()),
+        ])
+    }
+
+    fn healed(listed: &HashMap<String, String>) -> Healed<'_> {
+        Healed {
+            listed,
+            run_interval: chrono::Duration::hours(1),
+        }
+    }
+
+    /// GetPipelineState: the Source action failed 10 minutes after the
+    /// outage began (`FIRST_SEEN`).
+    fn failed_state() -> GetPipelineStateOutput {
+        let failed = StageExecution::builder()
+            .pipeline_execution_id("e")
+            .status(StageExecutionStatus::Failed)
+            .build()
+            .unwrap();
+        let action = ActionState::builder()
+            .action_name("Source")
+            .latest_execution(
+                ActionExecution::builder()
+                    .status(ActionExecutionStatus::Failed)
+                    .last_status_change(aws_sdk_codepipeline::primitives::DateTime::from_secs(
+                        FIRST_SEEN + 600,
+                    ))
+                    .build(),
+            )
+            .build();
+        GetPipelineStateOutput::builder()
+            .stage_states(
+                StageState::builder()
+                    .stage_name("Source")
+                    .latest_execution(failed)
+                    .action_states(action)
+                    .build(),
+            )
+            .build()
+    }
+
+    const FIRST_SEEN: i64 = 1_764_547_200;
 
     #[test]
     fn a_coverage_error_keeps_200_characters() {
@@ -533,22 +652,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_resolved_connections_restart_their_failed_pipelines() {
-        let state = mock!(aws_sdk_codepipeline::Client::get_pipeline_state).then_output(|| {
-            let failed = StageExecution::builder()
-                .pipeline_execution_id("e")
-                .status(StageExecutionStatus::Failed)
-                .build()
-                .unwrap();
-            GetPipelineStateOutput::builder()
-                .stage_states(
-                    StageState::builder()
-                        .stage_name("Source")
-                        .latest_execution(failed)
-                        .build(),
-                )
-                .build()
-        });
+    async fn only_healed_connections_restart_their_failed_pipelines() {
+        let state =
+            mock!(aws_sdk_codepipeline::Client::get_pipeline_state).then_output(failed_state);
         let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
             .then_output(|| RetryStageExecutionOutput::builder().build());
         let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state, &retry]);
@@ -560,9 +666,14 @@ mod tests {
         let mut connections = [
             connection(HEALED, AlertState::Resolved),
             connection(HEALED, AlertState::Ongoing),
+            connection(MUTED, AlertState::Resolved),
+            connection(DELETED, AlertState::Resolved),
         ];
+        let listed = listed();
 
-        lookup.recover(&mut connections, far()).await;
+        lookup
+            .recover(&mut connections, &healed(&listed), far())
+            .await;
 
         assert_eq!(
             connections[0].recovery,
@@ -578,7 +689,76 @@ mod tests {
             connections[1].recovery.is_empty(),
             "still stuck: nothing to restart"
         );
-        assert_eq!((state.num_calls(), retry.num_calls()), (1, 1));
+        for (c, says) in [
+            (&connections[2], "it is PENDING"),
+            (&connections[3], "deleted"),
+        ] {
+            assert!(c.recovery.is_empty());
+            let note = c.recovery_note.as_deref().unwrap_or_default();
+            assert!(
+                note.starts_with("nothing restarted") && note.contains(says),
+                "{note}"
+            );
+        }
+        assert_eq!(
+            (state.num_calls(), retry.num_calls()),
+            (1, 1),
+            "HEALED's only"
+        );
+    }
+
+    /// At most 50 outcomes a connection, the rest counted, each reason 300
+    /// characters at most: 300 pipelines whose retries fail with long errors
+    /// still make one message under SNS's limit.
+    #[tokio::test]
+    async fn outcomes_are_bounded_at_fifty_and_the_message_stays_under_sns_limit() {
+        use crate::render::batch::{Batch, Frame};
+        use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
+        let long = "x".repeat(5000);
+        for (pipelines, listed_n, more) in [(49, 49, 0), (50, 50, 0), (51, 50, 1), (300, 50, 250)] {
+            let state =
+                mock!(aws_sdk_codepipeline::Client::get_pipeline_state).then_output(failed_state);
+            let body = format!(r#"{{"__type":"ValidationException","message":"{long}"}}"#);
+            let retry = mock!(aws_sdk_codepipeline::Client::retry_stage_execution)
+                .sequence()
+                .http_status(400, Some(body))
+                .repeatedly()
+                .build();
+            let pipelines_client =
+                mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, &[&state, &retry]);
+            let projects = mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, &[]);
+            let lookup = lookup_of(
+                clients(pipelines_client.config().clone(), projects.config().clone()),
+                pipelines,
+            );
+            let mut connections = [connection(HEALED, AlertState::Resolved)];
+            let listed = listed();
+
+            lookup
+                .recover(&mut connections, &healed(&listed), far())
+                .await;
+
+            let c = &connections[0];
+            assert_eq!(
+                (c.recovery.len(), c.recovery_more),
+                (listed_n, more),
+                "{pipelines}"
+            );
+            assert!(c.recovery.iter().all(|r| matches!(&r.outcome,
+                Outcome::Failed { reason, .. } if reason.chars().count() <= 303)));
+            let frame = Frame {
+                account: "123456789012",
+                generated_at: chrono::Utc::now(),
+                ignore_tag: "connection-watch:ignore",
+            };
+            let batch = Batch {
+                connections: &connections,
+                hosts: &[],
+            };
+            let alerts = render_alerts(&frame, batch, SNS_MAX_PUBLISH_BYTES);
+            assert_eq!(alerts.len(), 1, "{pipelines}: one message");
+            assert!(alerts[0].publish_size() <= SNS_MAX_PUBLISH_BYTES);
+        }
     }
 
     /// CodePipeline on a local endpoint that accepts connections and answers
@@ -628,7 +808,7 @@ mod tests {
 
         let recovered = tokio::time::timeout(
             std::time::Duration::from_secs(5),
-            lookup.recover(&mut connections, deadline),
+            lookup.recover(&mut connections, &healed(&listed()), deadline),
         )
         .await;
 
@@ -659,7 +839,9 @@ mod tests {
         ));
         let mut connections = [connection(HEALED, AlertState::Resolved)];
 
-        lookup.recover(&mut connections, Instant::now()).await;
+        lookup
+            .recover(&mut connections, &healed(&listed()), Instant::now())
+            .await;
 
         assert_eq!(state.num_calls(), 0);
         assert!(

@@ -41,8 +41,11 @@ pub struct Facts<'a> {
     /// How many more use it than `used_by` lists.
     pub used_by_more: usize,
     pub used_by_coverage: Option<&'a Coverage>,
-    /// A resolved connection's pipelines, restarted or not (`RETRY_ON_RESOLVED`).
+    /// A resolved connection's pipelines, restarted or not (`RETRY_ON_RESOLVED`),
+    /// how many more there were, and why nothing was restarted.
     pub recovery: &'a [Recovery],
+    pub recovery_more: usize,
+    pub recovery_note: Option<&'a str>,
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -67,6 +70,8 @@ impl KindFacts for Connection {
             used_by_more: self.used_by_more,
             used_by_coverage: self.used_by_coverage.as_ref(),
             recovery: &self.recovery,
+            recovery_more: self.recovery_more,
+            recovery_note: self.recovery_note.as_deref(),
             ..Facts::default()
         }
     }

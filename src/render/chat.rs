@@ -226,12 +226,16 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
         let verb = match r.outcome {
             Outcome::Retried { .. } | Outcome::Started { .. } => "restarted",
             Outcome::Failed { .. } => "could not restart",
+            Outcome::NotRestarted { .. } => "left alone",
         };
         line += &format!(
             " · {verb} pipeline {} ({})",
             code(&r.pipeline),
             code(&r.region)
         );
+    }
+    if let Some(note) = item.facts().recovery_note {
+        line += &format!(" · {}", shown(note));
     }
     (item.state(), line)
 }
@@ -399,6 +403,7 @@ mod tests {
             lifecycle: Lifecycle {
                 state,
                 first_seen: None,
+                last_alerted: None,
             },
             ..Connection::default()
         }

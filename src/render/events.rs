@@ -44,7 +44,8 @@ pub fn detail_type(kind: Kind) -> &'static str {
 
 /// One entry per alerted object: the object as the alert's JSON document
 /// carries it, plus `account` (from the ARN when the run named none),
-/// `state` (`stuck` without a state table), `firstSeen` and `alertId`.
+/// `state` (`stuck` without a state table), `firstSeen`, `alertId` and
+/// `eventId`.
 pub fn entries(batch: Batch<'_>, now: DateTime<Utc>) -> Vec<EventEntry> {
     batch.items().map(|item| entry(item, now)).collect()
 }
@@ -67,6 +68,13 @@ fn entry(item: &dyn Item, now: DateTime<Utc>) -> EventEntry {
         "alertId".into(),
         alert_id(item.arn(), first_seen.unwrap_or(now)).into(),
     );
+    let since = item.lifecycle().last_alerted.unwrap_or(now);
+    let event = match item.state() {
+        // Stateless, each run's event is its own.
+        None => event_id(item.arn(), now, state, now),
+        Some(_) => event_id(item.arn(), first_seen.unwrap_or(now), state, since),
+    };
+    detail.insert("eventId".into(), event.into());
     EventEntry {
         detail_type: detail_type(item.kind()),
         resource: item.arn().to_string(),
@@ -79,6 +87,25 @@ fn entry(item: &dyn Item, now: DateTime<Utc>) -> EventEntry {
 /// one, nothing is remembered, and each run's event is its own alert.
 pub fn alert_id(arn: &str, first_seen: DateTime<Utc>) -> String {
     let digest = Sha256::digest(format!("{arn}\n{}", rfc3339(first_seen)));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// One per event: the ARN's stuck period, its state, and when its record
+/// was last alerted before it. A run that fails leaves the record as it
+/// was, so the run that sends the event again computes the same id (a new
+/// record's first run has none: its period starts at that run's "now", the
+/// scheduled event's time, which Lambda's retry of that event keeps).
+pub fn event_id(
+    arn: &str,
+    first_seen: DateTime<Utc>,
+    state: &str,
+    last_alerted: DateTime<Utc>,
+) -> String {
+    let digest = Sha256::digest(format!(
+        "{arn}\n{}\n{state}\n{}",
+        rfc3339(first_seen),
+        rfc3339(last_alerted)
+    ));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -142,6 +169,7 @@ mod tests {
         c.lifecycle = Lifecycle {
             state: Some(AlertState::Ongoing),
             first_seen: Some(at(2)),
+            last_alerted: None,
         };
         let host = Host {
             name: "ghe".into(),
@@ -181,6 +209,52 @@ mod tests {
         assert_ne!(alert_id(&a, at(2)), alert_id(&a, at(3)), "a later period");
         assert_ne!(alert_id(&a, at(2)), alert_id(&b, at(2)), "another ARN");
         assert_eq!(alert_id(&a, at(2)).len(), 32);
+    }
+
+    /// Consumers de-duplicate by `eventId`: the new, each ongoing and the
+    /// resolved event of one period differ, and an event sent again (the
+    /// record as it was) keeps its id.
+    #[test]
+    fn the_event_id_is_one_per_event_and_the_same_when_sent_again() {
+        let event = |state: AlertState, last: Option<u32>, now: u32| {
+            let mut c = conn(1);
+            c.lifecycle = Lifecycle {
+                state: Some(state),
+                first_seen: Some(at(2)),
+                last_alerted: last.map(at),
+            };
+            let connections = [c];
+            let batch = Batch {
+                connections: &connections,
+                hosts: &[],
+            };
+            let [entry] = entries(batch, at(now)).try_into().unwrap();
+            let d = detail(&entry);
+            (
+                d["eventId"].as_str().unwrap().to_string(),
+                d["alertId"].clone(),
+            )
+        };
+        let new = event(AlertState::New, None, 2);
+        let ongoing = event(AlertState::Ongoing, Some(2), 5);
+        let later = event(AlertState::Ongoing, Some(5), 7);
+        let resolved = event(AlertState::Resolved, Some(7), 8);
+        let ids = [&new.0, &ongoing.0, &later.0, &resolved.0];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(
+            [&ongoing, &later, &resolved].iter().all(|e| e.1 == new.1),
+            "one alertId"
+        );
+        assert_eq!(
+            event(AlertState::Ongoing, Some(2), 6).0,
+            ongoing.0,
+            "sent again a run later"
+        );
+        assert_eq!(ongoing.0.len(), 32);
     }
 
     #[test]

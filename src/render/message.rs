@@ -491,6 +491,7 @@ mod tests {
                     sources: vec![Source {
                         connection: shared.arn.clone(),
                         stage: None,
+                        action: None,
                         via: None,
                     }],
                 }
@@ -532,6 +533,7 @@ mod tests {
                 lifecycle: crate::domain::watched::Lifecycle {
                     state: Some(states[i % 3]),
                     first_seen: Some(at()),
+                    last_alerted: None,
                 },
                 ..conn(i, "PENDING", "us-east-1")
             })

@@ -217,6 +217,12 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     for recovery in facts.recovery {
         block += &recovery_line(recovery);
     }
+    if facts.recovery_more > 0 {
+        block += &format!("           ...and {} more pipelines\n", facts.recovery_more);
+    }
+    if let Some(note) = facts.recovery_note {
+        block += &format!("  Recovery: {}\n", shown(note));
+    }
     block + &tail(item, now)
 }
 
@@ -234,6 +240,11 @@ fn recovery_line(r: &Recovery) -> String {
         ),
         Outcome::Failed { stage, reason } => format!(
             "  Not restarted: {pipeline} (stage {} failed on it): {}\n",
+            shown(stage),
+            shown(reason)
+        ),
+        Outcome::NotRestarted { stage, reason } => format!(
+            "  Not restarted: {pipeline} (stage {}): {}\n",
             shown(stage),
             shown(reason)
         ),

@@ -52,6 +52,7 @@ impl ConsumerClients {
                     sources: vec![Source {
                         connection: link.connection_arn().to_string(),
                         stage: None,
+                        action: None,
                         via: None,
                     }],
                 })

@@ -291,9 +291,12 @@ impl ConsumerClients {
         };
         let mut cache = self.lock_cache();
         // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
+        // An earlier version cached no action names, which recovery needs:
+        // such a pipeline is read again.
+        let complete = |e: &Exported| e.uses.sources.iter().all(|s| s.action.is_some());
         for e in entries
             .into_iter()
-            .filter(|e| e.updated_nanos < 1_000_000_000)
+            .filter(|e| e.updated_nanos < 1_000_000_000 && complete(e))
         {
             let updated = DateTime::from_secs_and_nanos(e.updated_secs, e.updated_nanos);
             cache.entry((region.to_string(), e.name)).or_insert(Cached {
@@ -370,6 +373,7 @@ fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
             Some(Source {
                 connection: action.configuration()?.get("ConnectionArn")?.clone(),
                 stage: Some(stage.to_string()),
+                action: Some(action.name().to_string()),
                 via: None,
             })
         })

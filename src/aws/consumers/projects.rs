@@ -84,6 +84,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
         return Some(Source {
             connection: connection.clone(),
             stage: None,
+            action: None,
             via: Some(Via::AccountDefaultCredential),
         });
     };
@@ -92,6 +93,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
     Some(Source {
         connection,
         stage: None,
+        action: None,
         via: None,
     })
 }

@@ -3,11 +3,14 @@
 use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
-use crate::domain::consumer::ConsumerKind;
 use chrono::Duration;
 use thiserror::Error;
 
 pub use crate::domain::watched::DEFAULT_IGNORE_TAG;
+use used_by::{used_by, used_by_regions};
+pub use used_by::{UsedBy, UsedByRegions};
+
+mod used_by;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -60,40 +63,9 @@ pub struct MonitorConfig {
     pub used_by_regions: UsedByRegions,
     /// `RETRY_ON_RESOLVED`: restart the pipelines a healed connection had failed.
     pub retry_on_resolved: bool,
-}
-
-/// `USED_BY`: `pipelines,codebuild,gitsync` (the default), any of them, or `none`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UsedBy {
-    pub pipelines: bool,
-    pub codebuild: bool,
-    pub git_sync: bool,
-}
-
-impl UsedBy {
-    pub fn any(self) -> bool {
-        self.pipelines || self.codebuild || self.git_sync
-    }
-
-    /// The kinds looked up, in the order the text names them.
-    pub fn kinds(self) -> Vec<ConsumerKind> {
-        [
-            (self.pipelines, ConsumerKind::Pipeline),
-            (self.codebuild, ConsumerKind::CodebuildProject),
-            (self.git_sync, ConsumerKind::GitSyncStack),
-        ]
-        .into_iter()
-        .filter_map(|(on, kind)| on.then_some(kind))
-        .collect()
-    }
-}
-
-/// `USED_BY_REGIONS`: every region enabled for the connection's account
-/// (`enabled`, the default), or these regions only.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UsedByRegions {
-    Enabled,
-    Listed(Vec<String>),
+    /// `RUN_INTERVAL`: the time between two scheduled runs (an outage began
+    /// up to that long before the run that first saw it).
+    pub run_interval: Duration,
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -146,11 +118,12 @@ impl MonitorConfig {
         let provider_types = provider_types(set)?;
         let ignore_tag = ignore_tag(set)?;
         let state_table = state_table(set)?;
-        let repeat_interval = repeat_interval(set)?;
+        let repeat_interval = interval(set, "REPEAT_INTERVAL", DEFAULT_REPEAT_INTERVAL)?;
         let organization = organization(set)?;
         let used_by = used_by(set)?;
         let used_by_regions = used_by_regions(set)?;
         let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED")?;
+        let run_interval = interval(set, "RUN_INTERVAL", Duration::hours(1))?;
         if retry_on_resolved && !used_by.pipelines {
             return Err(invalid(
                 "RETRY_ON_RESOLVED",
@@ -179,6 +152,7 @@ impl MonitorConfig {
             used_by,
             used_by_regions,
             retry_on_resolved,
+            run_interval,
         })
     }
 
@@ -281,38 +255,6 @@ fn event_bus(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
     }
 }
 
-fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
-    let value = set("USED_BY").unwrap_or_else(|| "pipelines,codebuild,gitsync".into());
-    if value.trim().eq_ignore_ascii_case("none") {
-        return Ok(UsedBy {
-            pipelines: false,
-            codebuild: false,
-            git_sync: false,
-        });
-    }
-    let kinds = list("USED_BY", &value, |item| {
-        match item.to_ascii_lowercase().as_str() {
-            kind @ ("pipelines" | "codebuild" | "gitsync") => Ok(kind.to_string()),
-            _ => Err(format!(
-                "{item:?} is not pipelines, codebuild, gitsync or none"
-            )),
-        }
-    })?;
-    Ok(UsedBy {
-        pipelines: kinds.iter().any(|k| k == "pipelines"),
-        codebuild: kinds.iter().any(|k| k == "codebuild"),
-        git_sync: kinds.iter().any(|k| k == "gitsync"),
-    })
-}
-
-fn used_by_regions(set: &Vars<'_>) -> Result<UsedByRegions, ConfigError> {
-    match set("USED_BY_REGIONS") {
-        None => Ok(UsedByRegions::Enabled),
-        Some(v) if v.trim().eq_ignore_ascii_case("enabled") => Ok(UsedByRegions::Enabled),
-        Some(v) => list("USED_BY_REGIONS", &v, parse_region).map(UsedByRegions::Listed),
-    }
-}
-
 fn statuses(set: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(v) = set("ALERT_STATUSES") else {
         return Ok(vec!["PENDING".to_string(), "ERROR".to_string()]);
@@ -411,13 +353,18 @@ fn state_table(set: &Vars<'_>) -> Result<Option<String>, ConfigError> {
         .transpose()
 }
 
-fn repeat_interval(set: &Vars<'_>) -> Result<Duration, ConfigError> {
-    let Some(v) = set("REPEAT_INTERVAL") else {
-        return Ok(DEFAULT_REPEAT_INTERVAL);
+/// `30m`, `4h` or `2d` in the variable `name`, or `default` when unset.
+fn interval(
+    set: &Vars<'_>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(v) = set(name) else {
+        return Ok(default);
     };
     parse_interval(&v).ok_or_else(|| {
         invalid(
-            "REPEAT_INTERVAL",
+            name,
             &v,
             "expected a positive whole number of m, h or d, like 30m, 4h or 2d",
         )
@@ -711,6 +658,7 @@ mod tests {
             ("USED_BY", "none,codebuild"),
             ("USED_BY_REGIONS", "us-east-1,enabled"),
             ("USED_BY_REGIONS", "us-east-1,,eu-west-1"),
+            ("RUN_INTERVAL", "hourly"),
             ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
             (
                 "EVENT_BUS",
