@@ -3,10 +3,11 @@ CodePipeline and CodeBuild (and every other service moto serves) for the
 binaries to call, plus the helpers the tests and the demo use to read back
 what subscribers and CloudFormation received.
 
-Two calls moto 5.2 lacks are added here, each request checked against
+Calls moto 5.2 lacks are added here, each request checked against
 botocore's model of its operation (as AWS's own SDKs send it): Account
-Management's ListRegions, and CodeBuild's ImportSourceCredentials and
-ListSourceCredentials."""
+Management's ListRegions, CodeBuild's ImportSourceCredentials and
+ListSourceCredentials, and CodePipeline's GetPipelineState and
+RetryStageExecution (with StartPipelineExecution's idempotency token)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,13 @@ _region_status: dict[str, dict[str, str]] = {}
 _source_credentials: dict[tuple[str, str], dict[str, dict]] = {}
 
 
+# CodePipeline: (account, region, pipeline) -> the `stageStates` GetPipelineState
+# answers (tests set them), and every retry and start the pipelines received.
+_pipeline_states: dict[tuple[str, str, str], list[dict]] = {}
+pipeline_calls: list[dict] = []
+_start_tokens: dict[tuple[str, str, str, str], str] = {}
+
+
 def _checked(service: str, operation: str, params: dict) -> None:
     """Refuses a request botocore's model of the operation would refuse."""
     import botocore.session
@@ -172,6 +180,63 @@ def _extend_moto() -> None:
         held = _source_credentials.get((self.current_account, self.region), {})
         return json.dumps({"sourceCredentialsInfos": list(held.values())})
 
+    from moto.codepipeline.responses import CodePipelineResponse
+
+    def pipeline_key(self, name):
+        # Unknown pipelines are refused as AWS does (PipelineNotFoundException).
+        self.codepipeline_backend.get_pipeline(name)
+        return (self.current_account, self.region, name)
+
+    def get_pipeline_state(self):
+        params = json.loads(self.body or "{}")
+        _checked("codepipeline", "GetPipelineState", params)
+        key = pipeline_key(self, params["name"])
+        return json.dumps({"pipelineName": params["name"], "pipelineVersion": 1,
+                           "stageStates": _pipeline_states.get(key, [])})
+
+    def retry_stage_execution(self):
+        # What AWS documents for RetryStageExecution (API reference): a stage
+        # that is not failed is StageNotRetryableException, an execution that
+        # is not the stage's latest NotLatestPipelineExecutionException; a
+        # retry of FAILED_ACTIONS runs the failed actions again.
+        params = json.loads(self.body or "{}")
+        _checked("codepipeline", "RetryStageExecution", params)
+        key = pipeline_key(self, params["pipelineName"])
+        # Every retry sent is recorded, the refused ones too.
+        pipeline_calls.append({"call": "RetryStageExecution", "account": key[0], "region": key[1], **params})
+        stage = next((s for s in _pipeline_states.get(key, []) if s["stageName"] == params["stageName"]), None)
+        if stage is None:
+            raise JsonRESTError("StageNotFoundException", f"stage {params['stageName']} not found")
+        latest = stage.get("latestExecution", {})
+        if latest.get("pipelineExecutionId") != params["pipelineExecutionId"]:
+            raise JsonRESTError("NotLatestPipelineExecutionException", "not the latest execution")
+        if latest.get("status") != "Failed":
+            raise JsonRESTError("StageNotRetryableException", "the stage has no failed actions")
+        latest["status"] = "InProgress"
+        for action in stage.get("actionStates", []):
+            if action.get("latestExecution", {}).get("status") == "Failed":
+                action["latestExecution"]["status"] = "InProgress"
+        return json.dumps({"pipelineExecutionId": params["pipelineExecutionId"]})
+
+    original_start = CodePipelineResponse.start_pipeline_execution
+
+    def start_pipeline_execution(self):
+        params = json.loads(self.body or "{}")
+        _checked("codepipeline", "StartPipelineExecution", params)
+        # The same clientRequestToken starts one execution (API reference).
+        token = params.get("clientRequestToken")
+        key = (self.current_account, self.region, params["name"], token)
+        if token and key in _start_tokens:
+            return json.dumps({"pipelineExecutionId": _start_tokens[key]})
+        answer = original_start(self)
+        if token:
+            _start_tokens[key] = json.loads(answer)["pipelineExecutionId"]
+        pipeline_calls.append({"call": "StartPipelineExecution", "account": key[0], "region": key[1], **params})
+        return answer
+
+    CodePipelineResponse.get_pipeline_state = get_pipeline_state
+    CodePipelineResponse.retry_stage_execution = retry_stage_execution
+    CodePipelineResponse.start_pipeline_execution = start_pipeline_execution
     AccountResponse.list_regions = list_regions
     account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
     CodeBuildResponse.import_source_credentials = import_source_credentials
@@ -205,6 +270,16 @@ class LocalAws:
 
     def stop(self) -> None:
         self._server.stop()
+
+    @staticmethod
+    def set_pipeline_state(region: str, name: str, stages: list[dict], account: str = ACCOUNT) -> None:
+        """What GetPipelineState answers for a pipeline: its `stageStates`."""
+        _pipeline_states[(account, region, name)] = json.loads(json.dumps(stages))
+
+    @staticmethod
+    def pipeline_calls_for(names: set[str]) -> list[dict]:
+        """The RetryStageExecution and StartPipelineExecution calls these pipelines received."""
+        return [c for c in pipeline_calls if (c.get("pipelineName") or c.get("name")) in names]
 
     @staticmethod
     def set_regions(account: str, statuses: dict[str, str]) -> None:

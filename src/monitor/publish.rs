@@ -54,21 +54,16 @@ pub struct Published {
     pub state_error: Option<StateError>,
 }
 
-/// What the claims left to alert and to remember, and whether this run
-/// holds the records it will change (`claims_held`): only then may it act on
-/// a resolution (restart pipelines), since an overlapping run holds the rest.
+/// What the claims left to alert and to remember. `alerts` holds only what
+/// this run claimed (or, when the claims failed, what is stuck, never a
+/// resolution), so acting on its resolutions (restarting pipelines) is
+/// acting on what no overlapping run holds.
 pub struct Claimed<'a> {
     pub alerts: Alerts,
     changes: Vec<Change>,
     state_error: Option<StateError>,
     state: Option<&'a StateTable>,
     run_id: String,
-}
-
-impl Claimed<'_> {
-    pub fn claims_held(&self) -> bool {
-        self.state.is_some()
-    }
 }
 
 /// With a usable state table, claims the records first (dropping what an

@@ -304,8 +304,7 @@ impl Monitor {
                 };
                 let state = self.adapters.state.as_ref();
                 let mut claimed = claim(state, decision, deadlines).await;
-                let recovers = config.retry_on_resolved && claimed.claims_held();
-                if let Some(lookup) = lookup.filter(|_| recovers) {
+                if let Some(lookup) = lookup.filter(|_| config.retry_on_resolved) {
                     let healed = Healed {
                         listed: &report.listed,
                         run_interval: config.run_interval,
