@@ -148,11 +148,11 @@ pub const MAX_RECOVERY_LISTED: usize = 50;
 /// The most characters a reason keeps (an SDK error can run to kilobytes).
 pub const MAX_REASON_CHARS: usize = 300;
 
-/// `reason`, cut to `MAX_REASON_CHARS` characters.
-pub fn brief_reason(reason: &str) -> String {
-    match reason.char_indices().nth(MAX_REASON_CHARS) {
-        Some((cut, _)) => format!("{}...", &reason[..cut]),
-        None => reason.to_string(),
+/// `text` cut to `max_chars` characters, marked `...` where it was cut.
+pub fn brief(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{
-    used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
+    brief, used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
     MAX_RECOVERY_LISTED, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
 use crate::domain::watched::Fields;
@@ -286,7 +286,7 @@ async fn look_up_owner(
                     unread: vec![Unread {
                         region: EVERY_REGION.into(),
                         kind: UNREAD_ACCOUNT.into(),
-                        error: brief(&e),
+                        error: brief(&e, MAX_UNREAD_ERROR_CHARS),
                     }],
                     ..Read::default()
                 },
@@ -345,7 +345,7 @@ async fn regions_of(clients: &ConsumerClients, search: Search<'_>) -> Regions {
                 unread: Some(Unread {
                     region: EVERY_REGION.into(),
                     kind: UNREAD_REGION_LIST.into(),
-                    error: brief(&e.to_string()),
+                    error: brief(&e.to_string(), MAX_UNREAD_ERROR_CHARS),
                 }),
             }
         }
@@ -435,7 +435,7 @@ async fn look_up_account(
                     found.unread.push(Unread {
                         region: region.clone(),
                         kind: kind.as_str().into(),
-                        error: brief(&e.to_string()),
+                        error: brief(&e.to_string(), MAX_UNREAD_ERROR_CHARS),
                     });
                 }
             }
@@ -491,13 +491,6 @@ async fn cache_in(
 /// message, so 50 connections with a full SDK error each would push the
 /// message toward SNS's 256 KiB. The log has the whole error.
 const MAX_UNREAD_ERROR_CHARS: usize = 200;
-
-fn brief(error: &str) -> String {
-    match error.char_indices().nth(MAX_UNREAD_ERROR_CHARS) {
-        Some((cut, _)) => format!("{}...", &error[..cut]),
-        None => error.to_string(),
-    }
-}
 
 fn timed_out(region: &str, operation: &'static str) -> ConsumerError {
     ConsumerError::Service {
@@ -643,7 +636,8 @@ mod tests {
     fn a_coverage_error_keeps_200_characters() {
         for (len, kept) in [(199, 199), (200, 200), (201, 203)] {
             let error = "é".repeat(len);
-            assert_eq!(brief(&error).chars().count(), kept, "{len}");
+            let kept_chars = brief(&error, MAX_UNREAD_ERROR_CHARS).chars().count();
+            assert_eq!(kept_chars, kept, "{len}");
         }
     }
 

@@ -3,7 +3,7 @@
 //! retry once.
 
 use super::ConsumerClients;
-use crate::domain::consumer::{brief_reason, Outcome};
+use crate::domain::consumer::{brief, Outcome, MAX_REASON_CHARS};
 use crate::domain::recovery::{judge, ActionState, StageState, Target, Verdict};
 use aws_sdk_codepipeline::config::retry::RetryConfig;
 use aws_sdk_codepipeline::error::DisplayErrorContext;
@@ -33,7 +33,7 @@ impl ConsumerClients {
         let client = self.in_region(region).pipelines;
         let failed = |stage: &str, reason: String| Outcome::Failed {
             stage: stage.to_string(),
-            reason: brief_reason(&reason),
+            reason: brief(&reason, MAX_REASON_CHARS),
         };
         let stages: Vec<&str> = targets.iter().map(|t| t.stage).collect();
         let state = match read_state(&client, pipeline).await {
