@@ -4,7 +4,6 @@ use super::{ConsumerClients, ConsumerError};
 use crate::aws::paging::walk;
 use crate::domain::arn::ResourceArn;
 use crate::domain::consumer::{same_connection, Consumer, ConsumerKind, Source, Uses};
-use aws_sdk_codestarconnections::error::DisplayErrorContext;
 use aws_sdk_codestarconnections::types::{
     RepositoryLinkInfo, SyncConfiguration, SyncConfigurationType,
 };
@@ -62,14 +61,6 @@ impl ConsumerClients {
     }
 }
 
-fn failed(operation: &'static str, region: &str, e: impl std::error::Error) -> ConsumerError {
-    ConsumerError::Service {
-        operation,
-        region: region.to_string(),
-        message: DisplayErrorContext(e).to_string(),
-    }
-}
-
 /// Every repository link of `region`.
 async fn repository_links(
     client: &Client,
@@ -85,7 +76,7 @@ async fn repository_links(
             let page = request
                 .send()
                 .await
-                .map_err(|e| failed("ListRepositoryLinks", region, e))?;
+                .map_err(|e| ConsumerError::service("ListRepositoryLinks", region, e))?;
             Ok::<_, ConsumerError>((
                 page.repository_links().to_vec(),
                 page.next_token().map(str::to_string),
@@ -114,7 +105,7 @@ async fn synced_stacks(
             let page = request
                 .send()
                 .await
-                .map_err(|e| failed("ListSyncConfigurations", region, e))?;
+                .map_err(|e| ConsumerError::service("ListSyncConfigurations", region, e))?;
             Ok::<_, ConsumerError>((
                 page.sync_configurations().to_vec(),
                 page.next_token().map(str::to_string),

@@ -45,6 +45,17 @@ pub enum ConsumerError {
     Walk(#[from] WalkError),
 }
 
+impl ConsumerError {
+    /// `operation` in `region` failed with the SDK error `e`.
+    fn service(operation: &'static str, region: &str, e: impl std::error::Error) -> Self {
+        Self::Service {
+            operation,
+            region: region.to_string(),
+            message: DisplayErrorContext(e).to_string(),
+        }
+    }
+}
+
 /// A pipeline's definition as last read: valid while `updated` is unchanged.
 #[derive(Clone)]
 struct Cached {
@@ -199,11 +210,6 @@ impl ConsumerClients {
     /// at its `updated` time.
     pub async fn pipelines(&self, region: &str) -> Result<Vec<Uses>, ConsumerError> {
         let client = self.in_region(region).pipelines;
-        let error = |operation: &'static str, message: String| ConsumerError::Service {
-            operation,
-            region: region.to_string(),
-            message,
-        };
         let mut summaries = Vec::new();
         // 1,000 a page, the most ListPipelines gives (API reference, `maxResults`).
         let fetch = |token: Option<String>| {
@@ -215,7 +221,7 @@ impl ConsumerClients {
                 let page = request
                     .send()
                     .await
-                    .map_err(|e| error("ListPipelines", DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| ConsumerError::service("ListPipelines", region, e))?;
                 let items: Vec<(String, Option<DateTime>)> = page
                     .pipelines()
                     .iter()
@@ -246,9 +252,7 @@ impl ConsumerClients {
                         {
                             return Ok(None)
                         }
-                        Err(e) => {
-                            return Err(error("GetPipeline", DisplayErrorContext(&e).to_string()))
-                        }
+                        Err(e) => return Err(ConsumerError::service("GetPipeline", region, e)),
                     };
                     let arn = out.metadata().and_then(|m| m.pipeline_arn());
                     let uses = arn

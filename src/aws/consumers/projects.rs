@@ -4,7 +4,6 @@
 use super::{ConsumerClients, ConsumerError, PROJECTS_PER_CALL};
 use crate::aws::paging::walk;
 use crate::domain::consumer::{Consumer, ConsumerKind, Source, Uses, Via};
-use aws_sdk_codebuild::error::DisplayErrorContext;
 use aws_sdk_codebuild::types::{AuthType, ProjectSource, ServerType, SourceAuthType, SourceType};
 use std::collections::HashMap;
 
@@ -13,11 +12,6 @@ impl ConsumerClients {
     /// authenticate with: `ListProjects`, then `BatchGetProjects`.
     pub async fn projects(&self, region: &str) -> Result<Vec<Uses>, ConsumerError> {
         let client = self.in_region(region).projects;
-        let error = |operation: &'static str, message: String| ConsumerError::Service {
-            operation,
-            region: region.to_string(),
-            message,
-        };
         let mut names = Vec::new();
         let fetch = |token: Option<String>| {
             let request = client.list_projects().set_next_token(token);
@@ -25,7 +19,7 @@ impl ConsumerClients {
                 let page = request
                     .send()
                     .await
-                    .map_err(|e| error("ListProjects", DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| ConsumerError::service("ListProjects", region, e))?;
                 Ok::<_, ConsumerError>((
                     page.projects().to_vec(),
                     page.next_token().map(str::to_string),
@@ -43,7 +37,7 @@ impl ConsumerClients {
             .list_source_credentials()
             .send()
             .await
-            .map_err(|e| error("ListSourceCredentials", DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| ConsumerError::service("ListSourceCredentials", region, e))?;
         let defaults: HashMap<ServerType, String> = credentials
             .source_credentials_infos()
             .iter()
@@ -58,7 +52,7 @@ impl ConsumerClients {
                 .set_names(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(|e| error("BatchGetProjects", DisplayErrorContext(&e).to_string()))?;
+                .map_err(|e| ConsumerError::service("BatchGetProjects", region, e))?;
             uses.extend(out.projects().iter().filter_map(|project| {
                 let consumer = Consumer::from_arn(ConsumerKind::CodebuildProject, project.arn()?)?;
                 let sources = project

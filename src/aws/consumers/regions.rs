@@ -3,7 +3,6 @@
 use super::{ConsumerClients, ConsumerError, RegionList};
 use crate::aws::paging::walk;
 use aws_sdk_account::types::RegionOptStatus;
-use aws_sdk_codepipeline::error::DisplayErrorContext;
 
 /// ListRegions gives at most 50 a page (API reference, `MaxResults`).
 const REGIONS_PER_PAGE: i32 = 50;
@@ -33,11 +32,10 @@ impl ConsumerClients {
                 .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
                 .set_next_token(token);
             async move {
-                let page = request.send().await.map_err(|e| ConsumerError::Service {
-                    operation: "ListRegions",
-                    region: "account".into(),
-                    message: DisplayErrorContext(&e).to_string(),
-                })?;
+                let page = request
+                    .send()
+                    .await
+                    .map_err(|e| ConsumerError::service("ListRegions", "account", e))?;
                 let names: Vec<String> = page
                     .regions()
                     .iter()
