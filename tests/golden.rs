@@ -109,6 +109,7 @@ fn a_single_alert() {
     let stuck = Batch {
         connections: &connections,
         hosts: &hosts,
+        syncs: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("single.txt", &snapshot(&alerts));
@@ -269,6 +270,7 @@ fn an_alert_naming_what_each_connection_breaks() {
     let stuck = Batch {
         connections: &connections,
         hosts: &[],
+        syncs: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("used-by.txt", &snapshot(&alerts));
@@ -283,6 +285,7 @@ fn a_split_alert() {
     let stuck = Batch {
         connections: &connections,
         hosts: &hosts,
+        syncs: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, 9_000);
     assert!(alerts.len() > 1);
@@ -312,6 +315,7 @@ fn a_lifecycle_alert() {
     let stuck = Batch {
         connections: &connections,
         hosts: &hosts,
+        syncs: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("lifecycle.txt", &snapshot(&alerts));
@@ -348,6 +352,7 @@ fn an_organization_wide_alert() {
     let stuck = Batch {
         connections: &connections,
         hosts: &hosts,
+        syncs: &[],
     };
     let alerts = render_alerts(&frame("999999999999"), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("organization.txt", &snapshot(&alerts));

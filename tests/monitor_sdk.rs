@@ -58,6 +58,8 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         },
         used_by_regions: UsedByRegions::Enabled,
         retry_on_resolved: false,
+        git_sync: false,
+        narrowed_syncs: None,
         run_interval: chrono::Duration::hours(1),
     }
 }
@@ -153,6 +155,7 @@ fn monitor_with(config: MonitorConfig, codestar_rules: &[&Rule], sns_rules: &[&R
     Monitor::new(
         config,
         Adapters {
+            stacks: None,
             codestar: codestar(&rules),
             publisher: Some(AlertPublisher::new(sns(sns_rules), TOPIC.into())),
             events: None,
@@ -666,10 +669,12 @@ async fn an_organization_is_scanned_account_by_account_through_assumed_roles() {
     let monitor = Monitor::new(
         config,
         Adapters {
+            stacks: None,
             accounts: Some(Accounts::new(
                 mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[&listing]),
                 mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&assume]),
                 base.clone(),
+                None,
             )),
             codestar: CodestarClients::new(base),
             publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
@@ -871,6 +876,7 @@ async fn claims_that_fail_alert_everything_stuck() {
     let monitor = Monitor::new(
         config(None),
         Adapters {
+            stacks: None,
             codestar: codestar(&[&listing, &no_tags(), &hosts]),
             publisher: Some(AlertPublisher::new(sns(&[&publish]), TOPIC.into())),
             events: None,

@@ -66,14 +66,17 @@ fn index_read(regions: &'static [&'static str]) -> Rule {
 }
 
 fn stored(kind: Kind, arn_id: &str) -> Stored {
-    let resource = match kind {
-        Kind::Connection => "connection",
-        Kind::Host => "host",
+    let arn = match kind {
+        Kind::Connection | Kind::Host => format!(
+            "arn:aws:codestar-connections:eu-west-1:123456789012:{}/{arn_id}",
+            kind.as_str()
+        ),
+        Kind::GitSync => format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{arn_id}"),
     };
     Stored {
         kind,
         region: "eu-west-1".into(),
-        arn: format!("arn:aws:codestar-connections:eu-west-1:123456789012:{resource}/{arn_id}"),
+        arn,
         status: "PENDING".into(),
         document: "{}".into(),
         first_seen: Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),

@@ -33,7 +33,7 @@ pub enum CodestarError {
 }
 
 impl CodestarError {
-    fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -81,7 +81,7 @@ macro_rules! page_fetcher {
 /// CodeStar Connections in one region.
 #[derive(Clone, Debug)]
 pub struct Connections {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl Connections {

@@ -7,8 +7,10 @@
 pub mod codestar;
 pub mod consumers;
 pub mod events;
+pub mod git_sync;
 pub mod organization;
 pub mod paging;
 pub mod sdk;
 pub mod sns;
+pub mod stacks;
 pub mod state;

@@ -3,6 +3,7 @@
 //! multi-account scanners such as Prowler and c7n-org do).
 
 use super::codestar::CodestarClients;
+use super::stacks::StackClients;
 use crate::domain::account::{Account, AccountScope};
 use aws_sdk_codestarconnections::config::Credentials;
 use aws_sdk_organizations::error::DisplayErrorContext;
@@ -43,7 +44,13 @@ fn active(account: &aws_sdk_organizations::types::Account) -> Option<Account> {
     })
 }
 
-/// Organizations and STS, and the CodeStar clients of each account. The
+/// One account's clients: CodeConnections, and CloudFormation with `GIT_SYNC`.
+pub struct AccountClients {
+    pub codestar: CodestarClients,
+    pub stacks: Option<StackClients>,
+}
+
+/// Organizations and STS, and the clients of each account. The
 /// assumed credentials are kept across warm invocations until near expiry;
 /// the clients are not (the benchmark measured 186 MB at 1,000 accounts with
 /// cached clients): they are made for each scan and dropped after it, so
@@ -55,6 +62,8 @@ pub struct Accounts {
     /// endpoint are not valid in opt-in regions.
     sts: aws_sdk_sts::Client,
     codestar: aws_sdk_codestarconnections::Config,
+    /// With `GIT_SYNC`: CloudFormation, for the tags of stuck synced stacks.
+    stacks: Option<aws_sdk_cloudformation::Config>,
     credentials: Arc<Mutex<HashMap<String, Credentials>>>,
     listed: Arc<Mutex<Option<Listed>>>,
 }
@@ -71,11 +80,13 @@ impl Accounts {
         organizations: aws_sdk_organizations::Client,
         sts: aws_sdk_sts::Client,
         codestar: aws_sdk_codestarconnections::Config,
+        stacks: Option<aws_sdk_cloudformation::Config>,
     ) -> Self {
         Self {
             organizations,
             sts,
             codestar,
+            stacks,
             credentials: Arc::default(),
             listed: Arc::default(),
         }
@@ -152,24 +163,36 @@ impl Accounts {
         Ok(accounts)
     }
 
-    /// The CodeStar clients of `account`: the own ones for the own account,
-    /// else through `role` in it (`arn:<partition>:iam::<account>:role/<role>`).
+    /// The clients of `account`: the own ones for the own account, else
+    /// through `role` in it (`arn:<partition>:iam::<account>:role/<role>`).
     pub async fn clients(
         &self,
         account: &str,
         own: &str,
         role: &str,
         partition: &str,
-    ) -> Result<CodestarClients, AccountsError> {
-        let config = match self.credentials(account, own, role, partition).await? {
+    ) -> Result<AccountClients, AccountsError> {
+        let credentials = self.credentials(account, own, role, partition).await?;
+        let codestar = match &credentials {
             None => self.codestar.clone(),
             Some(credentials) => self
                 .codestar
                 .to_builder()
-                .credentials_provider(credentials)
+                .credentials_provider(credentials.clone())
                 .build(),
         };
-        Ok(CodestarClients::new(config))
+        let stacks = self.stacks.as_ref().map(|base| match &credentials {
+            None => StackClients::new(base.clone()),
+            Some(credentials) => StackClients::new(
+                base.to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+            ),
+        });
+        Ok(AccountClients {
+            codestar: CodestarClients::new(codestar),
+            stacks,
+        })
     }
 
     /// The credentials of `role` in `account`, kept until near expiry;

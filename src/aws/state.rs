@@ -510,6 +510,7 @@ pub fn from_item(item: &Item) -> Option<Stored> {
     let kind = match text("kind")?.as_str() {
         "connection" => Kind::Connection,
         "host" => Kind::Host,
+        "git-sync" => Kind::GitSync,
         _ => return None,
     };
     Some(Stored {

@@ -72,6 +72,23 @@ pub fn console_domain(partition: &str, region: &str) -> String {
     }
 }
 
+/// The account any ARN names (its fifth field), when it is 12 digits: a
+/// connection's, a host's or a synced stack's alike.
+pub fn account_in(arn: &str) -> Option<&str> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A CloudFormation stack's page in the console (its Git sync tab is one
+/// click away: "Git sync status dashboard", CloudFormation User Guide).
+pub fn stack_console_url(partition: &str, region: &str, stack: &str) -> String {
+    let domain = console_domain(partition, region);
+    format!(
+        "https://{domain}/cloudformation/home?region={region}#/stacks/stackinfo?stackId={stack}"
+    )
+}
+
 /// The console's connections and hosts page of a region, for an object
 /// whose ARN does not parse.
 pub fn settings_url(region: &str) -> String {

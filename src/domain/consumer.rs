@@ -4,7 +4,7 @@
 //! from Git through a repository link on it; and how complete the search
 //! was. Pure.
 
-use super::arn::{console_domain, ResourceArn};
+use super::arn::{console_domain, stack_console_url, ResourceArn};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -100,9 +100,7 @@ impl Consumer {
             ConsumerKind::CodebuildProject => {
                 format!("https://{domain}/codesuite/codebuild/{account}/projects/{name}?region={region}")
             }
-            ConsumerKind::GitSyncStack => format!(
-                "https://{domain}/cloudformation/home?region={region}#/stacks/stackinfo?stackId={name}"
-            ),
+            ConsumerKind::GitSyncStack => stack_console_url(partition, region, name),
         };
         Some(Self {
             kind,

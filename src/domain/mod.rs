@@ -1,8 +1,8 @@
 //! What connection-watch is about, with no AWS call and no rendering:
-//! connections and hosts, what uses them, ARN and region rules, accounts,
+//! connections, hosts and Git-synced stacks, what uses them, ARN and region rules, accounts,
 //! and the alert lifecycle. Imports nothing else of the crate.
 //!
-//! A new kind of watched thing (say, a Git sync configuration) needs:
+//! A new kind of watched thing (as `git_sync` was) needs:
 //! 1. a struct here with the `Watched` fields and `impl_watched!`, and a
 //!    `Kind` variant (the state table's `kind`, the events' `DetailType`);
 //! 2. its `KindFacts` in `render::batch` and a `Batch` slice, its intro in
@@ -15,6 +15,7 @@ pub mod account;
 pub mod arn;
 pub mod connection;
 pub mod consumer;
+pub mod git_sync;
 pub mod host;
 pub mod lifecycle;
 pub mod recovery;

@@ -43,18 +43,43 @@ pub struct Lifecycle {
     pub last_alerted: Option<DateTime<Utc>>,
 }
 
-/// `connection` or `host`: the state table's `kind` attribute.
+/// What is watched: the state table's `kind` attribute (`as_str`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Connection,
     Host,
+    /// A CloudFormation stack synced from Git.
+    GitSync,
 }
 
 impl Kind {
+    /// Every kind, in the order every message shows them.
+    pub const ALL: [Kind; 3] = [Kind::Connection, Kind::Host, Kind::GitSync];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connection => "connection",
             Self::Host => "host",
+            Self::GitSync => "git-sync",
+        }
+    }
+
+    /// One of them, as a count names it beside other kinds: `2 connections
+    /// and 1 synced stack`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Connection => "connection",
+            Self::Host => "host",
+            Self::GitSync => "synced stack",
+        }
+    }
+
+    /// One of them, as a count names it alone: `3 CodeStar connections`.
+    pub fn lone_noun(self) -> &'static str {
+        match self {
+            Self::Connection => "CodeStar connection",
+            Self::Host => "CodeStar host",
+            Self::GitSync => "Git-synced stack",
         }
     }
 }
@@ -91,16 +116,20 @@ pub trait Watched: Fields + Clone + Serialize + DeserializeOwned {
     fn set_account(&mut self, account: &str, name: Option<&str>);
 }
 
-/// Implements `Fields` and `Watched` for a struct with `name`, `arn`, `region`, `status`,
-/// `provider_type`, `console_url`, `account`, `account_name` and `lifecycle` fields.
+/// Implements `Fields` and `Watched` for a struct with `name` (or the field
+/// named third), `arn`, `region`, `status`, `provider_type`, `console_url`,
+/// `account`, `account_name` and `lifecycle` fields.
 macro_rules! impl_watched {
     ($type:ty, $kind:expr) => {
+        $crate::domain::watched::impl_watched!($type, $kind, name);
+    };
+    ($type:ty, $kind:expr, $name:ident) => {
         impl $crate::domain::watched::Fields for $type {
             fn kind(&self) -> $crate::domain::watched::Kind {
                 $kind
             }
             fn name(&self) -> &str {
-                &self.name
+                &self.$name
             }
             fn arn(&self) -> &str {
                 &self.arn
@@ -139,7 +168,7 @@ macro_rules! impl_watched {
 }
 pub(crate) use impl_watched;
 
-/// The tag key that silences a stuck connection or host, unless `IGNORE_TAG` names another.
+/// The tag key that silences a stuck connection, host or synced stack, unless `IGNORE_TAG` names another.
 pub const DEFAULT_IGNORE_TAG: &str = "connection-watch:ignore";
 
 /// Carries the ignore tag with the value `true` (any case).

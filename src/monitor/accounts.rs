@@ -5,7 +5,7 @@ use super::config::MonitorConfig;
 use super::event::InvalidEvent;
 use super::report::{describe, FailedAccount, Findings};
 use super::rotation::{next_start, rotated, Start};
-use super::scan::{scan_account, OrganizationScan, Scanned};
+use super::scan::{scan_account, OrganizationScan, ScanClients, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
 use crate::domain::account::Account;
 use crate::domain::arn::partition_of;
@@ -38,7 +38,13 @@ pub async fn scan_organization(
         )
         .await;
         let outcome = match clients {
-            Ok(Ok(clients)) => Ok(scan_account(config, deadline, &clients).await),
+            Ok(Ok(clients)) => {
+                let clients = ScanClients {
+                    codestar: &clients.codestar,
+                    stacks: clients.stacks.as_ref(),
+                };
+                Ok(scan_account(config, deadline, clients).await)
+            }
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
         };

@@ -7,6 +7,7 @@ use crate::aws::consumers::{ConsumerClients, ConsumerConfigs};
 use crate::aws::events::EventPublisher;
 use crate::aws::organization::Accounts;
 use crate::aws::sns::AlertPublisher;
+use crate::aws::stacks::StackClients;
 use crate::aws::state::StateTable;
 use crate::domain::account::AccountScope;
 use aws_config::SdkConfig;
@@ -14,6 +15,8 @@ use aws_config::SdkConfig;
 #[derive(Clone, Debug)]
 pub struct Adapters {
     pub codestar: CodestarClients,
+    /// `None` with `GIT_SYNC=false`: CloudFormation, for stuck stacks' tags.
+    pub stacks: Option<StackClients>,
     /// `None` in a dry-run configuration without a topic.
     pub publisher: Option<AlertPublisher>,
     /// `None` with `USED_BY=none`: what connections break is not looked up.
@@ -32,6 +35,7 @@ impl Adapters {
     pub fn from_sdk(sdk: &SdkConfig, config: &MonitorConfig) -> Self {
         Self {
             codestar: CodestarClients::new(sdk.into()),
+            stacks: config.git_sync.then(|| StackClients::new(sdk.into())),
             publisher: config
                 .topic_arn
                 .clone()
@@ -57,6 +61,7 @@ impl Adapters {
                     aws_sdk_organizations::Client::new(sdk),
                     aws_sdk_sts::Client::new(sdk),
                     sdk.into(),
+                    config.git_sync.then(|| sdk.into()),
                 )
             }),
         }

@@ -5,8 +5,9 @@ use super::config::MonitorConfig;
 use super::report::RunReport;
 use super::select::Selected;
 use crate::aws::state::{Loaded, StateError, StateTable};
-use crate::domain::arn::ResourceArn;
+use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
+use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::lifecycle::{self, Change, Plan, Record};
 use crate::render::batch::Batch;
@@ -19,6 +20,7 @@ use tokio::time::{timeout_at, Instant};
 pub struct Alerts {
     pub connections: Vec<Connection>,
     pub hosts: Vec<Host>,
+    pub syncs: Vec<SyncedStack>,
 }
 
 impl Alerts {
@@ -27,6 +29,7 @@ impl Alerts {
         Batch {
             connections: &self.connections,
             hosts: &self.hosts,
+            syncs: &self.syncs,
         }
     }
 }
@@ -57,6 +60,7 @@ pub async fn decide(
         alerts: Alerts {
             connections: report.stuck.clone(),
             hosts: report.stuck_hosts.clone(),
+            syncs: report.stuck_syncs.clone(),
         },
         changes: Vec::new(),
         state_error,
@@ -76,28 +80,20 @@ pub async fn decide(
         }
     };
     // Organization-wide, a record resolves only in an account scanned completely.
-    let connections = plan_kind(
-        &loaded,
-        &report.stuck,
+    let scope = PlanScope {
+        loaded: &loaded,
         config,
-        report,
         complete_accounts,
         now,
-    );
-    let hosts = plan_kind(
-        &loaded,
-        &report.stuck_hosts,
-        config,
-        report,
-        complete_accounts,
-        now,
-    );
+    };
     let mut changes = Vec::new();
-    let connections = record(connections, &mut changes);
-    let hosts = record(hosts, &mut changes);
+    let connections = record(scope.plan(&report.stuck, report), &mut changes);
+    let hosts = record(scope.plan(&report.stuck_hosts, report), &mut changes);
+    let syncs = record(scope.plan(&report.stuck_syncs, report), &mut changes);
     let unclaimed = Alerts {
         connections: connections.stuck.clone(),
         hosts: hosts.stuck.clone(),
+        syncs: syncs.stuck.clone(),
     };
     report.stuck = connections.stuck;
     report.suppressed = Some(connections.suppressed);
@@ -105,14 +101,14 @@ pub async fn decide(
     report.stuck_hosts = hosts.stuck;
     report.suppressed_hosts = Some(hosts.suppressed);
     report.resolved_hosts = Some(hosts.resolved.clone());
+    report.stuck_syncs = syncs.stuck;
+    report.suppressed_syncs = Some(syncs.suppressed);
+    report.resolved_syncs = Some(syncs.resolved.clone());
     Decision {
         alerts: Alerts {
-            connections: connections
-                .alert
-                .into_iter()
-                .chain(connections.resolved)
-                .collect(),
-            hosts: hosts.alert.into_iter().chain(hosts.resolved).collect(),
+            connections: alerted(connections.alert, connections.resolved),
+            hosts: alerted(hosts.alert, hosts.resolved),
+            syncs: alerted(syncs.alert, syncs.resolved),
         },
         changes,
         state_error: None,
@@ -120,32 +116,41 @@ pub async fn decide(
     }
 }
 
-/// One kind's plan: only what this run covered can resolve, and a record
-/// this version cannot read is replaced rather than left to silence its object.
-fn plan_kind<T: Selected>(
-    loaded: &Loaded,
-    stuck: &[T],
-    config: &MonitorConfig,
-    report: &RunReport,
-    complete_accounts: Option<&HashSet<String>>,
+/// What one kind alerts: the due ones, then the resolved ones.
+fn alerted<T>(alert: Vec<T>, resolved: Vec<T>) -> Vec<T> {
+    alert.into_iter().chain(resolved).collect()
+}
+
+/// What every kind's plan reads.
+struct PlanScope<'a> {
+    loaded: &'a Loaded,
+    config: &'a MonitorConfig,
+    complete_accounts: Option<&'a HashSet<String>>,
     now: DateTime<Utc>,
-) -> Plan<T> {
-    let account_complete = |arn: &str| {
-        complete_accounts.is_none_or(|complete| {
-            ResourceArn::parse(arn).is_some_and(|a| complete.contains(a.account))
-        })
-    };
-    let mut plan = lifecycle::plan(
-        &Record::all_from(&loaded.records),
-        stuck,
-        |item: &T| item.was_covered(config, report) && account_complete(item.arn()),
-        now,
-        config.repeat_interval,
-    );
-    let mut unreadable = Record::<T>::unreadable(&loaded.records);
-    unreadable.extend(loaded.unreadable.iter().cloned());
-    lifecycle::replace_unreadable(&mut plan.changes, &unreadable);
-    plan
+}
+
+impl PlanScope<'_> {
+    /// One kind's plan: only what this run covered can resolve, and a
+    /// record this version cannot read is replaced rather than left to
+    /// silence its object.
+    fn plan<T: Selected>(&self, stuck: &[T], report: &RunReport) -> Plan<T> {
+        let account_complete = |arn: &str| {
+            self.complete_accounts.is_none_or(|complete| {
+                account_in(arn).is_some_and(|account| complete.contains(account))
+            })
+        };
+        let mut plan = lifecycle::plan(
+            &Record::all_from(&self.loaded.records),
+            stuck,
+            |item: &T| item.was_covered(self.config, report) && account_complete(item.arn()),
+            self.now,
+            self.config.repeat_interval,
+        );
+        let mut unreadable = Record::<T>::unreadable(&self.loaded.records);
+        unreadable.extend(self.loaded.unreadable.iter().cloned());
+        lifecycle::replace_unreadable(&mut plan.changes, &unreadable);
+        plan
+    }
 }
 
 /// Moves a plan's changes into `changes`, kind after kind.

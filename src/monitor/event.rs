@@ -1,6 +1,7 @@
 //! What one monitor invocation asks for, parsed from its event. Pure: no I/O.
 
 use crate::domain::arn::{parse_account, parse_region};
+use crate::domain::git_sync::{parse_resource_name, SyncTarget};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +29,8 @@ pub struct RunRequest {
     pub time: Option<DateTime<Utc>>,
     /// Organization-wide: narrows the run to these accounts.
     pub accounts: Option<Vec<String>>,
+    /// A Git sync event's run: only these synced stacks (or a region's).
+    pub syncs: Option<Vec<SyncTarget>>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +39,31 @@ struct ManualRun {
     regions: Option<Vec<String>>,
     dry_run: Option<bool>,
     accounts: Option<Vec<String>>,
+    syncs: Option<Vec<NamedSync>>,
+}
+
+/// `{"region": "eu-west-1", "resourceName": "web"}`, as the template's Git
+/// sync rule writes it; without `resourceName`, the region's synced stacks.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NamedSync {
+    region: String,
+    resource_name: Option<String>,
+}
+
+impl NamedSync {
+    fn parse(&self) -> Result<SyncTarget, InvalidEvent> {
+        let invalid = |e: String| InvalidEvent(format!("syncs: {e}"));
+        Ok(SyncTarget {
+            region: parse_region(&self.region).map_err(invalid)?,
+            resource_name: self
+                .resource_name
+                .as_deref()
+                .map(parse_resource_name)
+                .transpose()
+                .map_err(invalid)?,
+        })
+    }
 }
 
 impl RunRequest {
@@ -80,13 +108,43 @@ impl RunRequest {
             .accounts
             .map(|named| each_once("accounts", &named, parse_account))
             .transpose()?;
+        let syncs = manual.syncs.map(|named| sync_targets(&named)).transpose()?;
+        if syncs.is_some() && (regions.is_some() || accounts.is_some()) {
+            return Err(InvalidEvent(
+                "syncs narrows a run to synced stacks of the own account; it cannot be \
+                 combined with regions or accounts"
+                    .into(),
+            ));
+        }
         Ok(Self {
             regions,
             dry_run: manual.dry_run,
             time: None,
             accounts,
+            syncs,
         })
     }
+}
+
+/// The most synced stacks one narrowed run names: a Git sync event names one.
+const MAX_SYNC_TARGETS: usize = 100;
+
+/// A non-empty list of synced stacks, each kept once.
+fn sync_targets(named: &[NamedSync]) -> Result<Vec<SyncTarget>, InvalidEvent> {
+    if named.is_empty() || named.len() > MAX_SYNC_TARGETS {
+        return Err(InvalidEvent(format!(
+            "syncs names {} stacks; expected 1 to {MAX_SYNC_TARGETS}",
+            named.len()
+        )));
+    }
+    let mut targets: Vec<SyncTarget> = Vec::new();
+    for target in named.iter().map(NamedSync::parse) {
+        let target = target?;
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
 }
 
 /// A non-empty list in which every item parses, each kept once.
@@ -184,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn a_git_sync_run_names_its_stacks_each_once() {
+        let one = json!({"region": "eu-west-1", "resourceName": "web"});
+        let request = parse(json!({"syncs": [one, one, {"region": "us-east-1"}]})).unwrap();
+        let syncs = request.syncs.unwrap();
+        assert_eq!(syncs.len(), 2);
+        assert_eq!(syncs[0].resource_name.as_deref(), Some("web"));
+        assert_eq!(
+            (syncs[1].region.as_str(), &syncs[1].resource_name),
+            ("us-east-1", &None)
+        );
+        let names = |n: usize| {
+            let syncs: Vec<Value> = (0..n)
+                .map(|i| json!({"region": "eu-west-1", "resourceName": format!("s{i}")}))
+                .collect();
+            parse(json!({ "syncs": syncs }))
+        };
+        assert_eq!(names(99).unwrap().syncs.unwrap().len(), 99);
+        assert_eq!(names(100).unwrap().syncs.unwrap().len(), 100);
+        assert!(names(101).is_err());
+    }
+
+    #[test]
     fn bad_events_are_refused_with_the_reason() {
         for (event, expect) in [
             (json!({"region": ["eu-west-1"]}), "unknown field `region`"),
@@ -195,6 +275,20 @@ mod tests {
             (json!({"dryRun": "yes"}), "invalid type"),
             (scheduled("yesterday"), "time"),
             (json!([1, 2]), "invalid type"),
+            (json!({"syncs": []}), "expected 1 to 100"),
+            (json!({"syncs": [{"region": "mars"}]}), "not a region"),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "resourceName": "a b"}]}),
+                "not a stack name",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "stack": "a"}]}),
+                "unknown field `stack`",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1"}], "regions": ["eu-west-1"]}),
+                "cannot be combined",
+            ),
         ] {
             let err = parse(event.clone()).unwrap_err().to_string();
             assert!(err.contains(expect), "{event}: {err}");

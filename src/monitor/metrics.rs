@@ -12,12 +12,15 @@ pub struct MetricScope<'a> {
     pub host_statuses: &'a [String],
     /// Regions whose hosts are listed (those that failed write no count).
     pub host_regions: &'a [String],
+    /// Regions whose synced stacks are read (`GIT_SYNC`).
+    pub sync_regions: &'a [String],
 }
 
 /// One EMF document per home region with `ScannedConnections`, one per
 /// (region, watched status) with `StuckConnections`, one with both totals
 /// without dimensions, and one per (listed host region, watched host status)
-/// with `StuckHosts`, zeros included so an alarm sees a healthy region as 0
+/// with `StuckHosts`, one per read Git sync region with `StuckSyncs` and a
+/// total over them, zeros included so an alarm sees a healthy region as 0
 /// rather than as missing data. EMF allows only one value per dimension in a
 /// document, hence several lines.
 ///
@@ -88,6 +91,49 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
                 json!({"Region": region, "Status": status, "StuckHosts": stuck}),
             ));
         }
+    }
+    lines.extend(sync_lines(report, watched, accounts_whole, &document));
+    lines
+}
+
+/// Writes one EMF document: dimensions, metrics, and their values.
+type Document<'a> = dyn Fn(&[&str], &[&str], Value) -> String + 'a;
+
+/// `StuckSyncs` per region whose Git sync was read whole, and their total
+/// when every watched region was.
+fn sync_lines(
+    report: &RunReport,
+    watched: &MetricScope<'_>,
+    accounts_whole: bool,
+    document: &Document<'_>,
+) -> Vec<String> {
+    let read = |region: &&String| {
+        accounts_whole
+            && !report.failed_regions.contains(region)
+            && report
+                .regions
+                .get(*region)
+                .is_some_and(|r| r.syncs_scanned.is_some())
+    };
+    let mut lines = Vec::new();
+    for region in watched.sync_regions.iter().filter(read) {
+        let stuck = report
+            .stuck_syncs
+            .iter()
+            .filter(|s| &s.region == region)
+            .count();
+        lines.push(document(
+            &["Region"],
+            &["StuckSyncs"],
+            json!({"Region": region, "StuckSyncs": stuck}),
+        ));
+    }
+    if !watched.sync_regions.is_empty() && watched.sync_regions.iter().all(|r| read(&r)) {
+        lines.push(document(
+            &[],
+            &["StuckSyncs"],
+            json!({"StuckSyncs": report.stuck_syncs.len()}),
+        ));
     }
     lines
 }
@@ -172,6 +218,7 @@ mod tests {
                 statuses: &["PENDING".into(), "ERROR".into()],
                 host_statuses: &["PENDING".into()],
                 host_regions: &["eu-west-1".into(), "us-east-1".into()],
+                sync_regions: &[],
             },
             1_700_000_000_000,
         );
@@ -236,6 +283,7 @@ mod tests {
                 statuses: &["PENDING".into()],
                 host_statuses: &["PENDING".into()],
                 host_regions: &["us-east-1".into()],
+                sync_regions: &[],
             },
             0,
         );

@@ -15,6 +15,7 @@ pub mod rotation;
 pub mod run;
 pub mod scan;
 pub mod select;
+pub mod syncs;
 pub mod tags;
 pub mod used_by;
 

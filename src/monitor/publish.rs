@@ -218,6 +218,7 @@ fn drop_taken(held: &[bool], alerts: &mut Alerts, changes: &mut Vec<Change>) {
         );
         alerts.connections.retain(|c| !taken.contains(&c.arn));
         alerts.hosts.retain(|h| !taken.contains(&h.arn));
+        alerts.syncs.retain(|s| !taken.contains(&s.arn));
         changes.retain(|c| !taken.contains(c.arn()));
     }
 }

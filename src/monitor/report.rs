@@ -3,6 +3,7 @@
 use crate::aws::codestar::CodestarError;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::Unread;
+use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
 use serde::Serialize;
@@ -19,6 +20,10 @@ pub struct Findings {
     /// Hosts listed, by region (only the regions whose listing succeeded).
     pub hosts_scanned: BTreeMap<String, usize>,
     pub stuck_hosts: Vec<Host>,
+    /// Synced stacks read, by region (only the regions whose Git sync
+    /// reads succeeded); `None`: Git sync was not read (`GIT_SYNC=false`).
+    pub syncs_scanned: Option<BTreeMap<String, usize>>,
+    pub stuck_syncs: Vec<SyncedStack>,
     pub ignored: usize,
     /// Regions that failed, in the order they failed, each once.
     pub failed_regions: Vec<String>,
@@ -40,6 +45,10 @@ impl Findings {
             h.account = Some(account.to_string());
             h.account_name = name.map(str::to_string);
         }
+        for s in &mut self.stuck_syncs {
+            s.account = Some(account.to_string());
+            s.account_name = name.map(str::to_string);
+        }
     }
 
     /// Adds another account's findings: counts per region add up. Its
@@ -53,8 +62,15 @@ impl Findings {
         for (region, n) in other.hosts_scanned {
             *self.hosts_scanned.entry(region).or_default() += n;
         }
+        if let Some(other) = other.syncs_scanned {
+            let mine = self.syncs_scanned.get_or_insert_with(BTreeMap::new);
+            for (region, n) in other {
+                *mine.entry(region).or_default() += n;
+            }
+        }
         self.stuck.extend(other.stuck);
         self.stuck_hosts.extend(other.stuck_hosts);
+        self.stuck_syncs.extend(other.stuck_syncs);
         self.listed.extend(other.listed);
         self.ignored += other.ignored;
     }
@@ -97,6 +113,11 @@ pub struct RegionSummary {
     pub stuck: usize,
     pub hosts_scanned: usize,
     pub stuck_hosts: usize,
+    /// Present only where Git sync was read: absent is not 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syncs_scanned: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stuck_syncs: Option<usize>,
 }
 
 /// What a lookup of an account's consumers could not read: a kind in a
@@ -118,6 +139,10 @@ pub struct RunReport {
     pub stuck: Vec<Connection>,
     pub hosts_scanned: usize,
     pub stuck_hosts: Vec<Host>,
+    /// Synced stacks read; absent with `GIT_SYNC=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syncs_scanned: Option<usize>,
+    pub stuck_syncs: Vec<SyncedStack>,
     pub ignored: usize,
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
@@ -133,11 +158,15 @@ pub struct RunReport {
     pub resolved: Option<Vec<Connection>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved_hosts: Option<Vec<Host>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_syncs: Option<Vec<SyncedStack>>,
     /// With a state table: stuck ones not alerted this run, not yet due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Vec<Connection>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed_hosts: Option<Vec<Host>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_syncs: Option<Vec<SyncedStack>>,
     /// Organization-wide: how many accounts were scanned, and which failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accounts: Option<usize>,
@@ -161,6 +190,8 @@ impl RunReport {
             mut stuck,
             hosts_scanned,
             mut stuck_hosts,
+            syncs_scanned,
+            mut stuck_syncs,
             ignored,
             failed_regions,
             accounts,
@@ -168,6 +199,7 @@ impl RunReport {
         } = findings;
         sort(&mut stuck);
         sort(&mut stuck_hosts);
+        sort(&mut stuck_syncs);
         let mut regions: BTreeMap<String, RegionSummary> = BTreeMap::new();
         for (region, n) in &scanned {
             regions.entry(region.clone()).or_default().scanned = *n;
@@ -181,12 +213,23 @@ impl RunReport {
         for h in &stuck_hosts {
             regions.entry(h.region.clone()).or_default().stuck_hosts += 1;
         }
+        for (region, n) in syncs_scanned.iter().flatten() {
+            let summary = regions.entry(region.clone()).or_default();
+            summary.syncs_scanned = Some(*n);
+            summary.stuck_syncs = Some(0);
+        }
+        for s in &stuck_syncs {
+            let summary = regions.entry(s.region.clone()).or_default();
+            summary.stuck_syncs = Some(summary.stuck_syncs.unwrap_or_default() + 1);
+        }
         Self {
             scanned: scanned.values().sum(),
             listed_from,
             stuck,
             hosts_scanned: hosts_scanned.values().sum(),
             stuck_hosts,
+            syncs_scanned: syncs_scanned.as_ref().map(|by| by.values().sum()),
+            stuck_syncs,
             ignored,
             regions,
             failed_regions,
@@ -266,6 +309,7 @@ mod tests {
             ignored: 1,
             failed_regions: vec!["ap-south-1".into()],
             accounts: None,
+            ..Findings::default()
         });
         assert_eq!(
             (report.scanned, report.hosts_scanned, report.ignored),
@@ -279,7 +323,8 @@ mod tests {
                 scanned: 2,
                 stuck: 1,
                 hosts_scanned: 4,
-                stuck_hosts: 1
+                stuck_hosts: 1,
+                ..RegionSummary::default()
             }
         );
         assert_eq!(
@@ -288,7 +333,8 @@ mod tests {
                 scanned: 3,
                 stuck: 2,
                 hosts_scanned: 0,
-                stuck_hosts: 0
+                stuck_hosts: 0,
+                ..RegionSummary::default()
             }
         );
         assert!(!report.regions.contains_key("ap-south-1"));

@@ -11,7 +11,7 @@ use super::metrics::{emf_lines, MetricScope};
 use super::publish::{claim, deliver, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
-use super::scan::{scan_account, Scanned};
+use super::scan::{scan_account, ScanClients, Scanned};
 use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
@@ -83,10 +83,12 @@ impl Monitor {
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
         let host_regions = config.host_regions();
+        let sync_regions = config.sync_regions();
         let scope = MetricScope {
             statuses: &self.config.statuses,
             host_statuses: &self.config.host_statuses,
             host_regions: &host_regions,
+            sync_regions: &sync_regions,
         };
         for line in emf_lines(&ran.report, &scope, Utc::now().timestamp_millis()) {
             println!("{line}");
@@ -115,6 +117,25 @@ impl Monitor {
                 ));
             }
             config.narrowed_accounts = Some(accounts.clone());
+        }
+        if let Some(syncs) = &request.syncs {
+            // Only what the configuration watches: an event cannot widen it.
+            let watched = self.config.watched_regions();
+            let outside: Vec<&str> = syncs
+                .iter()
+                .map(|t| t.region.as_str())
+                .filter(|r| !watched.iter().any(|w| w == r))
+                .collect();
+            if !self.config.git_sync || !outside.is_empty() {
+                return Err(InvalidEvent(format!(
+                    "syncs names stacks this monitor does not watch (GIT_SYNC={}, watched \
+                     regions {}; outside them: {})",
+                    self.config.git_sync,
+                    watched.join(", "),
+                    outside.join(", ")
+                )));
+            }
+            config.narrowed_syncs = Some(syncs.clone());
         }
         Ok(config)
     }
@@ -214,7 +235,9 @@ impl Monitor {
         deadline: Instant,
     ) -> Result<Scanned, InvalidEvent> {
         match &self.adapters.accounts {
-            Some(accounts) if config.accounts != AccountScope::Own => {
+            // A run for synced stacks comes from a Git sync event of the
+            // own account: it reads the own account only.
+            Some(accounts) if config.accounts != AccountScope::Own && !config.syncs_only() => {
                 let start = self.start(now, deadline).await;
                 Box::pin(scan_organization(
                     config, deadline, accounts, account, &start,
@@ -222,9 +245,12 @@ impl Monitor {
                 .await
             }
             _ => {
-                let codestar = &self.adapters.codestar;
+                let clients = ScanClients {
+                    codestar: &self.adapters.codestar,
+                    stacks: self.adapters.stacks.as_ref(),
+                };
                 Ok(Scanned::single(
-                    Box::pin(scan_account(config, deadline, codestar)).await,
+                    Box::pin(scan_account(config, deadline, clients)).await,
                 ))
             }
         }
@@ -322,6 +348,7 @@ impl Monitor {
                 tracing::info!(
                     connections = decision.alerts.connections.len(),
                     hosts = decision.alerts.hosts.len(),
+                    syncs = decision.alerts.syncs.len(),
                     "dry run: nothing published"
                 );
                 report.preview = Some(preview(frame, &decision.alerts));
@@ -391,6 +418,8 @@ fn log_counts(report: &RunReport) {
         stuck = report.stuck.len(),
         hosts_scanned = report.hosts_scanned,
         stuck_hosts = report.stuck_hosts.len(),
+        syncs_scanned = ?report.syncs_scanned,
+        stuck_syncs = report.stuck_syncs.len(),
         ignored = report.ignored,
         failed_regions = ?report.failed_regions,
         messages_published = report.messages_published,

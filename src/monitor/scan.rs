@@ -1,12 +1,15 @@
 //! The scan of one account: its connections listed once (they are global),
-//! the watched regions' hosts (they are regional) concurrently, and the
-//! tags of what is stuck, read in each object's home region.
+//! the watched regions' hosts and synced stacks (they are regional)
+//! concurrently, and the tags of what is stuck, read in each object's home
+//! region.
 
 use super::config::MonitorConfig;
 use super::report::{FailedAccount, Findings, RegionFailure};
 use super::select::Selected;
+use super::syncs::{scan_syncs, SyncScan};
 use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarClients, CodestarError};
+use crate::aws::stacks::StackClients;
 use crate::domain::connection::{note_host_status, Connection};
 use crate::domain::host::Host;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,6 +18,13 @@ use tokio::time::{timeout_at, Instant};
 /// Where the connection listing falls over to when the own region's fails
 /// and MONITOR_REGIONS names no other region: any region lists them all.
 const FALLBACK_REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
+
+/// The clients one account's scan reads through: `stacks` only with `GIT_SYNC`.
+#[derive(Clone, Copy)]
+pub struct ScanClients<'a> {
+    pub codestar: &'a CodestarClients,
+    pub stacks: Option<&'a StackClients>,
+}
 
 /// What one account's scan found, and each region that failed.
 pub struct AccountScan {
@@ -40,13 +50,14 @@ struct HostScan {
     tagged: Tagged<Host>,
 }
 
-/// Lists connections and hosts concurrently and reads the tags of what is
-/// stuck; listings and tag reads not done by `deadline` fail their regions.
+/// Lists connections, hosts and synced stacks concurrently and reads the
+/// tags of what is stuck; reads not done by `deadline` fail their regions.
 pub async fn scan_account(
     config: &MonitorConfig,
     deadline: Instant,
-    codestar: &CodestarClients,
+    clients: ScanClients<'_>,
 ) -> AccountScan {
+    let codestar = clients.codestar;
     let in_flight = InFlight::default();
     let host_scans = config.host_regions().into_iter().map(|region| {
         let in_flight = in_flight.clone();
@@ -55,9 +66,21 @@ pub async fn scan_account(
             (region, scan)
         }
     });
-    let (connections, hosts) = tokio::join!(
+    let sync_scans = clients.stacks.into_iter().flat_map(|stacks| {
+        config
+            .sync_regions()
+            .into_iter()
+            .map(move |region| async move {
+                let codestar = codestar.in_region(&region);
+                let stacks = stacks.in_region(&region);
+                let scan = scan_syncs(config, &region, deadline, codestar, stacks).await;
+                (region, scan)
+            })
+    });
+    let (connections, hosts, syncs) = tokio::join!(
         scan_connections(config, in_flight.clone(), deadline, codestar),
-        futures_util::future::join_all(host_scans)
+        futures_util::future::join_all(host_scans),
+        futures_util::future::join_all(sync_scans)
     );
 
     let mut findings = Findings {
@@ -88,6 +111,16 @@ pub async fn scan_account(
             }
             Err(error) => failures.push(RegionFailure { region, error }),
         }
+    }
+    if clients.stacks.is_some() && !config.sync_regions().is_empty() {
+        let mut scanned = BTreeMap::new();
+        for (region, SyncScan { scanned: n, tagged }) in syncs {
+            scanned.extend(n.map(|n| (region, n)));
+            findings.ignored += tagged.ignored;
+            findings.stuck_syncs.extend(tagged.stuck);
+            failures.extend(tagged.failures);
+        }
+        findings.syncs_scanned = Some(scanned);
     }
     findings.stuck = connections.tagged.stuck;
     note_host_status(&mut findings.stuck, &host_statuses);
@@ -126,6 +159,15 @@ async fn scan_connections(
     codestar: &CodestarClients,
 ) -> ConnectionScan {
     let mut tag_reads = TagReads::new(in_flight);
+    if config.syncs_only() {
+        return ConnectionScan {
+            listed_from: None,
+            listed: HashMap::new(),
+            scanned: BTreeMap::new(),
+            tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
+            listing_failures: Vec::new(),
+        };
+    }
     let mut seen = HashSet::new();
     let mut scanned: BTreeMap<String, usize> = BTreeMap::new();
     let mut listing_failures = Vec::new();

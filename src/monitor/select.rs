@@ -4,6 +4,7 @@
 use super::config::MonitorConfig;
 use super::report::RunReport;
 use crate::domain::connection::Connection;
+use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
 
@@ -45,6 +46,20 @@ impl Selected for Host {
     }
 }
 
+impl Selected for SyncedStack {
+    /// Judged stuck when read; what is read is what the run watches.
+    fn is_candidate(&self, config: &MonitorConfig) -> bool {
+        config.reads_sync(&self.region, &self.resource_name)
+    }
+
+    /// Its region's Git sync was read whole (a narrowed run reads only the
+    /// stacks it names).
+    fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
+        config.reads_sync(&self.region, &self.resource_name)
+            && !report.failed_regions.contains(&self.region)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +96,8 @@ mod tests {
             used_by_regions: crate::monitor::config::UsedByRegions::Enabled,
             retry_on_resolved: false,
             run_interval: chrono::Duration::hours(1),
+            git_sync: true,
+            narrowed_syncs: None,
         }
     }
 

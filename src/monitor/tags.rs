@@ -3,8 +3,11 @@
 
 use super::report::RegionFailure;
 use crate::aws::codestar::{CodestarError, Connections};
+use crate::aws::stacks::Stacks;
+use crate::domain::git_sync::SyncedStack;
 use crate::domain::watched::{is_ignored, Tags, Watched};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinSet};
@@ -29,6 +32,29 @@ impl InFlight {
     }
 }
 
+/// Where the tags of a `T` are read; `None`: it no longer exists.
+pub trait TagSource<T>: Send + 'static {
+    fn tags_of(&self, item: &T)
+        -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send;
+}
+
+/// A connection's or host's tags: CodeConnections' ListTagsForResource.
+impl<T: Watched + Sync> TagSource<T> for Connections {
+    fn tags_of(
+        &self,
+        item: &T,
+    ) -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send {
+        self.tags(item.arn())
+    }
+}
+
+/// A synced stack's tags: the stack's own, from CloudFormation.
+impl TagSource<SyncedStack> for Stacks {
+    async fn tags_of(&self, item: &SyncedStack) -> Result<Option<Tags>, CodestarError> {
+        self.tags(&item.resource_name).await.map(Some)
+    }
+}
+
 /// Tag reads of stuck ones, started as soon as each is found.
 pub struct TagReads<T> {
     in_flight: InFlight,
@@ -44,7 +70,21 @@ pub struct Tagged<T> {
     pub failures: Vec<RegionFailure>,
 }
 
-impl<T: Watched + Send + 'static> TagReads<T> {
+impl<T> Tagged<T> {
+    /// Nothing read: `region` failed with `error`.
+    pub fn failed(region: &str, error: CodestarError) -> Self {
+        Self {
+            stuck: Vec::new(),
+            ignored: 0,
+            failures: vec![RegionFailure {
+                region: region.to_string(),
+                error,
+            }],
+        }
+    }
+}
+
+impl<T: Watched + Send + Sync + 'static> TagReads<T> {
     pub fn new(in_flight: InFlight) -> Self {
         Self {
             in_flight,
@@ -54,12 +94,12 @@ impl<T: Watched + Send + 'static> TagReads<T> {
     }
 
     /// Reads `item`'s tags through `client`, its home region's.
-    pub fn spawn(&mut self, item: T, client: Connections) {
+    pub fn spawn(&mut self, item: T, client: impl TagSource<T>) {
         let region = item.region().to_string();
         let in_flight = self.in_flight.region(&region);
         let handle = self.reads.spawn(async move {
             let _permit = in_flight.acquire_owned().await;
-            let tags = client.tags(item.arn()).await;
+            let tags = client.tags_of(&item).await;
             (item, tags)
         });
         self.pending.insert(handle.id(), region);

@@ -748,6 +748,7 @@ mod tests {
             let batch = Batch {
                 connections: &connections,
                 hosts: &[],
+                syncs: &[],
             };
             let alerts = render_alerts(&frame, batch, SNS_MAX_PUBLISH_BYTES);
             assert_eq!(alerts.len(), 1, "{pipelines}: one message");
@@ -866,6 +867,7 @@ mod tests {
             mock_client!(aws_sdk_organizations, RuleMode::MatchAny, &[]),
             mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[&assume]),
             codestar.config().clone(),
+            None,
         );
         let pipelines = local_codepipeline(Some(std::time::Duration::from_millis(300))).await;
         let projects = mock!(aws_sdk_codebuild::Client::list_projects).then_output(|| {

@@ -4,6 +4,7 @@
 
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{Consumer, Coverage, Recovery};
+use crate::domain::git_sync::{Blocker, LatestSync, SyncedStack};
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, Watched};
 use chrono::{DateTime, Utc};
@@ -23,6 +24,7 @@ pub struct Frame<'a> {
 pub struct Batch<'a> {
     pub connections: &'a [Connection],
     pub hosts: &'a [Host],
+    pub syncs: &'a [SyncedStack],
 }
 
 /// What a kind adds to the fields every watched object has.
@@ -46,6 +48,11 @@ pub struct Facts<'a> {
     pub recovery: &'a [Recovery],
     pub recovery_more: usize,
     pub recovery_note: Option<&'a str>,
+    /// A synced stack's repository and branch, its active blockers, and
+    /// its latest sync attempt.
+    pub repository: Option<(&'a str, &'a str)>,
+    pub blockers: &'a [Blocker],
+    pub latest_sync: Option<&'a LatestSync>,
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -87,6 +94,17 @@ impl KindFacts for Host {
     }
 }
 
+impl KindFacts for SyncedStack {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            repository: Some((&self.repository_name, &self.branch)),
+            blockers: &self.blockers,
+            latest_sync: self.latest_sync.as_ref(),
+            ..Facts::default()
+        }
+    }
+}
+
 impl<T: Watched + KindFacts> Item for T {
     fn facts(&self) -> Facts<'_> {
         KindFacts::facts(self)
@@ -118,40 +136,55 @@ impl AccountGroup<'_> {
     }
 }
 
-/// The kinds, in the order every message shows them.
-const KINDS: [Kind; 2] = [Kind::Connection, Kind::Host];
-
 /// Plural title of a kind, as section headings show it.
 pub fn title(kind: Kind) -> &'static str {
     match kind {
         Kind::Connection => "Connections",
         Kind::Host => "Hosts",
+        Kind::GitSync => "Synced stacks",
     }
 }
 
+/// `items[lo..hi]` of one kind's slice, where the slice starts at `offset`
+/// of the whole batch.
+fn cut<T>(items: &[T], offset: usize, lo: usize, hi: usize) -> &[T] {
+    let start = lo.clamp(offset, offset + items.len()) - offset;
+    let end = hi.clamp(offset, offset + items.len()) - offset;
+    &items[start..end.max(start)]
+}
+
 impl<'a> Batch<'a> {
-    /// Each kind's items, connections first.
+    /// One kind's items.
+    fn of(&self, kind: Kind) -> Vec<&'a dyn Item> {
+        fn items<T: Item>(slice: &[T]) -> Vec<&dyn Item> {
+            slice.iter().map(|i| i as &dyn Item).collect()
+        }
+        match kind {
+            Kind::Connection => items(self.connections),
+            Kind::Host => items(self.hosts),
+            Kind::GitSync => items(self.syncs),
+        }
+    }
+
+    /// Each kind's items, in `Kind::ALL`'s order.
     pub fn kinds(&self) -> Vec<KindItems<'a>> {
-        KINDS
+        Kind::ALL
             .iter()
             .map(|&kind| KindItems {
                 kind,
-                items: match kind {
-                    Kind::Connection => self.connections.iter().map(|c| c as &dyn Item).collect(),
-                    Kind::Host => self.hosts.iter().map(|h| h as &dyn Item).collect(),
-                },
+                items: self.of(kind),
             })
             .collect()
     }
 
     /// Every item, kind after kind.
     pub fn items(&self) -> impl Iterator<Item = &'a dyn Item> {
-        let connections = self.connections.iter().map(|c| c as &dyn Item);
-        connections.chain(self.hosts.iter().map(|h| h as &dyn Item))
+        let batch = *self;
+        Kind::ALL.into_iter().flat_map(move |kind| batch.of(kind))
     }
 
     pub fn len(&self) -> usize {
-        self.connections.len() + self.hosts.len()
+        self.connections.len() + self.hosts.len() + self.syncs.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -160,10 +193,12 @@ impl<'a> Batch<'a> {
 
     /// Items `start..end` of `items()`, as a batch.
     pub fn range(&self, start: usize, end: usize) -> Batch<'a> {
-        let n = self.connections.len();
+        let hosts_at = self.connections.len();
+        let syncs_at = hosts_at + self.hosts.len();
         Batch {
-            connections: &self.connections[start.min(n)..end.min(n)],
-            hosts: &self.hosts[start.max(n) - n..end.max(n) - n],
+            connections: cut(self.connections, 0, start, end),
+            hosts: cut(self.hosts, hosts_at, start, end),
+            syncs: cut(self.syncs, syncs_at, start, end),
         }
     }
 
@@ -172,6 +207,7 @@ impl<'a> Batch<'a> {
         Batch {
             connections: &self.connections[..self.connections.len().min(1)],
             hosts: &self.hosts[..self.hosts.len().min(1)],
+            syncs: &self.syncs[..self.syncs.len().min(1)],
         }
     }
 
@@ -205,7 +241,7 @@ impl<'a> Batch<'a> {
                     groups.push(AccountGroup {
                         id: id.to_string(),
                         account: item.account(),
-                        kinds: KINDS
+                        kinds: Kind::ALL
                             .iter()
                             .map(|&kind| KindItems {
                                 kind,

@@ -9,6 +9,7 @@ use super::batch::{title, Batch, Frame, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
+use crate::domain::git_sync::BLOCKED;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -296,13 +297,20 @@ fn breaks(
 }
 
 /// What a line says besides the common fields: a connection's host that
-/// is not AVAILABLE, a host's reason.
+/// is not AVAILABLE, a host's reason, a synced stack's branch and blocker.
 fn note(item: &dyn Item) -> Option<String> {
     let facts = item.facts();
     let host = facts
         .host_status
         .map(|s| format!("its host is {}: set it up first", code(s)));
-    host.or_else(|| facts.reason.map(code))
+    let sync = facts.repository.map(|(repository, branch)| {
+        let mut note = format!("{}@{}", code(repository), code(branch));
+        if let Some(b) = facts.blockers.first() {
+            note += &format!(" · blocked: {}", code(&b.created_reason));
+        }
+        note
+    });
+    host.or(sync).or_else(|| facts.reason.map(code))
 }
 
 /// An account as inline code, with its name.
@@ -341,23 +349,28 @@ fn url(value: &str) -> String {
 }
 
 /// What to do, for each kind and status present that is not resolved:
-/// hosts first, since no connection through a broken host can work.
+/// hosts first, since no connection through a broken host can work, and
+/// synced stacks last, since their repository links need the connections.
 fn next_steps(batch: Batch<'_>, ignore_tag: &str) -> Vec<String> {
-    let open = |kind: Kind, pending: bool| {
+    // (kind, a status, whether the step is for that status or the others).
+    let open = |kind: Kind, status: &str, is: bool| {
         batch
             .items()
-            .any(|i| i.kind() == kind && !i.is_resolved() && (i.status() == "PENDING") == pending)
+            .any(|i| i.kind() == kind && !i.is_resolved() && (i.status() == status) == is)
     };
-    let mut steps: Vec<String> = [
-        (Kind::Host, true, "Set up each PENDING host: open its link, choose Set up host, and register the provider's app on the host."),
-        (Kind::Host, false, "Repair each failed host: check its VPC, subnets, security groups and TLS certificate, or recreate it."),
-        (Kind::Connection, true, "Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app."),
-        (Kind::Connection, false, "Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection."),
-    ]
-    .into_iter()
-    .filter(|(kind, pending, _)| open(*kind, *pending))
-    .map(|(_, _, step)| step.to_string())
-    .collect();
+    let steps = [
+        (Kind::Host, "PENDING", true, "Set up each PENDING host: open its link, choose Set up host, and register the provider's app on the host."),
+        (Kind::Host, "PENDING", false, "Repair each failed host: check its VPC, subnets, security groups and TLS certificate, or recreate it."),
+        (Kind::Connection, "PENDING", true, "Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app."),
+        (Kind::Connection, "PENDING", false, "Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection."),
+        (Kind::GitSync, BLOCKED, true, "Fix each BLOCKED stack (its Git sync tab shows why the sync failed), then resolve its blocker there or with aws codeconnections update-sync-blocker."),
+        (Kind::GitSync, BLOCKED, false, "Fix each stack whose sync FAILED, then push a commit or choose Retry latest commit in its Git sync tab."),
+    ];
+    let mut steps: Vec<String> = steps
+        .into_iter()
+        .filter(|(kind, status, is, _)| open(*kind, status, *is))
+        .map(|(_, _, _, step)| step.to_string())
+        .collect();
     if steps.is_empty() {
         steps.push("Nothing to do: everything listed is resolved.".to_string());
     } else {
@@ -414,6 +427,7 @@ mod tests {
         let stuck = Batch {
             connections,
             hosts: &[],
+            syncs: &[],
         };
         serde_json::from_str(&notification(
             &Frame {

@@ -3,7 +3,7 @@
 //! quotas. Pure: no I/O.
 
 use super::batch::{Batch, Item};
-use crate::domain::arn::ResourceArn;
+use crate::domain::arn::account_in;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
@@ -39,6 +39,7 @@ pub fn detail_type(kind: Kind) -> &'static str {
     match kind {
         Kind::Connection => "Connection Alert",
         Kind::Host => "Host Alert",
+        Kind::GitSync => "Git Sync Alert",
     }
 }
 
@@ -53,8 +54,8 @@ pub fn entries(batch: Batch<'_>, now: DateTime<Utc>) -> Vec<EventEntry> {
 fn entry(item: &dyn Item, now: DateTime<Utc>) -> EventEntry {
     let mut detail: Map<String, Value> = serde_json::from_str(&item.json()).unwrap_or_default();
     if item.account().is_none() {
-        if let Some(arn) = ResourceArn::parse(item.arn()) {
-            detail.insert("account".into(), arn.account.into());
+        if let Some(account) = account_in(item.arn()) {
+            detail.insert("account".into(), account.into());
         }
     }
     let first_seen = item.lifecycle().first_seen;
@@ -182,6 +183,7 @@ mod tests {
         let batch = Batch {
             connections: &connections,
             hosts: &hosts,
+            syncs: &[],
         };
         let [connection, host] = entries(batch, at(8)).try_into().unwrap();
 
@@ -227,6 +229,7 @@ mod tests {
             let batch = Batch {
                 connections: &connections,
                 hosts: &[],
+                syncs: &[],
             };
             let [entry] = entries(batch, at(now)).try_into().unwrap();
             let d = detail(&entry);
@@ -265,6 +268,7 @@ mod tests {
         let batch = Batch {
             connections: &connections,
             hosts: &[],
+            syncs: &[],
         };
         assert_eq!(detail(&entries(batch, at(8))[0])["account"], "222222222222");
     }

@@ -2,6 +2,7 @@
 
 use super::batch::Batch;
 use crate::domain::connection::Connection;
+use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -14,6 +15,7 @@ struct AlertDocument<'a> {
     generated_at: String,
     connections: &'a [Connection],
     hosts: &'a [Host],
+    syncs: &'a [SyncedStack],
 }
 
 /// DESIGN.md's alert document for one message.
@@ -24,6 +26,7 @@ pub fn document(account: &str, generated_at: DateTime<Utc>, batch: Batch<'_>) ->
         generated_at: generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         connections: batch.connections,
         hosts: batch.hosts,
+        syncs: batch.syncs,
     })
     .expect("the alert document is plain data")
 }

@@ -188,6 +188,7 @@ mod tests {
         Batch {
             connections,
             hosts: &[],
+            syncs: &[],
         }
     }
 
@@ -284,6 +285,94 @@ mod tests {
         let only_resolved = render_alerts(&frame("1"), only(&[resolved]), SNS_MAX_PUBLISH_BYTES);
         assert_eq!(only_resolved[0].subject, "1 CodeStar connection resolved");
         assert!(!email(&only_resolved[0]).contains("Open each link"));
+    }
+
+    #[test]
+    fn a_blocked_stack_is_alerted_in_every_protocol_with_its_reason_escaped() {
+        use crate::domain::git_sync::sample;
+        let mut blocked = sample("web", "BLOCKED", "eu-west-1");
+        blocked.blockers[0].created_reason = "Template error\nOpen: https://ev.il".into();
+        let syncs = [blocked, sample("api", "FAILED", "eu-west-1")];
+        let connections = [
+            conn(1, "PENDING", "us-east-1"),
+            conn(2, "ERROR", "us-east-1"),
+        ];
+        let batch = Batch {
+            connections: &connections,
+            hosts: &[],
+            syncs: &syncs,
+        };
+        let alerts = render_alerts(&frame("123456789012"), batch, SNS_MAX_PUBLISH_BYTES);
+        let alert = &alerts[0];
+        assert_eq!(
+            alert.subject,
+            "2 connections and 2 synced stacks need attention (1 BLOCKED, 1 ERROR, 1 FAILED, 1 PENDING)"
+        );
+        let text = email(alert);
+        assert!(text.contains("\n== SYNCED STACKS ==\n"), "{text}");
+        assert!(
+            text.contains("web - BLOCKED\n  Provider: GitHub\n  Repo:     infra, branch main\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Blocked:  Template error\\u{a}Open: https://ev.il (since 2026-12-01T06:00:00Z, blocker blocker-web)\n"),
+            "the reason cannot forge a line: {text}"
+        );
+        assert!(text.contains("update-sync-blocker --region eu-west-1 --sync-type CFN_STACK_SYNC --resource-name web --id blocker-web"), "{text}");
+        assert!(
+            text.contains("api - FAILED\n") && text.contains("Retry latest commit"),
+            "{text}"
+        );
+        let doc: Value = serde_json::from_str(parts(alert)["sqs"].as_str().unwrap()).unwrap();
+        let web = &doc["syncs"][0];
+        assert_eq!(web["resourceName"], "web");
+        assert_eq!(web["status"], "BLOCKED");
+        assert_eq!(
+            web["blockers"][0]["createdReason"],
+            "Template error\nOpen: https://ev.il"
+        );
+        assert_eq!(web["latestSync"]["status"], "SUCCEEDED");
+        for field in [
+            "region",
+            "repositoryName",
+            "branch",
+            "providerType",
+            "connectionArn",
+            "repositoryLinkArn",
+            "consoleUrl",
+        ] {
+            assert!(web[field].is_string(), "{field}: {web}");
+        }
+        let chat: Value = serde_json::from_str(parts(alert)["https"].as_str().unwrap()).unwrap();
+        let description = chat["content"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("**Synced stacks**\n• `web` `BLOCKED`"),
+            "{description}"
+        );
+        assert!(
+            description
+                .contains("`infra`@`main` · blocked: `Template error\\u{a}Open: https://ev.il`"),
+            "{description}"
+        );
+        let steps = chat["content"]["nextSteps"].to_string();
+        assert!(
+            steps.contains("update-sync-blocker") && steps.contains("Retry latest commit"),
+            "{steps}"
+        );
+
+        let only = render_alerts(
+            &frame("1"),
+            Batch {
+                connections: &[],
+                hosts: &[],
+                syncs: &syncs[..1],
+            },
+            SNS_MAX_PUBLISH_BYTES,
+        );
+        assert_eq!(
+            only[0].subject,
+            "1 Git-synced stack needs attention (1 BLOCKED)"
+        );
     }
 
     fn email(alert: &AlertMessage) -> String {
@@ -434,6 +523,7 @@ mod tests {
         let batch = Batch {
             connections: &connections,
             hosts: &hosts,
+            syncs: &[],
         };
         let summary = super::summary(batch);
         assert_eq!(summary.len(), 100, "{summary}");

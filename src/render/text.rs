@@ -22,11 +22,18 @@ A PENDING host waits for a person to set it up in the console; a host whose VPC 
 failed, or in ERROR, needs its settings repaired. No connection through it works until it is \
 AVAILABLE. Open each link to set up or repair the host.\n";
 
+const SYNCS_INTRO: &str =
+    "A stack synced from Git follows a file in a branch. A BLOCKED stack has an active sync \
+blocker: a sync failed, and no later commit reaches the stack until a person resolves the \
+blocker. A FAILED stack's latest sync failed. Fix the stack or its template first, then \
+resolve the blocker in the stack's Git sync tab or with the command shown.\n";
+
 /// What the statuses of a kind mean, shown once above its blocks.
 fn intro(kind: Kind) -> &'static str {
     match kind {
         Kind::Connection => CONNECTIONS_INTRO,
         Kind::Host => HOSTS_INTRO,
+        Kind::GitSync => SYNCS_INTRO,
     }
 }
 
@@ -48,10 +55,10 @@ pub fn summary(batch: Batch<'_>) -> String {
             .collect()
     };
     let what = |counts: &[(Kind, usize)]| match counts {
-        [(kind, n)] => plural(*n, &format!("CodeStar {}", kind.as_str())),
+        [(kind, n)] => plural(*n, kind.lone_noun()),
         _ => counts
             .iter()
-            .map(|(kind, n)| plural(*n, kind.as_str()))
+            .map(|(kind, n)| plural(*n, kind.noun()))
             .collect::<Vec<_>>()
             .join(" and "),
     };
@@ -187,6 +194,13 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     if let Some(endpoint) = facts.endpoint {
         block += &format!("  Endpoint: {}\n", shown(endpoint));
     }
+    if let Some((repository, branch)) = facts.repository {
+        block += &format!(
+            "  Repo:     {}, branch {}\n",
+            shown(repository),
+            shown(branch)
+        );
+    }
     block += &format!(
         "  Region:   {}\n  ARN:      {}\n",
         shown(item.region()),
@@ -205,6 +219,7 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     if let Some(reason) = facts.reason {
         block += &format!("  Reason:   {}\n", shown(reason));
     }
+    block += &sync_lines(item, &facts);
     if let Some(used_by) = facts.used_by {
         let found = Found {
             listed: used_by,
@@ -224,6 +239,46 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
         block += &format!("  Recovery: {}\n", shown(note));
     }
     block + &tail(item, now)
+}
+
+/// A synced stack's blockers, latest sync, and how to resolve it.
+fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
+    let mut out = String::new();
+    for b in facts.blockers {
+        out += &format!(
+            "  Blocked:  {} (since {}, blocker {})\n",
+            shown(&b.created_reason),
+            b.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            shown(&b.id)
+        );
+    }
+    if let Some(sync) = facts.latest_sync {
+        out += &format!(
+            "  Sync:     {} (started {})\n",
+            shown(&sync.status),
+            sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
+    if item.is_resolved() || facts.repository.is_none() {
+        return out;
+    }
+    match facts.blockers.first() {
+        Some(b) => {
+            out += &format!(
+                "  Resolve:  fix the stack, then resolve the blocker in its Git sync tab, or:\n\
+             \x20           aws codeconnections update-sync-blocker --region {} \
+             --sync-type CFN_STACK_SYNC --resource-name {} --id {} --resolved-reason \"fixed\"\n",
+                shown(item.region()),
+                shown(item.name()),
+                shown(&b.id)
+            )
+        }
+        None => {
+            out += "  Resolve:  fix the stack or its template, then push a commit or choose \
+                        Retry latest commit in its Git sync tab\n"
+        }
+    }
+    out
 }
 
 /// `  Restarted: pipeline payments-deploy (us-east-1): retried the failed actions of Source`.

@@ -3,6 +3,7 @@
 use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
+use crate::domain::git_sync::SyncTarget;
 use chrono::Duration;
 use thiserror::Error;
 
@@ -66,6 +67,11 @@ pub struct MonitorConfig {
     /// `RUN_INTERVAL`: the time between two scheduled runs (an outage began
     /// up to that long before the run that first saw it).
     pub run_interval: Duration,
+    /// `GIT_SYNC`: watch the stacks synced from Git in the watched regions.
+    pub git_sync: bool,
+    /// A run asked for by a Git sync event, `{"syncs": [...]}`: only these
+    /// synced stacks are read; connections and hosts are not listed.
+    pub narrowed_syncs: Option<Vec<SyncTarget>>,
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -98,7 +104,7 @@ impl MonitorConfig {
         let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let set: &Vars<'_> = &set;
 
-        let dry_run = flag(set, "DRY_RUN")?;
+        let dry_run = flag(set, "DRY_RUN", false)?;
         let topic_arn = topic_arn(set, dry_run)?;
         let event_bus = event_bus(set)?;
         let statuses = statuses(set)?;
@@ -122,7 +128,8 @@ impl MonitorConfig {
         let organization = organization(set)?;
         let used_by = used_by(set)?;
         let used_by_regions = used_by_regions(set)?;
-        let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED")?;
+        let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED", false)?;
+        let git_sync = flag(set, "GIT_SYNC", true)?;
         let run_interval = interval(set, "RUN_INTERVAL", Duration::hours(1))?;
         if retry_on_resolved && !used_by.pipelines {
             return Err(invalid(
@@ -153,6 +160,8 @@ impl MonitorConfig {
             used_by_regions,
             retry_on_resolved,
             run_interval,
+            git_sync,
+            narrowed_syncs: None,
         })
     }
 
@@ -165,17 +174,49 @@ impl MonitorConfig {
 
     /// Whether hosts of this region are listed.
     pub fn lists_hosts_in(&self, region: &str) -> bool {
-        match &self.regions {
-            Some(regions) => regions.iter().any(|r| r == region),
-            None => self.own_region == region,
-        }
+        self.host_regions().iter().any(|r| r == region)
     }
 
-    /// The regions whose hosts are listed.
+    /// The regions whose hosts are listed: none in a run narrowed to synced stacks.
     pub fn host_regions(&self) -> Vec<String> {
+        if self.narrowed_syncs.is_some() {
+            return Vec::new();
+        }
+        self.watched_regions()
+    }
+
+    /// `MONITOR_REGIONS`, or the own region: where regional things are watched.
+    pub fn watched_regions(&self) -> Vec<String> {
         self.regions
             .clone()
             .unwrap_or_else(|| vec![self.own_region.clone()])
+    }
+
+    /// The regions whose synced stacks are read, each once.
+    pub fn sync_regions(&self) -> Vec<String> {
+        match &self.narrowed_syncs {
+            Some(targets) => {
+                let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
+                regions.sort();
+                regions.dedup();
+                regions
+            }
+            None if self.git_sync => self.watched_regions(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether this run reads the synced stack `name` of `region`.
+    pub fn reads_sync(&self, region: &str, name: &str) -> bool {
+        match &self.narrowed_syncs {
+            Some(targets) => targets.iter().any(|t| t.covers(region, name)),
+            None => self.git_sync && self.watched_regions().iter().any(|r| r == region),
+        }
+    }
+
+    /// A run for synced stacks only: connections and hosts are not listed.
+    pub fn syncs_only(&self) -> bool {
+        self.narrowed_syncs.is_some()
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -191,9 +232,9 @@ type Vars<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 // Alerting: DRY_RUN, ALERT_TOPIC_ARN, ALERT_STATUSES, ALERT_HOST_STATUSES.
 
-fn flag(set: &Vars<'_>, variable: &'static str) -> Result<bool, ConfigError> {
+fn flag(set: &Vars<'_>, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
     match set(variable) {
-        None => Ok(false),
+        None => Ok(default),
         Some(v) => parse_bool(&v).ok_or_else(|| invalid(variable, &v, "expected true or false")),
     }
 }

@@ -1,0 +1,358 @@
+//! A CloudFormation stack synced from Git, as the project reports it, and
+//! the rule that makes one stuck. Pure: no I/O.
+//!
+//! Git sync keeps a stack in step with a file in a branch, through a
+//! repository link on a connection. When a sync fails, AWS puts a sync
+//! blocker on the stack, and every later commit is ignored until a person
+//! resolves it (API reference, `GetSyncBlockerSummary`, `SyncBlocker`).
+
+use super::arn::stack_console_url;
+use super::watched::{impl_watched, Kind, Lifecycle};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A stack with an `ACTIVE` blocker: no commit reaches it until a person
+/// resolves the blocker.
+pub const BLOCKED: &str = "BLOCKED";
+/// A stack whose latest sync attempt failed, with no active blocker (yet).
+pub const FAILED: &str = "FAILED";
+
+/// `SyncBlocker.Status` of a blocker still in force (`BlockerStatus`:
+/// `ACTIVE`, `RESOLVED`).
+const BLOCKER_ACTIVE: &str = "ACTIVE";
+/// `ResourceSyncAttempt.Status` of a failed attempt (`ResourceSyncStatus`:
+/// `FAILED`, `INITIATED`, `IN_PROGRESS`, `SUCCEEDED`).
+const SYNC_FAILED: &str = "FAILED";
+
+/// An active sync blocker, as `GetSyncBlockerSummary` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    pub id: String,
+    /// Why AWS blocked the sync: text from AWS, escaped wherever it is shown.
+    pub created_reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The latest sync attempt, as `GetResourceSyncStatus` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestSync {
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A blocker as read, whatever its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadBlocker {
+    pub blocker: Blocker,
+    pub status: String,
+}
+
+/// A repository link: a repository reached through a connection, in one
+/// region (`ListRepositoryLinks`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepositoryLink {
+    pub id: String,
+    pub arn: String,
+    pub connection_arn: String,
+    pub repository_name: String,
+    pub provider_type: String,
+}
+
+impl RepositoryLink {
+    /// The configuration of the stack `resource_name` synced from `branch`
+    /// through this link; its region, account and partition are the link
+    /// ARN's (`arn:<partition>:codestar-connections:<region>:<account>:repository-link/<id>`).
+    pub fn sync_config(&self, resource_name: &str, branch: &str) -> Option<SyncConfig> {
+        let parts: Vec<&str> = self.arn.splitn(6, ':').collect();
+        let ["arn", partition, _, region, account, resource] = parts[..] else {
+            return None;
+        };
+        resource.strip_prefix("repository-link/")?;
+        Some(SyncConfig {
+            region: region.to_string(),
+            account: account.to_string(),
+            partition: partition.to_string(),
+            resource_name: resource_name.to_string(),
+            repository_name: self.repository_name.clone(),
+            branch: branch.to_string(),
+            provider_type: self.provider_type.clone(),
+            connection_arn: self.connection_arn.clone(),
+            repository_link_arn: self.arn.clone(),
+        })
+    }
+}
+
+/// What one stack's sync configuration says, before it is judged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+    pub resource_name: String,
+    pub repository_name: String,
+    pub branch: String,
+    pub provider_type: String,
+    pub connection_arn: String,
+    pub repository_link_arn: String,
+}
+
+/// One synced stack, in the shape of the reference's `syncs` objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncedStack {
+    pub resource_name: String,
+    /// Its sync identity, `arn:<partition>:cloudformation:<region>:<account>:stack/<name>`:
+    /// the sync names the stack, not its id. The state table's key.
+    pub arn: String,
+    pub region: String,
+    pub repository_name: String,
+    pub branch: String,
+    pub provider_type: String,
+    pub connection_arn: String,
+    pub repository_link_arn: String,
+    /// `BLOCKED` or `FAILED`.
+    pub status: String,
+    /// The active blockers.
+    pub blockers: Vec<Blocker>,
+    pub latest_sync: Option<LatestSync>,
+    pub console_url: String,
+    /// Organization-wide: the account it belongs to, and its name when
+    /// AWS Organizations knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    #[serde(flatten)]
+    pub lifecycle: Lifecycle,
+}
+
+impl_watched!(SyncedStack, Kind::GitSync, resource_name);
+
+/// The stack `config` syncs, when it is stuck: a blocker in
+/// `LatestBlockers` is `ACTIVE` (`BLOCKED`, which wins), or the latest
+/// sync attempt `FAILED`. `None`: healthy, or not synced yet.
+pub fn judge(
+    config: SyncConfig,
+    blockers: Vec<ReadBlocker>,
+    latest: Option<LatestSync>,
+) -> Option<SyncedStack> {
+    let active: Vec<Blocker> = blockers
+        .into_iter()
+        .filter(|b| b.status == BLOCKER_ACTIVE)
+        .map(|b| b.blocker)
+        .collect();
+    let failed = latest.as_ref().is_some_and(|l| l.status == SYNC_FAILED);
+    let status = match (active.is_empty(), failed) {
+        (false, _) => BLOCKED,
+        (true, true) => FAILED,
+        (true, false) => return None,
+    };
+    let SyncConfig {
+        region,
+        account,
+        partition,
+        resource_name,
+        repository_name,
+        branch,
+        provider_type,
+        connection_arn,
+        repository_link_arn,
+    } = config;
+    Some(SyncedStack {
+        arn: format!("arn:{partition}:cloudformation:{region}:{account}:stack/{resource_name}"),
+        console_url: stack_console_url(&partition, &region, &resource_name),
+        resource_name,
+        region,
+        repository_name,
+        branch,
+        provider_type,
+        connection_arn,
+        repository_link_arn,
+        status: status.to_string(),
+        blockers: active,
+        latest_sync: latest,
+        account: None,
+        account_name: None,
+        lifecycle: Lifecycle::default(),
+    })
+}
+
+/// What a narrowed run reads of Git sync: one region's synced stacks, or
+/// only the one named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncTarget {
+    pub region: String,
+    pub resource_name: Option<String>,
+}
+
+impl SyncTarget {
+    pub fn covers(&self, region: &str, resource_name: &str) -> bool {
+        self.region == region
+            && self
+                .resource_name
+                .as_deref()
+                .is_none_or(|name| name == resource_name)
+    }
+}
+
+/// A stack name as `GetSyncBlockerSummary` takes it: 1 to 100 characters,
+/// letters and digits first, then letters, digits, `_` and `-` (botocore's
+/// codestar-connections model, `ResourceName`).
+pub fn parse_resource_name(name: &str) -> Result<String, String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if first_ok && rest_ok && name.len() <= 100 {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not a stack name (1 to 100 letters, digits, _ and -, a letter or digit first)",
+            name.chars().take(120).collect::<String>()
+        ))
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn sample(name: &str, status: &str, region: &str) -> SyncedStack {
+    let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 6, 0, 0).unwrap();
+    let blockers = (status == BLOCKED)
+        .then(|| ReadBlocker {
+            blocker: Blocker {
+                id: format!("blocker-{name}"),
+                created_reason: "Stack update failed: the template is not valid".into(),
+                created_at: at,
+            },
+            status: BLOCKER_ACTIVE.into(),
+        })
+        .into_iter()
+        .collect();
+    let latest = LatestSync {
+        status: if status == FAILED {
+            SYNC_FAILED
+        } else {
+            "SUCCEEDED"
+        }
+        .into(),
+        started_at: at,
+    };
+    let config = SyncConfig {
+        region: region.into(),
+        account: "123456789012".into(),
+        partition: "aws".into(),
+        resource_name: name.into(),
+        repository_name: "infra".into(),
+        branch: "main".into(),
+        provider_type: "GitHub".into(),
+        connection_arn: format!(
+            "arn:aws:codestar-connections:{region}:123456789012:connection/00000000-0000-4000-8000-000000000001"
+        ),
+        repository_link_arn: format!(
+            "arn:aws:codestar-connections:{region}:123456789012:repository-link/00000000-0000-4000-8000-000000000002"
+        ),
+    };
+    judge(config, blockers, Some(latest)).expect("a stuck sample")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0).unwrap()
+    }
+
+    fn blocker(id: &str, status: &str) -> ReadBlocker {
+        ReadBlocker {
+            blocker: Blocker {
+                id: id.into(),
+                created_reason: "reason".into(),
+                created_at: at(1),
+            },
+            status: status.into(),
+        }
+    }
+
+    fn sync(status: &str) -> Option<LatestSync> {
+        Some(LatestSync {
+            status: status.into(),
+            started_at: at(2),
+        })
+    }
+
+    fn config() -> SyncConfig {
+        SyncConfig {
+            region: "eu-west-1".into(),
+            account: "111111111111".into(),
+            partition: "aws".into(),
+            resource_name: "web".into(),
+            ..SyncConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_active_blocker_blocks_whatever_the_latest_sync_says() {
+        let stack = judge(config(), vec![blocker("b1", "ACTIVE")], sync("SUCCEEDED")).unwrap();
+        assert_eq!(stack.status, BLOCKED);
+        assert_eq!(stack.blockers.len(), 1);
+        assert_eq!(
+            stack.arn,
+            "arn:aws:cloudformation:eu-west-1:111111111111:stack/web"
+        );
+        assert!(stack
+            .console_url
+            .contains("region=eu-west-1#/stacks/stackinfo?stackId=web"));
+        let both = vec![blocker("b1", "RESOLVED"), blocker("b2", "ACTIVE")];
+        let stack = judge(config(), both, sync("FAILED")).unwrap();
+        assert_eq!(stack.status, BLOCKED);
+        assert_eq!(stack.blockers[0].id, "b2", "only the active ones");
+    }
+
+    #[test]
+    fn a_failed_sync_without_a_blocker_is_failed() {
+        let stack = judge(config(), vec![blocker("b1", "RESOLVED")], sync("FAILED")).unwrap();
+        assert_eq!((stack.status.as_str(), stack.blockers.len()), (FAILED, 0));
+    }
+
+    #[test]
+    fn healthy_resolved_and_not_yet_synced_stacks_are_not_stuck() {
+        for latest in [
+            sync("SUCCEEDED"),
+            sync("IN_PROGRESS"),
+            sync("INITIATED"),
+            None,
+        ] {
+            assert_eq!(
+                judge(config(), vec![blocker("b", "RESOLVED")], latest.clone()),
+                None
+            );
+            assert_eq!(judge(config(), Vec::new(), latest), None);
+        }
+    }
+
+    #[test]
+    fn stack_names_follow_the_model() {
+        assert!(parse_resource_name("web-prod_2").is_ok());
+        let long = "a".repeat(100);
+        assert!(parse_resource_name(&long).is_ok());
+        for bad in ["", "-web", "web stack", "web\n", &"a".repeat(101)] {
+            assert!(parse_resource_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_target_covers_its_region_or_its_stack() {
+        let region = SyncTarget {
+            region: "eu-west-1".into(),
+            resource_name: None,
+        };
+        let stack = SyncTarget {
+            resource_name: Some("web".into()),
+            ..region.clone()
+        };
+        assert!(region.covers("eu-west-1", "api") && stack.covers("eu-west-1", "web"));
+        assert!(!stack.covers("eu-west-1", "api") && !region.covers("us-east-1", "web"));
+    }
+}

@@ -1,0 +1,119 @@
+//! The Git sync scan of one region: its repository links, the stacks synced
+//! through each, each stack's blockers and latest sync (read concurrently,
+//! a bounded number at once), and the tags of the stuck ones.
+
+use super::config::MonitorConfig;
+use super::report::RegionFailure;
+use super::tags::{InFlight, TagReads, Tagged};
+use crate::aws::codestar::{CodestarError, Connections};
+use crate::aws::stacks::Stacks;
+use crate::domain::git_sync::{judge, SyncConfig, SyncedStack};
+use futures_util::stream::{self, StreamExt};
+use tokio::time::{timeout_at, Instant};
+
+/// Stacks whose two reads are in flight at once in one region:
+/// CodeConnections' request-rate quotas are per account and region.
+const STACK_READS_IN_FLIGHT: usize = 8;
+
+/// One region's synced stacks: how many were read, and what is stuck.
+pub struct SyncScan {
+    /// `None`: the region's repository links could not be listed.
+    pub scanned: Option<usize>,
+    pub tagged: Tagged<SyncedStack>,
+}
+
+/// Reads the Git sync of `region`. What cannot be read (the links, one
+/// link's configurations, one stack's reads) is a failure of the region;
+/// everything else read is still judged and alerted.
+pub async fn scan_syncs(
+    config: &MonitorConfig,
+    region: &str,
+    deadline: Instant,
+    codestar: Connections,
+    stacks: Stacks,
+) -> SyncScan {
+    let mut failures = Vec::new();
+    let fail = |operation| move |_| CodestarError::TimedOut { operation };
+    let links = timeout_at(deadline, codestar.repository_links())
+        .await
+        .map_err(fail("ListRepositoryLinks"))
+        .and_then(|listed| listed);
+    let links = match links {
+        Ok(links) => links,
+        Err(error) => {
+            return SyncScan {
+                scanned: None,
+                tagged: Tagged::failed(region, error),
+            }
+        }
+    };
+    let mut syncs: Vec<SyncConfig> = Vec::new();
+    for link in &links {
+        let listed = timeout_at(deadline, codestar.stack_syncs(link))
+            .await
+            .map_err(fail("ListSyncConfigurations"))
+            .and_then(|listed| listed);
+        match listed {
+            Ok(listed) => syncs.extend(listed),
+            Err(error) => failures.push(RegionFailure {
+                region: region.to_string(),
+                error,
+            }),
+        }
+    }
+    syncs.retain(|s| config.reads_sync(&s.region, &s.resource_name));
+    let scanned = syncs.len();
+
+    let tag_reads = read_stacks(syncs, &codestar, stacks, deadline, &mut failures).await;
+    let mut tagged = tag_reads.finish(&config.ignore_tag, deadline).await;
+    tagged.failures.extend(failures);
+    SyncScan {
+        scanned: Some(scanned),
+        tagged,
+    }
+}
+
+/// Each stack's blockers and latest sync, a bounded number at once, until
+/// `deadline`; the tags of each stuck one are read as soon as it is judged.
+async fn read_stacks(
+    syncs: Vec<SyncConfig>,
+    codestar: &Connections,
+    stacks: Stacks,
+    deadline: Instant,
+    failures: &mut Vec<RegionFailure>,
+) -> TagReads<SyncedStack> {
+    let region = codestar.region();
+    let reads = stream::iter(syncs).map(|sync| async move {
+        let (blockers, latest) = tokio::join!(
+            codestar.sync_blockers(&sync.resource_name),
+            codestar.latest_sync(&sync.resource_name)
+        );
+        (sync, blockers.and_then(|b| Ok((b, latest?))))
+    });
+    let mut reads = reads.buffer_unordered(STACK_READS_IN_FLIGHT);
+    let mut tag_reads = TagReads::new(InFlight::default());
+    loop {
+        let error = match timeout_at(deadline, reads.next()).await {
+            Ok(Some((sync, Ok((blockers, latest))))) => {
+                if let Some(stuck) = judge(sync, blockers, latest) {
+                    tag_reads.spawn(stuck, stacks.clone());
+                }
+                continue;
+            }
+            Ok(Some((_, Err(error)))) => error,
+            Ok(None) => break,
+            Err(_) => CodestarError::TimedOut {
+                operation: "GetSyncBlockerSummary",
+            },
+        };
+        let timed_out = matches!(error, CodestarError::TimedOut { .. });
+        failures.push(RegionFailure {
+            region: region.clone(),
+            error,
+        });
+        if timed_out {
+            break;
+        }
+    }
+    tag_reads
+}
