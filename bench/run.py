@@ -108,11 +108,17 @@ def main() -> int:
     parser.add_argument("--per-account", type=int, default=20, help="organization series: connections per account")
     parser.add_argument("--tls", action="store_true", help="organization series: the stand-in over HTTPS")
     parser.add_argument("--pipelines", default="", help="usedBy series, pipelines per region per row (e.g. 10,100,1000)")
+    parser.add_argument("--git-sync", type=int, default=0, help="Git sync series: synced stacks per region (e.g. 100)")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
     rust = str(ROOT / "target" / "release" / "monitor")
     peer = [sys.executable, str(ROOT / "bench" / "peer" / "bootstrap.py")]
+    if args.git_sync:
+        from bench.git_sync import series as git_sync
+
+        git_sync(rust, peer, args.git_sync, args.latency_ms, args.runs)
+        return 0
     if args.pipelines:
         from bench.pipelines import series as pipelines
 
@@ -158,7 +164,8 @@ def main() -> int:
             try:
                 env = {"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SNS": aws.url,
                        "AWS_ENDPOINT_URL_CODESTAR_CONNECTIONS": standin.url,
-                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(watched), "USED_BY": "none"}
+                       "ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": ",".join(watched), "USED_BY": "none",
+                       "GIT_SYNC": "false"}
                 for label, command in [("rust", rust), ("boto3", peer)]:
                     m = measure(command, f"bench-{label}", env, args.runs, standin)
                     gbs = 0.125 * math.ceil(m["wall_ms"]) / 1000

@@ -27,11 +27,14 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
 import botocore.session
+
+from local.model_check import model_error
 
 ACCOUNT = "123456789012"
 # CreateConnection's provider types, from AWS's own model of the service
@@ -192,6 +195,9 @@ class CodestarStandIn:
         # stacks' sync configurations (region, account, wire).
         self._links: dict[str, tuple[str, str, dict]] = {}
         self._syncs: list[tuple[str, str, dict]] = []
+        # Each synced stack's blockers and latest sync attempt, by (region, account, stack).
+        self._blockers: dict[tuple[str, str, str], list[dict]] = {}
+        self._sync_status: dict[tuple[str, str, str], dict] = {}
 
     # -- life cycle -----------------------------------------------------
     def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
@@ -387,6 +393,11 @@ class CodestarStandIn:
             account = _account_of_key(access_key)
             if account in self._denied:
                 raise ServiceError("AccessDeniedException", f"account {account} may not call {operation}")
+            # Every request as AWS's model of the service it named takes it.
+            service = "codeconnections" if "CodeConnections_" in target else "codestar-connections"
+            error = model_error(service, operation, body) if hasattr(self, f"_op_{operation}") else None
+            if error:
+                raise ServiceError("ValidationException", error)
             return 200, self._execute(region, operation, body, account)
         except ServiceError as e:
             return e.status, {"__type": e.kind, "message": e.message}
@@ -495,6 +506,54 @@ class CodestarStandIn:
                 "RoleArn": f"arn:aws:iam::{account}:role/git-sync", "SyncType": "CFN_STACK_SYNC"}
         with self._lock:
             self._syncs.append((region, account, wire))
+
+    def add_sync_blocker(self, region: str, stack: str, reason: str, account: str = ACCOUNT) -> str:
+        """An ACTIVE sync blocker on a synced stack, as AWS adds one when a
+        sync fails (API reference, SyncBlocker). Returns its id."""
+        blocker_id = str(uuid.uuid4())
+        with self._lock:
+            self._blockers.setdefault((region, account, stack), []).append({
+                "Id": blocker_id, "Type": "AUTOMATED", "Status": "ACTIVE", "CreatedReason": reason,
+                "CreatedAt": time.time(), "Contexts": []})
+        return blocker_id
+
+    def resolve_sync_blocker(self, region: str, stack: str, blocker_id: str, account: str = ACCOUNT) -> None:
+        """What `update-sync-blocker` does: the blocker stays listed, RESOLVED."""
+        with self._lock:
+            for blocker in self._blockers[(region, account, stack)]:
+                if blocker["Id"] == blocker_id:
+                    blocker.update(Status="RESOLVED", ResolvedReason="fixed", ResolvedAt=time.time())
+
+    def set_sync_status(self, region: str, stack: str, status: str, account: str = ACCOUNT) -> None:
+        """The stack's latest sync attempt: FAILED, INITIATED, IN_PROGRESS or SUCCEEDED."""
+        [sync] = [w for r, a, w in self._syncs if r == region and a == account and w["ResourceName"] == stack]
+        revision = {"Branch": sync["Branch"], "Directory": sync["ConfigFile"], "OwnerId": sync["OwnerId"],
+                    "RepositoryName": sync["RepositoryName"], "ProviderType": sync["ProviderType"],
+                    "Sha": "0" * 40}
+        with self._lock:
+            self._sync_status[(region, account, stack)] = {
+                "Events": [], "InitialRevision": revision, "StartedAt": time.time(), "Status": status,
+                "TargetRevision": revision, "Target": stack}
+
+    def _synced(self, region: str, stack: str) -> bool:
+        return any(r == region and a == self._caller and w["ResourceName"] == stack for r, a, w in self._syncs)
+
+    def _op_GetSyncBlockerSummary(self, region, body):
+        stack = body["ResourceName"]
+        # A stack with no sync configuration in the region is not found; what
+        # AWS answers for one never blocked is not documented: no blockers.
+        if not self._synced(region, stack):
+            raise ServiceError("ResourceNotFoundException", f"No sync configuration for {stack} in {region}")
+        blockers = self._blockers.get((region, self._caller, stack), [])
+        return {"SyncBlockerSummary": {"ResourceName": stack, "LatestBlockers": blockers}}
+
+    def _op_GetResourceSyncStatus(self, region, body):
+        stack = body["ResourceName"]
+        attempt = self._sync_status.get((region, self._caller, stack))
+        # Not synced yet: no attempt to describe.
+        if not self._synced(region, stack) or attempt is None:
+            raise ServiceError("ResourceNotFoundException", f"No sync status for {stack} in {region}")
+        return {"LatestSync": attempt}
 
     def _op_ListRepositoryLinks(self, region, body):
         # A link's ARN names its region (arn:...:repository-link/<id>, API

@@ -84,6 +84,15 @@ def seed(codestar, aws) -> None:
     aws.pipeline("eu-west-1", "billing-release", role, broken.replace(":codestar-connections:", ":codeconnections:"))
     aws.project("eu-west-1", "billing-build", role, broken)
     codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
+    # A stack synced from Git whose last sync failed: blocked until someone resolves it.
+    [github] = codestar.seed("eu-west-1", 1, "AVAILABLE", "GitHub", name_prefix="platform-github")
+    link = codestar.add_repository_link("eu-west-1", github, repository="platform-infra")
+    for stack in ("network-prod", "dns-prod"):
+        codestar.add_stack_sync("eu-west-1", link, stack)
+        codestar.set_sync_status("eu-west-1", stack, "SUCCEEDED")
+    codestar.add_sync_blocker("eu-west-1", "network-prod",
+                              "Stack update failed: Resource handler returned message: subnet-0abc is in use")
+    codestar.set_sync_status("eu-west-1", "network-prod", "FAILED")
 
 
 def state_table(aws) -> str:
@@ -111,14 +120,14 @@ def lifecycle(show, aws, codestar, monitor, queues) -> None:
         result = monitor.invoke({**SCHEDULED, "time": when})
         notes, events = aws.drain(queues["sqs"]), aws.drain(queues["events"])
         states = sorted({e["detail"]["state"] for e in events})
-        quiet = len(result.body["suppressed"]) + len(result.body["suppressedHosts"])
+        quiet = sum(len(result.body[k]) for k in ("suppressed", "suppressedHosts", "suppressedSyncs"))
         said = notes[0]["Subject"] if notes else f"nothing published ({quiet} stuck, not due again yet)"
         show.text(f"run {hour + 1} at {when}: {said}; events: {len(events)} {'/'.join(states)}".rstrip())
         for e in events:
             first_ids.setdefault(e["detail"]["arn"], e["detail"]["alertId"])
             if e["detail"]["state"] == "resolved":
                 same = first_ids[e["detail"]["arn"]] == e["detail"]["alertId"]
-                show.text(f"    resolved {e['detail']['name']}: alertId {e['detail']['alertId']} "
+                show.text(f"    resolved {e['detail'].get('name') or e['detail']['resourceName']}: alertId {e['detail']['alertId']} "
                           f"({'the same as its new event' if same else 'DIFFERENT'})")
 
 
@@ -176,9 +185,10 @@ def main() -> int:
             print(f"the monitor failed: {result.body}")
             return 1
         body = result.body
-        print(f"One scheduled run: {body['scanned']} connections and {body['hostsScanned']} hosts in "
-              f"{len(REGIONS)} regions; {len(body['stuck'])} connections and {len(body['stuckHosts'])} hosts "
-              f"stuck, {body['ignored']} ignored by tag.")
+        print(f"One scheduled run: {body['scanned']} connections, {body['hostsScanned']} hosts and "
+              f"{body['syncsScanned']} Git-synced stacks in {len(REGIONS)} regions; {len(body['stuck'])} "
+              f"connections, {len(body['stuckHosts'])} hosts and {len(body['stuckSyncs'])} stack stuck, "
+              f"{body['ignored']} ignored by tag.")
         show.json("run-result.json", body)
 
         [(subject, email)] = aws.email_view(topic_arn)
@@ -195,16 +205,14 @@ def main() -> int:
         document = json.loads(note["Message"])
         show.json("sqs-document.json", document)
         first = document["connections"][0]
-        show.text(f"SQS subscriber: the document v{document['version']}, {len(document['connections'])} connections "
-                  f"and {len(document['hosts'])} hosts, each like\n  {json.dumps(first)}")
+        show.text(f"SQS subscriber: the document v{document['version']}, {len(document['connections'])} connections, "
+                  f"{len(document['hosts'])} hosts and {len(document['syncs'])} synced stack, each like\n"
+                  f"  {json.dumps(first)}")
         events = aws.drain(event_queue)
         show.json("events.json", events)
-        show.text(f"EventBridge: {len(events)} events; one, as the rule's SQS target receives it:")
-        event = events[0]
-        show.text(f'{{"source": "{event["source"]}", "detail-type": "{event["detail-type"]}", '
-                  f'"resources": {json.dumps(event["resources"])},\n "detail": {{')
-        show.text(",\n".join(f"   {json.dumps(k)}: {json.dumps(v)}" for k, v in event["detail"].items()) + "}}")
-
+        event = next(e for e in events if e["detail-type"] == "Git Sync Alert")
+        show.text(f"EventBridge: {len(events)} events; the synced stack's, as the rule's SQS target receives it:")
+        show.text(json.dumps({k: event[k] for k in ("source", "detail-type", "resources", "detail")}))
         show.section("3. The lifecycle over three runs (STATE_TABLE, REPEAT_INTERVAL=24h)")
         lifecycle_env = {**env, "STATE_TABLE": state_table(aws), "REPEAT_INTERVAL": "24h"}
         with LambdaFunction(str(target / "monitor"), "connection-watch-monitor", lifecycle_env) as monitor:
@@ -230,7 +238,8 @@ def main() -> int:
 
     show.section("Summary")
     breaks = sum(len(c.get("usedBy", [])) for c in body["stuck"])
-    show.text(f"- One run alerted {len(body['stuck'])} connections and {len(body['stuckHosts'])} hosts "
+    show.text(f"- One run alerted {len(body['stuck'])} connections, {len(body['stuckHosts'])} hosts and "
+              f"{len(body['stuckSyncs'])} blocked Git-synced stack "
               f"in {body['messagesPublished']} message (email, chat, SQS) and {body['eventsPut']} events,\n"
               f"  naming the {breaks} pipelines and projects they break.\n"
               "- With a state table: alerted once, quiet while not due, resolved with the same alertId.\n"

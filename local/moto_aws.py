@@ -121,21 +121,13 @@ _start_tokens: dict[tuple[str, str, str, str], str] = {}
 
 def _checked(service: str, operation: str, params: dict) -> None:
     """Refuses a request botocore's model of the operation would refuse."""
-    import botocore.session
-    from botocore.exceptions import ParamValidationError
-    from botocore.validate import validate_parameters
     from moto.core.exceptions import JsonRESTError
 
-    shape = botocore.session.get_session().get_service_model(service).operation_model(operation).input_shape
-    try:
-        validate_parameters(params, shape)
-    except ParamValidationError as e:
-        raise JsonRESTError("ValidationException", str(e)) from None
-    # botocore checks a number's minimum only; AWS refuses past the maximum too.
-    for name, member in shape.members.items():
-        high = member.metadata.get("max")
-        if member.type_name == "integer" and high is not None and params.get(name, 0) > high:
-            raise JsonRESTError("ValidationException", f"{name} must be at most {high}")
+    from local.model_check import model_error
+
+    error = model_error(service, operation, params)
+    if error:
+        raise JsonRESTError("ValidationException", error)
 
 
 def _extend_moto() -> None:
@@ -350,6 +342,14 @@ class LocalAws:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_targets(Rule=f"{name}-rule", EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
         return name, queue_url
+
+    def stack(self, region: str, name: str, tags: dict[str, str] | None = None) -> None:
+        """A CloudFormation stack (one SNS topic), with `tags`:
+        what DescribeStacks reads for a synced stack's ignore tag."""
+        template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+        self.client("cloudformation", region).create_stack(
+            StackName=name, TemplateBody=json.dumps(template),
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
 
     # -- CodePipeline, CodeBuild: what uses a connection ------------------
     def service_role(self, account: str | None = None) -> str:

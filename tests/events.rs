@@ -36,6 +36,7 @@ fn every_file_is_covered() {
             "cloudformation-delete.json",
             "cloudformation-update-rename.json",
             "cloudformation-update-tags.json",
+            "git-sync-resource-failed.json",
             "manual-run.json",
             "monitor-dry-run.json",
             "scheduled.json",
@@ -53,6 +54,16 @@ fn monitor_events() {
     assert_eq!(manual.dry_run, Some(true));
     let dry = RunRequest::from_event(&event("monitor-dry-run.json"), clock).unwrap();
     assert_eq!((dry.dry_run, dry.regions), (Some(true), None));
+    // A failed Git sync, as AWS emits it: a run for that one stack.
+    let failed = RunRequest::from_event(&event("git-sync-resource-failed.json"), clock).unwrap();
+    let [target] = &failed.syncs.unwrap()[..] else {
+        panic!("one stack")
+    };
+    assert_eq!(
+        (target.region.as_str(), target.resource_name.as_deref()),
+        ("eu-west-1", Some("web"))
+    );
+    assert_eq!((failed.regions, failed.dry_run), (None, None));
 }
 
 /// What an SQS or Lambda subscriber receives: connections of several home

@@ -56,10 +56,48 @@ def hosts(region):
             for h in found if h["Status"] in HOST_STATUSES and not ignored(h["HostArn"])]
 
 
+def pages(call, key, **params):
+    token = None
+    while True:
+        page = call(MaxResults=100, **params, **({"NextToken": token} if token else {}))
+        yield from page[key]
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def stack_state(region, stack):
+    """BLOCKED, FAILED or None, from the stack's two reads."""
+    client, missing = codestar[region], codestar[region].exceptions.ResourceNotFoundException
+    try:
+        blockers = client.get_sync_blocker_summary(ResourceName=stack, SyncType="CFN_STACK_SYNC")
+        active = [b for b in blockers["SyncBlockerSummary"].get("LatestBlockers", []) if b["Status"] == "ACTIVE"]
+    except missing:
+        active = []
+    try:
+        latest = client.get_resource_sync_status(ResourceName=stack, SyncType="CFN_STACK_SYNC").get("LatestSync")
+    except missing:
+        latest = None
+    return "BLOCKED" if active else "FAILED" if latest and latest["Status"] == "FAILED" else None
+
+
+def syncs(region):
+    """The region's stuck synced stacks: links, their configurations, 8 stacks' reads at a time."""
+    client = codestar[region]
+    stacks = [s["ResourceName"] for link in pages(client.list_repository_links, "RepositoryLinks")
+              for s in pages(client.list_sync_configurations, "SyncConfigurations",
+                             RepositoryLinkId=link["RepositoryLinkId"], SyncType="CFN_STACK_SYNC")]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = pool.map(lambda stack: stack_state(region, stack), stacks)
+        return [{"name": stack, "status": state, "region": region} for stack, state in zip(stacks, states) if state]
+
+
 def handler(event, context):
-    with ThreadPoolExecutor(max_workers=len(REGIONS) + 1) as pool:
+    with ThreadPoolExecutor(max_workers=2 * len(REGIONS) + 1) as pool:
         listing = pool.submit(connections)
+        synced = [pool.submit(syncs, r) for r in REGIONS] if os.environ.get("GIT_SYNC") == "true" else []
         stuck_hosts = [h for found in pool.map(hosts, REGIONS) for h in found]
+        stuck_hosts += [s for f in synced for s in f.result()]
         scanned, stuck = listing.result()
     if stuck or stuck_hosts:
         text = "\n".join(f"{c['name']} ({c['status']}) {c['region']} {c['arn']}" for c in stuck + stuck_hosts)

@@ -91,6 +91,12 @@ impl RunRequest {
                 ..Self::default()
             });
         }
+        if let Some(syncs) = git_sync_event(event)? {
+            return Ok(Self {
+                syncs: Some(syncs),
+                ..Self::default()
+            });
+        }
         let manual: ManualRun = match event {
             Value::Null => return Ok(Self::default()),
             other => serde_json::from_value(other.clone()).map_err(|e| {
@@ -164,6 +170,45 @@ fn each_once(
         }
     }
     Ok(items)
+}
+
+/// A Git sync event as AWS emits it (`source: aws.codeconnections`), for a
+/// rule that targets the monitor without the template's input transformer:
+/// a resource's sync names its stack (`detail.syncTarget`), a repository's
+/// sync the region. Both spellings of the detail types count ("GitSync ..."
+/// in the EventBridge events reference, "Git Sync ..." in the
+/// CloudFormation User Guide).
+fn git_sync_event(event: &Value) -> Result<Option<Vec<SyncTarget>>, InvalidEvent> {
+    if event.get("source").and_then(Value::as_str) != Some("aws.codeconnections") {
+        return Ok(None);
+    }
+    let kind = event
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .map(|t| t.replacen("Git Sync", "GitSync", 1));
+    let text = |path: &str| {
+        event
+            .pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let named = match kind.as_deref() {
+        Some("GitSync Resource Sync Status Change") => NamedSync {
+            region: text("/region").to_string(),
+            resource_name: Some(text("/detail/syncTarget").to_string()),
+        },
+        Some("GitSync Repository Sync Status Change") => NamedSync {
+            region: text("/region").to_string(),
+            resource_name: None,
+        },
+        _ => {
+            return Err(InvalidEvent(format!(
+                "an aws.codeconnections event of detail-type {:?} asks for no run",
+                text("/detail-type")
+            )))
+        }
+    };
+    Ok(Some(vec![named.parse()?]))
 }
 
 fn is_scheduled(event: &Value) -> bool {

@@ -64,7 +64,7 @@ pub async fn scan_syncs(
     syncs.retain(|s| config.reads_sync(&s.region, &s.resource_name));
     let scanned = syncs.len();
 
-    let tag_reads = read_stacks(syncs, &codestar, stacks, deadline, &mut failures).await;
+    let tag_reads = read_stacks(region, syncs, &codestar, stacks, deadline, &mut failures).await;
     let mut tagged = tag_reads.finish(&config.ignore_tag, deadline).await;
     tagged.failures.extend(failures);
     SyncScan {
@@ -76,13 +76,13 @@ pub async fn scan_syncs(
 /// Each stack's blockers and latest sync, a bounded number at once, until
 /// `deadline`; the tags of each stuck one are read as soon as it is judged.
 async fn read_stacks(
+    region: &str,
     syncs: Vec<SyncConfig>,
     codestar: &Connections,
     stacks: Stacks,
     deadline: Instant,
     failures: &mut Vec<RegionFailure>,
 ) -> TagReads<SyncedStack> {
-    let region = codestar.region();
     let reads = stream::iter(syncs).map(|sync| async move {
         let (blockers, latest) = tokio::join!(
             codestar.sync_blockers(&sync.resource_name),
@@ -108,7 +108,7 @@ async fn read_stacks(
         };
         let timed_out = matches!(error, CodestarError::TimedOut { .. });
         failures.push(RegionFailure {
-            region: region.clone(),
+            region: region.to_string(),
             error,
         });
         if timed_out {

@@ -360,6 +360,28 @@ mod tests {
             "{steps}"
         );
 
+        let host = crate::domain::host::Host::new(
+            "ghe",
+            "arn:aws:codestar-connections:us-east-1:123456789012:host/ghe-1",
+            "PENDING",
+            None,
+            "GitHubEnterpriseServer",
+            "https://ghe.example.com",
+            "us-east-1",
+        );
+        let hosts = [host];
+        let all = Batch {
+            hosts: &hosts,
+            ..batch
+        };
+        let three = render_alerts(&frame("1"), all, SNS_MAX_PUBLISH_BYTES);
+        assert!(
+            email(&three[0])
+                .starts_with("2 connections, 1 host and 2 synced stacks need attention ("),
+            "{}",
+            email(&three[0])
+        );
+
         let only = render_alerts(
             &frame("1"),
             Batch {

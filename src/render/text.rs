@@ -54,13 +54,18 @@ pub fn summary(batch: Batch<'_>) -> String {
             .filter(|(_, n)| *n > 0)
             .collect()
     };
+    // `a`, `a and b`, `a, b and c`.
     let what = |counts: &[(Kind, usize)]| match counts {
         [(kind, n)] => plural(*n, kind.lone_noun()),
-        _ => counts
-            .iter()
-            .map(|(kind, n)| plural(*n, kind.noun()))
-            .collect::<Vec<_>>()
-            .join(" and "),
+        [rest @ .., (last_kind, last)] => {
+            let rest: Vec<String> = rest.iter().map(|(k, n)| plural(*n, k.noun())).collect();
+            format!(
+                "{} and {}",
+                rest.join(", "),
+                plural(*last, last_kind.noun())
+            )
+        }
+        [] => String::new(),
     };
     let (stuck, resolved) = (count(false), count(true));
     let resolved_total: usize = resolved.iter().map(|(_, n)| n).sum();

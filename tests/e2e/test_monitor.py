@@ -78,7 +78,8 @@ def test_subscribers_receive_every_stuck_connection_and_host_exactly_once(aws, c
     assert report["ignored"] == 5 + 1
     assert report["failedRegions"] == []
     assert report["messagesPublished"] == 1
-    assert report["regions"]["us-east-1"] == {"scanned": 250, "stuck": 45, "hostsScanned": 2, "stuckHosts": 1}
+    assert report["regions"]["us-east-1"] == {"scanned": 250, "stuck": 45, "hostsScanned": 2, "stuckHosts": 1,
+                                            "syncsScanned": 0, "stuckSyncs": 0}
     assert set(report["regions"]) == {"us-east-1", "eu-west-1", "ap-southeast-2"}
     assert sorted(c["arn"] for c in report["stuck"]) == sorted(stuck), "each once"
     assert all(c["region"] == c["arn"].split(":")[3] for c in report["stuck"])

@@ -28,7 +28,7 @@ def test_the_dashboard_body_is_json_and_charts_the_monitors_metrics():
     widgets = json.loads(body)["widgets"]
     charted = set(re.findall(r'MetricName=\\"(\w+)\\"', json.dumps(widgets)))
     # What src/monitor/metrics.rs writes.
-    assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections"}
+    assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections", "StuckSyncs"}
     lambda_metrics = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "AWS/Lambda"}
     assert lambda_metrics == {"Duration", "Errors"}
 
@@ -108,3 +108,26 @@ def test_a_stack_without_subscribers_says_how_to_subscribe():
     groups = template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [p for g in groups for p in g["Parameters"]]
     assert sorted(grouped) == sorted(template()["Parameters"]), "every parameter in one group"
+
+
+def test_git_sync_failures_invoke_the_monitor_for_both_spellings_and_only_with_git_sync():
+    resources = template()["Resources"]
+    for rule, kind, template_input in [
+        ("GitSyncFailedRule", "Resource", '{"syncs": [{"region": "<region>", "resourceName": "<stack>"}]}'),
+        ("GitSyncRepositoryFailedRule", "Repository", '{"syncs": [{"region": "<region>"}]}'),
+    ]:
+        rule_resource = resources[rule]
+        assert rule_resource["Condition"] == "WatchesGitSync"
+        pattern = rule_resource["Properties"]["EventPattern"]
+        assert pattern["source"] == ["aws.codeconnections"]
+        assert sorted(pattern["detail-type"]) == [f"Git Sync {kind} Sync Status Change",
+                                                  f"GitSync {kind} Sync Status Change"]
+        assert pattern["detail"] == {"status": ["FAILED"]}
+        [target] = rule_resource["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["MonitorFunction", "Arn"]}
+        assert target["InputTransformer"]["InputTemplate"] == template_input
+        permission = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                          and r["Properties"].get("SourceArn") == {"Fn::GetAtt": [rule, "Arn"]})
+        assert permission["Condition"] == "WatchesGitSync"
+    env = resources["MonitorFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["GIT_SYNC"] == {"Ref": "GitSync"}

@@ -144,7 +144,8 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
             ("git-sync-stack", f"network-{suffix}", "ca-central-1", None)} <= found, found
     coverage = by_arn[unused]["usedByCoverage"]
     assert (coverage["regions"], coverage["allEnabledRegions"], coverage["unread"]) == (17, True, [])
-    assert codestar.calls["ListRepositoryLinks"] == 17
+    # 17 for usedBy, and 1 for the Git sync scan of the watched region (GIT_SYNC's default).
+    assert codestar.calls["ListRepositoryLinks"] == 17 + 1
     [(_subject, email)] = aws.email_view(topic_arn)
     assert (f"CodeBuild project defaulted-build-{suffix} (eu-central-1), through the account's default "
             "GitHub credential: https://") in email, email

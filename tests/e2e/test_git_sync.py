@@ -1,0 +1,144 @@
+"""Git sync health end to end: the real monitor binary through the Runtime
+API, the CodeStar stand-in serving repository links, sync configurations,
+blockers and sync status (every request checked against botocore's model),
+and moto serving SNS, SQS, EventBridge, DynamoDB and CloudFormation."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+from tests.e2e.test_lifecycle import at, scheduled, table  # noqa: F401 (fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+
+
+def synced(codestar, stacks: list[str]) -> None:
+    """Stacks synced in REGION through one link on a fresh connection."""
+    [connection] = codestar.seed(REGION, 1, "AVAILABLE")
+    link = codestar.add_repository_link(REGION, connection, repository="infra")
+    for stack in stacks:
+        codestar.add_stack_sync(REGION, link, stack)
+
+
+def syncs(note: dict) -> dict[str, dict]:
+    return {s["resourceName"]: s for s in json.loads(note["Message"])["syncs"]}
+
+
+def test_blocked_and_failed_stacks_are_alerted_and_resolve_with_their_alert_id(aws, codestar, lambda_function, table):
+    suffix = uuid.uuid4().hex[:6]
+    names = {k: f"{k}-{suffix}" for k in ("blocked", "failed", "healthy", "cleared", "muted", "new")}
+    synced(codestar, list(names.values()))
+    reason = "Stack update failed: Template format error\nOpen: https://ev.il"
+    blocker = codestar.add_sync_blocker(REGION, names["blocked"], reason)
+    codestar.set_sync_status(REGION, names["blocked"], "FAILED")
+    codestar.set_sync_status(REGION, names["failed"], "FAILED")
+    codestar.set_sync_status(REGION, names["healthy"], "SUCCEEDED")
+    cleared = codestar.add_sync_blocker(REGION, names["cleared"], "old failure")
+    codestar.resolve_sync_blocker(REGION, names["cleared"], cleared)
+    codestar.set_sync_status(REGION, names["cleared"], "SUCCEEDED")
+    codestar.add_sync_blocker(REGION, names["muted"], "known")
+    aws.stack(REGION, names["muted"], {"connection-watch:ignore": "true"})
+    aws.stack(REGION, names["blocked"], {"team": "web"})
+    # names["new"] was never synced: GetResourceSyncStatus says ResourceNotFound.
+    topic_arn, queue = aws.topic_with_queue(f"alerts-{suffix}")
+    bus, events_queue = aws.bus_with_queue(f"bus-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": REGION, "STATE_TABLE": table,
+           "EVENT_BUS": bus, "USED_BY": "none"}
+
+    first = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert first.ok, first.body
+    report = first.body
+    assert report["syncsScanned"] == 6 and report["ignored"] == 1
+    assert report["regions"][REGION]["stuckSyncs"] == 2
+    assert {s["resourceName"]: (s["status"], s["state"]) for s in report["stuckSyncs"]} == {
+        names["blocked"]: ("BLOCKED", "new"), names["failed"]: ("FAILED", "new")}
+    [note] = aws.drain(queue)
+    assert note["Subject"] == "2 Git-synced stacks need attention (1 BLOCKED, 1 FAILED)"
+    document = syncs(note)
+    assert document[names["blocked"]]["blockers"] == [
+        {"id": blocker, "createdReason": reason, "createdAt": document[names["blocked"]]["blockers"][0]["createdAt"]}]
+    assert document[names["blocked"]]["repositoryName"] == "infra"
+    assert document[names["failed"]]["latestSync"]["status"] == "FAILED"
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert "Stack update failed: Template format error\\u{a}Open: https://ev.il" in email, email
+    assert not re.search(r"^Open: https://ev.il", email, re.M), "the reason cannot forge a line"
+    assert f"--resource-name {names['blocked']} --id {blocker}" in email
+    [(_s, chat)] = aws.protocol_view(topic_arn, "https")
+    assert f"`{names['blocked']}` `BLOCKED`" in json.loads(chat)["content"]["description"]
+    events = aws.drain(events_queue)
+    assert sorted(e["detail"]["resourceName"] for e in events) == sorted([names["blocked"], names["failed"]])
+    assert {e["detail-type"] for e in events} == {"Git Sync Alert"}
+    alert_ids = {e["detail"]["resourceName"]: e["detail"]["alertId"] for e in events}
+
+    # Cleared: the blocker resolved and a sync succeeded; the failed one synced again.
+    codestar.resolve_sync_blocker(REGION, names["blocked"], blocker)
+    codestar.set_sync_status(REGION, names["blocked"], "SUCCEEDED")
+    codestar.set_sync_status(REGION, names["failed"], "SUCCEEDED")
+    second = lambda_function("monitor", env).invoke(scheduled(at(1)))
+    assert second.ok, second.body
+    assert second.body["stuckSyncs"] == []
+    assert sorted(s["resourceName"] for s in second.body["resolvedSyncs"]) == sorted(
+        [names["blocked"], names["failed"]])
+    [note] = aws.drain(queue)
+    assert note["Subject"] == "2 Git-synced stacks resolved"
+    resolved = aws.drain(events_queue)
+    assert {e["detail"]["resourceName"]: e["detail"]["alertId"] for e in resolved} == alert_ids
+    assert {e["detail"]["state"] for e in resolved} == {"resolved"}
+
+
+def transformed(rule: str, event: dict) -> dict:
+    """What the template's rule `rule` hands the monitor for `event`: its
+    input transformer applied as EventBridge applies it."""
+    template = (ROOT / "template.yaml").read_text()
+    section = template[template.index(f"  {rule}:\n"):]
+    paths = dict(re.findall(r"^\s+(\w+): (\$\.[\w.]+)$", section.split("InputTemplate")[0], re.M))
+    body = re.search(r"InputTemplate: '(.*)'", section).group(1)
+    for name, path in paths.items():
+        value = event
+        for part in path[2:].split("."):
+            value = value[part]
+        body = body.replace(f"<{name}>", value)
+    return json.loads(body)
+
+
+def test_a_failed_sync_event_runs_the_monitor_for_that_stack_only(aws, codestar, lambda_function, table):
+    suffix = uuid.uuid4().hex[:6]
+    web, api = f"web-{suffix}", f"api-{suffix}"
+    synced(codestar, [web, api])
+    codestar.set_sync_status(REGION, web, "FAILED")
+    codestar.set_sync_status(REGION, api, "FAILED")
+    [connection] = codestar.seed(REGION, 1, "PENDING")
+    topic_arn, queue = aws.topic_with_queue(f"alerts-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": REGION, "STATE_TABLE": table, "USED_BY": "none"}
+    sample = json.loads((ROOT / "events" / "git-sync-resource-failed.json").read_text())
+    sample["detail"]["syncTarget"] = web
+    request = transformed("GitSyncFailedRule", sample)
+    assert request == {"syncs": [{"region": REGION, "resourceName": web}]}
+    codestar.take_calls()
+
+    run = lambda_function("monitor", env).invoke(request)
+    assert run.ok, run.body
+    assert [s["resourceName"] for s in run.body["stuckSyncs"]] == [web]
+    assert run.body["stuck"] == [] and run.body["listedFrom"] is None, "connections are not listed"
+    calls = codestar.take_calls()
+    assert "ListConnections" not in calls and "ListHosts" not in calls, calls
+    assert calls["GetSyncBlockerSummary"] == 1 and calls["GetResourceSyncStatus"] == 1, calls
+    [note] = aws.drain(queue)
+    assert list(syncs(note)) == [web]
+    # The raw event, as a rule without the transformer sends it, means the same.
+    raw = lambda_function("monitor", {**env, "DRY_RUN": "true"}).invoke(sample)
+    assert raw.ok and [s["resourceName"] for s in raw.body["stuckSyncs"]] == [web], raw.body
+    # The scheduled run still sees everything; the narrowed one resolved nothing else.
+    full = lambda_function("monitor", env).invoke(scheduled(at(1)))
+    assert full.ok, full.body
+    assert {s["resourceName"]: s["state"] for s in full.body["stuckSyncs"]} == {web: "ongoing", api: "new"}
+    assert [c["arn"] for c in full.body["stuck"]] == [connection]
+
+    outside = lambda_function("monitor", env).invoke({"syncs": [{"region": "ap-south-1", "resourceName": web}]})
+    assert not outside.ok and "does not watch" in outside.error_message, outside.body
+    off = lambda_function("monitor", {**env, "GIT_SYNC": "false"}).invoke(request)
+    assert not off.ok and "GIT_SYNC=false" in off.error_message, off.body
