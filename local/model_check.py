@@ -5,6 +5,7 @@ anything a client sends."""
 from __future__ import annotations
 
 import functools
+import re
 
 import botocore.session
 from botocore.exceptions import ParamValidationError
@@ -18,15 +19,21 @@ def _input_shape(service: str, operation: str):
 
 def model_error(service: str, operation: str, params: dict) -> str | None:
     """Why botocore's model of `service`'s `operation` refuses `params`, or None.
-    botocore checks a number's minimum only; AWS refuses past the maximum too."""
+    botocore's validator checks types, required members and minimums only; AWS
+    also refuses a number or a string past its maximum and a string outside its
+    pattern, so those are checked for the request's own members too."""
     shape = _input_shape(service, operation)
     try:
         validate_parameters(params, shape)
     except ParamValidationError as e:
         return str(e)
     for name, member in shape.members.items():
-        high = member.metadata.get("max")
-        value = params.get(name)
+        high, pattern, value = member.metadata.get("max"), member.metadata.get("pattern"), params.get(name)
         if member.type_name == "integer" and high is not None and isinstance(value, int) and value > high:
             return f"{name} must be at most {high}"
+        if member.type_name == "string" and isinstance(value, str):
+            if high is not None and len(value) > high:
+                return f"{name} must have at most {high} characters"
+            if pattern and not re.search(pattern, value):
+                return f"{name} {value!r} does not match {pattern}"
     return None

@@ -1,7 +1,7 @@
 //! Golden snapshots of what people and machines read: the email text, the
 //! JSON document, the chat notification and the subject of each message,
-//! for a single, a split, a lifecycle, an organization-wide alert and one
-//! that names what its connections break. Any byte that changes shows up here first.
+//! for a single, a split, a lifecycle, an organization-wide alert, one
+//! that names what its connections break, and one of Git-synced stacks. Any byte that changes shows up here first.
 
 mod common;
 
@@ -11,6 +11,9 @@ use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
 use connection_watch::domain::consumer::{
     Consumer, ConsumerKind, Coverage, Outcome, Recovery, Unread, Via,
+};
+use connection_watch::domain::git_sync::{
+    judge, Blocker, LatestSync, ReadBlocker, SyncConfig, SyncedStack,
 };
 use connection_watch::domain::host::Host;
 use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
@@ -356,4 +359,66 @@ fn an_organization_wide_alert() {
     };
     let alerts = render_alerts(&frame("999999999999"), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("organization.txt", &snapshot(&alerts));
+}
+
+/// A stack synced from Git, judged from what AWS would answer.
+fn synced(name: &str, blocked: bool, latest: &str) -> SyncedStack {
+    let link = format!(
+        "arn:aws:codestar-connections:eu-west-1:{ACCOUNT}:repository-link/11111111-2222-3333-4444-555555555555"
+    );
+    let config = SyncConfig {
+        region: "eu-west-1".into(),
+        account: ACCOUNT.into(),
+        partition: "aws".into(),
+        resource_name: name.into(),
+        repository_name: "platform-infra".into(),
+        branch: "main".into(),
+        provider_type: "GitHub".into(),
+        connection_arn: conn(1, "AVAILABLE", "us-east-1", "GitHub").arn,
+        repository_link_arn: link,
+    };
+    let blockers = blocked
+        .then(|| ReadBlocker {
+            blocker: Blocker {
+                id: format!("{name}-blocker-1"),
+                created_reason: "Stack update failed: subnet-0abc is in use\u{202e}".into(),
+                created_at: at() - Duration::hours(3),
+            },
+            status: "ACTIVE".into(),
+        })
+        .into_iter()
+        .collect();
+    let latest = LatestSync {
+        status: latest.into(),
+        started_at: at() - Duration::hours(3),
+    };
+    judge(config, blockers, Some(latest)).expect("stuck")
+}
+
+#[test]
+fn a_git_sync_alert() {
+    let connections = [Connection {
+        lifecycle: in_state(AlertState::New, 0),
+        ..conn(1, "ERROR", "us-east-1", "GitHub")
+    }];
+    let mut resolved = synced("dns-prod", false, "FAILED");
+    resolved.lifecycle = in_state(AlertState::Resolved, 30);
+    let syncs = [
+        SyncedStack {
+            lifecycle: in_state(AlertState::New, 0),
+            ..synced("network-prod", true, "FAILED")
+        },
+        SyncedStack {
+            lifecycle: in_state(AlertState::Ongoing, 26),
+            ..synced("api-prod", false, "FAILED")
+        },
+        resolved,
+    ];
+    let stuck = Batch {
+        connections: &connections,
+        hosts: &[],
+        syncs: &syncs,
+    };
+    let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("git-sync.txt", &snapshot(&alerts));
 }

@@ -249,6 +249,10 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
 /// A synced stack's blockers, latest sync, and how to resolve it.
 fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
     let mut out = String::new();
+    // A resolved stack's blockers and sync are as last alerted: stale.
+    if item.is_resolved() {
+        return out;
+    }
     for b in facts.blockers {
         out += &format!(
             "  Blocked:  {} (since {}, blocker {})\n",
@@ -264,7 +268,7 @@ fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
             sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
     }
-    if item.is_resolved() || facts.repository.is_none() {
+    if facts.repository.is_none() {
         return out;
     }
     match facts.blockers.first() {

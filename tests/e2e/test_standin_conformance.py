@@ -257,6 +257,53 @@ def test_repository_links_and_sync_configurations_page_as_boto3_reads_them(codes
     assert error_code(e) == "ResourceNotFoundException"
 
 
+@pytest.mark.parametrize("service", ["codestar-connections", "codeconnections"])
+def test_sync_blockers_and_sync_status_read_as_boto3_parses_them(codestar, service):
+    [connection] = codestar.seed("us-east-1", 1, "AVAILABLE")
+    link = codestar.add_repository_link("eu-west-1", connection)
+    for stack in ("web", "fresh"):
+        codestar.add_stack_sync("eu-west-1", link, stack)
+    blocker = codestar.add_sync_blocker("eu-west-1", "web", "Stack update failed")
+    codestar.set_sync_status("eu-west-1", "web", "FAILED")
+    cs = client(codestar, service, region="eu-west-1")
+
+    [read] = cs.get_sync_blocker_summary(ResourceName="web", SyncType="CFN_STACK_SYNC")[
+        "SyncBlockerSummary"]["LatestBlockers"]
+    assert (read["Id"], read["Status"], read["CreatedReason"]) == (blocker, "ACTIVE", "Stack update failed")
+    assert read["CreatedAt"].year >= 2026, "a timestamp boto3 parses"
+    latest = cs.get_resource_sync_status(ResourceName="web", SyncType="CFN_STACK_SYNC")["LatestSync"]
+    assert latest["Status"] == "FAILED" and latest["Target"] == "web"
+    codestar.resolve_sync_blocker("eu-west-1", "web", blocker)
+    [read] = cs.get_sync_blocker_summary(ResourceName="web", SyncType="CFN_STACK_SYNC")[
+        "SyncBlockerSummary"]["LatestBlockers"]
+    assert read["Status"] == "RESOLVED" and read["ResolvedReason"]
+    # Not synced yet, and synced in another region only: not found.
+    for region, stack in (("eu-west-1", "fresh"), ("us-east-1", "web")):
+        with pytest.raises(ClientError) as e:
+            client(codestar, service, region=region).get_resource_sync_status(
+                ResourceName=stack, SyncType="CFN_STACK_SYNC")
+        assert error_code(e) == "ResourceNotFoundException"
+
+
+def test_every_request_is_checked_against_botocores_model(codestar):
+    """What boto3 would refuse before sending, the stand-in refuses on the wire: the Rust SDK
+    does not check patterns, lengths or required members."""
+    for target, body in [
+        ("CodeStar_connections_20191201.GetSyncBlockerSummary", {"SyncType": "CFN_STACK_SYNC"}),
+        ("CodeStar_connections_20191201.GetSyncBlockerSummary",
+         {"SyncType": "CFN_STACK_SYNC", "ResourceName": "x" * 101}),
+        ("CodeConnections_20231201.GetResourceSyncStatus", {"SyncType": "CFN_STACK_SYNC", "ResourceName": ""}),
+        ("CodeStar_connections_20191201.ListRepositoryLinks", {"MaxResults": 101}),
+        ("CodeStar_connections_20191201.ListConnections", {"MaxResults": "100"}),
+        ("CodeStar_connections_20191201.ListSyncConfigurations", {"RepositoryLinkId": "not-a-uuid",
+                                                                  "SyncType": "CFN_STACK_SYNC"}),
+    ]:
+        status, answer = raw(codestar, target, body)
+        assert (status, answer["__type"]) == (400, "ValidationException"), (target, body, answer)
+    status, _ = raw(codestar, "CodeStar_connections_20191201.ListRepositoryLinks", {"MaxResults": 100})
+    assert status == 200, "at the model's edge"
+
+
 def test_moto_gains_list_regions_and_source_credentials_as_aws_serves_them(aws):
     account = aws.client("account")
     enabled = [r["RegionName"] for p in account.get_paginator("list_regions").paginate(
