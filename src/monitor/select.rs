@@ -102,6 +102,39 @@ mod tests {
     }
 
     #[test]
+    fn a_synced_stack_resolves_only_where_its_region_was_read_whole_and_the_run_read_it() {
+        use crate::domain::git_sync::{sample, SyncTarget};
+        let stack = sample("web", "BLOCKED", "eu-west-1");
+        let mut watching = config(&["PENDING"], None, Some(&["eu-west-1"]));
+        let report = RunReport::default();
+        assert!(stack.was_covered(&watching, &report));
+        let failed = RunReport {
+            failed_regions: vec!["eu-west-1".into()],
+            ..RunReport::default()
+        };
+        assert!(!stack.was_covered(&watching, &failed), "its region failed");
+        watching.narrowed_syncs = Some(vec![SyncTarget {
+            region: "eu-west-1".into(),
+            resource_name: Some("api".into()),
+        }]);
+        assert!(
+            !stack.was_covered(&watching, &report),
+            "a run for another stack"
+        );
+        watching.narrowed_syncs = None;
+        watching.git_sync = false;
+        assert!(
+            !stack.was_covered(&watching, &report),
+            "GIT_SYNC=false reads nothing"
+        );
+        let elsewhere = config(&["PENDING"], None, Some(&["us-east-1"]));
+        assert!(
+            !stack.was_covered(&elsewhere, &report),
+            "its region is not watched"
+        );
+    }
+
+    #[test]
     fn candidates_by_region_status_and_provider() {
         let all = config(&["PENDING", "ERROR"], None, None);
         let github_only = config(&["PENDING"], Some(&["GitHub"]), None);

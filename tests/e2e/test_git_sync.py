@@ -137,6 +137,10 @@ def test_a_failed_sync_event_runs_the_monitor_for_that_stack_only(aws, codestar,
     assert full.ok, full.body
     assert {s["resourceName"]: s["state"] for s in full.body["stuckSyncs"]} == {web: "ongoing", api: "new"}
     assert [c["arn"] for c in full.body["stuck"]] == [connection]
+    # Another run for `web` alone leaves `api` and the connection as they are: not read, not resolved.
+    again = lambda_function("monitor", env).invoke(request)
+    assert again.ok, again.body
+    assert again.body["resolvedSyncs"] == [] and again.body["resolved"] == [], again.body
 
     outside = lambda_function("monitor", env).invoke({"syncs": [{"region": "ap-south-1", "resourceName": web}]})
     assert not outside.ok and "does not watch" in outside.error_message, outside.body
