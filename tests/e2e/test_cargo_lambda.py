@@ -84,7 +84,7 @@ def test_the_monitor_dry_runs_and_runs_under_cargo_lambda_watch(watch, tmp_path)
     manual.write_text("{}")
     run = invoke("monitor", manual)
     assert run["messagesPublished"] == 1 and run["failedRegions"] == [], run
-    assert run["eventsPut"] == len(run["stuck"]) + len(run["stuckHosts"])
+    assert run["eventsPut"] == len(run["stuck"]) + len(run["stuckHosts"]) + len(run["stuckSyncs"])
 
 
 def test_the_connection_resource_answers_cloudformation_under_cargo_lambda_watch(watch, tmp_path):

@@ -38,12 +38,14 @@ def test_only_the_healed_connections_own_failures_are_retried_once(aws, codestar
                              ("other-action", healed), ("stale", healed)):
         aws.pipeline("us-east-1", names[kind], role, connection)
     during = at(0.2)  # the outage began at the first run, at(0)
-    aws.set_pipeline_state("us-east-1", names["healed"], state("exec-healed", ("Failed", during)))
-    aws.set_pipeline_state("us-east-1", names["deleted"], state("exec-deleted", ("Failed", during)))
-    aws.set_pipeline_state("us-east-1", names["unwatched"], state("exec-unwatched", ("Failed", during)))
+    # CodePipeline's model gives execution ids a UUID pattern, which the local AWS checks.
+    executions = {kind: str(uuid.uuid4()) for kind in names}
+    aws.set_pipeline_state("us-east-1", names["healed"], state(executions["healed"], ("Failed", during)))
+    aws.set_pipeline_state("us-east-1", names["deleted"], state(executions["deleted"], ("Failed", during)))
+    aws.set_pipeline_state("us-east-1", names["unwatched"], state(executions["unwatched"], ("Failed", during)))
     aws.set_pipeline_state("us-east-1", names["other-action"],
-                           state("exec-other", ("Succeeded", during), ("Failed", during)))
-    aws.set_pipeline_state("us-east-1", names["stale"], state("exec-stale", ("Failed", at(-48))))
+                           state(executions["other-action"], ("Succeeded", during), ("Failed", during)))
+    aws.set_pipeline_state("us-east-1", names["stale"], state(executions["stale"], ("Failed", at(-48))))
     env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1", "USED_BY_REGIONS": "us-east-1",
            "STATE_TABLE": table, "RETRY_ON_RESOLVED": "true", "ALERT_STATUSES": "PENDING"}
 
@@ -67,7 +69,7 @@ def test_only_the_healed_connections_own_failures_are_retried_once(aws, codestar
 
     calls = aws.pipeline_calls_for(set(names.values()))
     assert [(c["call"], c["pipelineName"], c["pipelineExecutionId"], c["retryMode"]) for c in calls] == [
-        ("RetryStageExecution", names["healed"], "exec-healed", "FAILED_ACTIONS")], calls
+        ("RetryStageExecution", names["healed"], executions["healed"], "FAILED_ACTIONS")], calls
     # Each resolution's recovery is said by the one run that claimed it.
     acted = [c for r in results for c in r.body.get("resolved", []) if "recovery" in c or "recoveryNote" in c]
     resolved = {c["arn"]: c for c in acted}
