@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use chrono::{Duration, TimeZone, Utc};
-use connection_watch::aws::state::{to_item, StateTable, PIPELINE_CACHE_MAX_BYTES};
+use connection_watch::aws::state::{to_item, StateTable, Writes, PIPELINE_CACHE_MAX_BYTES};
 use connection_watch::domain::lifecycle::{Change, Stored};
 use connection_watch::domain::watched::Kind;
 use std::sync::{Arc, Mutex};
@@ -136,7 +136,7 @@ async fn load_queries_the_indexed_partitions_and_reads_no_cache_item() {
     });
     let scan = mock!(Client::scan).then_output(|| ScanOutput::builder().build());
     let records = table(&[&index, &query, &scan])
-        .load()
+        .load(Writes::Allowed)
         .await
         .unwrap()
         .records;
@@ -193,13 +193,28 @@ async fn load_reads_every_page_and_skips_claim_only_items() {
         UpdateItemOutput::builder().build()
     });
     let records = table(&[&index_read(&[]), &scan, &indexed])
-        .load()
+        .load(Writes::Allowed)
         .await
         .unwrap()
         .records;
     assert_eq!(scan.num_calls(), 2);
     assert_eq!(indexed.num_calls(), 1);
     assert_eq!(records, [a, b]);
+}
+
+/// A dry run writes nothing (docs/reference.md, "Events and result"): it
+/// reads an unindexed table whole and leaves the index to a real run.
+#[tokio::test]
+async fn a_dry_runs_load_of_an_unindexed_table_writes_no_index() {
+    let scan = mock!(Client::scan).then_output(|| ScanOutput::builder().build());
+    let indexed = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+    let loaded = table(&[&index_read(&[]), &scan, &indexed])
+        .load(Writes::Forbidden)
+        .await
+        .unwrap();
+    assert!(loaded.records.is_empty());
+    assert_eq!(scan.num_calls(), 1);
+    assert_eq!(indexed.num_calls(), 0);
 }
 
 #[tokio::test]
@@ -215,7 +230,7 @@ async fn a_record_of_another_schema_is_reported_and_replaced_whatever_it_holds()
     let scan = mock!(Client::scan)
         .then_output(move || ScanOutput::builder().items(other_schema.clone()).build());
     let loaded = table(&[&index_read(&[]), &scan, &index_update()])
-        .load()
+        .load(Writes::Allowed)
         .await
         .unwrap();
     assert!(loaded.records.is_empty());

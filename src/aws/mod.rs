@@ -8,6 +8,7 @@ pub mod codestar;
 pub mod consumers;
 pub mod events;
 pub mod git_sync;
+pub mod identity;
 pub mod organization;
 pub mod paging;
 pub mod sdk;

@@ -60,6 +60,14 @@ pub struct Loaded {
     pub unreadable: Vec<String>,
 }
 
+/// Whether a load may write the table's bookkeeping (the record index of a
+/// table from an older version). A dry run writes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writes {
+    Allowed,
+    Forbidden,
+}
+
 #[derive(Clone, Debug)]
 pub struct StateTable {
     client: Client,
@@ -95,8 +103,9 @@ impl StateTable {
 impl StateTable {
     /// Every record: the index of the partitions that hold records, then a
     /// consistent, paged Query of each. A table without the index (written
-    /// by an older version, or new) is read by one Scan, once, and indexed.
-    pub async fn load(&self) -> Result<Loaded, StateError> {
+    /// by an older version, or new) is read by one Scan, and indexed where
+    /// `writes` allows (so once).
+    pub async fn load(&self, writes: Writes) -> Result<Loaded, StateError> {
         let index = self
             .client
             .get_item()
@@ -107,7 +116,7 @@ impl StateTable {
             .await
             .map_err(|e| self.error("GetItem (record index)", e))?;
         let Some(index) = index.item() else {
-            return self.load_unindexed().await;
+            return self.load_unindexed(writes).await;
         };
         let regions = index
             .get("regions")
@@ -135,7 +144,7 @@ impl StateTable {
     }
 
     /// The one Scan of a table that has no index yet, which then writes it.
-    async fn load_unindexed(&self) -> Result<Loaded, StateError> {
+    async fn load_unindexed(&self, writes: Writes) -> Result<Loaded, StateError> {
         let mut loaded = Loaded::default();
         let mut regions = std::collections::BTreeSet::new();
         let mut pages = self
@@ -154,7 +163,9 @@ impl StateTable {
             }
             sort_into(&mut loaded, &item);
         }
-        self.index(regions.into_iter().collect()).await?;
+        if writes == Writes::Allowed {
+            self.index(regions.into_iter().collect()).await?;
+        }
         Ok(loaded)
     }
 

@@ -4,7 +4,7 @@
 use super::config::MonitorConfig;
 use super::report::RunReport;
 use super::select::Selected;
-use crate::aws::state::{Loaded, StateError, StateTable};
+use crate::aws::state::{Loaded, StateError, StateTable, Writes};
 use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
 use crate::domain::git_sync::SyncedStack;
@@ -69,7 +69,12 @@ pub async fn decide(
     let Some(state) = state else {
         return stateless(report, None);
     };
-    let loaded = timeout_at(deadline, state.load())
+    let writes = if config.dry_run {
+        Writes::Forbidden
+    } else {
+        Writes::Allowed
+    };
+    let loaded = timeout_at(deadline, state.load(writes))
         .await
         .unwrap_or_else(|_| Err(state.timed_out("Scan")));
     let loaded = match loaded {

@@ -20,7 +20,8 @@ pub struct MetricScope<'a> {
 /// (region, watched status) with `StuckConnections`, one with both totals
 /// without dimensions, and one per (listed host region, watched host status)
 /// with `StuckHosts`, one per read Git sync region with `StuckSyncs` and a
-/// total over them, zeros included so an alarm sees a healthy region as 0
+/// total over them, and `Stuck`, everything stuck in one number for one
+/// alarm (connections, hosts and synced stacks), zeros included so an alarm sees a healthy region as 0
 /// rather than as missing data. EMF allows only one value per dimension in a
 /// document, hence several lines.
 ///
@@ -66,13 +67,17 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
         }
     }
     // Totals without dimensions, for one alarm on "anything stuck": only
-    // when every listing and every account was seen.
+    // when every listing and every account was seen, and `Stuck` only when
+    // the synced stacks were too (or are not watched).
     if report.listed_from.is_some() && report.failed_regions.is_empty() && accounts_whole {
-        lines.push(document(
-            &[],
-            &["StuckConnections", "StuckHosts"],
-            json!({"StuckConnections": report.stuck.len(), "StuckHosts": report.stuck_hosts.len()}),
-        ));
+        let (connections, hosts) = (report.stuck.len(), report.stuck_hosts.len());
+        let mut totals = json!({"StuckConnections": connections, "StuckHosts": hosts});
+        let mut names = vec!["StuckConnections", "StuckHosts"];
+        if syncs_read_whole(report, watched, accounts_whole) {
+            totals["Stuck"] = json!(connections + hosts + report.stuck_syncs.len());
+            names.push("Stuck");
+        }
+        lines.push(document(&[], &names, totals));
     }
     let host_regions = watched
         .host_regions
@@ -99,6 +104,24 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
 /// Writes one EMF document: dimensions, metrics, and their values.
 type Document<'a> = dyn Fn(&[&str], &[&str], Value) -> String + 'a;
 
+/// Whether `region`'s synced stacks were read, in an account read whole.
+fn sync_region_read(report: &RunReport, region: &str, accounts_whole: bool) -> bool {
+    accounts_whole
+        && !report.failed_regions.iter().any(|r| r == region)
+        && report
+            .regions
+            .get(region)
+            .is_some_and(|r| r.syncs_scanned.is_some())
+}
+
+/// Whether every watched Git sync region was read (true when none is watched).
+fn syncs_read_whole(report: &RunReport, watched: &MetricScope<'_>, accounts_whole: bool) -> bool {
+    watched
+        .sync_regions
+        .iter()
+        .all(|r| sync_region_read(report, r, accounts_whole))
+}
+
 /// `StuckSyncs` per region whose Git sync was read whole, and their total
 /// when every watched region was.
 fn sync_lines(
@@ -107,15 +130,8 @@ fn sync_lines(
     accounts_whole: bool,
     document: &Document<'_>,
 ) -> Vec<String> {
-    let read = |region: &&String| {
-        accounts_whole
-            && !report.failed_regions.contains(region)
-            && report
-                .regions
-                .get(*region)
-                .is_some_and(|r| r.syncs_scanned.is_some())
-    };
     let mut lines = Vec::new();
+    let read = |region: &&String| sync_region_read(report, region, accounts_whole);
     for region in watched.sync_regions.iter().filter(read) {
         let stuck = report
             .stuck_syncs
@@ -128,7 +144,7 @@ fn sync_lines(
             json!({"Region": region, "StuckSyncs": stuck}),
         ));
     }
-    if !watched.sync_regions.is_empty() && watched.sync_regions.iter().all(|r| read(&r)) {
+    if !watched.sync_regions.is_empty() && syncs_read_whole(report, watched, accounts_whole) {
         lines.push(document(
             &[],
             &["StuckSyncs"],
@@ -265,6 +281,8 @@ mod tests {
             ),
             (Some(1), Some(1))
         );
+        // No Git sync region is watched: everything watched is in `Stuck`.
+        assert_eq!(totals["Stuck"].as_u64(), Some(2));
         assert_eq!(stuck_hosts("us-east-1"), Some(0));
         let scanned: Vec<u64> = docs
             .iter()
@@ -353,5 +371,41 @@ mod tests {
             !written.iter().any(|n| n.starts_with("StuckConnections")),
             "{written:?}"
         );
+    }
+
+    /// The pager's one number counts synced stacks too, and is not written
+    /// while a watched Git sync region was not read.
+    #[test]
+    fn stuck_counts_every_kind_only_when_every_kind_was_read() {
+        let scope = |sync_regions: &[String]| {
+            let report = RunReport {
+                listed_from: Some("us-east-1".into()),
+                regions: [(
+                    "us-east-1".to_string(),
+                    RegionSummary {
+                        syncs_scanned: Some(3),
+                        ..RegionSummary::default()
+                    },
+                )]
+                .into(),
+                ..Default::default()
+            };
+            let lines = emf_lines(
+                &report,
+                &MetricScope {
+                    statuses: &[],
+                    host_statuses: &[],
+                    host_regions: &[],
+                    sync_regions,
+                },
+                0,
+            );
+            lines
+                .iter()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find_map(|d| d.get("Stuck").and_then(Value::as_u64))
+        };
+        assert_eq!(scope(&["us-east-1".into()]), Some(0));
+        assert_eq!(scope(&["us-east-1".into(), "eu-west-1".into()]), None);
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod look;
 pub mod metrics;
 pub mod publish;
 pub mod report;

@@ -177,7 +177,8 @@ impl Monitor {
         let deadlines = Deadlines::after_scan(deadline);
         let (failed_accounts, complete_accounts) = match organization {
             Some(o) => {
-                self.remember_start(o.next_start, deadlines.state).await;
+                self.remember_start(o.next_start, config, deadlines.state)
+                    .await;
                 (Some(o.failed), Some(o.complete))
             }
             // Only the own account's records resolve: records of member
@@ -382,9 +383,16 @@ impl Monitor {
             .map_or_else(|| Start::from_time(now.timestamp()), Start::At)
     }
 
-    async fn remember_start(&self, next: Option<String>, deadline: Instant) {
+    /// Keeps where the next run starts: in this process, and (not in a dry
+    /// run, which writes nothing) in the state table.
+    async fn remember_start(
+        &self,
+        next: Option<String>,
+        config: &MonitorConfig,
+        deadline: Instant,
+    ) {
         *self.lock_start() = next.clone();
-        if let Some(state) = &self.adapters.state {
+        if let Some(state) = self.adapters.state.as_ref().filter(|_| !config.dry_run) {
             match timeout_at(deadline, state.save_cursor(next.as_deref())).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "account cursor not saved"),

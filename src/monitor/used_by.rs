@@ -417,7 +417,8 @@ async fn look_up_account(
         .buffer_unordered(REGIONS_IN_FLIGHT)
         .collect()
         .await;
-    if let Some(table) = reach.state {
+    // A dry run writes nothing, the cache included.
+    if let Some(table) = reach.state.filter(|_| !config.dry_run) {
         cache_in(table, clients, account, &regions.names, deadline).await;
     }
     let mut found = Read {

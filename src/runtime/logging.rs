@@ -41,15 +41,31 @@ pub fn filter(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> Env
     filter
 }
 
-/// Installs the subscriber: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`, plain otherwise.
+/// Installs the subscriber on standard output, as Lambda reads it: JSON when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, plain otherwise.
 pub fn init() {
+    install(std::io::stdout, None)
+}
+
+/// For a run outside Lambda, whose standard output is for the person: the
+/// log goes to standard error, at WARN unless `RUST_LOG` says otherwise.
+pub fn init_to_stderr() {
+    install(std::io::stderr, Some("warn"))
+}
+
+fn install<W>(writer: W, default_level: Option<&str>)
+where
+    W: for<'a> lambda_runtime::tracing::subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let var = |name: &str| std::env::var(name).ok();
+    let rust_log = var("RUST_LOG").or(default_level.map(str::to_string));
     let collector = lambda_runtime::tracing::subscriber::fmt()
+        .with_writer(writer)
         .with_target(false)
         .without_time()
         .with_env_filter(filter(
             var("AWS_LAMBDA_LOG_LEVEL").as_deref(),
-            var("RUST_LOG").as_deref(),
+            rust_log.as_deref(),
         ));
     if var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")) {
         collector.json().init()

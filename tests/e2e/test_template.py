@@ -22,13 +22,15 @@ def test_the_dashboard_body_is_json_and_charts_the_monitors_metrics():
     resources = template()["Resources"]
     body_template, variables = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     body = body_template.replace("${AWS::Region}", "us-east-1")
-    for name in variables:
-        body = body.replace("${" + name + "}", "connection-watch-MonitorFunction-abc")
+    assert set(variables) == {"Monitor", "Period"}
+    body = body.replace("${Monitor}", "connection-watch-MonitorFunction-abc").replace("${Period}", "900")
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     charted = set(re.findall(r'MetricName=\\"(\w+)\\"', json.dumps(widgets)))
     # What src/monitor/metrics.rs writes.
     assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections", "StuckSyncs"}
+    # Every chart's period is the schedule's.
+    assert {w["properties"]["period"] for w in widgets} == {900}
     lambda_metrics = {m[1] for w in widgets for m in w["properties"]["metrics"] if m[0] == "AWS/Lambda"}
     assert lambda_metrics == {"Duration", "Errors"}
 
@@ -102,12 +104,99 @@ def test_list_parameters_refuse_a_typo_at_deploy_time():
     assert not re.fullmatch(bus, "b" * 257) and not re.fullmatch(bus, "partner/bus")
 
 
-def test_a_stack_without_subscribers_says_how_to_subscribe():
+def test_every_next_step_has_an_output_and_every_parameter_a_group():
+    """What the README tells a user to read after deploying is an output of
+    every stack, whatever its parameters: nothing is conditional."""
     outputs = template()["Outputs"]
-    assert outputs["HowToSubscribe"]["Condition"] == "HasNoSubscriber"
+    for name in ("MonitorFunctionName", "MonitorLogGroupName", "ConnectionResourceLogGroupName",
+                 "HowToSubscribe", "HowToSubscribeToAlarms", "AlertTopicArn", "OperationsTopicArn",
+                 "DashboardName", "MonitorFailureQueueUrl", "ConnectionResourceServiceToken"):
+        assert name in outputs and "Condition" not in outputs[name], name
+    assert outputs["HowToSubscribe"]["Value"]["Fn::Sub"].startswith("aws sns subscribe --topic-arn ${AlertTopic} ")
+    assert outputs["HowToSubscribeToAlarms"]["Value"]["Fn::Sub"].startswith(
+        "aws sns subscribe --topic-arn ${OperationsTopic} ")
     groups = template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [p for g in groups for p in g["Parameters"]]
     assert sorted(grouped) == sorted(template()["Parameters"]), "every parameter in one group"
+
+
+def resolve(value, parameters: dict[str, str], mappings: dict):
+    """CloudFormation's Ref, FindInMap and Sub of parameters, as a deployment with
+    `parameters` would see them; anything else is returned as it is."""
+    if isinstance(value, dict) and len(value) == 1:
+        [(function, argument)] = value.items()
+        if function == "Ref" and argument in parameters:
+            return parameters[argument]
+        if function == "Fn::FindInMap":
+            mapping, key, field = (resolve(a, parameters, mappings) for a in argument)
+            return mappings[mapping][key][field]
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{(\w+)\}", lambda m: parameters.get(m.group(1), m.group(0)), argument)
+    return value
+
+
+def test_the_schedule_and_every_alarm_period_follow_schedule_minutes():
+    """One parameter sets the schedule, the alarms' period and RUN_INTERVAL;
+    CloudWatch allows at most a day of evaluation for periods under an hour
+    (PutMetricAlarm, Period), and this template keeps to a day for every period."""
+    decoded = template()
+    resources, mappings = decoded["Resources"], decoded["Mappings"]
+    allowed = decoded["Parameters"]["ScheduleMinutes"]["AllowedValues"]
+    assert sorted(mappings["Schedule"], key=int) == sorted(allowed, key=int)
+    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) == 3
+    for minutes in ("15", "720"):
+        parameters = {**{k: str(p.get("Default", "")) for k, p in decoded["Parameters"].items()},
+                      "ScheduleMinutes": minutes}
+        monitor = resources["MonitorFunction"]["Properties"]
+        schedule = resolve(monitor["Events"]["Schedule"]["Properties"]["Schedule"], parameters, mappings)
+        assert schedule == f"rate({minutes} minutes)"
+        assert resolve(monitor["Environment"]["Variables"]["RUN_INTERVAL"], parameters, mappings) == f"{minutes}m"
+        for name, alarm in alarms.items():
+            periods = [alarm["Period"]] if "Period" in alarm else [
+                m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m]
+            for period in periods:
+                seconds = int(resolve(period, parameters, mappings))
+                assert seconds == int(minutes) * 60, name
+                assert seconds * alarm["EvaluationPeriods"] <= 86_400, name
+    for name in ("StuckConnectionsAlarm", "MonitorBlindAlarm"):
+        # Missing data is never OK, and a stack just created (INSUFFICIENT_DATA
+        # from the start) notifies nobody until its first run.
+        assert alarms[name]["TreatMissingData"] == "missing", name
+        assert alarms[name]["InsufficientDataActions"], name
+        assert (alarms[name]["EvaluationPeriods"], alarms[name]["DatapointsToAlarm"]) == (2, 1), name
+    assert alarms["StuckConnectionsAlarm"]["MetricName"] == "Stuck", "the pager counts hosts and synced stacks too"
+
+
+def rule_allows(rule: dict, parameters: dict[str, str]) -> bool:
+    """Evaluates a Rules entry of Fn::Equals and Fn::Contains over parameter values."""
+    def evaluate(expression):
+        [(function, argument)] = expression.items()
+        if function == "Fn::Equals":
+            left, right = (a if isinstance(a, str) else parameters[a["Ref"]] for a in argument)
+            return left == right
+        if function == "Fn::Contains":
+            values, reference = argument
+            return parameters[reference["Ref"]] in values
+        raise AssertionError(f"no evaluator for {function}")
+    if "RuleCondition" in rule and not evaluate(rule["RuleCondition"]):
+        return True
+    return all(evaluate(a["Assert"]) for a in rule["Assertions"])
+
+
+def test_retry_on_resolved_without_pipelines_is_refused_at_deploy_time():
+    decoded = template()
+    rule = decoded["Rules"]["RetryOnResolvedNeedsPipelines"]
+    used_by = decoded["Parameters"]["UsedBy"]["AllowedPattern"]
+    spellings = ["pipelines", "codebuild", "gitsync"]
+    # Every spelling the pattern allows without repeating a kind, with and without pipelines.
+    from itertools import permutations
+    every = {",".join(p) for n in (1, 2, 3) for p in permutations(spellings, n)} | {"none"}
+    assert all(re.fullmatch(used_by, u) for u in every)
+    for value in every:
+        assert rule_allows(rule, {"RetryOnResolved": "true", "UsedBy": value}) == ("pipelines" in value.split(",")), value
+        assert rule_allows(rule, {"RetryOnResolved": "false", "UsedBy": value}), value
+    assert "UsedBy" in rule["Assertions"][0]["AssertDescription"]
 
 
 def test_git_sync_failures_invoke_the_monitor_for_both_spellings_and_only_with_git_sync():

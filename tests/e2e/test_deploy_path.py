@@ -1,0 +1,174 @@
+"""The deploy path the README gives, as a user types it: scripts/deploy (the
+real script, in a copy of the repository whose SAM only records what it is
+asked), samconfig.toml as SAM itself reads it, and scripts/first-run against
+the local AWS, invoking the real monitor binary through a Lambda Invoke
+endpoint that runs it through the Runtime API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
+
+# Records its arguments; `build` leaves two files whose ELF e_machine is AArch64.
+RECORDING_SAM = """#!/usr/bin/env python3
+import json, os, sys
+with open(os.environ["SAM_LOG"], "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+if sys.argv[1] == "build":
+    for function in ("MonitorFunction", "ConnectionResourceFunction"):
+        os.makedirs(f".aws-sam/build/{function}", exist_ok=True)
+        with open(f".aws-sam/build/{function}/bootstrap", "wb") as f:
+            f.write(b"\\x7fELF" + bytes(14) + b"\\xb7\\x00")
+"""
+
+
+@pytest.fixture
+def repository(tmp_path) -> Path:
+    """scripts/deploy, samconfig.toml and the template in a copy whose setup has nothing to install."""
+    copy = tmp_path / "repo"
+    (copy / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "deploy", copy / "scripts" / "deploy")
+    shutil.copy(ROOT / "samconfig.toml", copy / "samconfig.toml")
+    shutil.copy(ROOT / "template.yaml", copy / "template.yaml")
+    (copy / "scripts" / "setup").write_text("#!/usr/bin/env bash\n")
+    sam = copy / ".venv-sam" / "bin" / "sam"
+    sam.parent.mkdir(parents=True)
+    sam.write_text(RECORDING_SAM)
+    for executable in (copy / "scripts" / "setup", sam):
+        executable.chmod(0o755)
+    return copy
+
+
+def deploy(repository: Path, *args: str) -> list[list[str]]:
+    """Runs scripts/deploy with no terminal (no questions); the SAM commands it ran."""
+    log = repository / "sam.log"
+    subprocess.run([str(repository / "scripts" / "deploy"), *args], check=True, stdin=subprocess.DEVNULL,
+                   env={**os.environ, "SAM_LOG": str(log)}, capture_output=True, text=True, timeout=60)
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def sam_reads_overrides(values: list[str]) -> dict[str, str]:
+    """What SAM itself makes of --parameter-overrides values."""
+    code = ("import json, sys; from samcli.cli.types import CfnParameterOverridesType as T; "
+            "print(json.dumps(T().convert(tuple(sys.argv[1:]), None, None)))")
+    return json.loads(subprocess.run([str(SAM_PYTHON), "-c", code, *values], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+def test_the_answers_and_the_users_overrides_reach_sam_deploy_as_one_list(repository):
+    [build, deploy_call] = deploy(repository, "--alert-email", "ops@example.com", "--regions",
+                                  "us-east-1,eu-west-1", "--dry-run", "-", "--parameter-overrides",
+                                  "RetryOnResolved=true", "--region", "eu-west-1")
+    assert build[:3] == ["build", "--template-file", "template.yaml"]
+    assert deploy_call[:5] == ["deploy", "--template-file", ".aws-sam/build/template.yaml", "--config-file",
+                               str(repository / "samconfig.toml")]
+    overrides = deploy_call[deploy_call.index("--parameter-overrides") + 1:deploy_call.index("--region")]
+    assert deploy_call.count("--parameter-overrides") == 1 and deploy_call[-2:] == ["--region", "eu-west-1"]
+    assert sam_reads_overrides(overrides) == {"AlertEmail": "ops@example.com", "DryRun": "",
+                                              "MonitorRegions": "us-east-1,eu-west-1", "RetryOnResolved": "true"}
+    template = (repository / "template.yaml").read_text()
+    assert all(f"\n  {name}:\n" in template for name in sam_reads_overrides(overrides))
+
+
+def test_nothing_answered_overrides_nothing_and_delete_uses_the_same_sam_and_stack(repository):
+    [_build, deploy_call] = deploy(repository)
+    assert "--parameter-overrides" not in deploy_call, "every parameter keeps its value"
+    (repository / "sam.log").unlink()
+    assert deploy(repository, "--delete", "--no-prompts") == [
+        ["delete", "--config-file", str(repository / "samconfig.toml"), "--no-prompts"]]
+
+
+def test_sam_reads_the_stack_name_and_capabilities_from_samconfig():
+    code = ("import json; from samcli.lib.config.samconfig import SamConfig; c = SamConfig('.'); "
+            "print(json.dumps([c.get_all(['deploy'], 'parameters'), c.get_all(['delete'], 'parameters')]))")
+    deploy_section, delete_section = json.loads(subprocess.run(
+        [str(SAM_PYTHON), "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout)
+    # member-role.yaml and the example default to this stack's exports.
+    assert deploy_section["stack_name"] == delete_section["stack_name"] == "connection-watch"
+    assert deploy_section["capabilities"] == "CAPABILITY_IAM" and deploy_section["resolve_s3"] is True
+    assert "parameter_overrides" not in deploy_section, "answers are not pinned: a console change survives"
+    assert "Default: connection-watch" in (ROOT / "member-role.yaml").read_text()
+
+
+class LambdaInvoke(BaseHTTPRequestHandler):
+    """Lambda's Invoke (POST /2015-03-31/functions/NAME/invocations) for one function,
+    served by the real binary through the Runtime API."""
+    function = None
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        invocation = self.function.invoke(payload)
+        body = json.dumps(invocation.body).encode()
+        self.send_response(200)
+        if not invocation.ok:
+            self.send_header("X-Amz-Function-Error", "Unhandled")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def first_run(aws, monitor, *args: str) -> subprocess.CompletedProcess:
+    aws.client("cloudformation").create_stack(StackName="connection-watch", TemplateBody=json.dumps({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"MonitorFunctionName": {"Value": "connection-watch-MonitorFunction-abc"}}}))
+    handler = type("Invoke", (LambdaInvoke,), {"function": monitor})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "AWS_REGION": "us-east-1",
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
+               "AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{server.server_port}"}
+        return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "first_run.py"),
+                               *args], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        aws.client("cloudformation").delete_stack(StackName="connection-watch")
+
+
+def test_first_run_prints_the_deployed_monitors_preview(aws, codestar, lambda_function):
+    [pending] = codestar.seed("us-east-1", 1, "PENDING", name_prefix="first-run")
+    monitor = lambda_function("monitor", {"MONITOR_REGIONS": "us-east-1", "USED_BY": "none",
+                                          "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:never"})
+    ran = first_run(aws, monitor)
+    assert ran.returncode == 0, ran.stderr
+    assert "Stuck: 1 connections, 0 hosts, 0 Git-synced stacks." in ran.stdout, ran.stdout
+    assert "=== message 1 of 1 ===\nSubject: 1 CodeStar connection needs attention (1 PENDING)" in ran.stdout
+    assert pending in ran.stdout
+
+
+def test_first_run_says_a_failed_run_is_an_error(aws, codestar, lambda_function):
+    codestar.set_faults(fail_all=True, operations=["ListHosts"])
+    monitor = lambda_function("monitor", {"MONITOR_REGIONS": "us-east-1", "USED_BY": "none",
+                                          "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:never"})
+    ran = first_run(aws, monitor)
+    assert ran.returncode == 1 and ran.stdout == ""
+    assert "first-run: the run ended in RegionsFailed: could not scan" in ran.stderr, ran.stderr
+
+
+def test_setup_names_everything_missing_in_one_line(tmp_path):
+    """A machine with Python but no Rust toolchain and no C compiler."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "env"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "python3").symlink_to(Path(sys.base_prefix) / "bin" / "python3")
+    ran = subprocess.run([str(ROOT / "scripts" / "setup")], env={"PATH": str(bin_dir)}, capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert ran.returncode == 1
+    assert ran.stderr.splitlines() == ["setup: missing: the Rust toolchain (cargo, via rustup); "
+                                       "a C compiler (cc: build-essential, or the Xcode command line tools)"]
