@@ -26,7 +26,7 @@ pub const PROVIDER_TYPES: [&str; 7] = [
 /// through.
 pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
 
-/// One connection, in the shape of DESIGN.md's `stuck` objects.
+/// One connection, in the shape of the run result's `stuck` objects (docs/reference.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Connection {

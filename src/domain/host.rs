@@ -12,7 +12,7 @@ pub fn is_host_available(status: &str) -> bool {
     matches!(status, "AVAILABLE" | "VPC_CONFIG_VPC_AVAILABLE")
 }
 
-/// One host, in the shape of DESIGN.md's `stuckHosts` objects.
+/// One host, in the shape of the run result's `stuckHosts` objects (docs/reference.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Host {

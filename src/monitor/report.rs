@@ -130,7 +130,7 @@ pub struct UsedByFailure {
     pub unread: Unread,
 }
 
-/// DESIGN.md's run result.
+/// The run result (docs/reference.md, "Events and result").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {

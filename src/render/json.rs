@@ -18,7 +18,7 @@ struct AlertDocument<'a> {
     syncs: &'a [SyncedStack],
 }
 
-/// DESIGN.md's alert document for one message.
+/// The alert's JSON document for one message (docs/reference.md, "The alert").
 pub fn document(account: &str, generated_at: DateTime<Utc>, batch: Batch<'_>) -> String {
     serde_json::to_string(&AlertDocument {
         version: 1,

@@ -55,13 +55,60 @@ def test_the_reference_documents_links_resolve_and_nothing_points_outside_the_cl
         assert not problems, (path.name, problems)
 
 
-def test_the_readme_has_its_thirteen_sections_in_order():
+def test_the_readme_has_its_sections_in_order():
     text = (ROOT / "README.md").read_text()
-    sections = ["Quick start: the demo", "Requirements", "Deploy", "First run on a real account",
-                "Subscribing people and channels", "Trying it locally", "Configuration", "Operating", "Cost",
-                "Clean up", "Upgrading", "Development"]
+    sections = ["Quick start: the demo", "Requirements", "A look before deploying", "Deploy",
+                "First run on a real account", "Subscribing people and channels", "Trying it locally",
+                "Configuration", "Operating", "Troubleshooting", "Cost", "Clean up", "Upgrading", "Development"]
     at = [text.find(f"\n## {s}\n") for s in sections]
     assert -1 not in at, [s for s, i in zip(sections, at) if i == -1]
     assert at == sorted(at)
     contents = text[text.index("## Contents"):at[0]]
     assert all(f"(#{slug(s)})" in contents for s in sections), contents
+
+
+# What the documents name in backticks: a CamelCase word may be a template
+# parameter or output or a metric, an UPPER_SNAKE word a variable.
+CAMEL = re.compile(r"`([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+)`")
+SNAKE = re.compile(r"`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`")
+
+
+def named_in_docs() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        text = path.read_text()
+        for name in CAMEL.findall(text) + SNAKE.findall(text):
+            found.setdefault(name, set()).add(path.name)
+    return found
+
+
+# AWS's own names the documents mention and this project never defines: APIs
+# it weighed or does not call, AWS's error and field names, and the SDK's
+# AWS_* variables (any of them).
+AWS_NAMES = {"DescribeRegions", "GetHost", "ConditionalCheckFailed", "CallAs", "UsePreviousValue"}
+
+
+def sources() -> str:
+    """Where a name the documents use must exist: the templates, the code, the local AWS."""
+    paths = [ROOT / "template.yaml", ROOT / "member-role.yaml", ROOT / "samconfig.toml", *sorted((ROOT / "src").rglob("*.rs")),
+             *sorted((ROOT / "local").glob("*.py")), *sorted((ROOT / "scripts").iterdir())]
+    return "\n".join(p.read_text() for p in paths if p.is_file())
+
+
+def test_every_name_the_documents_use_exists_and_every_parameter_is_documented():
+    """A parameter, output, variable or metric renamed in one place only fails here."""
+    from tests.e2e.test_template import template
+    code = sources()
+    missing = {name: sorted(where) for name, where in named_in_docs().items()
+               if name not in AWS_NAMES and not name.startswith("AWS_") and not re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", code)}
+    assert not missing, f"named in the documents, defined nowhere: {missing}"
+    decoded = template()
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    for parameter in decoded["Parameters"]:
+        assert f"`{parameter}`" in reference and f"`{parameter}`" in readme, f"{parameter} is not documented"
+    for output in decoded["Outputs"]:
+        assert f"`{output}`" in reference, f"output {output} is not documented"
+    variables = decoded["Resources"]["MonitorFunction"]["Properties"]["Environment"]["Variables"]
+    for variable in variables:
+        assert f"`{variable}`" in reference, f"{variable} is not documented"

@@ -50,8 +50,8 @@ def test_chat_and_the_pager_alarm_are_created_only_when_configured():
 
 
 def test_organization_wide_the_monitor_gets_the_time_and_memory_its_capacity_needs():
-    """docs/reference.md "Scale, measured": 10,000 accounts take about 6 minutes at
-    150 ms a call and 3 ms of CPU each at 1,024 MB; one account fits 120 s at 128 MB."""
+    """docs/development.md, "Scale, measured": what an organization-wide invocation
+    reaches at 1,024 MB in 900 s; one account fits 120 s at 128 MB."""
     properties = template()["Resources"]["MonitorFunction"]["Properties"]
     assert properties["MemorySize"] == {"Fn::If": ["HasAccounts", 1024, 128]}
     assert properties["Timeout"] == {"Fn::If": ["HasAccounts", 900, 120]}

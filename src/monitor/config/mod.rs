@@ -77,9 +77,8 @@ pub struct MonitorConfig {
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
 /// Accounts scanned at once. Each account's scan makes one AssumeRole and a
 /// handful of CodeConnections calls in its own account (whose quotas are per
-/// account), so the bound sets the monitor's memory (16 MB at 1,000 accounts,
-/// measured) and its AssumeRole rate (about 35 a second at 150 ms per call;
-/// README, "Scale, measured").
+/// account), so the bound sets the monitor's memory and its AssumeRole rate
+/// (docs/development.md, "Scale, measured").
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 16;
 
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(24);
