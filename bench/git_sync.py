@@ -50,7 +50,7 @@ def series(rust: str, peer: list[str], stacks: int, latency_ms: float, runs: int
         for label, command in [("rust", rust), ("boto3", peer)]:
             m = measure(command, f"bench-git-sync-{label}", env, runs, codestar)
             body = m["body"]
-            stuck = len(body["stuckSyncs"]) if "stuckSyncs" in body else body["stuckHosts"]
+            stuck = len(body["stuckSyncs"])
             print(f"{label:>6} {m['wall_ms']:>9.1f} {floor:>9.1f} {m['calls']:>6.0f} {minimum:>5} "
                   f"{m['cpu_ms']:>7.1f} {stuck:>6}", flush=True)
     print("\ncalls: CodeConnections calls per run counted by the stand-in (both implementations also list"

@@ -97,12 +97,13 @@ def handler(event, context):
         listing = pool.submit(connections)
         synced = [pool.submit(syncs, r) for r in REGIONS] if os.environ.get("GIT_SYNC") == "true" else []
         stuck_hosts = [h for found in pool.map(hosts, REGIONS) for h in found]
-        stuck_hosts += [s for f in synced for s in f.result()]
+        stuck_syncs = [s for f in synced for s in f.result()]
         scanned, stuck = listing.result()
-    if stuck or stuck_hosts:
-        text = "\n".join(f"{c['name']} ({c['status']}) {c['region']} {c['arn']}" for c in stuck + stuck_hosts)
-        sns.publish(TopicArn=TOPIC_ARN, Subject=f"{len(stuck)} connections and {len(stuck_hosts)} hosts need attention",
+    if stuck or stuck_hosts or stuck_syncs:
+        lines = [f"{c['name']} ({c['status']}) {c['region']} {c['arn']}" for c in stuck + stuck_hosts]
+        lines += [f"stack {s['name']} ({s['status']}) {s['region']}" for s in stuck_syncs]
+        sns.publish(TopicArn=TOPIC_ARN, Subject=f"{len(stuck) + len(stuck_hosts) + len(stuck_syncs)} need attention",
                     MessageStructure="json",
-                    Message=json.dumps({"default": text,
-                                        "sqs": json.dumps({"connections": stuck, "hosts": stuck_hosts})}))
-    return {"scanned": scanned, "stuck": len(stuck), "stuckHosts": len(stuck_hosts)}
+                    Message=json.dumps({"default": "\n".join(lines), "sqs": json.dumps(
+                        {"connections": stuck, "hosts": stuck_hosts, "syncs": stuck_syncs})}))
+    return {"scanned": scanned, "stuck": len(stuck), "stuckHosts": len(stuck_hosts), "stuckSyncs": stuck_syncs}
