@@ -9,6 +9,7 @@ import fnmatch
 import importlib.machinery
 import importlib.util
 import random
+import re
 import string
 import subprocess
 import sys
@@ -180,3 +181,38 @@ def test_the_member_role_refuses_other_roles_and_other_stacks():
     elsewhere = monitor_role_context("connection-watch")
     elsewhere["aws:PrincipalArn"] = elsewhere["aws:PrincipalArn"].replace(MONITOR_ACCOUNT, "222222222222")
     assert not allowed(statement, parameters, elsewhere)
+
+
+def test_the_looks_permissions_the_docs_list_exist_and_are_the_monitors_reads():
+    """README and reference list what a look before deploying needs: each action is one
+    AWS defines, a read, and one the deployed monitor is granted too."""
+    check = check_iam()
+    granted = {a.lower() for s in monitor_statements() for a in s["Action"]}
+    for document, heading in ((ROOT / "README.md", "## A look before deploying"),
+                              (ROOT / "docs" / "reference.md", "#### A look before deploying")):
+        text = document.read_text()
+        section = text[text.index(heading):]
+        section = section[:section.index("\n#", 1)]
+        listed, service = [], None
+        for token in re.findall(r"`([a-z-]+:[A-Za-z]+|[A-Z][A-Za-z]+)`", section):
+            if ":" in token:
+                service = token.split(":")[0]
+                listed.append(token)
+            elif service:
+                listed.append(f"{service}:{token}")
+        reads = [a for a in listed if not a.startswith("sts:")]
+        assert len(reads) >= 14, (document.name, listed)
+        for action in reads:
+            [(_, privilege)] = check.privileges(action)
+            assert privilege["access_level"] in ("List", "Read"), action
+            assert action.lower() in granted, f"{action}: the monitor itself is not granted it"
+
+
+def monitor_statements() -> list[dict]:
+    """The monitor function's inline policy statements as the template writes them (every branch)."""
+    from tests.e2e.test_template import template
+    check = check_iam()
+    function = template()["Resources"]["MonitorFunction"]["Properties"]
+    return [{**branch, "Action": check.as_list(branch["Action"])}
+            for policy in function["Policies"] for branch in check.branches(policy["Statement"])
+            if isinstance(branch, dict) and "Action" in branch]
