@@ -227,7 +227,10 @@ def main() -> int:
                   f"and {len(aws.drain(event_queue))} events")
 
         show.section("5. A configuration error: ALERT_STATUSES=PENDING,NOT-A-STATUS")
+        # As Lambda starts it: with a Runtime API address (never reached: start-up stops
+        # first). Without one, the binary is a person's look before deploying instead.
         bad = subprocess.run([str(target / "monitor")], env={**os.environ, **env, "AWS_REGION": "us-east-1",
+                                                             "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9",
                                                              "ALERT_STATUSES": "PENDING,NOT-A-STATUS"},
                              capture_output=True, text=True, timeout=30)
         show.text(f"start-up stops (exit {bad.returncode}), once, naming the variable:\n  "
