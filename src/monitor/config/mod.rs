@@ -219,28 +219,22 @@ impl MonitorConfig {
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok(), env_region().as_deref())
+        let own_region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .ok();
+        Self::from_vars(|name| std::env::var(name).ok(), own_region.as_deref())
     }
 
     /// A look before deploying: the environment's configuration as a dry run
-    /// (no topic needed), in `region`, the caller's AWS configuration's
-    /// (which may come from a profile, not the environment).
+    /// (no topic needed), in `region`, the one the SDK resolved (from
+    /// `AWS_REGION`, `AWS_DEFAULT_REGION` or a profile).
     pub fn for_a_look(region: Option<&str>) -> Result<Self, ConfigError> {
         let var = |name: &str| match name {
             "DRY_RUN" => Some("true".to_string()),
             _ => std::env::var(name).ok(),
         };
-        Self::from_vars(
-            var,
-            region.map(str::to_string).or_else(env_region).as_deref(),
-        )
+        Self::from_vars(var, region)
     }
-}
-
-fn env_region() -> Option<String> {
-    std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .ok()
 }
 
 /// A variable set to something other than white space.
