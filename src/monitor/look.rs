@@ -136,21 +136,25 @@ pub fn render(report: &RunReport, account: &str, region: &str) -> String {
         "Read: {} connections (listed from {listed_from}), {} hosts{syncs}.",
         report.scanned, report.hosts_scanned
     );
-    let _ = writeln!(
-        out,
-        "Stuck: {} connections, {} hosts, {} Git-synced stacks ({} muted by the ignore tag).",
-        report.stuck.len() + report.suppressed.as_ref().map_or(0, Vec::len),
-        report.stuck_hosts.len() + report.suppressed_hosts.as_ref().map_or(0, Vec::len),
-        report.stuck_syncs.len() + report.suppressed_syncs.as_ref().map_or(0, Vec::len),
-        report.ignored
-    );
     let accounts: Vec<&str> = report
         .failed_accounts
         .iter()
         .flatten()
         .map(|f| f.account.as_str())
         .collect();
-    if !report.failed_regions.is_empty() || !accounts.is_empty() {
+    // A count is of what was read: with a region or account unread, the
+    // line says so, so that "0" never reads as "nothing anywhere".
+    let unread = !report.failed_regions.is_empty() || !accounts.is_empty();
+    let _ = writeln!(
+        out,
+        "Stuck{}: {} connections, {} hosts, {} Git-synced stacks ({} muted by the ignore tag).",
+        if unread { " in what was read" } else { "" },
+        report.stuck.len() + report.suppressed.as_ref().map_or(0, Vec::len),
+        report.stuck_hosts.len() + report.suppressed_hosts.as_ref().map_or(0, Vec::len),
+        report.stuck_syncs.len() + report.suppressed_syncs.as_ref().map_or(0, Vec::len),
+        report.ignored
+    );
+    if unread {
         let _ = writeln!(
             out,
             "Not read: regions [{}], accounts [{}]: nothing is known of them (the error follows).",
@@ -212,6 +216,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Not read: regions [eu-west-1]"), "{text}");
+        assert!(
+            text.contains("Stuck in what was read: 0 connections"),
+            "{text}"
+        );
         assert!(text.contains("No message would be sent now."), "{text}");
     }
 
@@ -229,5 +237,6 @@ mod tests {
             "=== message 1 of 1 ===\nSubject: 1 CodeStar connection needs attention (1 PENDING)\n\nweb - PENDING\n"
         ), "{text}");
         assert!(!text.contains("Not read"), "{text}");
+        assert!(text.contains("\nStuck: 0 connections"), "{text}");
     }
 }

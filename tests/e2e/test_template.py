@@ -145,7 +145,8 @@ def test_the_schedule_and_every_alarm_period_follow_schedule_minutes():
     assert sorted(mappings["Schedule"], key=int) == sorted(allowed, key=int)
     alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert len(alarms) == 3
-    for minutes in ("15", "720"):
+    # Every allowed value, the edge included: 720 minutes makes exactly 86,400 s.
+    for minutes in allowed:
         parameters = {**{k: str(p.get("Default", "")) for k, p in decoded["Parameters"].items()},
                       "ScheduleMinutes": minutes}
         monitor = resources["MonitorFunction"]["Properties"]
