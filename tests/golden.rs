@@ -32,6 +32,7 @@ fn frame(account: &str) -> Frame<'_> {
         account,
         generated_at: at(),
         ignore_tag: DEFAULT_IGNORE_TAG,
+        unread: &[],
     }
 }
 

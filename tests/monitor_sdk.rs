@@ -21,6 +21,7 @@ use connection_watch::aws::codestar::CodestarClients;
 use connection_watch::aws::organization::Accounts;
 use connection_watch::aws::sns::AlertPublisher;
 use connection_watch::domain::account::AccountScope;
+use connection_watch::domain::watched::Kind;
 use connection_watch::monitor::config::{
     MonitorConfig, UsedBy, UsedByRegions, DEFAULT_HOST_STATUSES, DEFAULT_MEMBER_ROLE_NAME,
 };
@@ -262,11 +263,15 @@ async fn a_token_cycle_fails_the_listing_instead_of_spinning() {
         MonitorError::RegionsFailed(failures) => {
             assert_eq!(report.failed_regions, ["us-east-1", "us-west-2"]);
             assert_eq!(report.listed_from, None);
-            assert!(
-                failures[0].error.to_string().contains("\"A\""),
-                "{}",
-                failures[0].error
+            let [unread] = &failures.unread[..] else {
+                panic!("{:?}", failures.unread)
+            };
+            assert_eq!(
+                (unread.region.as_deref(), unread.kind),
+                (None, Kind::Connection)
             );
+            assert!(unread.error.contains("\"A\""), "{}", unread.error);
+            assert_eq!(report.unread, failures.unread);
         }
         other => panic!("{other}"),
     }
@@ -592,7 +597,8 @@ async fn a_region_whose_hosts_cannot_be_listed_fails_alone() {
     match failure.unwrap() {
         MonitorError::RegionsFailed(failures) => {
             assert_eq!(report.failed_regions, ["us-east-1"]);
-            assert!(failures[0].error.to_string().contains("ListHosts"));
+            assert_eq!(failures.unread[0].kind, Kind::Host);
+            assert!(failures.unread[0].error.contains("ListHosts"));
             assert_eq!(report.stuck.len(), 1, "the connections are still alerted");
         }
         other => panic!("{other}"),

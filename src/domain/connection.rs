@@ -76,7 +76,7 @@ pub struct Connection {
 
 impl_watched!(Connection, Kind::Connection);
 
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 

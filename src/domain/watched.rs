@@ -84,6 +84,48 @@ impl Kind {
     }
 }
 
+/// As the state table names it: the run result's `unread[].kind`.
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One kind that could not be read in one account and region (docs/reference.md,
+/// "One kind's trouble stays in its kind").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KindUnread {
+    pub account: String,
+    /// `None`: every region (the connection listing is global).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub kind: Kind,
+    pub error: String,
+}
+
+impl KindUnread {
+    /// Whether `kind` in `account` and `region` is what could not be read.
+    /// An unnamed account (a caller that gave none) stands for any.
+    pub fn covers(&self, account: &str, region: &str, kind: Kind) -> bool {
+        self.kind == kind
+            && (self.account == account || self.account.is_empty())
+            && self.region.as_deref().is_none_or(|r| r == region)
+    }
+
+    /// `eu-west-1 (error)`, naming the kind where it is not connections or
+    /// hosts, and the account when `with_account`.
+    pub fn describe(&self, with_account: bool) -> String {
+        let mut place = self.region.clone().unwrap_or_else(|| "every region".into());
+        if with_account {
+            place = format!("{} {place}", self.account);
+        }
+        match self.kind {
+            Kind::Connection | Kind::Host => format!("{place} ({})", self.error),
+            other => format!("{place}, {}s ({})", other.noun(), self.error),
+        }
+    }
+}
+
 /// The fields every watched kind has. Object-safe, so that a renderer can
 /// hold connections and hosts in one list.
 pub trait Fields {

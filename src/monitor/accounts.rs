@@ -3,7 +3,7 @@
 
 use super::config::MonitorConfig;
 use super::event::InvalidEvent;
-use super::report::{describe, FailedAccount, Findings};
+use super::report::{FailedAccount, Findings};
 use super::rotation::{next_start, rotated, Start};
 use super::scan::{scan_account, OrganizationScan, ScanClients, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
@@ -72,24 +72,19 @@ pub async fn scan_organization(
                 account: account.id.clone(),
                 error,
             }),
-            Ok(mut scan) => {
-                if whole {
-                    complete.insert(account.id.clone());
-                } else {
-                    failed.push(FailedAccount {
-                        account: account.id.clone(),
-                        error: format!("could not scan {}", describe(&scan.failures)),
-                    });
-                }
-                scan.findings
-                    .mark_account(&account.id, account.name.as_deref());
-                findings.merge(scan.findings);
+            // Entered: what it could not read is noted per kind and region,
+            // and the rest of it resolves (docs/reference.md, "One kind's
+            // trouble stays in its kind").
+            Ok(scan) => {
+                complete.insert(account.id.clone());
+                let mut found = scan.noted(&account.id);
+                found.mark_account(&account.id, account.name.as_deref());
+                findings.merge(found);
             }
         }
     }
     Ok(Scanned {
         findings,
-        failures: Vec::new(),
         organization: Some(OrganizationScan {
             failed,
             complete,

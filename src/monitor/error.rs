@@ -1,10 +1,11 @@
 //! How a run fails, and which failure it reports when several happen.
 
 use super::event::InvalidEvent;
-use super::report::{describe, FailedAccount, RegionFailure};
+use super::report::FailedAccount;
 use crate::aws::events::EventsError;
 use crate::aws::sns::PublishError;
 use crate::aws::state::StateError;
+use crate::domain::watched::KindUnread;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -20,8 +21,10 @@ pub enum MonitorError {
     /// The state table could not be used; everything stuck was still alerted.
     #[error("{0}")]
     State(StateError),
-    #[error("could not scan {}; everything else was scanned and alerted", capped(&describe(.0)))]
-    RegionsFailed(Vec<RegionFailure>),
+    /// Some kinds could not be read in some regions (and accounts); every
+    /// other kind there was still read, resolved and alerted.
+    #[error("could not scan {}; everything else was scanned and alerted", capped(&.0.describe()))]
+    RegionsFailed(UnreadFailure),
     #[error("could not scan accounts {}; every other account was scanned and alerted", capped(&describe_accounts(.0)))]
     AccountsFailed(Vec<FailedAccount>),
 }
@@ -65,6 +68,25 @@ fn capped(list: &str) -> String {
     )
 }
 
+/// What a run could not read, as its error names it.
+#[derive(Debug)]
+pub struct UnreadFailure {
+    pub unread: Vec<KindUnread>,
+    /// Organization-wide: each entry names its account.
+    pub accounts_named: bool,
+}
+
+impl UnreadFailure {
+    /// `eu-west-1 (error); eu-west-2, synced stacks (error)`.
+    fn describe(&self) -> String {
+        self.unread
+            .iter()
+            .map(|u| u.describe(self.accounts_named))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 fn describe_accounts(failed: &[FailedAccount]) -> String {
     failed
         .iter()
@@ -74,11 +96,12 @@ fn describe_accounts(failed: &[FailedAccount]) -> String {
 }
 
 /// The one failure a run that published ends in: the state table first
-/// (the lifecycle is off until it is fixed), then accounts, then regions.
+/// (the lifecycle is off until it is fixed), then accounts not entered,
+/// then what was not read.
 pub fn run_failure(
     state_error: Option<StateError>,
     failed_accounts: Option<Vec<FailedAccount>>,
-    failed_regions: Vec<RegionFailure>,
+    unread: UnreadFailure,
 ) -> Option<MonitorError> {
     if let Some(error) = state_error {
         return Some(MonitorError::State(error));
@@ -86,7 +109,7 @@ pub fn run_failure(
     if let Some(failed) = failed_accounts.filter(|f| !f.is_empty()) {
         return Some(MonitorError::AccountsFailed(failed));
     }
-    (!failed_regions.is_empty()).then_some(MonitorError::RegionsFailed(failed_regions))
+    (!unread.unread.is_empty()).then_some(MonitorError::RegionsFailed(unread))
 }
 
 #[cfg(test)]

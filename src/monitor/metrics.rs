@@ -1,7 +1,9 @@
 //! CloudWatch Embedded Metric Format lines for one run, so users can alarm
-//! on stuck connections and hosts without reading the alerts. Pure: no I/O.
+//! on stuck connections, hosts and synced stacks without reading the
+//! alerts. Pure: no I/O.
 
 use super::report::RunReport;
+use crate::domain::watched::Kind;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "ConnectionWatch";
@@ -10,36 +12,107 @@ pub const NAMESPACE: &str = "ConnectionWatch";
 pub struct MetricScope<'a> {
     pub statuses: &'a [String],
     pub host_statuses: &'a [String],
-    /// Regions whose hosts are listed (those that failed write no count).
+    /// Regions whose hosts are listed (those not read write no count).
     pub host_regions: &'a [String],
     /// Regions whose synced stacks are read (`GIT_SYNC`).
     pub sync_regions: &'a [String],
+    pub breadth: Breadth,
+}
+
+/// How much of the configured scope a run read: what an alarm may read of
+/// it (docs/reference.md, "One kind's trouble stays in its kind").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breadth {
+    /// The whole configured scope: counts, totals and the failure metrics.
+    Whole,
+    /// Some regions (`{"regions": [...]}`): the counts of the regions it
+    /// read, and no total or failure metric, which would speak for the rest.
+    Regions,
+    /// Some accounts, some synced stacks (an event), or a dry run: nothing
+    /// an alarm reads, since no region's count is whole.
+    None,
 }
 
 /// One EMF document per home region with `ScannedConnections`, one per
-/// (region, watched status) with `StuckConnections`, one with both totals
-/// without dimensions, and one per (listed host region, watched host status)
-/// with `StuckHosts`, one per read Git sync region with `StuckSyncs` and a
-/// total over them, and `Stuck`, everything stuck in one number for one
-/// alarm (connections, hosts and synced stacks), zeros included so an alarm sees a healthy region as 0
-/// rather than as missing data. EMF allows only one value per dimension in a
-/// document, hence several lines.
+/// (region, watched status) with `StuckConnections`, one per (host region,
+/// watched host status) with `StuckHosts`, one per Git sync region with
+/// `StuckSyncs`, totals without dimensions, and `Stuck`, everything stuck
+/// in one number for one alarm. Zeros are written, so an alarm sees a
+/// healthy region as 0 rather than as missing data. EMF allows only one
+/// value per dimension in a document, hence several lines.
 ///
-/// What the run could not count writes no stuck count at all, never a 0:
-/// a region that failed writes none, and when an account failed, no region
-/// and no total is whole. `FailedRegions` and `FailedAccounts` are written
-/// on every run, for an alarm on what could not be seen.
+/// Each kind is counted on its own: what could not be read (a kind in a
+/// region, or an account not entered) writes no count of that kind there,
+/// never a 0, and leaves every other kind's counts as they are.
+/// `FailedRegions`, `FailedAccounts` and `UnreadKinds` are written on
+/// every whole run, for an alarm on what could not be seen.
 pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i64) -> Vec<String> {
+    if watched.breadth == Breadth::None {
+        return Vec::new();
+    }
     let document = |dimensions: &[&str], metrics: &[&str], fields: Value| {
         emf_document(timestamp_ms, dimensions, metrics, fields)
     };
-    let failed_accounts = report.failed_accounts.as_ref().map_or(0, Vec::len);
-    let accounts_whole = failed_accounts == 0;
-    let mut lines = vec![document(
-        &[],
-        &["FailedRegions", "FailedAccounts"],
-        json!({"FailedRegions": report.failed_regions.len(), "FailedAccounts": failed_accounts}),
-    )];
+    let whole = watched.breadth == Breadth::Whole;
+    let counted = Counted { report, whole };
+    let mut lines = Vec::new();
+    if whole {
+        let failed_accounts = report.failed_accounts.as_ref().map_or(0, Vec::len);
+        lines.push(document(
+            &[],
+            &["FailedRegions", "FailedAccounts", "UnreadKinds"],
+            json!({
+                "FailedRegions": report.failed_regions.len(),
+                "FailedAccounts": failed_accounts,
+                "UnreadKinds": report.unread.len(),
+            }),
+        ));
+    }
+    lines.extend(connection_lines(&counted, watched, &document));
+    let host_regions = watched
+        .host_regions
+        .iter()
+        .filter(|r| counted.region(r, Kind::Host));
+    for region in host_regions {
+        for status in watched.host_statuses {
+            let stuck = report
+                .stuck_hosts
+                .iter()
+                .filter(|h| &h.region == region && &h.status == status)
+                .count();
+            lines.push(document(
+                &["Status", "Region"],
+                &["StuckHosts"],
+                json!({"Region": region, "Status": status, "StuckHosts": stuck}),
+            ));
+        }
+    }
+    let sync_regions = watched.sync_regions.iter().filter(|r| counted.syncs_in(r));
+    for region in sync_regions {
+        let stuck = report
+            .stuck_syncs
+            .iter()
+            .filter(|s| &s.region == region)
+            .count();
+        lines.push(document(
+            &["Region"],
+            &["StuckSyncs"],
+            json!({"Region": region, "StuckSyncs": stuck}),
+        ));
+    }
+    lines.extend(totals(&counted, watched, &document));
+    lines
+}
+
+/// `ScannedConnections` per home region listed, and `StuckConnections` per
+/// (region, watched status) where connections were read.
+fn connection_lines(
+    counted: &Counted<'_>,
+    watched: &MetricScope<'_>,
+    document: &Document<'_>,
+) -> Vec<String> {
+    let report = counted.report;
+    let mut lines = Vec::new();
     let connection_regions = report
         .regions
         .iter()
@@ -50,7 +123,7 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
             &["ScannedConnections"],
             json!({"Region": region, "ScannedConnections": summary.scanned}),
         ));
-        if !accounts_whole || report.failed_regions.contains(region) {
+        if !counted.region(region, Kind::Connection) {
             continue;
         }
         for status in watched.statuses {
@@ -66,85 +139,84 @@ pub fn emf_lines(report: &RunReport, watched: &MetricScope<'_>, timestamp_ms: i6
             ));
         }
     }
-    // Totals without dimensions, for one alarm on "anything stuck": only
-    // when every listing and every account was seen, and `Stuck` only when
-    // the synced stacks were too (or are not watched).
-    if report.listed_from.is_some() && report.failed_regions.is_empty() && accounts_whole {
-        let (connections, hosts) = (report.stuck.len(), report.stuck_hosts.len());
-        let mut totals = json!({"StuckConnections": connections, "StuckHosts": hosts});
-        let mut names = vec!["StuckConnections", "StuckHosts"];
-        if syncs_read_whole(report, watched, accounts_whole) {
-            totals["Stuck"] = json!(connections + hosts + report.stuck_syncs.len());
-            names.push("Stuck");
-        }
-        lines.push(document(&[], &names, totals));
-    }
-    let host_regions = watched
-        .host_regions
-        .iter()
-        .filter(|r| accounts_whole && !report.failed_regions.contains(r));
-    for region in host_regions {
-        for status in watched.host_statuses {
-            let stuck = report
-                .stuck_hosts
-                .iter()
-                .filter(|h| &h.region == region && &h.status == status)
-                .count();
-            lines.push(document(
-                &["Status", "Region"],
-                &["StuckHosts"],
-                json!({"Region": region, "Status": status, "StuckHosts": stuck}),
-            ));
-        }
-    }
-    lines.extend(sync_lines(report, watched, accounts_whole, &document));
     lines
 }
 
 /// Writes one EMF document: dimensions, metrics, and their values.
 type Document<'a> = dyn Fn(&[&str], &[&str], Value) -> String + 'a;
 
-/// Whether `region`'s synced stacks were read, in an account read whole.
-fn sync_region_read(report: &RunReport, region: &str, accounts_whole: bool) -> bool {
-    accounts_whole
-        && !report.failed_regions.iter().any(|r| r == region)
-        && report
-            .regions
-            .get(region)
-            .is_some_and(|r| r.syncs_scanned.is_some())
+/// What of a run's report may be counted.
+struct Counted<'a> {
+    report: &'a RunReport,
+    whole: bool,
 }
 
-/// Whether every watched Git sync region was read (true when none is watched).
-fn syncs_read_whole(report: &RunReport, watched: &MetricScope<'_>, accounts_whole: bool) -> bool {
-    watched
-        .sync_regions
-        .iter()
-        .all(|r| sync_region_read(report, r, accounts_whole))
+impl Counted<'_> {
+    /// Whether every account the run meant to read was entered.
+    fn entered(&self) -> bool {
+        self.report
+            .failed_accounts
+            .as_ref()
+            .is_none_or(Vec::is_empty)
+    }
+
+    /// Whether `kind` was read in `region` in every account the run meant to.
+    fn region(&self, region: &str, kind: Kind) -> bool {
+        let listed = kind != Kind::Connection || self.report.listed_from.is_some();
+        self.entered() && listed && self.report.read_in(region, kind)
+    }
+
+    /// Whether `region`'s synced stacks were read, and counted by region.
+    fn syncs_in(&self, region: &str) -> bool {
+        self.region(region, Kind::GitSync)
+            && self
+                .report
+                .regions
+                .get(region)
+                .is_some_and(|r| r.syncs_scanned.is_some())
+    }
+
+    /// Whether `kind` was read everywhere, in a run of the whole scope.
+    fn whole(&self, regions: &[String], kind: Kind) -> bool {
+        self.whole
+            && self.entered()
+            && regions.iter().all(|r| self.region(r, kind))
+            && self.report.read_whole(kind)
+    }
 }
 
-/// `StuckSyncs` per region whose Git sync was read whole, and their total
-/// when every watched region was.
-fn sync_lines(
-    report: &RunReport,
+/// The totals without dimensions, each only where its kind was read
+/// everywhere in a whole run: `StuckConnections`, `StuckHosts`,
+/// `StuckSyncs`, and `Stuck` (connections, hosts and the synced stacks
+/// that were read) for the pager, whenever connections and hosts were.
+fn totals(
+    counted: &Counted<'_>,
     watched: &MetricScope<'_>,
-    accounts_whole: bool,
     document: &Document<'_>,
 ) -> Vec<String> {
-    let mut lines = Vec::new();
-    let read = |region: &&String| sync_region_read(report, region, accounts_whole);
-    for region in watched.sync_regions.iter().filter(read) {
-        let stuck = report
-            .stuck_syncs
-            .iter()
-            .filter(|s| &s.region == region)
-            .count();
-        lines.push(document(
-            &["Region"],
-            &["StuckSyncs"],
-            json!({"Region": region, "StuckSyncs": stuck}),
-        ));
+    let report = counted.report;
+    let connections = report.listed_from.is_some() && counted.whole(&[], Kind::Connection);
+    let hosts = counted.whole(watched.host_regions, Kind::Host);
+    let syncs = !watched.sync_regions.is_empty()
+        && counted.whole(&[], Kind::GitSync)
+        && watched.sync_regions.iter().all(|r| counted.syncs_in(r));
+    let mut fields = serde_json::Map::new();
+    if connections {
+        fields.insert("StuckConnections".into(), json!(report.stuck.len()));
     }
-    if !watched.sync_regions.is_empty() && syncs_read_whole(report, watched, accounts_whole) {
+    if hosts {
+        fields.insert("StuckHosts".into(), json!(report.stuck_hosts.len()));
+    }
+    if connections && hosts {
+        let stuck = report.stuck.len() + report.stuck_hosts.len() + report.stuck_syncs.len();
+        fields.insert("Stuck".into(), json!(stuck));
+    }
+    let mut lines = Vec::new();
+    if !fields.is_empty() {
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        lines.push(document(&[], &names, Value::Object(fields.clone())));
+    }
+    if syncs {
         lines.push(document(
             &[],
             &["StuckSyncs"],
@@ -235,6 +307,7 @@ mod tests {
                 host_statuses: &["PENDING".into()],
                 host_regions: &["eu-west-1".into(), "us-east-1".into()],
                 sync_regions: &[],
+                breadth: Breadth::Whole,
             },
             1_700_000_000_000,
         );
@@ -293,15 +366,17 @@ mod tests {
         assert_eq!(failures.unwrap()["FailedAccounts"], 0);
     }
 
-    /// What `emf_lines` writes for `report` over one region and status.
-    fn names(report: &RunReport) -> Vec<String> {
+    /// What `emf_lines` writes for `report` over one region and status,
+    /// with Git sync watched there too.
+    fn written(report: &RunReport, breadth: Breadth) -> Vec<String> {
         let lines = emf_lines(
             report,
             &MetricScope {
                 statuses: &["PENDING".into()],
                 host_statuses: &["PENDING".into()],
                 host_regions: &["us-east-1".into()],
-                sync_regions: &[],
+                sync_regions: &["us-east-1".into()],
+                breadth,
             },
             0,
         );
@@ -310,16 +385,19 @@ mod tests {
             .flat_map(|l| {
                 let doc: Value = serde_json::from_str(l).unwrap();
                 let metrics = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].clone();
+                let dimensions = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0].clone();
+                let by = if dimensions.as_array().unwrap().is_empty() {
+                    ""
+                } else {
+                    "/region"
+                };
                 let names: Vec<String> = metrics
                     .as_array()
                     .unwrap()
                     .iter()
                     .map(|m| {
-                        format!(
-                            "{}={}",
-                            m["Name"].as_str().unwrap(),
-                            doc[m["Name"].as_str().unwrap()]
-                        )
+                        let name = m["Name"].as_str().unwrap();
+                        format!("{name}{by}={}", doc[name])
                     })
                     .collect();
                 names
@@ -329,83 +407,144 @@ mod tests {
         names
     }
 
-    #[test]
-    fn what_could_not_be_counted_writes_no_zero() {
-        let seen = RunReport {
-            listed_from: Some("us-east-1".into()),
-            regions: [("us-east-1".to_string(), RegionSummary::default())].into(),
-            ..Default::default()
-        };
-        assert!(names(&seen).contains(&"StuckConnections=0".to_string()));
+    fn names(report: &RunReport) -> Vec<String> {
+        written(report, Breadth::Whole)
+    }
 
+    /// A report of one region, us-east-1, where every kind was read.
+    fn seen() -> RunReport {
+        RunReport {
+            listed_from: Some("us-east-1".into()),
+            regions: [(
+                "us-east-1".to_string(),
+                RegionSummary {
+                    syncs_scanned: Some(2),
+                    ..RegionSummary::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn unread(region: Option<&str>, kind: Kind) -> Vec<crate::domain::watched::KindUnread> {
+        vec![crate::domain::watched::KindUnread {
+            account: "123456789012".into(),
+            region: region.map(str::to_string),
+            kind,
+            error: "AccessDeniedException".into(),
+        }]
+    }
+
+    #[test]
+    fn a_whole_run_writes_every_kind_and_its_totals() {
+        assert_eq!(
+            names(&seen()),
+            [
+                "FailedAccounts=0",
+                "FailedRegions=0",
+                "ScannedConnections/region=0",
+                "Stuck=0",
+                "StuckConnections/region=0",
+                "StuckConnections=0",
+                "StuckHosts/region=0",
+                "StuckHosts=0",
+                "StuckSyncs/region=0",
+                "StuckSyncs=0",
+                "UnreadKinds=0",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_could_not_be_counted_writes_no_zero_and_costs_only_its_kind() {
         // The only account with stuck connections refuses its role.
         let account_failed = RunReport {
             failed_accounts: Some(vec![crate::monitor::report::FailedAccount {
                 account: "222222222222".into(),
                 error: "AccessDenied".into(),
             }]),
-            ..seen.clone()
+            ..seen()
         };
         assert_eq!(
             names(&account_failed),
             [
                 "FailedAccounts=1",
                 "FailedRegions=0",
-                "ScannedConnections=0"
+                "ScannedConnections/region=0",
+                "UnreadKinds=0"
             ]
         );
-        // No listing succeeded.
+        // No listing succeeded: hosts and synced stacks are still counted.
         let unlisted = RunReport {
             listed_from: None,
             failed_regions: vec!["us-east-1".into(), "us-west-2".into()],
-            ..seen.clone()
+            unread: unread(None, Kind::Connection),
+            ..seen()
         };
-        assert_eq!(names(&unlisted), ["FailedAccounts=0", "FailedRegions=2"]);
+        assert_eq!(
+            names(&unlisted),
+            [
+                "FailedAccounts=0",
+                "FailedRegions=2",
+                "StuckHosts/region=0",
+                "StuckHosts=0",
+                "StuckSyncs/region=0",
+                "StuckSyncs=0",
+                "UnreadKinds=1"
+            ]
+        );
         // Tag reads failed in a region that was listed.
         let tags_failed = RunReport {
             failed_regions: vec!["us-east-1".into()],
-            ..seen
+            unread: unread(Some("us-east-1"), Kind::Connection),
+            ..seen()
         };
         let written = names(&tags_failed);
         assert!(
             !written.iter().any(|n| n.starts_with("StuckConnections")),
             "{written:?}"
         );
+        assert!(written.contains(&"StuckHosts=0".to_string()), "{written:?}");
     }
 
-    /// The pager's one number counts synced stacks too, and is not written
-    /// while a watched Git sync region was not read.
+    /// A denied Git sync read blanks only the synced stacks' counts: the
+    /// pager's `Stuck` is still written, over what was read.
     #[test]
-    fn stuck_counts_every_kind_only_when_every_kind_was_read() {
-        let scope = |sync_regions: &[String]| {
-            let report = RunReport {
-                listed_from: Some("us-east-1".into()),
-                regions: [(
-                    "us-east-1".to_string(),
-                    RegionSummary {
-                        syncs_scanned: Some(3),
-                        ..RegionSummary::default()
-                    },
-                )]
-                .into(),
-                ..Default::default()
-            };
-            let lines = emf_lines(
-                &report,
-                &MetricScope {
-                    statuses: &[],
-                    host_statuses: &[],
-                    host_regions: &[],
-                    sync_regions,
-                },
-                0,
-            );
-            lines
-                .iter()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .find_map(|d| d.get("Stuck").and_then(Value::as_u64))
+    fn an_unread_git_sync_region_keeps_stuck_and_the_other_kinds() {
+        let denied = RunReport {
+            unread: unread(Some("us-east-1"), Kind::GitSync),
+            ..seen()
         };
-        assert_eq!(scope(&["us-east-1".into()]), Some(0));
-        assert_eq!(scope(&["us-east-1".into(), "eu-west-1".into()]), None);
+        assert_eq!(
+            names(&denied),
+            [
+                "FailedAccounts=0",
+                "FailedRegions=0",
+                "ScannedConnections/region=0",
+                "Stuck=0",
+                "StuckConnections/region=0",
+                "StuckConnections=0",
+                "StuckHosts/region=0",
+                "StuckHosts=0",
+                "UnreadKinds=1",
+            ]
+        );
+    }
+
+    /// A run narrowed to regions writes their counts and nothing that
+    /// speaks for the rest; a dry run or an event's run writes nothing.
+    #[test]
+    fn narrowed_and_dry_runs_write_nothing_they_did_not_measure() {
+        assert_eq!(
+            written(&seen(), Breadth::Regions),
+            [
+                "ScannedConnections/region=0",
+                "StuckConnections/region=0",
+                "StuckHosts/region=0",
+                "StuckSyncs/region=0",
+            ]
+        );
+        assert!(written(&seen(), Breadth::None).is_empty());
     }
 }

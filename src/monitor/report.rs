@@ -5,7 +5,7 @@ use crate::domain::connection::Connection;
 use crate::domain::consumer::Unread;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
-use crate::domain::watched::Watched;
+use crate::domain::watched::{Kind, KindUnread, Watched};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,8 +25,12 @@ pub struct Findings {
     pub syncs_scanned: Option<BTreeMap<String, usize>>,
     pub stuck_syncs: Vec<SyncedStack>,
     pub ignored: usize,
-    /// Regions that failed, in the order they failed, each once.
+    /// Regions whose connections or hosts could not be read, in the order
+    /// they failed, each once.
     pub failed_regions: Vec<String>,
+    /// Each (account, region, kind) that could not be read: only that kind
+    /// there withholds its resolutions and counts.
+    pub unread: Vec<KindUnread>,
     /// Organization-wide: how many accounts were scanned.
     pub accounts: Option<usize>,
     /// With `RETRY_ON_RESOLVED`: each listed connection's status, by ARN
@@ -51,9 +55,8 @@ impl Findings {
         }
     }
 
-    /// Adds another account's findings: counts per region add up. Its
-    /// failed regions are not taken: a failed account stands for them, and
-    /// they must not keep other accounts' records of those regions from resolving.
+    /// Adds another account's findings: counts per region add up, and what
+    /// it could not read stays its own (each `Unread` names its account).
     pub fn merge(&mut self, other: Findings) {
         self.listed_from = self.listed_from.take().or(other.listed_from);
         for (region, n) in other.scanned {
@@ -73,14 +76,76 @@ impl Findings {
         self.stuck_syncs.extend(other.stuck_syncs);
         self.listed.extend(other.listed);
         self.ignored += other.ignored;
+        for region in other.failed_regions {
+            if !self.failed_regions.contains(&region) {
+                self.failed_regions.push(region);
+            }
+        }
+        self.unread.extend(other.unread);
+    }
+
+    /// Records what one account's scan could not read: each (region, kind)
+    /// once, and the regions whose connections or hosts failed.
+    pub fn note_unread(&mut self, account: &str, failures: &ScanFailures) {
+        if !failures.unlisted.is_empty() {
+            self.unread.push(KindUnread {
+                account: account.to_string(),
+                region: None,
+                kind: Kind::Connection,
+                error: format!("ListConnections failed in {}", describe(&failures.unlisted)),
+            });
+        }
+        for failure in &failures.regional {
+            let noted = self.unread.iter().any(|u| {
+                u.account == account
+                    && u.kind == failure.kind
+                    && u.region.as_deref() == Some(failure.region.as_str())
+            });
+            if !noted {
+                self.unread.push(KindUnread {
+                    account: account.to_string(),
+                    region: Some(failure.region.clone()),
+                    kind: failure.kind,
+                    error: failure.error.to_string(),
+                });
+            }
+        }
+        let blinding = failures.unlisted.iter().chain(
+            failures
+                .regional
+                .iter()
+                .filter(|f| matches!(f.kind, Kind::Connection | Kind::Host)),
+        );
+        for failure in blinding {
+            if !self.failed_regions.contains(&failure.region) {
+                self.failed_regions.push(failure.region.clone());
+            }
+        }
     }
 }
 
-/// A region whose listing or tag reads failed.
+/// A read of one kind in one region that failed.
 #[derive(Debug)]
 pub struct RegionFailure {
     pub region: String,
+    pub kind: Kind,
     pub error: CodestarError,
+}
+
+/// What one account's scan could not read.
+#[derive(Debug, Default)]
+pub struct ScanFailures {
+    /// No connection listing succeeded: each region it was tried in. The
+    /// listing is global, so the account's connections are unread everywhere.
+    pub unlisted: Vec<RegionFailure>,
+    /// Reads of one kind in one region (hosts, synced stacks, tags).
+    pub regional: Vec<RegionFailure>,
+}
+
+impl ScanFailures {
+    pub fn is_empty(&self) -> bool {
+        self.unlisted.is_empty() && self.regional.is_empty()
+    }
 }
 
 /// `eu-west-1 (error); ap-south-1 (error)`.
@@ -146,6 +211,8 @@ pub struct RunReport {
     pub ignored: usize,
     pub regions: BTreeMap<String, RegionSummary>,
     pub failed_regions: Vec<String>,
+    /// Each (account, region, kind) that could not be read.
+    pub unread: Vec<KindUnread>,
     pub messages_published: usize,
     /// Events put on `EVENT_BUS`; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,6 +261,7 @@ impl RunReport {
             mut stuck_syncs,
             ignored,
             failed_regions,
+            unread,
             accounts,
             listed,
         } = findings;
@@ -233,10 +301,31 @@ impl RunReport {
             ignored,
             regions,
             failed_regions,
+            unread,
             accounts,
             listed,
             ..Self::default()
         }
+    }
+}
+
+impl RunReport {
+    /// Whether `kind` was read in `account` and `region` by this run.
+    pub fn read(&self, account: &str, region: &str, kind: Kind) -> bool {
+        !self.unread.iter().any(|u| u.covers(account, region, kind))
+    }
+
+    /// Whether `kind` was read in `region` in every account.
+    pub fn read_in(&self, region: &str, kind: Kind) -> bool {
+        !self
+            .unread
+            .iter()
+            .any(|u| u.kind == kind && u.region.as_deref().is_none_or(|r| r == region))
+    }
+
+    /// Whether `kind` was read everywhere this run looked, in every account.
+    pub fn read_whole(&self, kind: Kind) -> bool {
+        !self.unread.iter().any(|u| u.kind == kind)
     }
 }
 
@@ -260,7 +349,7 @@ mod tests {
     use crate::domain::connection::sample as conn;
 
     #[test]
-    fn accounts_merge_their_counts_and_keep_their_failed_regions_to_themselves() {
+    fn accounts_merge_their_counts_and_keep_what_they_could_not_read_to_themselves() {
         let mut all = Findings {
             scanned: BTreeMap::from([("us-east-1".into(), 3)]),
             ..Findings::default()
@@ -279,9 +368,70 @@ mod tests {
         assert_eq!(all.scanned["eu-west-1"], 1);
         assert_eq!(all.listed_from.as_deref(), Some("us-east-1"));
         assert_eq!(all.ignored, 1);
-        assert!(all.failed_regions.is_empty());
+        assert_eq!(all.failed_regions, ["ap-south-1"]);
         assert_eq!(all.stuck[0].account.as_deref(), Some("222222222222"));
         assert_eq!(all.stuck[0].account_name.as_deref(), Some("payments"));
+    }
+
+    #[test]
+    fn a_failed_read_is_noted_for_its_kind_and_only_connections_and_hosts_fail_a_region() {
+        let failure = |region: &str, kind| RegionFailure {
+            region: region.into(),
+            kind,
+            error: CodestarError::TimedOut {
+                operation: "ListRepositoryLinks",
+            },
+        };
+        let failures = ScanFailures {
+            unlisted: Vec::new(),
+            regional: vec![
+                failure("eu-west-1", Kind::GitSync),
+                failure("eu-west-1", Kind::GitSync),
+                failure("ap-south-1", Kind::Host),
+            ],
+        };
+        let mut found = Findings::default();
+        found.note_unread("111111111111", &failures);
+        assert_eq!(found.failed_regions, ["ap-south-1"]);
+        let noted: Vec<_> = found
+            .unread
+            .iter()
+            .map(|u| (u.region.as_deref(), u.kind))
+            .collect();
+        assert_eq!(
+            noted,
+            [
+                (Some("eu-west-1"), Kind::GitSync),
+                (Some("ap-south-1"), Kind::Host)
+            ]
+        );
+        let report = RunReport::from_findings(found);
+        assert!(!report.read("111111111111", "eu-west-1", Kind::GitSync));
+        assert!(report.read("111111111111", "eu-west-1", Kind::Connection));
+        assert!(
+            report.read("222222222222", "eu-west-1", Kind::GitSync),
+            "another account's"
+        );
+    }
+
+    #[test]
+    fn a_failed_listing_leaves_the_accounts_connections_unread_everywhere() {
+        let failures = ScanFailures {
+            unlisted: vec![RegionFailure {
+                region: "us-east-1".into(),
+                kind: Kind::Connection,
+                error: CodestarError::TimedOut {
+                    operation: "ListConnections",
+                },
+            }],
+            regional: Vec::new(),
+        };
+        let mut found = Findings::default();
+        found.note_unread("111111111111", &failures);
+        assert_eq!(found.failed_regions, ["us-east-1"]);
+        let report = RunReport::from_findings(found);
+        assert!(!report.read("111111111111", "ap-south-1", Kind::Connection));
+        assert!(report.read("111111111111", "ap-south-1", Kind::Host));
     }
 
     #[test]

@@ -5,9 +5,9 @@ use super::accounts::scan_organization;
 use super::adapters::Adapters;
 use super::config::MonitorConfig;
 use super::decide::{decide, Alerts, Decision};
-use super::error::{run_failure, MonitorError};
+use super::error::{run_failure, MonitorError, UnreadFailure};
 use super::event::{InvalidEvent, RunRequest};
-use super::metrics::{emf_lines, MetricScope};
+use super::metrics::{emf_lines, Breadth, MetricScope};
 use super::publish::{claim, deliver, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
@@ -16,6 +16,7 @@ use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
+use crate::domain::watched::KindUnread;
 use crate::render::batch::Frame;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};
@@ -82,17 +83,7 @@ impl Monitor {
         let config = self.config_for(&request)?;
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
-        let host_regions = config.host_regions();
-        let sync_regions = config.sync_regions();
-        let scope = MetricScope {
-            statuses: &self.config.statuses,
-            host_statuses: &self.config.host_statuses,
-            host_regions: &host_regions,
-            sync_regions: &sync_regions,
-        };
-        for line in emf_lines(&ran.report, &scope, Utc::now().timestamp_millis()) {
-            println!("{line}");
-        }
+        print_metrics(&request, &config, &ran.report);
         log_counts(&ran.report);
         ran.into_result()
     }
@@ -167,14 +158,12 @@ impl Monitor {
         let scan_deadline = deadline - PUBLISH_RESERVE.min(left / 4);
         let Scanned {
             findings,
-            failures,
             organization,
         } = self.scan(config, account, now, scan_deadline).await?;
-        for failure in &failures {
-            tracing::error!(region = %failure.region, error = %failure.error, "region failed");
-        }
+        log_unread(&findings.unread);
         let mut report = RunReport::from_findings(findings);
         let deadlines = Deadlines::after_scan(deadline);
+        let organization_wide = organization.is_some();
         let (failed_accounts, complete_accounts) = match organization {
             Some(o) => {
                 self.remember_start(o.next_start, config, deadlines.state)
@@ -208,10 +197,12 @@ impl Monitor {
             };
             lookup = attach_used_by(clients, reach, config, &mut report, &mut decision, by).await;
         }
+        let unread = report.unread.clone();
         let frame = Frame {
             account,
             generated_at: now,
             ignore_tag: &config.ignore_tag,
+            unread: &unread,
         };
         let after = AfterDecision {
             frame: &frame,
@@ -223,7 +214,11 @@ impl Monitor {
             .await?;
         report.messages_published = published.messages;
         report.events_put = published.events;
-        let failure = run_failure(published.state_error, failed_accounts, failures);
+        let unread = UnreadFailure {
+            unread,
+            accounts_named: organization_wide,
+        };
+        let failure = run_failure(published.state_error, failed_accounts, unread);
         Ok(Ran { report, failure })
     }
 
@@ -252,6 +247,7 @@ impl Monitor {
                 };
                 Ok(Scanned::single(
                     Box::pin(scan_account(config, deadline, clients)).await,
+                    account,
                 ))
             }
         }
@@ -417,6 +413,47 @@ fn preview(frame: &Frame<'_>, alerts: &Alerts) -> Vec<Preview> {
         .collect()
 }
 
+/// The run's EMF lines, on standard output where Lambda's log takes them.
+fn print_metrics(request: &RunRequest, config: &MonitorConfig, report: &RunReport) {
+    let host_regions = config.host_regions();
+    let sync_regions = config.sync_regions();
+    let scope = MetricScope {
+        statuses: &config.statuses,
+        host_statuses: &config.host_statuses,
+        host_regions: &host_regions,
+        sync_regions: &sync_regions,
+        breadth: breadth(request, config),
+    };
+    for line in emf_lines(report, &scope, Utc::now().timestamp_millis()) {
+        println!("{line}");
+    }
+}
+
+fn log_unread(unread: &[KindUnread]) {
+    for unread in unread {
+        tracing::error!(
+            account = %unread.account,
+            region = unread.region.as_deref().unwrap_or("every region"),
+            kind = unread.kind.as_str(),
+            error = %unread.error,
+            "not read"
+        );
+    }
+}
+
+/// What of a run an alarm may read: a dry run, or a run narrowed to some
+/// accounts or stacks, writes nothing; a run narrowed to some regions, only
+/// their counts.
+fn breadth(request: &RunRequest, config: &MonitorConfig) -> Breadth {
+    if config.dry_run || request.accounts.is_some() || request.syncs.is_some() {
+        Breadth::None
+    } else if request.regions.is_some() {
+        Breadth::Regions
+    } else {
+        Breadth::Whole
+    }
+}
+
 /// Counts only: the full report is the invocation's result, and a log
 /// event over 256 KB would be cut by CloudWatch.
 fn log_counts(report: &RunReport) {
@@ -430,6 +467,7 @@ fn log_counts(report: &RunReport) {
         stuck_syncs = report.stuck_syncs.len(),
         ignored = report.ignored,
         failed_regions = ?report.failed_regions,
+        unread = report.unread.len(),
         messages_published = report.messages_published,
         "run finished"
     );

@@ -4,7 +4,7 @@
 //! region.
 
 use super::config::MonitorConfig;
-use super::report::{FailedAccount, Findings, RegionFailure};
+use super::report::{FailedAccount, Findings, RegionFailure, ScanFailures};
 use super::select::Selected;
 use super::syncs::{scan_syncs, SyncScan};
 use super::tags::{InFlight, TagReads, Tagged};
@@ -12,6 +12,7 @@ use crate::aws::codestar::{CodestarClients, CodestarError};
 use crate::aws::stacks::StackClients;
 use crate::domain::connection::{note_host_status, Connection};
 use crate::domain::host::Host;
+use crate::domain::watched::Kind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::time::{timeout_at, Instant};
 
@@ -26,10 +27,18 @@ pub struct ScanClients<'a> {
     pub stacks: Option<&'a StackClients>,
 }
 
-/// What one account's scan found, and each region that failed.
+/// What one account's scan found, and what it could not read.
 pub struct AccountScan {
     pub findings: Findings,
-    pub failures: Vec<RegionFailure>,
+    pub failures: ScanFailures,
+}
+
+impl AccountScan {
+    /// Its findings, with what it could not read noted as `account`'s.
+    pub fn noted(mut self, account: &str) -> Findings {
+        self.findings.note_unread(account, &self.failures);
+        self.findings
+    }
 }
 
 /// The connection listing of one run.
@@ -90,15 +99,15 @@ pub async fn scan_account(
         ignored: connections.tagged.ignored,
         ..Findings::default()
     };
-    let mut failures = Vec::new();
+    let mut failures = ScanFailures::default();
     if connections.listed_from.is_none() {
-        failures.extend(connections.listing_failures);
+        failures.unlisted = connections.listing_failures;
     } else {
-        for RegionFailure { region, error } in connections.listing_failures {
+        for RegionFailure { region, error, .. } in connections.listing_failures {
             tracing::warn!(%region, error = %error, "connection listing failed; fell over to another region");
         }
     }
-    failures.extend(connections.tagged.failures);
+    failures.regional.extend(connections.tagged.failures);
     let mut host_statuses = HashMap::new();
     for (region, scan) in hosts {
         match scan {
@@ -106,10 +115,14 @@ pub async fn scan_account(
                 findings.hosts_scanned.insert(region, scan.scanned);
                 findings.ignored += scan.tagged.ignored;
                 findings.stuck_hosts.extend(scan.tagged.stuck);
-                failures.extend(scan.tagged.failures);
+                failures.regional.extend(scan.tagged.failures);
                 host_statuses.extend(scan.statuses);
             }
-            Err(error) => failures.push(RegionFailure { region, error }),
+            Err(error) => failures.regional.push(RegionFailure {
+                region,
+                kind: Kind::Host,
+                error,
+            }),
         }
     }
     if clients.stacks.is_some() && !config.sync_regions().is_empty() {
@@ -118,17 +131,12 @@ pub async fn scan_account(
             scanned.extend(n.map(|n| (region, n)));
             findings.ignored += tagged.ignored;
             findings.stuck_syncs.extend(tagged.stuck);
-            failures.extend(tagged.failures);
+            failures.regional.extend(tagged.failures);
         }
         findings.syncs_scanned = Some(scanned);
     }
     findings.stuck = connections.tagged.stuck;
     note_host_status(&mut findings.stuck, &host_statuses);
-    for failure in &failures {
-        if !findings.failed_regions.contains(&failure.region) {
-            findings.failed_regions.push(failure.region.clone());
-        }
-    }
     AccountScan { findings, failures }
 }
 
@@ -201,7 +209,11 @@ async fn scan_connections(
                 listed_from = Some(region);
                 break;
             }
-            Err(error) => listing_failures.push(RegionFailure { region, error }),
+            Err(error) => listing_failures.push(RegionFailure {
+                region,
+                kind: Kind::Connection,
+                error,
+            }),
         }
     }
     ConnectionScan {
@@ -244,19 +256,19 @@ async fn scan_hosts(
     })
 }
 
-/// What the scan stage hands the lifecycle: everything found, and what could
-/// not be seen.
+/// What the scan stage hands the lifecycle: everything found, with what
+/// could not be read (`Findings::unread`).
 pub struct Scanned {
     pub findings: Findings,
-    /// Single-account: each region that failed.
-    pub failures: Vec<RegionFailure>,
-    /// Organization-wide: which accounts failed, and which were seen whole.
+    /// Organization-wide: which accounts failed, and which were entered.
     pub organization: Option<OrganizationScan>,
 }
 
 pub struct OrganizationScan {
+    /// Accounts that could not be entered (or discovered): nothing of them was read.
     pub failed: Vec<FailedAccount>,
-    /// Accounts scanned completely: only their records can resolve.
+    /// Accounts entered: only their records can resolve, and of those only
+    /// the kinds and regions that were read.
     pub complete: HashSet<String>,
     /// Where the next run starts: the first account the deadline cut off.
     pub next_start: Option<String>,
@@ -264,10 +276,9 @@ pub struct OrganizationScan {
 
 impl Scanned {
     /// One account's scan as the whole run's.
-    pub fn single(scan: AccountScan) -> Self {
+    pub fn single(scan: AccountScan, account: &str) -> Self {
         Self {
-            findings: scan.findings,
-            failures: scan.failures,
+            findings: scan.noted(account),
             organization: None,
         }
     }

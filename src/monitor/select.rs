@@ -3,6 +3,7 @@
 
 use super::config::MonitorConfig;
 use super::report::RunReport;
+use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
@@ -17,6 +18,12 @@ pub trait Selected: Watched + Send + 'static {
     fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool;
 }
 
+/// Whether this run read `item`'s kind in its account and home region.
+fn kind_read<T: Watched>(item: &T, report: &RunReport) -> bool {
+    let account = account_in(item.arn()).unwrap_or_default();
+    report.read(account, item.region(), T::KIND)
+}
+
 impl Selected for Connection {
     /// Home region, status and provider type are watched.
     fn is_candidate(&self, config: &MonitorConfig) -> bool {
@@ -29,9 +36,7 @@ impl Selected for Connection {
     }
 
     fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
-        report.listed_from.is_some()
-            && config.watches(&self.region)
-            && !report.failed_regions.contains(&self.region)
+        report.listed_from.is_some() && config.watches(&self.region) && kind_read(self, report)
     }
 }
 
@@ -42,7 +47,7 @@ impl Selected for Host {
     }
 
     fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
-        config.lists_hosts_in(&self.region) && !report.failed_regions.contains(&self.region)
+        config.lists_hosts_in(&self.region) && kind_read(self, report)
     }
 }
 
@@ -55,8 +60,7 @@ impl Selected for SyncedStack {
     /// Its region's Git sync was read whole (a narrowed run reads only the
     /// stacks it names).
     fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
-        config.reads_sync(&self.region, &self.resource_name)
-            && !report.failed_regions.contains(&self.region)
+        config.reads_sync(&self.region, &self.resource_name) && kind_read(self, report)
     }
 }
 
@@ -64,6 +68,7 @@ impl Selected for SyncedStack {
 mod tests {
     use super::*;
     use crate::domain::connection::sample as conn;
+    use crate::domain::watched::Kind;
     use crate::monitor::config::UsedBy;
 
     fn config(
@@ -108,11 +113,23 @@ mod tests {
         let mut watching = config(&["PENDING"], None, Some(&["eu-west-1"]));
         let report = RunReport::default();
         assert!(stack.was_covered(&watching, &report));
-        let failed = RunReport {
-            failed_regions: vec!["eu-west-1".into()],
+        let unread = |kind| RunReport {
+            unread: vec![crate::domain::watched::KindUnread {
+                account: account_in(&stack.arn).unwrap_or_default().into(),
+                region: Some("eu-west-1".into()),
+                kind,
+                error: "AccessDenied".into(),
+            }],
             ..RunReport::default()
         };
-        assert!(!stack.was_covered(&watching, &failed), "its region failed");
+        assert!(
+            !stack.was_covered(&watching, &unread(Kind::GitSync)),
+            "its region's Git sync was not read"
+        );
+        assert!(
+            stack.was_covered(&watching, &unread(Kind::Host)),
+            "another kind's trouble there is not its own"
+        );
         watching.narrowed_syncs = Some(vec![SyncTarget {
             region: "eu-west-1".into(),
             resource_name: Some("api".into()),

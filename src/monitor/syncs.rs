@@ -8,6 +8,7 @@ use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarError, Connections};
 use crate::aws::stacks::Stacks;
 use crate::domain::git_sync::{judge, SyncConfig, SyncedStack};
+use crate::domain::watched::Kind;
 use futures_util::stream::{self, StreamExt};
 use tokio::time::{timeout_at, Instant};
 
@@ -57,6 +58,7 @@ pub async fn scan_syncs(
             Ok(listed) => syncs.extend(listed),
             Err(error) => failures.push(RegionFailure {
                 region: region.to_string(),
+                kind: Kind::GitSync,
                 error,
             }),
         }
@@ -109,6 +111,7 @@ async fn read_stacks(
         let timed_out = matches!(error, CodestarError::TimedOut { .. });
         failures.push(RegionFailure {
             region: region.to_string(),
+            kind: Kind::GitSync,
             error,
         });
         if timed_out {

@@ -70,7 +70,7 @@ pub struct Tagged<T> {
     pub failures: Vec<RegionFailure>,
 }
 
-impl<T> Tagged<T> {
+impl<T: Watched> Tagged<T> {
     /// Nothing read: `region` failed with `error`.
     pub fn failed(region: &str, error: CodestarError) -> Self {
         Self {
@@ -78,6 +78,7 @@ impl<T> Tagged<T> {
             ignored: 0,
             failures: vec![RegionFailure {
                 region: region.to_string(),
+                kind: T::KIND,
                 error,
             }],
         }
@@ -125,7 +126,11 @@ impl<T: Watched + Send + Sync + 'static> TagReads<T> {
                         let error = CodestarError::TimedOut {
                             operation: "ListTagsForResource",
                         };
-                        tagged.failures.push(RegionFailure { region, error });
+                        tagged.failures.push(RegionFailure {
+                            region,
+                            kind: T::KIND,
+                            error,
+                        });
                     }
                     break;
                 }
@@ -140,6 +145,7 @@ impl<T: Watched + Send + Sync + 'static> TagReads<T> {
                 Ok(Some(_)) => tagged.stuck.push(item),
                 Err(error) => tagged.failures.push(RegionFailure {
                     region: item.region().to_string(),
+                    kind: T::KIND,
                     error,
                 }),
             }

@@ -745,6 +745,7 @@ mod tests {
                 account: "123456789012",
                 generated_at: chrono::Utc::now(),
                 ignore_tag: "connection-watch:ignore",
+                unread: &[],
             };
             let batch = Batch {
                 connections: &connections,

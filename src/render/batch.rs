@@ -6,17 +6,19 @@ use crate::domain::connection::Connection;
 use crate::domain::consumer::{Consumer, Coverage, Recovery};
 use crate::domain::git_sync::{Blocker, LatestSync, SyncedStack};
 use crate::domain::host::Host;
-use crate::domain::watched::{Fields, Kind, Watched};
+use crate::domain::watched::{Fields, Kind, KindUnread, Watched};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// What every message of one run shares: whose alert it is, when, and the
-/// tag that silences an object (named in the next steps).
+/// What every message of one run shares: whose alert it is, when, the
+/// tag that silences an object (named in the next steps), and what the run
+/// could not read (the document's `unread`).
 #[derive(Clone, Copy, Debug)]
 pub struct Frame<'a> {
     pub account: &'a str,
     pub generated_at: DateTime<Utc>,
     pub ignore_tag: &'a str,
+    pub unread: &'a [KindUnread],
 }
 
 /// One alert's objects, each kind in the order the alert shows them.

@@ -66,6 +66,7 @@ pub fn notification(
         account,
         generated_at,
         ignore_tag,
+        ..
     } = *frame;
     let generated = generated_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut context = BTreeMap::from([
@@ -434,6 +435,7 @@ mod tests {
                 account: "123456789012",
                 generated_at: at,
                 ignore_tag: "team:mute",
+                unread: &[],
             },
             stuck,
             "title",

@@ -1,10 +1,12 @@
 //! The document machine subscribers (`sqs`, `lambda`) receive. Pure.
 
-use super::batch::Batch;
+use super::batch::{Batch, Frame};
 use crate::domain::connection::Connection;
+use crate::domain::consumer::brief;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::domain::watched::KindUnread;
+use chrono::SecondsFormat;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -16,17 +18,39 @@ struct AlertDocument<'a> {
     connections: &'a [Connection],
     hosts: &'a [Host],
     syncs: &'a [SyncedStack],
+    unread: Vec<KindUnread>,
+    #[serde(skip_serializing_if = "crate::domain::connection::is_zero")]
+    unread_more: usize,
 }
 
+/// The most of a run's `unread` a document lists: every part of a split
+/// alert carries it, so it stays a few kilobytes beside SNS's 256 KB
+/// (the run result and the log have every entry, whole).
+const DOCUMENT_UNREAD: usize = 20;
+/// Each listed entry's error, cut to this many characters.
+const DOCUMENT_UNREAD_ERROR_CHARS: usize = 200;
+
 /// The alert's JSON document for one message (docs/reference.md, "The alert").
-pub fn document(account: &str, generated_at: DateTime<Utc>, batch: Batch<'_>) -> String {
+pub fn document(frame: &Frame<'_>, batch: Batch<'_>) -> String {
     serde_json::to_string(&AlertDocument {
         version: 1,
-        account,
-        generated_at: generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        account: frame.account,
+        generated_at: frame
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         connections: batch.connections,
         hosts: batch.hosts,
         syncs: batch.syncs,
+        unread: frame
+            .unread
+            .iter()
+            .take(DOCUMENT_UNREAD)
+            .map(|u| KindUnread {
+                error: brief(&u.error, DOCUMENT_UNREAD_ERROR_CHARS),
+                ..u.clone()
+            })
+            .collect(),
+        unread_more: frame.unread.len().saturating_sub(DOCUMENT_UNREAD),
     })
     .expect("the alert document is plain data")
 }

@@ -108,7 +108,7 @@ fn render_one(frame: &Frame<'_>, batch: Batch<'_>, part: Option<(usize, usize)>)
     let summary = summary(batch);
     let subject = subject(&summary, part);
     let text = text(account, generated_at, batch, &summary, part);
-    let document = document(account, generated_at, batch);
+    let document = document(frame, batch);
     let chat = chat::notification(frame, batch, &subject, part);
     let message = serde_json::to_string(&ProtocolMessages {
         default: &text,
@@ -165,6 +165,7 @@ mod tests {
             account,
             generated_at: at(),
             ignore_tag: DEFAULT_IGNORE_TAG,
+            unread: &[],
         }
     }
 
