@@ -154,6 +154,9 @@ class Faults:
     # The next N requests are throttled, then normal service resumes.
     throttle_burst: int = 0
     fail_all: bool = False
+    # Refused as IAM refuses a caller without the action (AccessDeniedException,
+    # HTTP 400, with IAM's wording): a member role not yet redeployed, say.
+    deny: bool = False
     # Only these operations are affected; None: every operation.
     operations: tuple[str, ...] | None = None
 
@@ -323,7 +326,7 @@ class CodestarStandIn:
 
     def set_faults(self, region: str = "*", **faults) -> None:
         """latency_ms, throttle_rate, error_rate, throttle_burst, fail_all,
-        operations; region '*' is every region."""
+        deny, operations; region '*' is every region."""
         with self._lock:
             if "operations" in faults and faults["operations"] is not None:
                 faults["operations"] = tuple(faults["operations"])
@@ -410,7 +413,7 @@ class CodestarStandIn:
             faults = self._faults.get(region) or self._faults.get("*") or Faults()
             if faults.operations is not None and operation not in faults.operations:
                 return None, 0.0
-            return self._inject(faults), faults.latency_ms
+            return self._inject(faults, operation), faults.latency_ms
 
     def _execute(self, region: str, operation: str, body: dict, account: str = ACCOUNT) -> dict | bytes:
         method = getattr(self, f"_op_{operation}", None)
@@ -426,7 +429,13 @@ class CodestarStandIn:
             self._caller = account
             return method(region, body)
 
-    def _inject(self, faults: Faults) -> ServiceError | None:
+    def _inject(self, faults: Faults, operation: str) -> ServiceError | None:
+        if faults.deny:
+            self.failures_injected += 1
+            return ServiceError("AccessDeniedException", (
+                f"User: arn:aws:sts::{ACCOUNT}:assumed-role/connection-watch/monitor is not authorized to "
+                f"perform: codeconnections:{operation} because no identity-based policy allows the "
+                f"codeconnections:{operation} action"))
         if faults.fail_all:
             self.failures_injected += 1
             return ServiceError("InternalFailure", "injected failure", 500)

@@ -3,7 +3,7 @@
 
 use super::config::MonitorConfig;
 use super::event::InvalidEvent;
-use super::report::{FailedAccount, Findings};
+use super::report::{describe, FailedAccount, Findings};
 use super::rotation::{next_start, rotated, Start};
 use super::scan::{scan_account, OrganizationScan, ScanClients, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
@@ -74,14 +74,29 @@ pub async fn scan_organization(
             }),
             // Entered: what it could not read is noted per kind and region,
             // and the rest of it resolves (docs/reference.md, "One kind's
-            // trouble stays in its kind").
+            // trouble stays in its kind"). One whose connections could not
+            // be listed at all is a failed account too: the listing is the
+            // one read that covers the whole account.
             Ok(scan) => {
                 complete.insert(account.id.clone());
+                if !scan.failures.unlisted.is_empty() {
+                    failed.push(FailedAccount {
+                        account: account.id.clone(),
+                        error: format!(
+                            "could not list its connections: {}",
+                            describe(&scan.failures.unlisted)
+                        ),
+                    });
+                }
                 let mut found = scan.noted(&account.id);
                 found.mark_account(&account.id, account.name.as_deref());
                 findings.merge(found);
             }
         }
+    }
+    let kinds = config.scanned_kinds();
+    for not_entered in failed.iter().filter(|f| !complete.contains(&f.account)) {
+        findings.note_not_entered(not_entered, &kinds);
     }
     Ok(Scanned {
         findings,

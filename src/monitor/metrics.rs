@@ -178,10 +178,7 @@ impl Counted<'_> {
 
     /// Whether `kind` was read everywhere, in a run of the whole scope.
     fn whole(&self, regions: &[String], kind: Kind) -> bool {
-        self.whole
-            && self.entered()
-            && regions.iter().all(|r| self.region(r, kind))
-            && self.report.read_whole(kind)
+        self.whole && regions.iter().all(|r| self.region(r, kind)) && self.report.read_whole(kind)
     }
 }
 
@@ -459,11 +456,15 @@ mod tests {
     #[test]
     fn what_could_not_be_counted_writes_no_zero_and_costs_only_its_kind() {
         // The only account with stuck connections refuses its role.
+        let refused = crate::monitor::report::FailedAccount {
+            account: "222222222222".into(),
+            error: "AccessDenied".into(),
+        };
+        let mut not_entered = crate::monitor::report::Findings::default();
+        not_entered.note_not_entered(&refused, &[Kind::Connection, Kind::Host, Kind::GitSync]);
         let account_failed = RunReport {
-            failed_accounts: Some(vec![crate::monitor::report::FailedAccount {
-                account: "222222222222".into(),
-                error: "AccessDenied".into(),
-            }]),
+            failed_accounts: Some(vec![refused]),
+            unread: not_entered.unread,
             ..seen()
         };
         assert_eq!(
@@ -472,7 +473,7 @@ mod tests {
                 "FailedAccounts=1",
                 "FailedRegions=0",
                 "ScannedConnections/region=0",
-                "UnreadKinds=0"
+                "UnreadKinds=3"
             ]
         );
         // No listing succeeded: hosts and synced stacks are still counted.

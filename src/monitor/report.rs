@@ -84,6 +84,18 @@ impl Findings {
         self.unread.extend(other.unread);
     }
 
+    /// Records an account that could not be entered (or an organization
+    /// whose accounts could not be discovered): each of `kinds` unread
+    /// everywhere in it.
+    pub fn note_not_entered(&mut self, failed: &FailedAccount, kinds: &[Kind]) {
+        self.unread.extend(kinds.iter().map(|&kind| KindUnread {
+            account: failed.account.clone(),
+            region: None,
+            kind,
+            error: failed.error.clone(),
+        }));
+    }
+
     /// Records what one account's scan could not read: each (region, kind)
     /// once, and the regions whose connections or hosts failed.
     pub fn note_unread(&mut self, account: &str, failures: &ScanFailures) {

@@ -4,6 +4,7 @@ use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
 use crate::domain::git_sync::SyncTarget;
+use crate::domain::watched::Kind;
 use chrono::Duration;
 use thiserror::Error;
 
@@ -211,6 +212,16 @@ impl MonitorConfig {
             Some(targets) => targets.iter().any(|t| t.covers(region, name)),
             None => self.git_sync && self.watched_regions().iter().any(|r| r == region),
         }
+    }
+
+    /// The kinds an account's scan reads: connections and hosts, and synced
+    /// stacks where Git sync is watched.
+    pub fn scanned_kinds(&self) -> Vec<Kind> {
+        let mut kinds = vec![Kind::Connection, Kind::Host];
+        if !self.sync_regions().is_empty() {
+            kinds.push(Kind::GitSync);
+        }
+        kinds
     }
 
     /// A run for synced stacks only: connections and hosts are not listed.
