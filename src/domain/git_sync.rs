@@ -20,9 +20,23 @@ pub const FAILED: &str = "FAILED";
 /// `SyncBlocker.Status` of a blocker still in force (`BlockerStatus`:
 /// `ACTIVE`, `RESOLVED`).
 const BLOCKER_ACTIVE: &str = "ACTIVE";
-/// `ResourceSyncAttempt.Status` of a failed attempt (`ResourceSyncStatus`:
-/// `FAILED`, `INITIATED`, `IN_PROGRESS`, `SUCCEEDED`).
+/// `ResourceSyncAttempt.Status` of a failed attempt.
 const SYNC_FAILED: &str = "FAILED";
+/// `ResourceSyncStatus` as the API reference lists it today; AWS may add words.
+const SYNC_STATUSES: [&str; 4] = [SYNC_FAILED, "INITIATED", "IN_PROGRESS", "SUCCEEDED"];
+
+/// Whether a sync attempt's status says it failed: `FAILED`, or a word AWS
+/// may add that ends in it (`PARTIALLY_FAILED`, say), so that a new way to
+/// fail never reads as healthy.
+pub fn attempt_failed(status: &str) -> bool {
+    status.ends_with(SYNC_FAILED)
+}
+
+/// Whether this version knows the sync status word (it is shown as AWS
+/// wrote it either way).
+pub fn is_known_sync_status(status: &str) -> bool {
+    SYNC_STATUSES.contains(&status)
+}
 
 /// An active sync blocker, as `GetSyncBlockerSummary` describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,7 +157,7 @@ pub fn judge(
         .filter(|b| b.status == BLOCKER_ACTIVE)
         .map(|b| b.blocker)
         .collect();
-    let failed = latest.as_ref().is_some_and(|l| l.status == SYNC_FAILED);
+    let failed = latest.as_ref().is_some_and(|l| attempt_failed(&l.status));
     let status = match (active.is_empty(), failed) {
         (false, _) => BLOCKED,
         (true, true) => FAILED,
@@ -314,6 +328,16 @@ mod tests {
     fn a_failed_sync_without_a_blocker_is_failed() {
         let stack = judge(config(), vec![blocker("b1", "RESOLVED")], sync("FAILED")).unwrap();
         assert_eq!((stack.status.as_str(), stack.blockers.len()), (FAILED, 0));
+    }
+
+    #[test]
+    fn an_unknown_status_word_is_kept_as_aws_wrote_it_and_fails_only_if_it_ends_in_failed() {
+        let stack = judge(config(), Vec::new(), sync("PARTIALLY_FAILED")).unwrap();
+        assert_eq!(stack.status, FAILED);
+        assert_eq!(stack.latest_sync.unwrap().status, "PARTIALLY_FAILED");
+        assert!(!is_known_sync_status("PARTIALLY_FAILED"));
+        assert_eq!(judge(config(), Vec::new(), sync("QUEUED")), None);
+        assert!(SYNC_STATUSES.iter().all(|s| is_known_sync_status(s)));
     }
 
     #[test]

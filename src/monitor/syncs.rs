@@ -7,9 +7,11 @@ use super::report::RegionFailure;
 use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarError, Connections};
 use crate::aws::stacks::Stacks;
-use crate::domain::git_sync::{judge, SyncConfig, SyncedStack};
+use crate::domain::git_sync::{is_known_sync_status, judge, SyncConfig, SyncedStack};
 use crate::domain::watched::Kind;
 use futures_util::stream::{self, StreamExt};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use tokio::time::{timeout_at, Instant};
 
 /// Stacks whose two reads are in flight at once in one region:
@@ -97,6 +99,9 @@ async fn read_stacks(
     loop {
         let error = match timeout_at(deadline, reads.next()).await {
             Ok(Some((sync, Ok((blockers, latest))))) => {
+                if let Some(latest) = &latest {
+                    note_unknown_status(&latest.status);
+                }
                 if let Some(stuck) = judge(sync, blockers, latest) {
                     tag_reads.spawn(stuck, stacks.clone());
                 }
@@ -119,4 +124,35 @@ async fn read_stacks(
         }
     }
     tag_reads
+}
+
+/// Logs a sync status word this version does not know, once per process (a
+/// warm function runs many times); true the first time it is seen.
+fn note_unknown_status(status: &str) -> bool {
+    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    if is_known_sync_status(status) {
+        return false;
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let first = seen.insert(status.to_string());
+    if first {
+        tracing::warn!(
+            status,
+            "a Git sync status this version does not know: shown as AWS wrote it, \
+             and failed only if it ends in FAILED"
+        );
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_status_word_is_logged_once() {
+        assert!(!note_unknown_status("SUCCEEDED"), "a known word");
+        assert!(note_unknown_status("ROLLED_BACK_FAILED"));
+        assert!(!note_unknown_status("ROLLED_BACK_FAILED"), "once");
+    }
 }
