@@ -1,6 +1,7 @@
 """scripts/first-run: invokes the deployed monitor once as a dry run (nothing
-is published, no event put, nothing written) and prints what subscribers
-would get, or the run's error as an error. boto3 from the project's .venv."""
+is published, no event put, nothing written) and prints the monitor's own
+look at it (what was read, what is stuck, what subscribers would get), or
+the run's error as an error. boto3 from the project's .venv."""
 
 from __future__ import annotations
 
@@ -49,20 +50,16 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    def stuck(kind: str) -> int:
-        """Alerted now, and (with a state table) alerted before and not due again."""
-        suppressed = "suppressed" + kind.removeprefix("stuck")
-        return len(result.get(kind) or []) + len(result.get(suppressed) or [])
-
-    print(f"Read: {result.get('scanned', 0)} connections, {result.get('hostsScanned', 0)} hosts, "
-          f"{result.get('syncsScanned', 0)} Git-synced stacks. Stuck: {stuck('stuck')} connections, "
-          f"{stuck('stuckHosts')} hosts, {stuck('stuckSyncs')} Git-synced stacks.")
-    previews = result.get("preview") or []
-    if not previews:
-        # With a state table, what was alerted before and is not due again is not previewed.
-        print("No message would be sent now.")
-    for i, message in enumerate(previews, 1):
-        print(f"\n=== message {i} of {len(previews)} ===\nSubject: {message['subject']}\n\n{message['text'].rstrip()}")
+    # The monitor's own rendering (the one `monitor --once` prints): a second
+    # renderer here would drift from it, and a count of what was not read
+    # must never print as 0.
+    look = result.get("look")
+    if look is None:
+        print(f"first-run: {function} returned no look (deployed from an older template? run "
+              "scripts/deploy); the whole result follows", file=sys.stderr)
+        print(json.dumps(result, indent=2))
+        return 1
+    print(look, end="")
     return 0
 
 

@@ -11,6 +11,37 @@ use super::watched::{impl_watched, Kind, Lifecycle};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The regions where CloudFormation offers Git sync (CloudFormation User
+/// Guide, "Sync stacks with Git sync", docs.aws.amazon.com/AWSCloudFormation/
+/// latest/UserGuide/git-sync.html: "Git sync is available in the
+/// following Regions"). Elsewhere the monitor reads no Git sync, so that an
+/// answer AWS cannot give never marks a region unread on every run. A region
+/// AWS adds is read from the release whose list names it.
+pub const GIT_SYNC_REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-central-1",
+    "eu-south-1",
+    "sa-east-1",
+];
+
+/// Whether AWS offers Git sync in `region`.
+pub fn offers_git_sync(region: &str) -> bool {
+    GIT_SYNC_REGIONS.contains(&region)
+}
+
 /// A stack with an `ACTIVE` blocker: no commit reaches it until a person
 /// resolves the blocker.
 pub const BLOCKED: &str = "BLOCKED";

@@ -112,17 +112,22 @@ impl KindUnread {
             && self.region.as_deref().is_none_or(|r| r == region)
     }
 
-    /// `eu-west-1 (error)`, naming the kind where it is not connections or
-    /// hosts, and the account when `with_account`.
-    pub fn describe(&self, with_account: bool) -> String {
+    /// `eu-west-1`, or `eu-west-1, synced stacks` for a kind other than
+    /// connections and hosts, after the account when `with_account`.
+    pub fn place(&self, with_account: bool) -> String {
         let mut place = self.region.clone().unwrap_or_else(|| "every region".into());
         if with_account {
             place = format!("{} {place}", self.account);
         }
         match self.kind {
-            Kind::Connection | Kind::Host => format!("{place} ({})", self.error),
-            other => format!("{place}, {}s ({})", other.noun(), self.error),
+            Kind::Connection | Kind::Host => place,
+            other => format!("{place}, {}s", other.noun()),
         }
+    }
+
+    /// `eu-west-1 (error)`: the place and why it was not read.
+    pub fn describe(&self, with_account: bool) -> String {
+        format!("{} ({})", self.place(with_account), self.error)
     }
 }
 

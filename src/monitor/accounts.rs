@@ -5,7 +5,7 @@ use super::config::MonitorConfig;
 use super::event::InvalidEvent;
 use super::report::{describe, FailedAccount, Findings};
 use super::rotation::{next_start, rotated, Start};
-use super::scan::{scan_account, OrganizationScan, ScanClients, Scanned};
+use super::scan::{scan_account, AccountScan, OrganizationScan, ScanClients, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
 use crate::domain::account::Account;
 use crate::domain::arn::partition_of;
@@ -30,39 +30,26 @@ pub async fn scan_organization(
         narrow(&mut scanned, narrowed, own, &failed)?;
     }
     let scanned = rotated(scanned, start);
-    let partition = partition_of(&config.own_region);
-    let scans = scanned.iter().map(|account| async move {
-        let clients = timeout_at(
-            deadline,
-            accounts.clients(&account.id, own, &config.member_role_name, partition),
-        )
-        .await;
-        let outcome = match clients {
-            Ok(Ok(clients)) => {
-                let clients = ScanClients {
-                    codestar: &clients.codestar,
-                    stacks: clients.stacks.as_ref(),
-                };
-                Ok(scan_account(config, deadline, clients).await)
-            }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
-        };
-        let in_time = Instant::now() < deadline;
-        (account, outcome, in_time)
-    });
-    let mut outcomes: Vec<_> = stream::iter(scans)
+    let scans = scanned
+        .iter()
+        .map(|account| scan_member(config, deadline, accounts, own, account));
+    let mut outcomes: Vec<MemberOutcome> = stream::iter(scans)
         .buffer_unordered(config.account_concurrency)
         .collect()
         .await;
-    outcomes.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    outcomes.sort_by(|a, b| a.account.id.cmp(&b.account.id));
     let mut findings = Findings {
         accounts: Some(scanned.len()),
         ..Findings::default()
     };
     let mut complete = HashSet::new();
     let mut cut = HashSet::new();
-    for (account, outcome, in_time) in outcomes {
+    for MemberOutcome {
+        account,
+        outcome,
+        in_time,
+    } in outcomes
+    {
         let whole = matches!(&outcome, Ok(scan) if scan.failures.is_empty());
         if !whole && !in_time {
             cut.insert(account.id.clone());
@@ -106,6 +93,47 @@ pub async fn scan_organization(
             next_start: next_start(&scanned, &cut),
         }),
     })
+}
+
+/// One member account's scan, and whether it ended before the deadline
+/// (an account cut short starts the next run's rotation).
+struct MemberOutcome<'a> {
+    account: &'a Account,
+    outcome: Result<AccountScan, String>,
+    in_time: bool,
+}
+
+/// Enters one account through the member role and scans it; a role that
+/// cannot be assumed is that account's error, never the run's.
+async fn scan_member<'a>(
+    config: &MonitorConfig,
+    deadline: Instant,
+    accounts: &Accounts,
+    own: &str,
+    account: &'a Account,
+) -> MemberOutcome<'a> {
+    let partition = partition_of(&config.own_region);
+    let clients = timeout_at(
+        deadline,
+        accounts.clients(&account.id, own, &config.member_role_name, partition),
+    )
+    .await;
+    let outcome = match clients {
+        Ok(Ok(clients)) => {
+            let clients = ScanClients {
+                codestar: &clients.codestar,
+                stacks: clients.stacks.as_ref(),
+            };
+            Ok(scan_account(config, deadline, clients).await)
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("sts:AssumeRole did not finish before the run's deadline".into()),
+    };
+    MemberOutcome {
+        account,
+        outcome,
+        in_time: Instant::now() < deadline,
+    }
 }
 
 /// Keeps the own account and the narrowed ones, each of which must be in

@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod look;
 pub mod metrics;
+pub mod preview;
 pub mod publish;
 pub mod report;
 pub mod rotation;

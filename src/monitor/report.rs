@@ -225,6 +225,13 @@ pub struct RunReport {
     pub failed_regions: Vec<String>,
     /// Each (account, region, kind) that could not be read.
     pub unread: Vec<KindUnread>,
+    /// Watched regions where AWS does not offer Git sync: neither read nor failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub git_sync_unavailable: Vec<String>,
+    /// A request this monitor does not serve (an event from a region it
+    /// does not watch, say), skipped: nothing was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub messages_published: usize,
     /// Events put on `EVENT_BUS`; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,6 +239,10 @@ pub struct RunReport {
     /// A dry run: the subject and email text of each message it would have published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Vec<Preview>>,
+    /// A dry run under Lambda: the run as a person reads it, the same text
+    /// `monitor --once` prints (`preview::render`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub look: Option<String>,
     /// With a state table: remembered ones no longer stuck, announced this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Vec<Connection>>,

@@ -8,6 +8,7 @@ use super::decide::{decide, Alerts, Decision};
 use super::error::{run_failure, MonitorError, UnreadFailure};
 use super::event::{InvalidEvent, RunRequest};
 use super::metrics::{emf_lines, Breadth, MetricScope};
+use super::preview::render;
 use super::publish::{claim, deliver, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
@@ -16,6 +17,7 @@ use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
+use crate::domain::git_sync::SyncTarget;
 use crate::domain::watched::KindUnread;
 use crate::render::batch::Frame;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
@@ -50,6 +52,50 @@ impl Ran {
     }
 }
 
+/// What a request asks of this monitor: a run with its narrowed
+/// configuration, or nothing it serves.
+enum Planned {
+    Run(Box<MonitorConfig>),
+    Skip(String),
+}
+
+/// The synced stacks of `syncs` that `config` watches: an event cannot
+/// widen it. An event from elsewhere (a rule in an unwatched region, the own
+/// region left out of MONITOR_REGIONS) is nothing to serve, not an error
+/// that would page and fill the failure queue; `Err`: nothing is left.
+fn watched_syncs(config: &MonitorConfig, syncs: &[SyncTarget]) -> Result<Vec<SyncTarget>, String> {
+    let watched = config.sync_regions();
+    let (inside, outside): (Vec<_>, Vec<_>) = syncs
+        .iter()
+        .cloned()
+        .partition(|t| config.git_sync && watched.contains(&t.region));
+    if outside.is_empty() {
+        return Ok(inside);
+    }
+    let regions: Vec<&str> = outside.iter().map(|t| t.region.as_str()).collect();
+    let reason = format!(
+        "syncs names stacks this monitor does not watch (GIT_SYNC={}, Git sync read in {}; \
+         skipped: {})",
+        config.git_sync,
+        watched.join(", "),
+        regions.join(", ")
+    );
+    if inside.is_empty() {
+        return Err(reason);
+    }
+    tracing::warn!(%reason, "part of the request skipped");
+    Ok(inside)
+}
+
+/// The result of a request skipped for `reason`, logged once here.
+fn skipped(reason: String) -> RunReport {
+    tracing::warn!(%reason, "request skipped: nothing read");
+    RunReport {
+        skipped: Some(reason),
+        ..RunReport::default()
+    }
+}
+
 pub struct Monitor {
     config: MonitorConfig,
     adapters: Adapters,
@@ -80,10 +126,16 @@ impl Monitor {
         let now = request.time.unwrap_or_else(Utc::now);
         let account = function_arn.split(':').nth(4).unwrap_or_default();
         let deadline = Instant::now() + remaining.saturating_sub(FINISH_MARGIN);
-        let config = self.config_for(&request)?;
+        let config = match self.config_for(&request)? {
+            Planned::Run(config) => config,
+            Planned::Skip(reason) => return Ok(skipped(reason)),
+        };
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
-        let ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
+        let mut ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
         print_metrics(&request, &config, &ran.report);
+        if config.dry_run {
+            ran.report.look = Some(render(&ran.report, account, &config.own_region));
+        }
         log_counts(&ran.report);
         ran.into_result()
     }
@@ -91,7 +143,7 @@ impl Monitor {
     /// The configuration with the request's narrowing applied. Accounts
     /// narrow only an organization-wide scope (and only to accounts in it,
     /// checked once they are discovered): a single-account monitor refuses.
-    fn config_for(&self, request: &RunRequest) -> Result<MonitorConfig, InvalidEvent> {
+    fn config_for(&self, request: &RunRequest) -> Result<Planned, InvalidEvent> {
         let mut config = self.config.clone();
         if request.regions.is_some() {
             config.regions = request.regions.clone();
@@ -110,25 +162,12 @@ impl Monitor {
             config.narrowed_accounts = Some(accounts.clone());
         }
         if let Some(syncs) = &request.syncs {
-            // Only what the configuration watches: an event cannot widen it.
-            let watched = self.config.watched_regions();
-            let outside: Vec<&str> = syncs
-                .iter()
-                .map(|t| t.region.as_str())
-                .filter(|r| !watched.iter().any(|w| w == r))
-                .collect();
-            if !self.config.git_sync || !outside.is_empty() {
-                return Err(InvalidEvent(format!(
-                    "syncs names stacks this monitor does not watch (GIT_SYNC={}, watched \
-                     regions {}; outside them: {})",
-                    self.config.git_sync,
-                    watched.join(", "),
-                    outside.join(", ")
-                )));
+            match watched_syncs(&self.config, syncs) {
+                Ok(inside) => config.narrowed_syncs = Some(inside),
+                Err(reason) => return Ok(Planned::Skip(reason)),
             }
-            config.narrowed_syncs = Some(syncs.clone());
         }
-        Ok(config)
+        Ok(Planned::Run(Box::new(config)))
     }
 
     /// One run, finished by `deadline`. `account` names the account in the
@@ -142,8 +181,13 @@ impl Monitor {
         now: DateTime<Utc>,
         deadline: Instant,
     ) -> Result<Ran, MonitorError> {
-        let config = self.config_for(request)?;
-        self.run_with(&config, account, now, deadline).await
+        match self.config_for(request)? {
+            Planned::Run(config) => self.run_with(&config, account, now, deadline).await,
+            Planned::Skip(reason) => Ok(Ran {
+                report: skipped(reason),
+                failure: None,
+            }),
+        }
     }
 
     /// `run` with the narrowed configuration.
@@ -162,6 +206,7 @@ impl Monitor {
         } = self.scan(config, account, now, scan_deadline).await?;
         log_unread(&findings.unread);
         let mut report = RunReport::from_findings(findings);
+        report.git_sync_unavailable = config.git_sync_unavailable();
         let deadlines = Deadlines::after_scan(deadline);
         let organization_wide = organization.is_some();
         let (failed_accounts, complete_accounts) = match organization {

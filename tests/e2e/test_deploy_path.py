@@ -146,7 +146,8 @@ def test_first_run_prints_the_deployed_monitors_preview(aws, codestar, lambda_fu
                                           "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:never"})
     ran = first_run(aws, monitor)
     assert ran.returncode == 0, ran.stderr
-    assert "Stuck: 1 connections, 0 hosts, 0 Git-synced stacks." in ran.stdout, ran.stdout
+    assert "Stuck: 1 connections, 0 hosts, 0 Git-synced stacks (0 muted by the ignore tag)." in ran.stdout, ran.stdout
+    assert ran.stdout.startswith("A dry run of connection-watch for account 123456789012 from us-east-1"), ran.stdout
     assert "=== message 1 of 1 ===\nSubject: 1 CodeStar connection needs attention (1 PENDING)" in ran.stdout
     assert pending in ran.stdout
 

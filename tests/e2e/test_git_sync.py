@@ -142,7 +142,28 @@ def test_a_failed_sync_event_runs_the_monitor_for_that_stack_only(aws, codestar,
     assert again.ok, again.body
     assert again.body["resolvedSyncs"] == [] and again.body["resolved"] == [], again.body
 
+    # An event this monitor does not serve is skipped, not a Lambda error that
+    # would set off the errors alarm and fill the failure queue.
+    codestar.take_calls()
+    aws.drain(queue)
     outside = lambda_function("monitor", env).invoke({"syncs": [{"region": "ap-south-1", "resourceName": web}]})
-    assert not outside.ok and "does not watch" in outside.error_message, outside.body
+    assert outside.ok and "does not watch" in outside.body["skipped"], outside.body
     off = lambda_function("monitor", {**env, "GIT_SYNC": "false"}).invoke(request)
-    assert not off.ok and "GIT_SYNC=false" in off.error_message, off.body
+    assert off.ok and "GIT_SYNC=false" in off.body["skipped"], off.body
+    assert codestar.take_calls() == {}, "a skipped request reads nothing"
+    assert aws.drain(queue) == []
+
+
+def test_a_watched_region_without_git_sync_is_not_available_neither_read_nor_failed(codestar, lambda_function):
+    # af-south-1 is not in the CloudFormation User Guide's Git sync region list.
+    suffix = uuid.uuid4().hex[:6]
+    synced(codestar, [f"here-{suffix}"])
+    codestar.set_faults("af-south-1", deny=True, operations=["ListRepositoryLinks"])
+    codestar.take_calls()
+    env = {"MONITOR_REGIONS": f"{REGION},af-south-1", "DRY_RUN": "true", "USED_BY": "none"}
+    run = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert run.ok, run.body
+    assert run.body["gitSyncUnavailable"] == ["af-south-1"], run.body
+    assert run.body["unread"] == [] and run.body["failedRegions"] == [], run.body
+    assert codestar.take_calls()["ListRepositoryLinks"] == 1, "read in eu-west-1 only"
+    assert "Git sync is not offered by AWS in af-south-1" in run.body["look"], run.body["look"]

@@ -124,25 +124,33 @@ def test_a_failed_publish_leaves_the_state_unchanged(aws, codestar, lambda_funct
     assert states[changes] == "new" and states[stays] == "ongoing"
 
 
-def test_a_region_that_fails_to_scan_resolves_nothing(aws, codestar, lambda_function, table):
+def test_a_region_that_fails_to_scan_resolves_only_what_was_read(aws, codestar, lambda_function, table):
     topic_arn, queue_url = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
     codestar.seed("us-east-1", 1, "PENDING")
-    codestar.seed("eu-west-1", 2, "ERROR")
+    errored = codestar.seed("eu-west-1", 2, "ERROR")
+    host = codestar.add_host("eu-west-1", f"ghe-{uuid.uuid4().hex[:6]}", status="PENDING")
     monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1,eu-west-1",
                                           "STATE_TABLE": table})
     assert monitor.invoke(scheduled(T0)).ok
     aws.drain(queue_url)
 
-    # Handshakes completed in eu-west-1, but that region cannot be read: the
-    # listing (global) shows them AVAILABLE, yet nothing there is resolved.
-    for c in codestar.connections("eu-west-1"):
-        codestar.set_status(c.arn, "AVAILABLE")
+    # Handshakes completed in eu-west-1, and its host set up, but that region
+    # cannot be read. The connection listing is global and read from
+    # us-east-1: it shows them AVAILABLE, so they resolve; the host, whose
+    # listing is the region's own, stays as it was (docs/reference.md, "One
+    # kind's trouble stays in its kind").
+    for arn in errored:
+        codestar.set_status(arn, "AVAILABLE")
+    codestar.set_host_status(host, "AVAILABLE")
     codestar.set_faults("eu-west-1", fail_all=True)
     failed = monitor.invoke(scheduled(at(1)))
     assert failed.error_type == "RegionsFailed"
     assert failed.body["errorMessage"].startswith("could not scan eu-west-1")
-    assert aws.drain(queue_url) == []
-    assert len(items(aws, table)) == 3
+    [note] = aws.drain(queue_url)
+    assert connections(note) == {arn: "resolved" for arn in errored}
+    assert hosts(note) == {}
+    assert {i["arn"]["S"] for i in items(aws, table)} >= {host}
+    assert len(items(aws, table)) == 2, "the us-east-1 connection and the unread host"
 
 
 def test_overlapping_runs_do_not_both_alert_a_connection(aws, codestar, lambda_function, table):

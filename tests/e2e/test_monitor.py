@@ -242,8 +242,10 @@ def test_bad_configuration_stops_start_up_naming_the_variable(lambda_function, v
 
 
 def test_logs_are_json_under_lambda_advanced_logging(codestar, lambda_function):
-    codestar.seed("us-east-1", 1, "PENDING")
-    monitor = lambda_function("monitor", {"DRY_RUN": "true", "AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    # Nothing stuck, so nothing is published; not a dry run, which writes no metric.
+    codestar.seed("us-east-1", 1, "AVAILABLE")
+    monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+                                          "AWS_LAMBDA_LOG_FORMAT": "JSON"})
     assert monitor.invoke({}).ok
     parsed = [json.loads(line) for line in monitor.wait_for_log("run finished") if line.strip()]
     assert any(p.get("fields", {}).get("message") == "run finished" for p in parsed)

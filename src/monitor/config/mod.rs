@@ -4,7 +4,6 @@ use crate::domain::account::AccountScope;
 use crate::domain::arn::{is_region, parse_account, parse_region};
 use crate::domain::connection::{CONNECTION_STATUSES, PROVIDER_TYPES};
 use crate::domain::git_sync::SyncTarget;
-use crate::domain::watched::Kind;
 use chrono::Duration;
 use thiserror::Error;
 
@@ -12,6 +11,7 @@ pub use crate::domain::watched::DEFAULT_IGNORE_TAG;
 use used_by::{used_by, used_by_regions};
 pub use used_by::{UsedBy, UsedByRegions};
 
+mod scope;
 mod used_by;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -163,70 +163,6 @@ impl MonitorConfig {
             git_sync,
             narrowed_syncs: None,
         })
-    }
-
-    /// Whether connections of this home region are watched.
-    pub fn watches(&self, region: &str) -> bool {
-        self.regions
-            .as_ref()
-            .is_none_or(|regions| regions.iter().any(|r| r == region))
-    }
-
-    /// Whether hosts of this region are listed.
-    pub fn lists_hosts_in(&self, region: &str) -> bool {
-        self.host_regions().iter().any(|r| r == region)
-    }
-
-    /// The regions whose hosts are listed: none in a run narrowed to synced stacks.
-    pub fn host_regions(&self) -> Vec<String> {
-        if self.narrowed_syncs.is_some() {
-            return Vec::new();
-        }
-        self.watched_regions()
-    }
-
-    /// `MONITOR_REGIONS`, or the own region: where regional things are watched.
-    pub fn watched_regions(&self) -> Vec<String> {
-        self.regions
-            .clone()
-            .unwrap_or_else(|| vec![self.own_region.clone()])
-    }
-
-    /// The regions whose synced stacks are read, each once.
-    pub fn sync_regions(&self) -> Vec<String> {
-        match &self.narrowed_syncs {
-            Some(targets) => {
-                let mut regions: Vec<String> = targets.iter().map(|t| t.region.clone()).collect();
-                regions.sort();
-                regions.dedup();
-                regions
-            }
-            None if self.git_sync => self.watched_regions(),
-            None => Vec::new(),
-        }
-    }
-
-    /// Whether this run reads the synced stack `name` of `region`.
-    pub fn reads_sync(&self, region: &str, name: &str) -> bool {
-        match &self.narrowed_syncs {
-            Some(targets) => targets.iter().any(|t| t.covers(region, name)),
-            None => self.git_sync && self.watched_regions().iter().any(|r| r == region),
-        }
-    }
-
-    /// The kinds an account's scan reads: connections and hosts, and synced
-    /// stacks where Git sync is watched.
-    pub fn scanned_kinds(&self) -> Vec<Kind> {
-        let mut kinds = vec![Kind::Connection, Kind::Host];
-        if !self.sync_regions().is_empty() {
-            kinds.push(Kind::GitSync);
-        }
-        kinds
-    }
-
-    /// A run for synced stacks only: connections and hosts are not listed.
-    pub fn syncs_only(&self) -> bool {
-        self.narrowed_syncs.is_some()
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
