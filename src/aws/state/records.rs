@@ -1,6 +1,4 @@
-//! The DynamoDB state table of the alert lifecycle: one record per stuck
-//! connection or host (partition `region`, the home region; sort `arn`; TTL
-//! `expiresAt`).
+//! The lifecycle's records, loaded by key and written under claims.
 //!
 //! Two overlapping runs must not both alert a connection, and state may
 //! change only after the alert went out. So a run first *claims* each record
@@ -9,48 +7,27 @@
 //! records in batches, or releases the claims if the publish failed. A claim
 //! left by a run that died expires after `CLAIM_LEASE`.
 //!
-//! Beside the records, under a partition no region is named, the table keeps
-//! the account cursor, the pipeline caches (up to 390 KB each) and the
-//! index of the partitions that hold records. A run loads the records by
-//! key, partition by partition, so it never reads (nor pays for) a cache
-//! item it does not want: a Scan reads every item whatever it filters.
+//! A run loads the records by key, partition by partition, through the
+//! index of the partitions that hold records, so it never reads (nor pays
+//! for) a cache item it does not want: a Scan reads every item whatever it
+//! filters.
 
-use super::sdk::{pause_before_resend, PARTIAL_ATTEMPTS};
+use super::{key, n, rfc3339, s, Item, StateError, StateTable, BESIDE_RECORDS, RECORD_TTL_SLACK};
+use crate::aws::sdk::{pause_before_resend, PARTIAL_ATTEMPTS};
 use crate::domain::lifecycle::{Change, Prior, Stored};
 use crate::domain::watched::Kind;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::stream::{self, StreamExt};
-use std::collections::HashMap;
-use thiserror::Error;
 
 /// How long a claim holds when its run never commits nor releases it.
 pub const CLAIM_LEASE: Duration = Duration::minutes(5);
-/// The key of the organization-wide account cursor; no region is named so.
-const CURSOR_REGION: &str = "connection-watch";
-const CURSOR_ARN: &str = "account-cursor";
 /// The item listing the partitions (home regions) that hold records, as a
 /// string set `regions`; a claim adds its region before it writes there.
 const INDEX_ARN: &str = "record-regions";
-/// Records outlive their last alert by this much beyond the repeat interval,
-/// so a removed deployment leaves nothing behind for ever.
-const RECORD_TTL_SLACK: Duration = Duration::days(30);
 const WRITES_IN_FLIGHT: usize = 8;
-/// DynamoDB's item limit is 400 KB, names and values together (Developer
-/// Guide, "Service, account, and table quotas"): what a cache item may hold,
-/// with room for its keys.
-pub const PIPELINE_CACHE_MAX_BYTES: usize = 390 * 1024;
 const BATCH: usize = 25;
-
-#[derive(Debug, Error)]
-#[error("state table {table}: {operation} failed: {message}")]
-pub struct StateError {
-    pub table: String,
-    pub operation: &'static str,
-    pub message: String,
-}
 
 /// What the table holds: the records this version reads, and the ARNs of
 /// those it cannot.
@@ -68,37 +45,6 @@ pub enum Writes {
     Forbidden,
 }
 
-#[derive(Clone, Debug)]
-pub struct StateTable {
-    client: Client,
-    table: String,
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-impl StateTable {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
-    }
-
-    /// `operation` did not finish before the run's deadline.
-    pub fn timed_out(&self, operation: &'static str) -> StateError {
-        StateError {
-            table: self.table.clone(),
-            operation,
-            message: "no answer before the run's deadline".into(),
-        }
-    }
-
-    fn error(&self, operation: &'static str, e: impl std::error::Error) -> StateError {
-        StateError {
-            table: self.table.clone(),
-            operation,
-            message: DisplayErrorContext(e).to_string(),
-        }
-    }
-}
-
 /// Loading the records, by key.
 impl StateTable {
     /// Every record: the index of the partitions that hold records, then a
@@ -110,7 +56,7 @@ impl StateTable {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, INDEX_ARN)))
+            .set_key(Some(key(BESIDE_RECORDS, INDEX_ARN)))
             .consistent_read(true)
             .send()
             .await
@@ -158,7 +104,7 @@ impl StateTable {
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| self.error("Scan", e))?;
             let region = item.get("region").and_then(|v| v.as_s().ok());
-            if let Some(region) = region.filter(|r| *r != CURSOR_REGION) {
+            if let Some(region) = region.filter(|r| *r != BESIDE_RECORDS) {
                 regions.insert(region.clone());
             }
             sort_into(&mut loaded, &item);
@@ -177,7 +123,7 @@ impl StateTable {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, INDEX_ARN)));
+            .set_key(Some(key(BESIDE_RECORDS, INDEX_ARN)));
         let request = if regions.is_empty() {
             request
                 .update_expression("SET indexedAt = if_not_exists(indexedAt, :now)")
@@ -330,109 +276,6 @@ impl StateTable {
     }
 }
 
-/// The organization-wide account cursor (`monitor::rotation`), one item
-/// beside the records.
-impl StateTable {
-    /// Where the last organization-wide run was cut off, if it was.
-    pub async fn load_cursor(&self) -> Result<Option<String>, StateError> {
-        self.get_string(CURSOR_ARN, "cursor", "GetItem (account cursor)", true)
-            .await
-    }
-
-    /// The pipeline definitions last cached for `account`'s `region` (JSON, as
-    /// `ConsumerClients::export` wrote it), so a cold start need not read
-    /// every pipeline again. One item beside the cursor, which `load` passes
-    /// over.
-    pub async fn load_pipelines(
-        &self,
-        account: &str,
-        region: &str,
-    ) -> Result<Option<String>, StateError> {
-        let arn = pipelines_key(account, region);
-        self.get_string(&arn, "pipelines", "GetItem (pipeline cache)", false)
-            .await
-    }
-
-    /// A string `attribute` of the item `arn` under the cursor's partition,
-    /// where the table keeps what is not a record.
-    async fn get_string(
-        &self,
-        arn: &str,
-        attribute: &str,
-        operation: &'static str,
-        consistent: bool,
-    ) -> Result<Option<String>, StateError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, arn)))
-            .consistent_read(consistent)
-            .send()
-            .await
-            .map_err(|e| self.error(operation, e))?;
-        Ok(out
-            .item()
-            .and_then(|item| item.get(attribute))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
-    }
-
-    /// Caches `account`'s pipeline definitions of `region`; an item outlives its last
-    /// write by `RECORD_TTL_SLACK`. A cache over DynamoDB's item limit is
-    /// not written (the next cold start reads the pipelines instead).
-    pub async fn save_pipelines(
-        &self,
-        account: &str,
-        region: &str,
-        pipelines: &str,
-    ) -> Result<(), StateError> {
-        if pipelines.len() > PIPELINE_CACHE_MAX_BYTES {
-            return Err(StateError {
-                table: self.table.clone(),
-                operation: "UpdateItem (pipeline cache)",
-                message: format!(
-                    "{} bytes of definitions exceed what one item holds; not cached",
-                    pipelines.len()
-                ),
-            });
-        }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, &pipelines_key(account, region))))
-            .update_expression("SET pipelines = :p, expiresAt = :ttl")
-            .expression_attribute_values(":p", s(pipelines))
-            .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("UpdateItem (pipeline cache)", e))
-    }
-
-    /// Remembers where the next organization-wide run starts (`None`: from
-    /// the time). One item, with neither `kind` nor `lastAlerted`, which
-    /// `load` passes over.
-    pub async fn save_cursor(&self, cursor: Option<&str>) -> Result<(), StateError> {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CURSOR_REGION, CURSOR_ARN)));
-        let request = match cursor {
-            Some(cursor) => request
-                .update_expression("SET cursor = :cursor")
-                .expression_attribute_values(":cursor", s(cursor)),
-            None => request.update_expression("REMOVE cursor"),
-        };
-        request
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("UpdateItem (account cursor)", e))
-    }
-}
-
 /// One loaded item: a record, another version's record (named in
 /// `unreadable`), or an item that is no record.
 fn sort_into(loaded: &mut Loaded, item: &Item) {
@@ -468,31 +311,6 @@ fn write_request(change: &Change, repeat_interval: Duration) -> WriteRequest {
             )
             .build(),
     }
-}
-
-/// The table's key: partition `region` (the home region), sort `arn`.
-/// The pipeline cache's item of an account's region (under the cursor's partition).
-fn pipelines_key(account: &str, region: &str) -> String {
-    format!("pipeline-cache/{account}/{region}")
-}
-
-fn key(region: &str, arn: &str) -> Item {
-    Item::from([
-        ("region".to_string(), s(region)),
-        ("arn".to_string(), s(arn)),
-    ])
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 pub fn to_item(record: &Stored, repeat_interval: Duration) -> Item {

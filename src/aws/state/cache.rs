@@ -1,0 +1,64 @@
+//! The pipeline definitions cached per account and region, so a cold
+//! start need not read every pipeline again: one item each, beside the
+//! records, which the records' load passes over.
+
+use super::{key, n, s, StateError, StateTable, BESIDE_RECORDS, RECORD_TTL_SLACK};
+use chrono::Utc;
+
+/// DynamoDB's item limit is 400 KB, names and values together (Developer
+/// Guide, "Service, account, and table quotas"): what a cache item may hold,
+/// with room for its keys.
+pub const PIPELINE_CACHE_MAX_BYTES: usize = 390 * 1024;
+
+impl StateTable {
+    /// The pipeline definitions last cached for `account`'s `region` (JSON, as
+    /// `ConsumerClients::export` wrote it), so a cold start need not read
+    /// every pipeline again. One item beside the cursor, which `load` passes
+    /// over.
+    pub async fn load_pipelines(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<String>, StateError> {
+        let arn = pipelines_key(account, region);
+        self.get_string(&arn, "pipelines", "GetItem (pipeline cache)", false)
+            .await
+    }
+
+    /// Caches `account`'s pipeline definitions of `region`; an item outlives its last
+    /// write by `RECORD_TTL_SLACK`. A cache over DynamoDB's item limit is
+    /// not written (the next cold start reads the pipelines instead).
+    pub async fn save_pipelines(
+        &self,
+        account: &str,
+        region: &str,
+        pipelines: &str,
+    ) -> Result<(), StateError> {
+        if pipelines.len() > PIPELINE_CACHE_MAX_BYTES {
+            return Err(StateError {
+                table: self.table.clone(),
+                operation: "UpdateItem (pipeline cache)",
+                message: format!(
+                    "{} bytes of definitions exceed what one item holds; not cached",
+                    pipelines.len()
+                ),
+            });
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(BESIDE_RECORDS, &pipelines_key(account, region))))
+            .update_expression("SET pipelines = :p, expiresAt = :ttl")
+            .expression_attribute_values(":p", s(pipelines))
+            .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("UpdateItem (pipeline cache)", e))
+    }
+}
+
+/// The pipeline cache's item of an account's region (under the cursor's partition).
+fn pipelines_key(account: &str, region: &str) -> String {
+    format!("pipeline-cache/{account}/{region}")
+}
