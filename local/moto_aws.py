@@ -226,6 +226,24 @@ def _extend_moto() -> None:
         pipeline_calls.append({"call": "StartPipelineExecution", "account": key[0], "region": key[1], **params})
         return answer
 
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self):
+        # moto has the matcher its rules use but answers nothing here. AWS
+        # requires the event's envelope fields (API reference, TestEventPattern,
+        # `Event`: id, account, source, time, region, detail-type; resources
+        # may be empty) and refuses a pattern it cannot parse.
+        params = json.loads(self.body or "{}")
+        _checked("events", "TestEventPattern", params)
+        event = json.loads(params["Event"])
+        missing = [f for f in ("id", "account", "source", "time", "region", "detail-type") if f not in event]
+        if missing:
+            raise JsonRESTError("InvalidEventPatternException", f"the event has no {', '.join(missing)}")
+        pattern = EventPattern.load(params["EventPattern"])
+        return json.dumps({"Result": pattern.matches_event(event)})
+
+    EventsHandler.test_event_pattern = test_event_pattern
     CodePipelineResponse.get_pipeline_state = get_pipeline_state
     CodePipelineResponse.retry_stage_execution = retry_stage_execution
     CodePipelineResponse.start_pipeline_execution = start_pipeline_execution

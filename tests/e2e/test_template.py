@@ -63,7 +63,9 @@ def test_the_monitors_alarms_stay_out_of_the_alert_stream():
     resources = template()["Resources"]
     for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
         properties = resources[alarm]["Properties"]
-        assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "OperationsTopic"}], alarm
+        assert properties["AlarmActions"] == [{"Ref": "OperationsTopic"}], alarm
+    [recovered] = resources["MonitorAlarmsRecoveredRule"]["Properties"]["Targets"]
+    assert recovered["Arn"] == {"Ref": "OperationsTopic"}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             assert {"Ref": "AlertTopic"} not in resource["Properties"].get("AlarmActions", []), name
@@ -221,3 +223,57 @@ def test_git_sync_failures_invoke_the_monitor_for_both_spellings_and_only_with_g
         assert permission["Condition"] == "WatchesGitSync"
     env = resources["MonitorFunction"]["Properties"]["Environment"]["Variables"]
     assert env["GIT_SYNC"] == {"Ref": "GitSync"}
+
+
+def alarm_state_change(alarm: str, previous: str, state: str) -> dict:
+    """A CloudWatch Alarm State Change event as the CloudWatch User Guide's
+    "Alarm events and EventBridge" shows it, cut to what rules read."""
+    arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
+    return {
+        "version": "0", "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+        "account": "123456789012", "time": "2026-12-07T05:04:40Z", "region": "us-east-1",
+        "resources": [arn],
+        "detail": {"alarmName": alarm,
+                   "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "2026-12-07T05:04:40.000+0000"},
+                   "previousState": {"value": previous, "reason": "Unchecked: Initial alarm creation",
+                                     "timestamp": "2026-12-07T04:04:40.000+0000"}},
+    }
+
+
+def test_a_healthy_first_deploy_notifies_nobody_and_a_recovery_from_alarm_is_told(aws):
+    """A new alarm starts in INSUFFICIENT_DATA and the first run moves it to OK:
+    OK actions would message the operations topic then. The operations alarms
+    have none; the recovery rule, matched by EventBridge's TestEventPattern,
+    tells only ALARM to OK, as a chat custom notification."""
+    import jsonschema
+
+    resources = template()["Resources"]
+    for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
+        assert "OKActions" not in resources[alarm]["Properties"], alarm
+    rule = resources["MonitorAlarmsRecoveredRule"]["Properties"]
+    pattern = json.loads(json.dumps(rule["EventPattern"]), object_hook=lambda node: (
+        f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{node['Fn::GetAtt'][0]}"
+        if "Fn::GetAtt" in node else node))
+    events = aws.client("events")
+
+    def matches(event: dict) -> bool:
+        return events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"]
+
+    for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
+        assert matches(alarm_state_change(alarm, "ALARM", "OK")), alarm
+        assert not matches(alarm_state_change(alarm, "INSUFFICIENT_DATA", "OK")), "the first run"
+        assert not matches(alarm_state_change(alarm, "OK", "ALARM")), "told by AlarmActions"
+    assert not matches(alarm_state_change("someone-elses-alarm", "ALARM", "OK"))
+
+    transformer = rule["Targets"][0]["InputTransformer"]
+    event = alarm_state_change("MonitorErrorsAlarm", "ALARM", "OK")
+    message = transformer["InputTemplate"]
+    for name, path in transformer["InputPathsMap"].items():
+        value = event
+        for part in path[2:].split("."):
+            value = value[part]
+        message = message.replace(f"<{name}>", value)
+    schema = json.loads((ROOT / "tests" / "chatbot-custom-notification.schema.json").read_text())
+    jsonschema.validate(json.loads(message), schema)
+    assert "MonitorErrorsAlarm is OK again" in message
