@@ -277,3 +277,15 @@ def test_a_healthy_first_deploy_notifies_nobody_and_a_recovery_from_alarm_is_tol
     schema = json.loads((ROOT / "tests" / "chatbot-custom-notification.schema.json").read_text())
     jsonschema.validate(json.loads(message), schema)
     assert "MonitorErrorsAlarm is OK again" in message
+
+
+def test_the_blind_alarm_reads_every_count_of_what_a_run_could_not_see():
+    """FailedRegions, FailedAccounts and UnreadKinds (the monitor's metrics.rs),
+    summed: a denied Git sync read in one region is blindness too."""
+    metrics = template()["Resources"]["MonitorBlindAlarm"]["Properties"]["Metrics"]
+    [expression] = [m for m in metrics if "Expression" in m]
+    read = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
+    assert sorted(read.values()) == ["FailedAccounts", "FailedRegions", "UnreadKinds"]
+    assert sorted(expression["Expression"].split(" + ")) == sorted(read)
+    source = (ROOT / "src" / "monitor" / "metrics.rs").read_text()
+    assert '&["FailedRegions", "FailedAccounts", "UnreadKinds"]' in source
