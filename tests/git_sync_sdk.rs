@@ -161,6 +161,7 @@ fn tags(stack: &'static str, tags: &'static [(&'static str, &'static str)]) -> R
         .then_output(move || {
             let mut built = Stack::builder()
                 .stack_name(stack)
+                .stack_id(stack_id(stack))
                 .stack_status(StackStatus::UpdateComplete)
                 .creation_time(aws_sdk_cloudformation::primitives::DateTime::from_secs(0));
             for (k, v) in tags {
@@ -170,6 +171,11 @@ fn tags(stack: &'static str, tags: &'static [(&'static str, &'static str)]) -> R
                 .stacks(built.build())
                 .build()
         })
+}
+
+/// A real StackId: the name, then a uuid.
+fn stack_id(stack: &str) -> String {
+    format!("arn:aws:cloudformation:{REGION}:123456789012:stack/{stack}/4a1b2c3d-0000-4000-8000-00000000abcd")
 }
 
 fn config() -> MonitorConfig {
@@ -386,6 +392,24 @@ async fn a_refused_stack_read_costs_only_that_stack() {
         .map(|s| s.resource_name.as_str())
         .collect();
     assert_eq!(stuck, ["blocked"]);
+    // Shown by its real StackId, and linked by it (encoded in the console's query).
+    let blocked = &found.tagged.stuck[0];
+    assert_eq!(
+        blocked.stack_id.as_deref(),
+        Some(stack_id("blocked").as_str())
+    );
+    assert!(
+        blocked.console_url.ends_with(&format!(
+            "stackId=arn%3Aaws%3Acloudformation%3A{REGION}%3A123456789012%3Astack%2Fblocked%2F4a1b2c3d-0000-4000-8000-00000000abcd"
+        )),
+        "{}",
+        blocked.console_url
+    );
+    assert_eq!(
+        blocked.arn,
+        format!("arn:aws:cloudformation:{REGION}:123456789012:stack/blocked"),
+        "the lifecycle key stays the sync identity"
+    );
     let mut errors: Vec<String> = found
         .tagged
         .failures
@@ -448,6 +472,16 @@ async fn the_ignore_tag_on_the_stack_mutes_it() {
         .map(|s| s.resource_name.as_str())
         .collect();
     assert_eq!(stuck, ["gone"]);
+    let gone = &found.tagged.stuck[0];
+    assert_eq!(
+        gone.stack_id, None,
+        "no id to show for a stack that is gone"
+    );
+    assert!(
+        gone.console_url.ends_with("stackId=gone"),
+        "{}",
+        gone.console_url
+    );
     assert!(
         found.tagged.failures.is_empty(),
         "{:?}",

@@ -405,9 +405,16 @@ fn a_git_sync_alert() {
     let mut resolved = synced("dns-prod", false, "FAILED");
     resolved.lifecycle = in_state(AlertState::Resolved, 30);
     let syncs = [
-        SyncedStack {
-            lifecycle: in_state(AlertState::New, 0),
-            ..synced("network-prod", true, "FAILED")
+        {
+            // Described: shown and linked by its real StackId.
+            let mut described = synced("network-prod", true, "FAILED");
+            described.described(format!(
+                "arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/network-prod/6f1c7e20-9a3b-11ef-8e4d-0a1b2c3d4e5f"
+            ));
+            SyncedStack {
+                lifecycle: in_state(AlertState::New, 0),
+                ..described
+            }
         },
         SyncedStack {
             lifecycle: in_state(AlertState::Ongoing, 26),

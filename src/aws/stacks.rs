@@ -1,5 +1,5 @@
-//! CloudFormation, for the tags of a stuck synced stack (the ignore tag):
-//! `DescribeStacks` in the stack's region, only for stacks found stuck.
+//! CloudFormation, for the id and tags (the ignore tag) of a stuck synced
+//! stack: `DescribeStacks` in the stack's region, only for stacks found stuck.
 
 use super::codestar::CodestarError;
 use crate::domain::watched::Tags;
@@ -49,24 +49,38 @@ pub struct Stacks {
     client: Client,
 }
 
+/// What DescribeStacks says of a stack the monitor reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Described {
+    /// `arn:...:stack/<name>/<uuid>`; `None` for a stack that no longer exists.
+    pub stack_id: Option<String>,
+    pub tags: Tags,
+}
+
 impl Stacks {
-    /// The tags of the stack `name`. A stack that no longer exists has
-    /// none: its sync configuration is still alerted, never dropped
+    /// The id and tags of the stack `name`. A stack that no longer exists
+    /// has neither: its sync configuration is still alerted, never dropped
     /// unseen. DescribeStacks answers `ValidationError` ("Stack with id
     /// ... does not exist", API reference) for an unknown name.
-    pub async fn tags(&self, name: &str) -> Result<Tags, CodestarError> {
+    pub async fn describe(&self, name: &str) -> Result<Described, CodestarError> {
         match self.client.describe_stacks().stack_name(name).send().await {
             Ok(out) => Ok(out
                 .stacks()
-                .iter()
-                .flat_map(|s| s.tags())
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect()),
+                .first()
+                .map(|s| Described {
+                    stack_id: s.stack_id().map(str::to_string),
+                    tags: s
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                        .collect(),
+                })
+                .unwrap_or_default()),
             Err(e)
                 if e.code() == Some("ValidationError")
                     && e.message().is_some_and(|m| m.contains("does not exist")) =>
             {
-                Ok(Tags::new())
+                Ok(Described::default())
             }
             Err(e) => Err(CodestarError::from_sdk("DescribeStacks", e)),
         }

@@ -84,6 +84,8 @@ pub fn account_in(arn: &str) -> Option<&str> {
 /// click away: "Git sync status dashboard", CloudFormation User Guide).
 pub fn stack_console_url(partition: &str, region: &str, stack: &str) -> String {
     let domain = console_domain(partition, region);
+    // A stack id is an ARN: its `:` and `/` are encoded inside the fragment's query.
+    let stack = stack.replace(':', "%3A").replace('/', "%2F");
     format!(
         "https://{domain}/cloudformation/home?region={region}#/stacks/stackinfo?stackId={stack}"
     )

@@ -162,6 +162,12 @@ pub struct SyncedStack {
     /// The active blockers.
     pub blockers: Vec<Blocker>,
     pub latest_sync: Option<LatestSync>,
+    /// The stack's real id, `arn:...:stack/<name>/<uuid>`, from
+    /// DescribeStacks; absent when the stack could not be described (it no
+    /// longer exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+    /// The console's stack page: by `stack_id` once it is known, else by name.
     pub console_url: String,
     /// Organization-wide: the account it belongs to, and its name when
     /// AWS Organizations knows it.
@@ -174,6 +180,17 @@ pub struct SyncedStack {
 }
 
 impl_watched!(SyncedStack, Kind::GitSync, resource_name);
+
+impl SyncedStack {
+    /// Names the stack by the id DescribeStacks gave, and links the console
+    /// to it: the console's `stackId` takes a stack's id (a name finds only
+    /// a stack that is not deleted, and may find another of that name).
+    pub fn described(&mut self, stack_id: String) {
+        let partition = self.arn.split(':').nth(1).unwrap_or("aws");
+        self.console_url = stack_console_url(partition, &self.region, &stack_id);
+        self.stack_id = Some(stack_id);
+    }
+}
 
 /// The stack `config` syncs, when it is stuck: a blocker in
 /// `LatestBlockers` is `ACTIVE` (`BLOCKED`, which wins), or the latest
@@ -218,6 +235,7 @@ pub fn judge(
         status: status.to_string(),
         blockers: active,
         latest_sync: latest,
+        stack_id: None,
         account: None,
         account_name: None,
         lifecycle: Lifecycle::default(),

@@ -32,26 +32,33 @@ impl InFlight {
     }
 }
 
-/// Where the tags of a `T` are read; `None`: it no longer exists.
+/// Where the tags of a `T` are read; `None`: it no longer exists. The read
+/// may complete the item with what it learnt on the way (a stack's id).
 pub trait TagSource<T>: Send + 'static {
-    fn tags_of(&self, item: &T)
-        -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send;
+    fn tags_of<'a>(
+        &'a self,
+        item: &'a mut T,
+    ) -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send + 'a;
 }
 
 /// A connection's or host's tags: CodeConnections' ListTagsForResource.
-impl<T: Watched + Sync> TagSource<T> for Connections {
-    fn tags_of(
-        &self,
-        item: &T,
-    ) -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send {
+impl<T: Watched + Sync + Send> TagSource<T> for Connections {
+    fn tags_of<'a>(
+        &'a self,
+        item: &'a mut T,
+    ) -> impl Future<Output = Result<Option<Tags>, CodestarError>> + Send + 'a {
         self.tags(item.arn())
     }
 }
 
-/// A synced stack's tags: the stack's own, from CloudFormation.
+/// A synced stack's tags, the stack's own from CloudFormation, and its id.
 impl TagSource<SyncedStack> for Stacks {
-    async fn tags_of(&self, item: &SyncedStack) -> Result<Option<Tags>, CodestarError> {
-        self.tags(&item.resource_name).await.map(Some)
+    async fn tags_of(&self, item: &mut SyncedStack) -> Result<Option<Tags>, CodestarError> {
+        let described = self.describe(&item.resource_name).await?;
+        if let Some(id) = described.stack_id {
+            item.described(id);
+        }
+        Ok(Some(described.tags))
     }
 }
 
@@ -100,7 +107,8 @@ impl<T: Watched + Send + Sync + 'static> TagReads<T> {
         let in_flight = self.in_flight.region(&region);
         let handle = self.reads.spawn(async move {
             let _permit = in_flight.acquire_owned().await;
-            let tags = client.tags_of(&item).await;
+            let mut item = item;
+            let tags = client.tags_of(&mut item).await;
             (item, tags)
         });
         self.pending.insert(handle.id(), region);

@@ -55,6 +55,8 @@ pub struct Facts<'a> {
     pub repository: Option<(&'a str, &'a str)>,
     pub blockers: &'a [Blocker],
     pub latest_sync: Option<&'a LatestSync>,
+    /// A synced stack's real id, when DescribeStacks gave it.
+    pub stack_id: Option<&'a str>,
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -102,6 +104,7 @@ impl KindFacts for SyncedStack {
             repository: Some((&self.repository_name, &self.branch)),
             blockers: &self.blockers,
             latest_sync: self.latest_sync.as_ref(),
+            stack_id: self.stack_id.as_deref(),
             ..Facts::default()
         }
     }

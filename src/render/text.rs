@@ -211,6 +211,9 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
         shown(item.region()),
         shown(item.arn())
     );
+    if let Some(stack_id) = facts.stack_id {
+        block += &format!("  Stack:    {}\n", shown(stack_id));
+    }
     block += &account_line(item.account());
     if let Some(host) = facts.host {
         block += &format!("  Host:     {}\n", shown(host));
