@@ -59,8 +59,8 @@ enum Planned {
     Skip(String),
 }
 
-/// The synced stacks of `syncs` that `config` watches: an event cannot
-/// widen it. An event from elsewhere (a rule in an unwatched region, the own
+/// The synced stacks of `syncs` that `config` watches (none with
+/// GIT_SYNC=false: `sync_regions` is empty then): an event cannot widen it. An event from elsewhere (a rule in an unwatched region, the own
 /// region left out of MONITOR_REGIONS) is nothing to serve, not an error
 /// that would page and fill the failure queue; `Err`: nothing is left.
 fn watched_syncs(config: &MonitorConfig, syncs: &[SyncTarget]) -> Result<Vec<SyncTarget>, String> {
@@ -68,7 +68,7 @@ fn watched_syncs(config: &MonitorConfig, syncs: &[SyncTarget]) -> Result<Vec<Syn
     let (inside, outside): (Vec<_>, Vec<_>) = syncs
         .iter()
         .cloned()
-        .partition(|t| config.git_sync && watched.contains(&t.region));
+        .partition(|t| watched.contains(&t.region));
     if outside.is_empty() {
         return Ok(inside);
     }

@@ -102,12 +102,11 @@ impl<T: Watched + Send + Sync + 'static> TagReads<T> {
     }
 
     /// Reads `item`'s tags through `client`, its home region's.
-    pub fn spawn(&mut self, item: T, client: impl TagSource<T>) {
+    pub fn spawn(&mut self, mut item: T, client: impl TagSource<T>) {
         let region = item.region().to_string();
         let in_flight = self.in_flight.region(&region);
         let handle = self.reads.spawn(async move {
             let _permit = in_flight.acquire_owned().await;
-            let mut item = item;
             let tags = client.tags_of(&mut item).await;
             (item, tags)
         });

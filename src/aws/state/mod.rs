@@ -64,15 +64,14 @@ impl StateTable {
         }
     }
 
-    /// A string `attribute` of the item `arn` under the cursor's partition,
-    /// where the table keeps what is not a record.
-    async fn get_string(
+    /// The item `arn` under the partition beside the records, where the
+    /// table keeps what is not a record.
+    async fn get_beside(
         &self,
         arn: &str,
-        attribute: &str,
         operation: &'static str,
         consistent: bool,
-    ) -> Result<Option<String>, StateError> {
+    ) -> Result<Option<Item>, StateError> {
         let out = self
             .client
             .get_item()
@@ -82,8 +81,20 @@ impl StateTable {
             .send()
             .await
             .map_err(|e| self.error(operation, e))?;
-        Ok(out
-            .item()
+        Ok(out.item)
+    }
+
+    /// A string `attribute` of the item `arn` beside the records.
+    async fn get_string(
+        &self,
+        arn: &str,
+        attribute: &str,
+        operation: &'static str,
+        consistent: bool,
+    ) -> Result<Option<String>, StateError> {
+        let item = self.get_beside(arn, operation, consistent).await?;
+        Ok(item
+            .as_ref()
             .and_then(|item| item.get(attribute))
             .and_then(|v| v.as_s().ok())
             .cloned())

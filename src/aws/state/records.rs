@@ -53,15 +53,9 @@ impl StateTable {
     /// `writes` allows (so once).
     pub async fn load(&self, writes: Writes) -> Result<Loaded, StateError> {
         let index = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(BESIDE_RECORDS, INDEX_ARN)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.error("GetItem (record index)", e))?;
-        let Some(index) = index.item() else {
+            .get_beside(INDEX_ARN, "GetItem (record index)", true)
+            .await?;
+        let Some(index) = index else {
             return self.load_unindexed(writes).await;
         };
         let regions = index
