@@ -201,6 +201,7 @@ class CodestarStandIn:
         # Each synced stack's blockers and latest sync attempt, by (region, account, stack).
         self._blockers: dict[tuple[str, str, str], list[dict]] = {}
         self._sync_status: dict[tuple[str, str, str], dict] = {}
+        self._repository_sync: dict[tuple[str, str, str, str], dict] = {}
 
     # -- life cycle -----------------------------------------------------
     def start(self, port: int = 0, tls: ssl.SSLContext | None = None) -> str:
@@ -544,6 +545,16 @@ class CodestarStandIn:
                 "Events": [], "InitialRevision": revision, "StartedAt": time.time(), "Status": status,
                 "TargetRevision": revision, "Target": stack}
 
+    def set_repository_sync_status(self, region: str, link_id: str, branch: str, status: str,
+                                   events: list | None = None, account: str = ACCOUNT) -> None:
+        """The latest repository sync of (link, branch): FAILED, INITIATED, IN_PROGRESS, SUCCEEDED
+        or QUEUED, with its events ({"Event", "Type"} each; the time is now)."""
+        now = time.time()
+        with self._lock:
+            self._repository_sync[(region, account, link_id, branch)] = {
+                "StartedAt": now, "Status": status,
+                "Events": [{"Time": now, **e} for e in events or []]}
+
     def _synced(self, region: str, stack: str) -> bool:
         return any(r == region and a == self._caller and w["ResourceName"] == stack for r, a, w in self._syncs)
 
@@ -562,6 +573,18 @@ class CodestarStandIn:
         # Not synced yet: no attempt to describe.
         if not self._synced(region, stack) or attempt is None:
             raise ServiceError("ResourceNotFoundException", f"No sync status for {stack} in {region}")
+        return {"LatestSync": attempt}
+
+    def _op_GetRepositorySyncStatus(self, region, body):
+        link_id, branch = _required(body, "RepositoryLinkId"), _required(body, "Branch")
+        if _required(body, "SyncType") != "CFN_STACK_SYNC":
+            raise ServiceError("ValidationException", f"Invalid SyncType {body['SyncType']}")
+        attempt = self._repository_sync.get((region, self._caller, link_id, branch))
+        # A branch that never synced has no attempt (the API reference lists
+        # ResourceNotFoundException for the call).
+        if attempt is None:
+            raise ServiceError("ResourceNotFoundException",
+                               f"No repository sync status for {link_id} {branch} in {region}")
         return {"LatestSync": attempt}
 
     def _op_ListRepositoryLinks(self, region, body):

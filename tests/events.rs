@@ -36,6 +36,7 @@ fn every_file_is_covered() {
             "cloudformation-delete.json",
             "cloudformation-update-rename.json",
             "cloudformation-update-tags.json",
+            "git-sync-repository-failed.json",
             "git-sync-resource-failed.json",
             "manual-run.json",
             "monitor-dry-run.json",
@@ -64,6 +65,18 @@ fn monitor_events() {
         ("eu-west-1", Some("web"))
     );
     assert_eq!((failed.regions, failed.dry_run), (None, None));
+    // A failed repository sync, as AWS emits it: a run for that link's branch.
+    let repository =
+        RunRequest::from_event(&event("git-sync-repository-failed.json"), clock).unwrap();
+    let [target] = &repository.syncs.unwrap()[..] else {
+        panic!("one branch")
+    };
+    let branch = target.branch.as_ref().expect("the link's branch");
+    assert_eq!(
+        (branch.repository_link_id.as_str(), branch.branch.as_str()),
+        ("7f3c1a2b-4d5e-4f60-8a1b-2c3d4e5f6a7b", "main")
+    );
+    assert_eq!(target.resource_name, None);
 }
 
 /// What an SQS or Lambda subscriber receives: connections of several home

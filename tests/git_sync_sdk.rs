@@ -7,15 +7,16 @@
 
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::types::{Stack, StackStatus, Tag};
+use aws_sdk_codestarconnections::operation::get_repository_sync_status::GetRepositorySyncStatusOutput;
 use aws_sdk_codestarconnections::operation::get_resource_sync_status::GetResourceSyncStatusOutput;
 use aws_sdk_codestarconnections::operation::get_sync_blocker_summary::GetSyncBlockerSummaryOutput;
 use aws_sdk_codestarconnections::operation::list_repository_links::ListRepositoryLinksOutput;
 use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncConfigurationsOutput;
 use aws_sdk_codestarconnections::primitives::DateTime;
 use aws_sdk_codestarconnections::types::{
-    BlockerStatus, BlockerType, ProviderType, RepositoryLinkInfo, ResourceSyncAttempt,
-    ResourceSyncStatus, Revision, SyncBlocker, SyncBlockerSummary, SyncConfiguration,
-    SyncConfigurationType,
+    BlockerStatus, BlockerType, ProviderType, RepositoryLinkInfo, RepositorySyncAttempt,
+    RepositorySyncEvent, RepositorySyncStatus, ResourceSyncAttempt, ResourceSyncStatus, Revision,
+    SyncBlocker, SyncBlockerSummary, SyncConfiguration, SyncConfigurationType,
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use connection_watch::aws::codestar::Connections;
@@ -46,8 +47,12 @@ fn link(i: usize) -> RepositoryLinkInfo {
 }
 
 fn sync(link: &str, stack: &str) -> SyncConfiguration {
+    on_branch(link, stack, "main")
+}
+
+fn on_branch(link: &str, stack: &str, branch: &str) -> SyncConfiguration {
     SyncConfiguration::builder()
-        .branch("main")
+        .branch(branch)
         .owner_id("acme")
         .provider_type(ProviderType::Github)
         .repository_link_id(link)
@@ -130,6 +135,60 @@ fn reads(stacks: Stacks) -> (Rule, Rule) {
                 .build()
         });
     (blockers, status)
+}
+
+/// GetRepositorySyncStatus for every branch: none synced yet
+/// (`ResourceNotFoundException`), as for a link made before repository sync.
+fn no_repository_sync() -> Rule {
+    mock!(aws_sdk_codestarconnections::Client::get_repository_sync_status)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ResourceNotFoundException","message":"no repository sync"}"#.into()),
+        )
+        .repeatedly()
+        .build()
+}
+
+/// The latest repository sync of `branch`, with `events` (oldest first).
+fn repository_sync(branch: &'static str, status: RepositorySyncStatus, events: usize) -> Rule {
+    mock!(aws_sdk_codestarconnections::Client::get_repository_sync_status)
+        .match_requests(move |r| {
+            r.branch() == Some(branch)
+                && r.sync_type() == Some(&SyncConfigurationType::CfnStackSync)
+        })
+        .then_compute_output(move |_| {
+            let events = (0..events).map(|n| {
+                RepositorySyncEvent::builder()
+                    .event(format!("event {n}"))
+                    .r#type("ERROR")
+                    .time(DateTime::from_secs(1_764_000_200 + n as i64))
+                    .build()
+                    .unwrap()
+            });
+            let attempt = RepositorySyncAttempt::builder()
+                .started_at(DateTime::from_secs(1_764_000_150))
+                .status(status.clone())
+                .set_events(Some(events.collect()))
+                .build()
+                .unwrap();
+            GetRepositorySyncStatusOutput::builder()
+                .latest_sync(attempt)
+                .build()
+        })
+}
+
+/// GetResourceSyncStatus for a stack never synced: ResourceNotFoundException.
+fn never_synced(stack: &'static str) -> Rule {
+    mock!(aws_sdk_codestarconnections::Client::get_resource_sync_status)
+        .match_requests(move |r| r.resource_name() == Some(stack))
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ResourceNotFoundException","message":"no sync status"}"#.into()),
+        )
+        .repeatedly()
+        .build()
 }
 
 fn codestar(rules: &[&Rule]) -> Connections {
@@ -269,14 +328,16 @@ async fn links_and_configurations_are_read_over_pages_and_each_stack_twice() {
         });
     let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
         .then_output(|| DescribeStacksOutput::builder().build());
+    let repository = repository_sync("main", RepositorySyncStatus::Succeeded, 1);
 
     let found = scan(
-        codestar(&[&links, &configurations, &blockers, &status]),
+        codestar(&[&links, &configurations, &blockers, &status, &repository]),
         cloudformation(&[&describe]),
     )
     .await;
 
     assert_eq!(found.scanned, Some(101));
+    assert_eq!(repository.num_calls(), 1, "once for the one synced branch");
     assert_eq!((links.num_calls(), configurations.num_calls()), (2, 102));
     assert_eq!((blockers.num_calls(), status.num_calls()), (101, 101));
     assert_eq!(describe.num_calls(), 2, "tags of the stuck ones only");
@@ -303,7 +364,8 @@ async fn links_and_configurations_are_read_over_pages_and_each_stack_twice() {
     assert_eq!(blocked.connection_arn, CONNECTION);
 }
 
-fn one_link(stacks: &'static [&'static str]) -> (Rule, Rule) {
+/// One link, whose configurations are `(stack, branch)`.
+fn one_link(stacks: &'static [(&'static str, &'static str)]) -> (Rule, Rule) {
     let links =
         mock!(aws_sdk_codestarconnections::Client::list_repository_links).then_output(|| {
             ListRepositoryLinksOutput::builder()
@@ -315,7 +377,9 @@ fn one_link(stacks: &'static [&'static str]) -> (Rule, Rule) {
         .then_compute_output(move |r| {
             let id = r.repository_link_id().unwrap();
             ListSyncConfigurationsOutput::builder()
-                .set_sync_configurations(Some(stacks.iter().map(|s| sync(id, s)).collect()))
+                .set_sync_configurations(Some(
+                    stacks.iter().map(|(s, b)| on_branch(id, s, b)).collect(),
+                ))
                 .build()
                 .unwrap()
         });
@@ -328,7 +392,12 @@ fn one_link(stacks: &'static [&'static str]) -> (Rule, Rule) {
 /// synced is not stuck and no failure.
 #[tokio::test]
 async fn a_refused_stack_read_costs_only_that_stack() {
-    let (links, configurations) = one_link(&["throttled", "denied", "blocked", "fresh"]);
+    let (links, configurations) = one_link(&[
+        ("throttled", "main"),
+        ("denied", "main"),
+        ("blocked", "main"),
+        ("fresh", "main"),
+    ]);
     let refused = |name: &'static str, body: &'static str| {
         mock!(aws_sdk_codestarconnections::Client::get_sync_blocker_summary)
             .match_requests(move |r| r.resource_name() == Some(name))
@@ -355,15 +424,7 @@ async fn a_refused_stack_read_costs_only_that_stack() {
         ("throttled", &[], Some(ResourceSyncStatus::Failed)),
         ("denied", &[], Some(ResourceSyncStatus::Failed)),
     ]);
-    let not_synced = mock!(aws_sdk_codestarconnections::Client::get_resource_sync_status)
-        .match_requests(|r| r.resource_name() == Some("fresh"))
-        .sequence()
-        .http_status(
-            400,
-            Some(r#"{"__type":"ResourceNotFoundException","message":"no sync status"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let not_synced = never_synced("fresh");
     let describe = tags("blocked", &[("team", "web")]);
 
     let found = scan(
@@ -375,6 +436,7 @@ async fn a_refused_stack_read_costs_only_that_stack() {
             &blockers,
             &not_synced,
             &status,
+            &no_repository_sync(),
         ]),
         cloudformation(&[&describe]),
     )
@@ -430,7 +492,7 @@ async fn a_refused_stack_read_costs_only_that_stack() {
 /// longer knows (ValidationError "does not exist") is still alerted.
 #[tokio::test]
 async fn the_ignore_tag_on_the_stack_mutes_it() {
-    let (links, configurations) = one_link(&["muted", "gone"]);
+    let (links, configurations) = one_link(&[("muted", "main"), ("gone", "main")]);
     let (blockers, status) = reads(&[
         (
             "muted",
@@ -459,7 +521,13 @@ async fn the_ignore_tag_on_the_stack_mutes_it() {
         .build();
 
     let found = scan(
-        codestar(&[&links, &configurations, &blockers, &status]),
+        codestar(&[
+            &links,
+            &configurations,
+            &blockers,
+            &status,
+            &no_repository_sync(),
+        ]),
         cloudformation(&[&muted, &gone]),
     )
     .await;
@@ -486,5 +554,130 @@ async fn the_ignore_tag_on_the_stack_mutes_it() {
         found.tagged.failures.is_empty(),
         "{:?}",
         found.tagged.failures.len()
+    );
+}
+
+/// A failed repository sync makes every stack on that branch stuck as
+/// REPOSITORY_SYNC_FAILED though its own sync SUCCEEDED, with the latest
+/// events; a BLOCKED stack stays BLOCKED and keeps the cause upstream; a
+/// stack on another branch is not touched. Each branch is read once.
+#[tokio::test]
+async fn a_failed_repository_sync_makes_its_branchs_stacks_stuck() {
+    let (links, configurations) = one_link(&[
+        ("web", "main"),
+        ("api", "main"),
+        ("blocked", "main"),
+        ("docs", "dev"),
+    ]);
+    let blockers = mock!(aws_sdk_codestarconnections::Client::get_sync_blocker_summary)
+        .then_compute_output(|r| {
+            let name = r.resource_name().unwrap();
+            let latest = (name == "blocked").then(|| blocker("b1", BlockerStatus::Active));
+            let summary = SyncBlockerSummary::builder()
+                .resource_name(name)
+                .set_latest_blockers(Some(latest.into_iter().collect()))
+                .build()
+                .unwrap();
+            GetSyncBlockerSummaryOutput::builder()
+                .sync_blocker_summary(summary)
+                .build()
+        });
+    let status =
+        mock!(aws_sdk_codestarconnections::Client::get_resource_sync_status).then_output(|| {
+            GetResourceSyncStatusOutput::builder()
+                .latest_sync(attempt(ResourceSyncStatus::Succeeded))
+                .build()
+        });
+    let main = repository_sync("main", RepositorySyncStatus::Failed, 12);
+    let dev = repository_sync("dev", RepositorySyncStatus::Succeeded, 0);
+    let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .then_output(|| DescribeStacksOutput::builder().build());
+
+    let found = scan(
+        codestar(&[&links, &configurations, &blockers, &status, &main, &dev]),
+        cloudformation(&[&describe]),
+    )
+    .await;
+
+    assert_eq!((main.num_calls(), dev.num_calls()), (1, 1));
+    let mut stuck: Vec<(&str, &str)> = found
+        .tagged
+        .stuck
+        .iter()
+        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
+        .collect();
+    stuck.sort();
+    assert_eq!(
+        stuck,
+        [
+            ("api", "REPOSITORY_SYNC_FAILED"),
+            ("blocked", "BLOCKED"),
+            ("web", "REPOSITORY_SYNC_FAILED")
+        ]
+    );
+    for stack in &found.tagged.stuck {
+        let sync = stack
+            .repository_sync
+            .as_ref()
+            .expect("the failed repository sync");
+        assert_eq!(sync.status, "FAILED");
+        assert_eq!(sync.events.len(), 10, "the latest 10 of 12");
+        assert_eq!(sync.events.last().unwrap().event, "event 11");
+    }
+    assert!(found.tagged.failures.is_empty());
+}
+
+/// A refused GetRepositorySyncStatus is a Git sync failure of the region,
+/// with the reason; each stack's own verdict still stands.
+#[tokio::test]
+async fn a_refused_repository_sync_read_fails_the_regions_git_sync_only() {
+    let (links, configurations) = one_link(&[("failed", "main"), ("fine", "main")]);
+    let (blockers, status) = reads(&[
+        ("failed", &[], Some(ResourceSyncStatus::Failed)),
+        ("fine", &[], None),
+    ]);
+    let denied = mock!(aws_sdk_codestarconnections::Client::get_repository_sync_status)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"not authorized to perform codeconnections:GetRepositorySyncStatus"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let not_synced = never_synced("fine");
+    let describe = tags("failed", &[]);
+
+    let found = scan(
+        codestar(&[
+            &links,
+            &configurations,
+            &denied,
+            &blockers,
+            &not_synced,
+            &status,
+        ]),
+        cloudformation(&[&describe]),
+    )
+    .await;
+
+    assert_eq!(denied.num_calls(), 1, "one branch, read once");
+    let stuck: Vec<(&str, &str)> = found
+        .tagged
+        .stuck
+        .iter()
+        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
+        .collect();
+    assert_eq!(stuck, [("failed", "FAILED")]);
+    let [failure] = &found.tagged.failures[..] else {
+        panic!("one failure")
+    };
+    assert_eq!(
+        (failure.region.as_str(), failure.kind),
+        (REGION, connection_watch::domain::watched::Kind::GitSync)
+    );
+    let error = failure.error.to_string();
+    assert!(
+        error.contains("GetRepositorySyncStatus failed") && error.contains("AccessDenied"),
+        "{error}"
     );
 }

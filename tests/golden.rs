@@ -13,7 +13,8 @@ use connection_watch::domain::consumer::{
     Consumer, ConsumerKind, Coverage, Outcome, Recovery, Unread, Via,
 };
 use connection_watch::domain::git_sync::{
-    judge, Blocker, LatestSync, ReadBlocker, SyncConfig, SyncedStack,
+    judge, Blocker, LatestSync, ReadBlocker, RepositorySync, RepositorySyncEvent, SyncConfig,
+    SyncReads, SyncedStack,
 };
 use connection_watch::domain::host::Host;
 use connection_watch::domain::watched::{AlertState, Lifecycle, DEFAULT_IGNORE_TAG};
@@ -364,6 +365,16 @@ fn an_organization_wide_alert() {
 
 /// A stack synced from Git, judged from what AWS would answer.
 fn synced(name: &str, blocked: bool, latest: &str) -> SyncedStack {
+    synced_with(name, blocked, latest, None)
+}
+
+/// A stack synced from Git whose branch's repository sync AWS describes too.
+fn synced_with(
+    name: &str,
+    blocked: bool,
+    latest: &str,
+    repository: Option<RepositorySync>,
+) -> SyncedStack {
     let link = format!(
         "arn:aws:codestar-connections:eu-west-1:{ACCOUNT}:repository-link/11111111-2222-3333-4444-555555555555"
     );
@@ -376,6 +387,7 @@ fn synced(name: &str, blocked: bool, latest: &str) -> SyncedStack {
         branch: "main".into(),
         provider_type: "GitHub".into(),
         connection_arn: conn(1, "AVAILABLE", "us-east-1", "GitHub").arn,
+        repository_link_id: "11111111-2222-3333-4444-555555555555".into(),
         repository_link_arn: link,
     };
     let blockers = blocked
@@ -393,7 +405,12 @@ fn synced(name: &str, blocked: bool, latest: &str) -> SyncedStack {
         status: latest.into(),
         started_at: at() - Duration::hours(3),
     };
-    judge(config, blockers, Some(latest)).expect("stuck")
+    let reads = SyncReads {
+        blockers,
+        latest: Some(latest),
+        repository,
+    };
+    judge(config, reads).expect("stuck")
 }
 
 #[test]
@@ -419,6 +436,33 @@ fn a_git_sync_alert() {
         SyncedStack {
             lifecycle: in_state(AlertState::Ongoing, 26),
             ..synced("api-prod", false, "FAILED")
+        },
+        {
+            // Its branch's repository sync failed, through a connection in
+            // ERROR, while its own latest sync still reads SUCCEEDED.
+            let events = (0..5).map(|n| RepositorySyncEvent {
+                event: format!("event {n}"),
+                kind: "INFO".into(),
+                time: at() - Duration::minutes(50 - n),
+                external_id: None,
+            });
+            let last = RepositorySyncEvent {
+                event: "Failed to read deployment file: <a href=x>`@here`</a>\u{200b}".into(),
+                kind: "ERROR".into(),
+                time: at() - Duration::minutes(40),
+                external_id: Some("sync-event-6".into()),
+            };
+            let repository = RepositorySync {
+                status: "FAILED".into(),
+                started_at: at() - Duration::minutes(51),
+                events: events.chain([last]).collect(),
+            };
+            let mut stack = synced_with("web-prod", false, "SUCCEEDED", Some(repository));
+            stack.connection_status = Some("ERROR".into());
+            SyncedStack {
+                lifecycle: in_state(AlertState::New, 0),
+                ..stack
+            }
         },
         resolved,
     ];

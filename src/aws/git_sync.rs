@@ -5,7 +5,10 @@
 
 use super::codestar::{CodestarError, Connections};
 use super::paging::walk;
-use crate::domain::git_sync::{Blocker, LatestSync, ReadBlocker, RepositoryLink, SyncConfig};
+use crate::domain::git_sync::{
+    Blocker, LatestSync, LinkBranch, ReadBlocker, RepositoryLink, RepositorySync,
+    RepositorySyncEvent, SyncConfig,
+};
 use aws_sdk_codestarconnections::types::SyncConfigurationType;
 use chrono::{DateTime, Utc};
 
@@ -130,6 +133,45 @@ impl Connections {
                 Ok(None)
             }
             Err(e) => Err(CodestarError::from_sdk("GetResourceSyncStatus", e)),
+        }
+    }
+
+    /// The latest repository sync of a link's branch; `None` for a branch
+    /// that never synced (`ResourceNotFoundException`).
+    pub async fn repository_sync(
+        &self,
+        at: &LinkBranch,
+    ) -> Result<Option<RepositorySync>, CodestarError> {
+        let answer = self
+            .client
+            .get_repository_sync_status()
+            .repository_link_id(&at.repository_link_id)
+            .branch(&at.branch)
+            .sync_type(SyncConfigurationType::CfnStackSync)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => Ok(out.latest_sync().map(|attempt| RepositorySync {
+                status: attempt.status().as_str().to_string(),
+                started_at: chrono_time(attempt.started_at()),
+                events: attempt
+                    .events()
+                    .iter()
+                    .map(|e| RepositorySyncEvent {
+                        event: e.event().to_string(),
+                        kind: e.r#type().to_string(),
+                        time: chrono_time(e.time()),
+                        external_id: e.external_id().map(str::to_string),
+                    })
+                    .collect(),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(CodestarError::from_sdk("GetRepositorySyncStatus", e)),
         }
     }
 }

@@ -64,6 +64,19 @@ impl<'a> ResourceArn<'a> {
     }
 }
 
+/// A connection's identity whichever service prefix its ARN carries: since
+/// the rename to AWS CodeConnections (2024) one connection is named by both
+/// `arn:aws:codestar-connections:` and `arn:aws:codeconnections:` (Developer
+/// Tools Console User Guide, "Service prefix rename"), and a repository link
+/// keeps the name it was made with.
+pub fn connection_key(arn: &str) -> Option<String> {
+    let a = ResourceArn::parse_connection(arn)?;
+    Some(format!(
+        "{}:{}:{}:{}",
+        a.partition, a.region, a.account, a.id
+    ))
+}
+
 pub fn console_domain(partition: &str, region: &str) -> String {
     match partition {
         "aws-cn" => "console.amazonaws.cn".to_string(),

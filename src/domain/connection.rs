@@ -24,7 +24,9 @@ pub const PROVIDER_TYPES: [&str; 7] = [
 /// Statuses AWS documents for a connection (API reference,
 /// `Connection.ConnectionStatus`); AWS may add others, which are passed
 /// through.
-pub const CONNECTION_STATUSES: [&str; 3] = ["AVAILABLE", "ERROR", "PENDING"];
+pub const CONNECTION_STATUSES: [&str; 3] = [AVAILABLE, "ERROR", "PENDING"];
+/// A connection that works: the only status in which a pipeline can use it.
+pub const AVAILABLE: &str = "AVAILABLE";
 
 /// One connection, in the shape of the run result's `stuck` objects (docs/reference.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

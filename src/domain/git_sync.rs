@@ -6,10 +6,11 @@
 //! blocker on the stack, and every later commit is ignored until a person
 //! resolves it (API reference, `GetSyncBlockerSummary`, `SyncBlocker`).
 
-use super::arn::stack_console_url;
+use super::arn::{connection_key, stack_console_url};
 use super::watched::{impl_watched, Kind, Lifecycle};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The regions where CloudFormation offers Git sync (CloudFormation User
 /// Guide, "Sync stacks with Git sync", docs.aws.amazon.com/AWSCloudFormation/
@@ -45,6 +46,10 @@ pub fn offers_git_sync(region: &str) -> bool {
 /// A stack with an `ACTIVE` blocker: no commit reaches it until a person
 /// resolves the blocker.
 pub const BLOCKED: &str = "BLOCKED";
+/// A stack whose branch's repository sync failed (a deployment file that
+/// does not parse, a deleted branch, a connection in ERROR), with no active
+/// blocker: its own latest sync may still read SUCCEEDED.
+pub const REPOSITORY_SYNC_FAILED: &str = "REPOSITORY_SYNC_FAILED";
 /// A stack whose latest sync attempt failed, with no active blocker (yet).
 pub const FAILED: &str = "FAILED";
 
@@ -87,6 +92,52 @@ pub struct LatestSync {
     pub started_at: DateTime<Utc>,
 }
 
+/// The latest repository sync of one (link, branch), as
+/// `GetRepositorySyncStatus` describes it (`RepositorySyncAttempt`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositorySync {
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    /// The attempt's events, the latest `REPOSITORY_SYNC_EVENTS_KEPT`.
+    pub events: Vec<RepositorySyncEvent>,
+}
+
+/// How many of a repository sync's events a stack carries: AWS gives no
+/// bound (`RepositorySyncEventList`), and a record must stay under
+/// DynamoDB's 400 KB item limit.
+pub const REPOSITORY_SYNC_EVENTS_KEPT: usize = 10;
+
+/// One event of a repository sync attempt (`RepositorySyncEvent`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositorySyncEvent {
+    /// What happened: text from AWS, escaped wherever it is shown.
+    pub event: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+impl RepositorySync {
+    /// The attempt with only its latest events kept.
+    pub fn kept(mut self) -> Self {
+        self.events.sort_by_key(|e| e.time);
+        let drop = self
+            .events
+            .len()
+            .saturating_sub(REPOSITORY_SYNC_EVENTS_KEPT);
+        self.events.drain(..drop);
+        self
+    }
+
+    pub fn failed(&self) -> bool {
+        attempt_failed(&self.status)
+    }
+}
+
 /// A blocker as read, whatever its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadBlocker {
@@ -124,6 +175,7 @@ impl RepositoryLink {
             branch: branch.to_string(),
             provider_type: self.provider_type.clone(),
             connection_arn: self.connection_arn.clone(),
+            repository_link_id: self.id.clone(),
             repository_link_arn: self.arn.clone(),
         })
     }
@@ -140,7 +192,37 @@ pub struct SyncConfig {
     pub branch: String,
     pub provider_type: String,
     pub connection_arn: String,
+    pub repository_link_id: String,
     pub repository_link_arn: String,
+}
+
+impl SyncConfig {
+    /// The branch whose repository sync this stack follows.
+    pub fn link_branch(&self) -> LinkBranch {
+        LinkBranch {
+            repository_link_id: self.repository_link_id.clone(),
+            branch: self.branch.clone(),
+        }
+    }
+
+    pub fn place(&self) -> SyncPlace<'_> {
+        SyncPlace {
+            region: &self.region,
+            resource_name: &self.resource_name,
+            repository_link_id: &self.repository_link_id,
+            branch: &self.branch,
+        }
+    }
+}
+
+/// Where a stack is synced from: what a narrowed run's targets are matched
+/// against.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncPlace<'a> {
+    pub region: &'a str,
+    pub resource_name: &'a str,
+    pub repository_link_id: &'a str,
+    pub branch: &'a str,
 }
 
 /// One synced stack, in the shape of the reference's `syncs` objects.
@@ -157,11 +239,18 @@ pub struct SyncedStack {
     pub provider_type: String,
     pub connection_arn: String,
     pub repository_link_arn: String,
-    /// `BLOCKED` or `FAILED`.
+    /// `BLOCKED`, `REPOSITORY_SYNC_FAILED` or `FAILED`.
     pub status: String,
     /// The active blockers.
     pub blockers: Vec<Blocker>,
     pub latest_sync: Option<LatestSync>,
+    /// Its connection's status, when it was listed or read (`None`: it
+    /// could not be read); one not AVAILABLE is the first thing to repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_status: Option<String>,
+    /// Its branch's latest repository sync, when that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_sync: Option<RepositorySync>,
     /// The stack's real id, `arn:...:stack/<name>/<uuid>`, from
     /// DescribeStacks; absent when the stack could not be described (it no
     /// longer exists).
@@ -182,6 +271,19 @@ pub struct SyncedStack {
 impl_watched!(SyncedStack, Kind::GitSync, resource_name);
 
 impl SyncedStack {
+    pub fn place(&self) -> SyncPlace<'_> {
+        let link_id = self
+            .repository_link_arn
+            .rsplit_once("repository-link/")
+            .map_or("", |(_, id)| id);
+        SyncPlace {
+            region: &self.region,
+            resource_name: &self.resource_name,
+            repository_link_id: link_id,
+            branch: &self.branch,
+        }
+    }
+
     /// Names the stack by the id DescribeStacks gave, and links the console
     /// to it: the console's `stackId` takes a stack's id (a name finds only
     /// a stack that is not deleted, and may find another of that name).
@@ -192,24 +294,51 @@ impl SyncedStack {
     }
 }
 
-/// The stack `config` syncs, when it is stuck: a blocker in
-/// `LatestBlockers` is `ACTIVE` (`BLOCKED`, which wins), or the latest
-/// sync attempt `FAILED`. `None`: healthy, or not synced yet.
-pub fn judge(
-    config: SyncConfig,
-    blockers: Vec<ReadBlocker>,
-    latest: Option<LatestSync>,
-) -> Option<SyncedStack> {
+/// Notes on each stuck stack the status of its connection, from
+/// `statuses` by `connection_key`; one not there is left as it was.
+pub fn note_connection_status(stuck: &mut [SyncedStack], statuses: &HashMap<String, String>) {
+    for stack in stuck {
+        if let Some(status) = connection_key(&stack.connection_arn).and_then(|k| statuses.get(&k)) {
+            stack.connection_status = Some(status.clone());
+        }
+    }
+}
+
+/// What was read of one synced stack: its blockers, its latest sync, and
+/// its branch's latest repository sync.
+#[derive(Clone, Debug, Default)]
+pub struct SyncReads {
+    pub blockers: Vec<ReadBlocker>,
+    pub latest: Option<LatestSync>,
+    pub repository: Option<RepositorySync>,
+}
+
+/// The stack `config` syncs, when it is stuck, the first of: a blocker in
+/// `LatestBlockers` is `ACTIVE` (`BLOCKED`: no commit reaches it), its
+/// branch's repository sync failed (`REPOSITORY_SYNC_FAILED`: the cause is
+/// upstream of the stack), or its latest sync attempt failed (`FAILED`).
+/// `None`: healthy, or not synced yet.
+pub fn judge(config: SyncConfig, reads: SyncReads) -> Option<SyncedStack> {
+    let SyncReads {
+        blockers,
+        latest,
+        repository,
+    } = reads;
     let active: Vec<Blocker> = blockers
         .into_iter()
         .filter(|b| b.status == BLOCKER_ACTIVE)
         .map(|b| b.blocker)
         .collect();
+    let repository = repository.filter(RepositorySync::failed);
     let failed = latest.as_ref().is_some_and(|l| attempt_failed(&l.status));
-    let status = match (active.is_empty(), failed) {
-        (false, _) => BLOCKED,
-        (true, true) => FAILED,
-        (true, false) => return None,
+    let status = if !active.is_empty() {
+        BLOCKED
+    } else if repository.is_some() {
+        REPOSITORY_SYNC_FAILED
+    } else if failed {
+        FAILED
+    } else {
+        return None;
     };
     let SyncConfig {
         region,
@@ -220,6 +349,7 @@ pub fn judge(
         branch,
         provider_type,
         connection_arn,
+        repository_link_id: _,
         repository_link_arn,
     } = config;
     Some(SyncedStack {
@@ -235,6 +365,8 @@ pub fn judge(
         status: status.to_string(),
         blockers: active,
         latest_sync: latest,
+        repository_sync: repository.map(RepositorySync::kept),
+        connection_status: None,
         stack_id: None,
         account: None,
         account_name: None,
@@ -242,21 +374,64 @@ pub fn judge(
     })
 }
 
-/// What a narrowed run reads of Git sync: one region's synced stacks, or
-/// only the one named.
+/// What a narrowed run reads of Git sync: one region's synced stacks, only
+/// the one named, or only those of one repository link's branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncTarget {
     pub region: String,
     pub resource_name: Option<String>,
+    pub branch: Option<LinkBranch>,
+}
+
+/// A branch of a repository link: what one repository sync reads.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkBranch {
+    pub repository_link_id: String,
+    pub branch: String,
 }
 
 impl SyncTarget {
-    pub fn covers(&self, region: &str, resource_name: &str) -> bool {
-        self.region == region
+    pub fn covers(&self, place: SyncPlace<'_>) -> bool {
+        self.region == place.region
             && self
                 .resource_name
                 .as_deref()
-                .is_none_or(|name| name == resource_name)
+                .is_none_or(|name| name == place.resource_name)
+            && self.branch.as_ref().is_none_or(|b| {
+                b.repository_link_id == place.repository_link_id && b.branch == place.branch
+            })
+    }
+}
+
+/// A repository link id as `GetRepositorySyncStatus` takes it: a UUID
+/// (botocore's codestar-connections model, `RepositoryLinkId`).
+pub fn parse_repository_link_id(id: &str) -> Result<String, String> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let shaped = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()));
+    if shaped {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not a repository link id (a UUID)",
+            id.chars().take(60).collect::<String>()
+        ))
+    }
+}
+
+/// A branch name as `GetRepositorySyncStatus` takes it: 1 to 255
+/// characters, with no line break (botocore's model, `BranchName`, `^.*$`).
+pub fn parse_branch(branch: &str) -> Result<String, String> {
+    let chars = branch.chars().count();
+    if (1..=255).contains(&chars) && !branch.contains(['\n', '\r']) {
+        Ok(branch.to_string())
+    } else {
+        Err(format!(
+            "{:?} is not a branch name (1 to 255 characters on one line)",
+            branch.chars().take(60).collect::<String>()
+        ))
     }
 }
 
@@ -311,11 +486,20 @@ pub(crate) fn sample(name: &str, status: &str, region: &str) -> SyncedStack {
         connection_arn: format!(
             "arn:aws:codestar-connections:{region}:123456789012:connection/00000000-0000-4000-8000-000000000001"
         ),
+        repository_link_id: "00000000-0000-4000-8000-000000000002".into(),
         repository_link_arn: format!(
             "arn:aws:codestar-connections:{region}:123456789012:repository-link/00000000-0000-4000-8000-000000000002"
         ),
     };
-    judge(config, blockers, Some(latest)).expect("a stuck sample")
+    judge(
+        config,
+        SyncReads {
+            blockers,
+            latest: Some(latest),
+            repository: None,
+        },
+    )
+    .expect("a stuck sample")
 }
 
 #[cfg(test)]
@@ -345,6 +529,30 @@ mod tests {
         })
     }
 
+    fn reads(blockers: Vec<ReadBlocker>, latest: Option<LatestSync>) -> SyncReads {
+        SyncReads {
+            blockers,
+            latest,
+            repository: None,
+        }
+    }
+
+    fn repository(status: &str, events: usize) -> RepositorySync {
+        RepositorySync {
+            status: status.into(),
+            started_at: at(3),
+            events: (0..events)
+                .map(|n| RepositorySyncEvent {
+                    event: format!("event {n}"),
+                    kind: "ERROR".into(),
+                    time: at(3) + chrono::Duration::seconds(n as i64),
+                    external_id: None,
+                })
+                .rev()
+                .collect(),
+        }
+    }
+
     fn config() -> SyncConfig {
         SyncConfig {
             region: "eu-west-1".into(),
@@ -357,7 +565,11 @@ mod tests {
 
     #[test]
     fn an_active_blocker_blocks_whatever_the_latest_sync_says() {
-        let stack = judge(config(), vec![blocker("b1", "ACTIVE")], sync("SUCCEEDED")).unwrap();
+        let stack = judge(
+            config(),
+            reads(vec![blocker("b1", "ACTIVE")], sync("SUCCEEDED")),
+        )
+        .unwrap();
         assert_eq!(stack.status, BLOCKED);
         assert_eq!(stack.blockers.len(), 1);
         assert_eq!(
@@ -368,24 +580,70 @@ mod tests {
             .console_url
             .contains("region=eu-west-1#/stacks/stackinfo?stackId=web"));
         let both = vec![blocker("b1", "RESOLVED"), blocker("b2", "ACTIVE")];
-        let stack = judge(config(), both, sync("FAILED")).unwrap();
+        let stack = judge(config(), reads(both, sync("FAILED"))).unwrap();
         assert_eq!(stack.status, BLOCKED);
         assert_eq!(stack.blockers[0].id, "b2", "only the active ones");
     }
 
     #[test]
+    fn a_failed_repository_sync_comes_after_a_blocker_and_before_the_stacks_own_sync() {
+        let failed = |blockers, latest| SyncReads {
+            repository: Some(repository("FAILED", 3)),
+            ..reads(blockers, latest)
+        };
+        let stack = judge(config(), failed(Vec::new(), sync("SUCCEEDED"))).unwrap();
+        assert_eq!(
+            stack.status, REPOSITORY_SYNC_FAILED,
+            "its own sync succeeded"
+        );
+        assert_eq!(stack.repository_sync.unwrap().events.len(), 3);
+        let stack = judge(config(), failed(Vec::new(), sync("FAILED"))).unwrap();
+        assert_eq!(stack.status, REPOSITORY_SYNC_FAILED);
+        let stack = judge(config(), failed(vec![blocker("b", "ACTIVE")], None)).unwrap();
+        assert_eq!(stack.status, BLOCKED);
+        assert!(
+            stack.repository_sync.is_some(),
+            "the cause upstream is kept"
+        );
+        for fine in ["SUCCEEDED", "QUEUED", "IN_PROGRESS", "INITIATED"] {
+            let reads = SyncReads {
+                repository: Some(repository(fine, 1)),
+                ..reads(Vec::new(), sync("SUCCEEDED"))
+            };
+            assert_eq!(judge(config(), reads), None, "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_repository_sync_keeps_its_latest_events() {
+        for (n, kept) in [(9, 9), (10, 10), (11, 10)] {
+            let sync = repository("FAILED", n).kept();
+            assert_eq!(sync.events.len(), kept, "{n}");
+            assert_eq!(
+                sync.events.last().unwrap().event,
+                format!("event {}", n - 1)
+            );
+        }
+        assert_eq!(REPOSITORY_SYNC_EVENTS_KEPT, 10);
+    }
+
+    #[test]
     fn a_failed_sync_without_a_blocker_is_failed() {
-        let stack = judge(config(), vec![blocker("b1", "RESOLVED")], sync("FAILED")).unwrap();
+        let stack = judge(
+            config(),
+            reads(vec![blocker("b1", "RESOLVED")], sync("FAILED")),
+        )
+        .unwrap();
         assert_eq!((stack.status.as_str(), stack.blockers.len()), (FAILED, 0));
     }
 
     #[test]
     fn an_unknown_status_word_is_kept_as_aws_wrote_it_and_fails_only_if_it_ends_in_failed() {
-        let stack = judge(config(), Vec::new(), sync("PARTIALLY_FAILED")).unwrap();
+        let stack = judge(config(), reads(Vec::new(), sync("PARTIALLY_FAILED"))).unwrap();
         assert_eq!(stack.status, FAILED);
         assert_eq!(stack.latest_sync.unwrap().status, "PARTIALLY_FAILED");
         assert!(!is_known_sync_status("PARTIALLY_FAILED"));
-        assert_eq!(judge(config(), Vec::new(), sync("QUEUED")), None);
+        assert_eq!(judge(config(), reads(Vec::new(), sync("QUEUED"))), None);
         assert!(SYNC_STATUSES.iter().all(|s| is_known_sync_status(s)));
     }
 
@@ -398,10 +656,13 @@ mod tests {
             None,
         ] {
             assert_eq!(
-                judge(config(), vec![blocker("b", "RESOLVED")], latest.clone()),
+                judge(
+                    config(),
+                    reads(vec![blocker("b", "RESOLVED")], latest.clone())
+                ),
                 None
             );
-            assert_eq!(judge(config(), Vec::new(), latest), None);
+            assert_eq!(judge(config(), reads(Vec::new(), latest)), None);
         }
     }
 
@@ -420,12 +681,53 @@ mod tests {
         let region = SyncTarget {
             region: "eu-west-1".into(),
             resource_name: None,
+            branch: None,
         };
         let stack = SyncTarget {
             resource_name: Some("web".into()),
             ..region.clone()
         };
-        assert!(region.covers("eu-west-1", "api") && stack.covers("eu-west-1", "web"));
-        assert!(!stack.covers("eu-west-1", "api") && !region.covers("us-east-1", "web"));
+        let main = SyncTarget {
+            branch: Some(LinkBranch {
+                repository_link_id: "link".into(),
+                branch: "main".into(),
+            }),
+            ..region.clone()
+        };
+        let place = |region, resource_name, branch| SyncPlace {
+            region,
+            resource_name,
+            repository_link_id: "link",
+            branch,
+        };
+        let (web, api) = (
+            place("eu-west-1", "web", "main"),
+            place("eu-west-1", "api", "main"),
+        );
+        assert!(region.covers(api) && stack.covers(web) && main.covers(api));
+        assert!(!stack.covers(api) && !region.covers(place("us-east-1", "web", "main")));
+        assert!(!main.covers(place("eu-west-1", "web", "dev")));
+        let other_link = SyncPlace {
+            repository_link_id: "other",
+            ..web
+        };
+        assert!(!main.covers(other_link));
+    }
+
+    #[test]
+    fn link_ids_and_branches_follow_the_model() {
+        assert!(parse_repository_link_id("0a1B2c3d-0000-4000-8000-00000000000f").is_ok());
+        for bad in [
+            "",
+            "link",
+            "0a1b2c3d-0000-4000-8000-00000000000",
+            "0a1b2c3d_0000-4000-8000-000000000000",
+        ] {
+            assert!(parse_repository_link_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_branch("feature/ü").is_ok() && parse_branch(&"b".repeat(255)).is_ok());
+        for bad in ["", "a\nb", &"b".repeat(256)] {
+            assert!(parse_branch(bad).is_err(), "{bad:?}");
+        }
     }
 }

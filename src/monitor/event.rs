@@ -1,7 +1,9 @@
 //! What one monitor invocation asks for, parsed from its event. Pure: no I/O.
 
 use crate::domain::arn::{parse_account, parse_region};
-use crate::domain::git_sync::{parse_resource_name, SyncTarget};
+use crate::domain::git_sync::{
+    parse_branch, parse_repository_link_id, parse_resource_name, LinkBranch, SyncTarget,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -43,12 +45,17 @@ struct ManualRun {
 }
 
 /// `{"region": "eu-west-1", "resourceName": "web"}`, as the template's Git
-/// sync rule writes it; without `resourceName`, the region's synced stacks.
+/// sync rule writes it, or `{"region": ..., "repositoryLinkId": ...,
+/// "branch": ...}`, as its repository sync rule does (the event's detail
+/// carries both: CloudFormation User Guide, "Repository Sync Status Change
+/// event detail"); with neither, the region's synced stacks.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NamedSync {
     region: String,
     resource_name: Option<String>,
+    repository_link_id: Option<String>,
+    branch: Option<String>,
 }
 
 impl NamedSync {
@@ -62,6 +69,18 @@ impl NamedSync {
                 .map(parse_resource_name)
                 .transpose()
                 .map_err(invalid)?,
+            branch: match (&self.repository_link_id, &self.branch) {
+                (Some(id), Some(branch)) => Some(LinkBranch {
+                    repository_link_id: parse_repository_link_id(id).map_err(invalid)?,
+                    branch: parse_branch(branch).map_err(invalid)?,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(invalid(
+                        "repositoryLinkId and branch name one branch: both or neither".into(),
+                    ))
+                }
+            },
         })
     }
 }
@@ -175,7 +194,7 @@ fn each_once(
 /// A Git sync event as AWS emits it (`source: aws.codeconnections`), for a
 /// rule that targets the monitor without the template's input transformer:
 /// a resource's sync names its stack (`detail.syncTarget`), a repository's
-/// sync the region. Both spellings of the detail types count ("GitSync ..."
+/// sync its link and branch (`detail.repositoryLinkId`, `detail.branch`). Both spellings of the detail types count ("GitSync ..."
 /// in the EventBridge events reference, "Git Sync ..." in the
 /// CloudFormation User Guide).
 fn git_sync_event(event: &Value) -> Result<Option<Vec<SyncTarget>>, InvalidEvent> {
@@ -192,14 +211,24 @@ fn git_sync_event(event: &Value) -> Result<Option<Vec<SyncTarget>>, InvalidEvent
             .and_then(Value::as_str)
             .unwrap_or_default()
     };
+    let given = |path: &str| {
+        event
+            .pointer(path)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let named = match kind.as_deref() {
         Some("GitSync Resource Sync Status Change") => NamedSync {
             region: text("/region").to_string(),
             resource_name: Some(text("/detail/syncTarget").to_string()),
+            repository_link_id: None,
+            branch: None,
         },
         Some("GitSync Repository Sync Status Change") => NamedSync {
             region: text("/region").to_string(),
             resource_name: None,
+            repository_link_id: given("/detail/repositoryLinkId"),
+            branch: given("/detail/branch"),
         },
         _ => {
             return Err(InvalidEvent(format!(
@@ -308,6 +337,36 @@ mod tests {
         assert!(names(101).is_err());
     }
 
+    const LINK: &str = "0a1b2c3d-0000-4000-8000-00000000000f";
+
+    #[test]
+    fn a_repository_sync_run_reads_one_link_branch() {
+        let named =
+            json!({"syncs": [{"region": "eu-west-1", "repositoryLinkId": LINK, "branch": "main"}]});
+        let [target] = &parse(named).unwrap().syncs.unwrap()[..] else {
+            panic!("one target")
+        };
+        let branch = target.branch.as_ref().unwrap();
+        assert_eq!(
+            (branch.repository_link_id.as_str(), branch.branch.as_str()),
+            (LINK, "main")
+        );
+        assert_eq!(target.resource_name, None);
+        let raw = |detail: Value| {
+            parse(json!({
+                "source": "aws.codeconnections", "region": "eu-west-1",
+                "detail-type": "Git Sync Repository Sync Status Change", "detail": detail
+            }))
+            .unwrap()
+            .syncs
+            .unwrap()
+        };
+        let from_aws = raw(json!({"repositoryLinkId": LINK, "branch": "main", "status": "FAILED"}));
+        assert_eq!(from_aws[0].branch, target.branch, "AWS's own event");
+        let older = raw(json!({"status": "FAILED"}));
+        assert_eq!(older[0].branch, None, "without them, the whole region");
+    }
+
     #[test]
     fn bad_events_are_refused_with_the_reason() {
         for (event, expect) in [
@@ -333,6 +392,22 @@ mod tests {
             (
                 json!({"syncs": [{"region": "eu-west-1"}], "regions": ["eu-west-1"]}),
                 "cannot be combined",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "repositoryLinkId": LINK}]}),
+                "both or neither",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "branch": "main"}]}),
+                "both or neither",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "repositoryLinkId": "l", "branch": "main"}]}),
+                "not a repository link id",
+            ),
+            (
+                json!({"syncs": [{"region": "eu-west-1", "repositoryLinkId": LINK, "branch": ""}]}),
+                "not a branch name",
             ),
         ] {
             let err = parse(event.clone()).unwrap_err().to_string();

@@ -10,7 +10,9 @@ use super::syncs::{scan_syncs, SyncScan};
 use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarClients, CodestarError};
 use crate::aws::stacks::StackClients;
+use crate::domain::arn::connection_key;
 use crate::domain::connection::{note_host_status, Connection};
+use crate::domain::git_sync::{note_connection_status, SyncedStack};
 use crate::domain::host::Host;
 use crate::domain::watched::Kind;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -46,6 +48,9 @@ struct ConnectionScan {
     listed_from: Option<String>,
     /// With `RETRY_ON_RESOLVED`: every listed connection's status.
     listed: HashMap<String, String>,
+    /// Every listed connection's status, watched or not, by `connection_key`:
+    /// a synced stack's connection may live in any region.
+    statuses: HashMap<String, String>,
     scanned: BTreeMap<String, usize>,
     tagged: Tagged<Connection>,
     /// Listings that failed; they fail the run only when none succeeded.
@@ -135,9 +140,47 @@ pub async fn scan_account(
         }
         findings.syncs_scanned = Some(scanned);
     }
+    note_connection_status(&mut findings.stuck_syncs, &connections.statuses);
+    read_sync_connections(&mut findings.stuck_syncs, codestar, deadline).await;
     findings.stuck = connections.tagged.stuck;
     note_host_status(&mut findings.stuck, &host_statuses);
     AccountScan { findings, failures }
+}
+
+/// Reads, once each, the connections of stuck stacks the listing did not
+/// give (a run for synced stacks lists none). A connection that cannot be
+/// read leaves its stacks without a status, and is logged.
+async fn read_sync_connections(
+    stuck: &mut [SyncedStack],
+    codestar: &CodestarClients,
+    deadline: Instant,
+) {
+    let unread: HashSet<&str> = stuck
+        .iter()
+        .filter(|s| s.connection_status.is_none())
+        .map(|s| s.connection_arn.as_str())
+        .collect();
+    let reads = unread.into_iter().map(|arn| async move {
+        let read = timeout_at(deadline, codestar.for_arn(arn).get(arn)).await;
+        match read {
+            Ok(Ok(Some(c))) => connection_key(arn).map(|key| (key, c.status)),
+            Ok(Ok(None)) => {
+                tracing::warn!(connection = arn, "a synced stack's connection does not exist");
+                None
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(connection = arn, error = %error, "a synced stack's connection could not be read");
+                None
+            }
+            Err(_) => None,
+        }
+    });
+    let statuses: HashMap<String, String> = futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    note_connection_status(stuck, &statuses);
 }
 
 /// Where the one listing is tried, in order: the own region, then one
@@ -171,6 +214,7 @@ async fn scan_connections(
         return ConnectionScan {
             listed_from: None,
             listed: HashMap::new(),
+            statuses: HashMap::new(),
             scanned: BTreeMap::new(),
             tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
             listing_failures: Vec::new(),
@@ -181,10 +225,12 @@ async fn scan_connections(
     let mut listing_failures = Vec::new();
     let mut listed_from = None;
     let mut listed = HashMap::new();
+    let mut statuses = HashMap::new();
     for region in listing_regions(config) {
         let client = codestar.in_region(&region);
         let walk = client.for_each_page(|page| {
             for c in page {
+                statuses.extend(connection_key(&c.arn).map(|key| (key, c.status.clone())));
                 // A fall-over walk sees what the failed one saw.
                 if !config.watches(&c.region) || !seen.insert(c.arn.clone()) {
                     continue;
@@ -219,6 +265,7 @@ async fn scan_connections(
     ConnectionScan {
         listed_from,
         listed,
+        statuses,
         scanned,
         tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
         listing_failures,

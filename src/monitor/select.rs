@@ -54,13 +54,13 @@ impl Selected for Host {
 impl Selected for SyncedStack {
     /// Judged stuck when read; what is read is what the run watches.
     fn is_candidate(&self, config: &MonitorConfig) -> bool {
-        config.reads_sync(&self.region, &self.resource_name)
+        config.reads_sync(self.place())
     }
 
     /// Its region's Git sync was read whole (a narrowed run reads only the
     /// stacks it names).
     fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
-        config.reads_sync(&self.region, &self.resource_name) && kind_read(self, report)
+        config.reads_sync(self.place()) && kind_read(self, report)
     }
 }
 
@@ -133,6 +133,7 @@ mod tests {
         watching.narrowed_syncs = Some(vec![SyncTarget {
             region: "eu-west-1".into(),
             resource_name: Some("api".into()),
+            branch: None,
         }]);
         assert!(
             !stack.was_covered(&watching, &report),

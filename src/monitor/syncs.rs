@@ -1,16 +1,19 @@
 //! The Git sync scan of one region: its repository links, the stacks synced
-//! through each, each stack's blockers and latest sync (read concurrently,
-//! a bounded number at once), and the tags of the stuck ones.
+//! through each, the latest repository sync of each synced branch, each
+//! stack's blockers and latest sync (read concurrently, a bounded number at
+//! once), and the tags of the stuck ones.
 
 use super::config::MonitorConfig;
 use super::report::RegionFailure;
 use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarError, Connections};
 use crate::aws::stacks::Stacks;
-use crate::domain::git_sync::{is_known_sync_status, judge, SyncConfig, SyncedStack};
+use crate::domain::git_sync::{
+    is_known_sync_status, judge, LinkBranch, RepositorySync, SyncConfig, SyncReads, SyncedStack,
+};
 use crate::domain::watched::Kind;
 use futures_util::stream::{self, StreamExt};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use tokio::time::{timeout_at, Instant};
 
@@ -26,7 +29,8 @@ pub struct SyncScan {
 }
 
 /// Reads the Git sync of `region`. What cannot be read (the links, one
-/// link's configurations, one stack's reads) is a failure of the region;
+/// link's configurations, one branch's repository sync, one stack's reads)
+/// is a failure of the region's Git sync;
 /// everything else read is still judged and alerted.
 pub async fn scan_syncs(
     config: &MonitorConfig,
@@ -51,7 +55,7 @@ pub async fn scan_syncs(
         }
     };
     let mut syncs: Vec<SyncConfig> = Vec::new();
-    for link in &links {
+    for link in links.iter().filter(|l| config.reads_link(region, &l.id)) {
         let listed = timeout_at(deadline, codestar.stack_syncs(link))
             .await
             .map_err(fail("ListSyncConfigurations"))
@@ -65,10 +69,17 @@ pub async fn scan_syncs(
             }),
         }
     }
-    syncs.retain(|s| config.reads_sync(&s.region, &s.resource_name));
+    syncs.retain(|s| config.reads_sync(s.place()));
     let scanned = syncs.len();
 
-    let tag_reads = read_stacks(region, syncs, &codestar, stacks, deadline, &mut failures).await;
+    let branches = read_branches(region, &syncs, &codestar, deadline, &mut failures).await;
+    let reads = StackReads {
+        codestar: &codestar,
+        stacks,
+        branches: &branches,
+        deadline,
+    };
+    let tag_reads = read_stacks(region, syncs, reads, &mut failures).await;
     let mut tagged = tag_reads.finish(&config.ignore_tag, deadline).await;
     tagged.failures.extend(failures);
     SyncScan {
@@ -77,16 +88,60 @@ pub async fn scan_syncs(
     }
 }
 
+/// The latest repository sync of each branch `syncs` sync from, read once
+/// per (link, branch), a bounded number at once, until `deadline`. A branch
+/// that could not be read is absent, and a failure of the region.
+async fn read_branches(
+    region: &str,
+    syncs: &[SyncConfig],
+    codestar: &Connections,
+    deadline: Instant,
+    failures: &mut Vec<RegionFailure>,
+) -> BTreeMap<LinkBranch, Option<RepositorySync>> {
+    let branches: BTreeSet<LinkBranch> = syncs.iter().map(SyncConfig::link_branch).collect();
+    let reads = stream::iter(branches).map(|at| async move {
+        let sync = codestar.repository_sync(&at).await;
+        (at, sync)
+    });
+    let mut reads = reads.buffer_unordered(STACK_READS_IN_FLIGHT);
+    let mut read = BTreeMap::new();
+    loop {
+        let error = match timeout_at(deadline, reads.next()).await {
+            Ok(Some((at, Ok(sync)))) => {
+                read.insert(at, sync);
+                continue;
+            }
+            Ok(Some((_, Err(error)))) => error,
+            Ok(None) => break,
+            Err(_) => CodestarError::TimedOut {
+                operation: "GetRepositorySyncStatus",
+            },
+        };
+        if !kept_going(region, error, failures) {
+            break;
+        }
+    }
+    read
+}
+
+/// What each stack's reads go through.
+struct StackReads<'a> {
+    codestar: &'a Connections,
+    stacks: Stacks,
+    branches: &'a BTreeMap<LinkBranch, Option<RepositorySync>>,
+    deadline: Instant,
+}
+
 /// Each stack's blockers and latest sync, a bounded number at once, until
-/// `deadline`; the tags of each stuck one are read as soon as it is judged.
+/// `deadline`, judged with its branch's repository sync; the tags of each
+/// stuck one are read as soon as it is judged.
 async fn read_stacks(
     region: &str,
     syncs: Vec<SyncConfig>,
-    codestar: &Connections,
-    stacks: Stacks,
-    deadline: Instant,
+    with: StackReads<'_>,
     failures: &mut Vec<RegionFailure>,
 ) -> TagReads<SyncedStack> {
+    let codestar = with.codestar;
     let reads = stream::iter(syncs).map(|sync| async move {
         let (blockers, latest) = tokio::join!(
             codestar.sync_blockers(&sync.resource_name),
@@ -97,13 +152,19 @@ async fn read_stacks(
     let mut reads = reads.buffer_unordered(STACK_READS_IN_FLIGHT);
     let mut tag_reads = TagReads::new(InFlight::default());
     loop {
-        let error = match timeout_at(deadline, reads.next()).await {
+        let error = match timeout_at(with.deadline, reads.next()).await {
             Ok(Some((sync, Ok((blockers, latest))))) => {
                 if let Some(latest) = &latest {
                     note_unknown_status(&latest.status);
                 }
-                if let Some(stuck) = judge(sync, blockers, latest) {
-                    tag_reads.spawn(stuck, stacks.clone());
+                let repository = with.branches.get(&sync.link_branch()).cloned().flatten();
+                let reads = SyncReads {
+                    blockers,
+                    latest,
+                    repository,
+                };
+                if let Some(stuck) = judge(sync, reads) {
+                    tag_reads.spawn(stuck, with.stacks.clone());
                 }
                 continue;
             }
@@ -113,17 +174,23 @@ async fn read_stacks(
                 operation: "GetSyncBlockerSummary",
             },
         };
-        let timed_out = matches!(error, CodestarError::TimedOut { .. });
-        failures.push(RegionFailure {
-            region: region.to_string(),
-            kind: Kind::GitSync,
-            error,
-        });
-        if timed_out {
+        if !kept_going(region, error, failures) {
             break;
         }
     }
     tag_reads
+}
+
+/// Notes a failed read as the region's Git sync's; false when it was the
+/// deadline, after which nothing more is read.
+fn kept_going(region: &str, error: CodestarError, failures: &mut Vec<RegionFailure>) -> bool {
+    let timed_out = matches!(error, CodestarError::TimedOut { .. });
+    failures.push(RegionFailure {
+        region: region.to_string(),
+        kind: Kind::GitSync,
+        error,
+    });
+    !timed_out
 }
 
 /// Logs a sync status word this version does not know, once per process (a

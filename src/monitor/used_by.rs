@@ -12,7 +12,7 @@ use crate::aws::consumers::{ConsumerClients, ConsumerError};
 use crate::aws::organization::Accounts;
 use crate::aws::state::StateTable;
 use crate::domain::arn::ResourceArn;
-use crate::domain::connection::Connection;
+use crate::domain::connection::{Connection, AVAILABLE};
 use crate::domain::consumer::{
     brief, used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
     MAX_RECOVERY_LISTED, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
@@ -149,7 +149,7 @@ impl Healed<'_> {
     /// why nothing is restarted for it.
     fn why_not(&self, connection: &Connection) -> Option<String> {
         match self.listed.get(&connection.arn).map(String::as_str) {
-            Some("AVAILABLE") => None,
+            Some(AVAILABLE) => None,
             Some(status) => Some(format!(
                 "nothing restarted: it is {status}, not AVAILABLE (muted, or in a status no longer alerted)"
             )),

@@ -2,9 +2,9 @@
 //! objects of every watched kind, and the one view of an object every
 //! renderer reads. Renderers walk kinds and items here, never a kind by name.
 
-use crate::domain::connection::Connection;
+use crate::domain::connection::{Connection, AVAILABLE};
 use crate::domain::consumer::{Consumer, Coverage, Recovery};
-use crate::domain::git_sync::{Blocker, LatestSync, SyncedStack};
+use crate::domain::git_sync::{Blocker, LatestSync, RepositorySync, SyncedStack};
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, KindUnread, Watched};
 use chrono::{DateTime, Utc};
@@ -55,6 +55,10 @@ pub struct Facts<'a> {
     pub repository: Option<(&'a str, &'a str)>,
     pub blockers: &'a [Blocker],
     pub latest_sync: Option<&'a LatestSync>,
+    /// A synced stack's branch's failed repository sync, and its
+    /// connection's status when that is not AVAILABLE.
+    pub repository_sync: Option<&'a RepositorySync>,
+    pub connection_status: Option<&'a str>,
     /// A synced stack's real id, when DescribeStacks gave it.
     pub stack_id: Option<&'a str>,
 }
@@ -104,6 +108,11 @@ impl KindFacts for SyncedStack {
             repository: Some((&self.repository_name, &self.branch)),
             blockers: &self.blockers,
             latest_sync: self.latest_sync.as_ref(),
+            repository_sync: self.repository_sync.as_ref(),
+            connection_status: self
+                .connection_status
+                .as_deref()
+                .filter(|s| *s != AVAILABLE),
             stack_id: self.stack_id.as_deref(),
             ..Facts::default()
         }

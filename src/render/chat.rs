@@ -9,7 +9,7 @@ use super::batch::{title, Batch, Frame, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
-use crate::domain::git_sync::BLOCKED;
+use crate::domain::git_sync::{BLOCKED, FAILED, REPOSITORY_SYNC_FAILED};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -298,7 +298,9 @@ fn breaks(
 }
 
 /// What a line says besides the common fields: a connection's host that
-/// is not AVAILABLE, a host's reason, a synced stack's branch and blocker.
+/// is not AVAILABLE, a host's reason, a synced stack's branch, its
+/// connection that is not AVAILABLE, its blocker or its failed repository
+/// sync's latest event.
 fn note(item: &dyn Item) -> Option<String> {
     let facts = item.facts();
     let host = facts
@@ -306,8 +308,13 @@ fn note(item: &dyn Item) -> Option<String> {
         .map(|s| format!("its host is {}: set it up first", code(s)));
     let sync = facts.repository.map(|(repository, branch)| {
         let mut note = format!("{}@{}", code(repository), code(branch));
+        if let Some(status) = facts.connection_status {
+            note += &format!(" · its connection is {}: repair it first", code(status));
+        }
         if let Some(b) = facts.blockers.first() {
             note += &format!(" · blocked: {}", code(&b.created_reason));
+        } else if let Some(e) = facts.repository_sync.and_then(|r| r.events.last()) {
+            note += &format!(" · repository sync: {}", code(&e.event));
         }
         note
     });
@@ -365,7 +372,8 @@ fn next_steps(batch: Batch<'_>, ignore_tag: &str) -> Vec<String> {
         (Kind::Connection, "PENDING", true, "Complete each PENDING connection's handshake: open its link, choose Update pending connection, and authorize the provider's app."),
         (Kind::Connection, "PENDING", false, "Reinstall or reauthorize the provider's app for each ERROR connection, then update the connection."),
         (Kind::GitSync, BLOCKED, true, "Fix each BLOCKED stack (its Git sync tab shows why the sync failed), then resolve its blocker there or with aws codeconnections update-sync-blocker."),
-        (Kind::GitSync, BLOCKED, false, "Fix each stack whose sync FAILED, then push a commit or choose Retry latest commit in its Git sync tab."),
+        (Kind::GitSync, REPOSITORY_SYNC_FAILED, true, "Fix what each failed repository sync's events name (its connection, the deployment file, the branch), then push a commit."),
+        (Kind::GitSync, FAILED, true, "Fix each stack whose sync FAILED, then push a commit or choose Retry latest commit in its Git sync tab."),
     ];
     let mut steps: Vec<String> = steps
         .into_iter()

@@ -18,7 +18,9 @@ pub fn shown(value: &str) -> String {
     out
 }
 
-/// Control, line and paragraph separator, and bidirectional formatting characters.
+/// Control, line and paragraph separator, bidirectional formatting, and
+/// invisible space characters (a name with one looks like another name).
+/// The zero-width joiners stay: scripts and emoji need them.
 pub fn is_unsafe_in_text(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -26,6 +28,7 @@ pub fn is_unsafe_in_text(c: char) -> bool {
             | '\u{061c}' | '\u{200e}' | '\u{200f}' // bidi marks
             | '\u{202a}'..='\u{202e}'          // bidi embeddings, overrides
             | '\u{2066}'..='\u{2069}'          // bidi isolates
+            | '\u{200b}' | '\u{2060}'          // zero-width space, word joiner
             | '\u{feff}')
 }
 
@@ -41,7 +44,8 @@ mod tests {
         );
         assert_eq!(shown("abc\u{202e}fed"), "abc\\u{202e}fed");
         for c in [
-            '\r', '\u{2028}', '\u{2029}', '\u{200f}', '\u{2066}', '\u{7f}', '\u{85}',
+            '\r', '\u{2028}', '\u{2029}', '\u{200f}', '\u{2066}', '\u{7f}', '\u{85}', '\u{200b}',
+            '\u{2060}',
         ] {
             assert!(!shown(&format!("a{c}b")).contains(c), "{c:?}");
         }

@@ -6,6 +6,7 @@ use super::batch::{title, AccountGroup, Batch, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
+use crate::domain::git_sync::RepositorySync;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
@@ -25,8 +26,11 @@ AVAILABLE. Open each link to set up or repair the host.\n";
 const SYNCS_INTRO: &str =
     "A stack synced from Git follows a file in a branch. A BLOCKED stack has an active sync \
 blocker: a sync failed, and no later commit reaches the stack until a person resolves the \
-blocker. A FAILED stack's latest sync failed. Fix the stack or its template first, then \
-resolve the blocker in the stack's Git sync tab or with the command shown.\n";
+blocker. A REPOSITORY_SYNC_FAILED stack's branch could not be synced (a deployment file \
+that does not parse, a deleted branch, a connection not AVAILABLE): its events say why. \
+A FAILED stack's latest sync failed. Repair a connection that is not AVAILABLE first, then \
+fix the stack, its template or its deployment file, and resolve any blocker in the stack's \
+Git sync tab or with the command shown.\n";
 
 /// What the statuses of a kind mean, shown once above its blocks.
 fn intro(kind: Kind) -> &'static str {
@@ -205,6 +209,12 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
             shown(repository),
             shown(branch)
         );
+        if let Some(status) = facts.connection_status {
+            block += &format!(
+                "            its connection is {}: repair it first\n",
+                shown(status)
+            );
+        }
     }
     block += &format!(
         "  Region:   {}\n  ARN:      {}\n",
@@ -271,7 +281,18 @@ fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
             sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
         );
     }
+    if let Some(sync) = facts.repository_sync {
+        out += &repository_sync_lines(sync);
+    }
     if facts.repository.is_none() {
+        return out;
+    }
+    if let Some(status) = facts.connection_status {
+        out += &format!(
+            "  Resolve:  repair its connection ({}) in the console's Connections settings, \
+             then push a commit or choose Retry latest commit in its Git sync tab\n",
+            shown(status)
+        );
         return out;
     }
     match facts.blockers.first() {
@@ -285,10 +306,41 @@ fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
                 shown(&b.id)
             )
         }
+        None if facts.repository_sync.is_some() => {
+            out += "  Resolve:  fix what the repository sync's events name (the deployment \
+                        file, the branch), then push a commit\n"
+        }
         None => {
             out += "  Resolve:  fix the stack or its template, then push a commit or choose \
                         Retry latest commit in its Git sync tab\n"
         }
+    }
+    out
+}
+
+/// How many of a failed repository sync's events the text shows: the
+/// latest, where the failure is.
+const REPOSITORY_EVENTS_SHOWN: usize = 3;
+
+/// `  Branch:   repository sync FAILED (started ...)`, then its latest
+/// events, each as AWS wrote it, escaped.
+fn repository_sync_lines(sync: &RepositorySync) -> String {
+    let mut out = format!(
+        "  Branch:   repository sync {} (started {})\n",
+        shown(&sync.status),
+        sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    let skipped = sync.events.len().saturating_sub(REPOSITORY_EVENTS_SHOWN);
+    if skipped > 0 {
+        out += &format!("            ...{skipped} earlier events\n");
+    }
+    for e in &sync.events[skipped..] {
+        out += &format!(
+            "            {} {}: {}\n",
+            e.time.to_rfc3339_opts(SecondsFormat::Secs, true),
+            shown(&e.kind),
+            shown(&e.event)
+        );
     }
     out
 }

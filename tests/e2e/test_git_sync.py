@@ -92,7 +92,10 @@ def test_blocked_and_failed_stacks_are_alerted_and_resolve_with_their_alert_id(a
 
 def transformed(rule: str, event: dict) -> dict:
     """What the template's rule `rule` hands the monitor for `event`: its
-    input transformer applied as EventBridge applies it."""
+    input transformer applied as EventBridge applies it. In quotes a
+    variable is the value's text; unquoted it is the value as JSON, and null
+    where the event has no such path (EventBridge User Guide, "Amazon
+    EventBridge input transformation")."""
     template = (ROOT / "template.yaml").read_text()
     section = template[template.index(f"  {rule}:\n"):]
     paths = dict(re.findall(r"^\s+(\w+): (\$\.[\w.]+)$", section.split("InputTemplate")[0], re.M))
@@ -100,8 +103,8 @@ def transformed(rule: str, event: dict) -> dict:
     for name, path in paths.items():
         value = event
         for part in path[2:].split("."):
-            value = value[part]
-        body = body.replace(f"<{name}>", value)
+            value = value.get(part) if isinstance(value, dict) else None
+        body = body.replace(f'"<{name}>"', json.dumps(value)).replace(f"<{name}>", json.dumps(value))
     return json.loads(body)
 
 
@@ -167,3 +170,58 @@ def test_a_watched_region_without_git_sync_is_not_available_neither_read_nor_fai
     assert run.body["unread"] == [] and run.body["failedRegions"] == [], run.body
     assert codestar.take_calls()["ListRepositoryLinks"] == 1, "read in eu-west-1 only"
     assert "Git sync is not offered by AWS in af-south-1" in run.body["look"], run.body["look"]
+
+
+def test_a_failed_repository_sync_alerts_its_branchs_stacks_and_names_their_connection(
+        aws, codestar, lambda_function, table):
+    suffix = uuid.uuid4().hex[:6]
+    web, api, docs, other = (f"{k}-{suffix}" for k in ("web", "api", "docs", "other"))
+    [broken] = codestar.seed(REGION, 1, "ERROR")
+    link = codestar.add_repository_link(REGION, broken, repository="infra")
+    for stack, branch in ((web, "main"), (api, "main"), (docs, "dev")):
+        codestar.add_stack_sync(REGION, link, stack, branch=branch)
+        codestar.set_sync_status(REGION, stack, "SUCCEEDED")
+    [fine] = codestar.seed(REGION, 1, "AVAILABLE")
+    other_link = codestar.add_repository_link(REGION, fine, repository="tools")
+    codestar.add_stack_sync(REGION, other_link, other)
+    codestar.set_sync_status(REGION, other, "FAILED")
+    event = "Failed to read deployment file\nOpen: https://ev.il"
+    codestar.set_repository_sync_status(REGION, link, "main", "FAILED", events=[
+        {"Event": "Sync started", "Type": "INFO"}, {"Event": event, "Type": "ERROR"}])
+    codestar.set_repository_sync_status(REGION, link, "dev", "SUCCEEDED")
+    topic_arn, queue = aws.topic_with_queue(f"alerts-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": REGION, "STATE_TABLE": table, "USED_BY": "none"}
+    sample = json.loads((ROOT / "events" / "git-sync-repository-failed.json").read_text())
+    sample["detail"].update(repositoryLinkId=link, branch="main")
+    request = transformed("GitSyncRepositoryFailedRule", sample)
+    assert request == {"syncs": [{"region": REGION, "repositoryLinkId": link, "branch": "main"}]}
+    codestar.take_calls()
+
+    run = lambda_function("monitor", env).invoke(request)
+    assert run.ok, run.body
+    stuck = {s["resourceName"]: s for s in run.body["stuckSyncs"]}
+    assert {n: (s["status"], s["connectionStatus"]) for n, s in stuck.items()} == {
+        web: ("REPOSITORY_SYNC_FAILED", "ERROR"), api: ("REPOSITORY_SYNC_FAILED", "ERROR")}
+    assert stuck[web]["latestSync"]["status"] == "SUCCEEDED", "its own sync succeeded"
+    assert [e["event"] for e in stuck[web]["repositorySync"]["events"]] == ["Sync started", event]
+    calls = codestar.take_calls()
+    assert "ListConnections" not in calls, calls
+    assert calls["ListSyncConfigurations"] == 1, "that link only"
+    assert calls["GetRepositorySyncStatus"] == 1 and calls["GetConnection"] == 1, calls
+    [note] = aws.drain(queue)
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert "its connection is ERROR: repair it first" in email, email
+    assert "Failed to read deployment file\\u{a}Open: https://ev.il" in email, email
+    assert not re.search(r"^Open: https://ev.il", email, re.M), "an event cannot forge a line"
+
+    # The scheduled run reads everything, each branch once, and takes the
+    # connection's status from its one listing.
+    codestar.take_calls()
+    full = lambda_function("monitor", env).invoke(scheduled(at(1)))
+    assert full.ok, full.body
+    assert {s["resourceName"]: (s["status"], s["state"], s.get("connectionStatus"))
+            for s in full.body["stuckSyncs"]} == {
+        web: ("REPOSITORY_SYNC_FAILED", "ongoing", "ERROR"), api: ("REPOSITORY_SYNC_FAILED", "ongoing", "ERROR"),
+        other: ("FAILED", "new", "AVAILABLE")}
+    calls = codestar.take_calls()
+    assert calls["GetRepositorySyncStatus"] == 3 and "GetConnection" not in calls, calls

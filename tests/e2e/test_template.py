@@ -206,7 +206,8 @@ def test_git_sync_failures_invoke_the_monitor_for_both_spellings_and_only_with_g
     resources = template()["Resources"]
     for rule, kind, template_input in [
         ("GitSyncFailedRule", "Resource", '{"syncs": [{"region": "<region>", "resourceName": "<stack>"}]}'),
-        ("GitSyncRepositoryFailedRule", "Repository", '{"syncs": [{"region": "<region>"}]}'),
+        ("GitSyncRepositoryFailedRule", "Repository",
+         '{"syncs": [{"region": "<region>", "repositoryLinkId": <link>, "branch": <branch>}]}'),
     ]:
         rule_resource = resources[rule]
         assert rule_resource["Condition"] == "WatchesGitSync"
@@ -221,6 +222,8 @@ def test_git_sync_failures_invoke_the_monitor_for_both_spellings_and_only_with_g
         permission = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
                           and r["Properties"].get("SourceArn") == {"Fn::GetAtt": [rule, "Arn"]})
         assert permission["Condition"] == "WatchesGitSync"
+    paths = resources["GitSyncRepositoryFailedRule"]["Properties"]["Targets"][0]["InputTransformer"]["InputPathsMap"]
+    assert paths == {"region": "$.region", "link": "$.detail.repositoryLinkId", "branch": "$.detail.branch"}
     env = resources["MonitorFunction"]["Properties"]["Environment"]["Variables"]
     assert env["GIT_SYNC"] == {"Ref": "GitSync"}
 
@@ -289,3 +292,13 @@ def test_the_blind_alarm_reads_every_count_of_what_a_run_could_not_see():
     assert sorted(expression["Expression"].split(" + ")) == sorted(read)
     source = (ROOT / "src" / "monitor" / "metrics.rs").read_text()
     assert '&["FailedRegions", "FailedAccounts", "UnreadKinds"]' in source
+
+
+def test_event_runs_are_bounded_by_reserved_concurrency_which_an_account_can_turn_off():
+    doc = template()
+    parameter = doc["Parameters"]["MonitorConcurrency"]
+    assert (parameter["Default"], parameter["MinValue"]) == (2, 0)
+    function = doc["Resources"]["MonitorFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", {"Ref": "MonitorConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    assert doc["Conditions"]["ReservesConcurrency"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MonitorConcurrency"}, 0]}]}

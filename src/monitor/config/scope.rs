@@ -2,7 +2,7 @@
 //! are listed and those where AWS offers Git sync.
 
 use super::MonitorConfig;
-use crate::domain::git_sync::offers_git_sync;
+use crate::domain::git_sync::{offers_git_sync, SyncPlace};
 use crate::domain::watched::Kind;
 
 impl MonitorConfig {
@@ -64,16 +64,30 @@ impl MonitorConfig {
             .collect()
     }
 
-    /// Whether this run reads the synced stack `name` of `region`.
-    pub fn reads_sync(&self, region: &str, name: &str) -> bool {
+    /// Whether this run reads the synced stack at `place`.
+    pub fn reads_sync(&self, place: SyncPlace<'_>) -> bool {
         match &self.narrowed_syncs {
-            Some(targets) => targets.iter().any(|t| t.covers(region, name)),
+            Some(targets) => targets.iter().any(|t| t.covers(place)),
             None => {
                 self.git_sync
-                    && offers_git_sync(region)
-                    && self.watched_regions().iter().any(|r| r == region)
+                    && offers_git_sync(place.region)
+                    && self.watched_regions().iter().any(|r| r == place.region)
             }
         }
+    }
+
+    /// Whether this run lists the sync configurations of the repository
+    /// link `link_id` of `region` (a run narrowed to one link's branch
+    /// lists only that link's).
+    pub fn reads_link(&self, region: &str, link_id: &str) -> bool {
+        self.narrowed_syncs.as_ref().is_none_or(|targets| {
+            targets.iter().any(|t| {
+                t.region == region
+                    && t.branch
+                        .as_ref()
+                        .is_none_or(|b| b.repository_link_id == link_id)
+            })
+        })
     }
 
     /// The kinds an account's scan reads: connections and hosts, and synced
@@ -95,7 +109,7 @@ impl MonitorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::git_sync::SyncTarget;
+    use crate::domain::git_sync::{LinkBranch, SyncTarget};
 
     fn watching(regions: &str, git_sync: &str) -> MonitorConfig {
         let vars = [
@@ -114,14 +128,23 @@ mod tests {
         .unwrap()
     }
 
+    fn place(region: &'static str, resource_name: &'static str) -> SyncPlace<'static> {
+        SyncPlace {
+            region,
+            resource_name,
+            repository_link_id: "link",
+            branch: "main",
+        }
+    }
+
     #[test]
     fn git_sync_is_read_only_where_aws_offers_it_and_the_rest_is_said_so() {
         let c = watching("eu-west-1,af-south-1,ap-south-2", "true");
         assert_eq!(c.sync_regions(), ["eu-west-1"]);
         assert_eq!(c.git_sync_unavailable(), ["af-south-1", "ap-south-2"]);
-        assert!(c.reads_sync("eu-west-1", "app"));
+        assert!(c.reads_sync(place("eu-west-1", "app")));
         assert!(
-            !c.reads_sync("af-south-1", "app"),
+            !c.reads_sync(place("af-south-1", "app")),
             "not offered: never read, never unread"
         );
         assert_eq!(
@@ -153,10 +176,31 @@ mod tests {
         c.narrowed_syncs = Some(vec![SyncTarget {
             region: "eu-west-1".into(),
             resource_name: Some("app".into()),
+            branch: None,
         }]);
         assert_eq!(c.sync_regions(), ["eu-west-1"]);
         assert!(c.git_sync_unavailable().is_empty());
         assert!(c.host_regions().is_empty());
-        assert!(c.reads_sync("eu-west-1", "app") && !c.reads_sync("eu-west-1", "other"));
+        let read = |name| c.reads_sync(place("eu-west-1", name));
+        assert!(read("app") && !read("other"));
+        assert!(c.reads_link("eu-west-1", "link") && !c.reads_link("us-east-1", "link"));
+    }
+
+    #[test]
+    fn a_run_for_one_branch_lists_only_its_link() {
+        let mut c = watching("eu-west-1", "true");
+        assert!(
+            c.reads_link("eu-west-1", "any"),
+            "a whole run lists every link"
+        );
+        c.narrowed_syncs = Some(vec![SyncTarget {
+            region: "eu-west-1".into(),
+            resource_name: None,
+            branch: Some(LinkBranch {
+                repository_link_id: "link".into(),
+                branch: "main".into(),
+            }),
+        }]);
+        assert!(c.reads_link("eu-west-1", "link") && !c.reads_link("eu-west-1", "other"));
     }
 }
