@@ -191,6 +191,18 @@ fn never_synced(stack: &'static str) -> Rule {
         .build()
 }
 
+/// Each stuck stack's (name, status), sorted by name.
+fn stuck_by_name(found: &SyncScan) -> Vec<(&str, &str)> {
+    let mut stuck: Vec<(&str, &str)> = found
+        .tagged
+        .stuck
+        .iter()
+        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
+        .collect();
+    stuck.sort();
+    stuck
+}
+
 fn codestar(rules: &[&Rule]) -> Connections {
     let client = mock_client!(
         aws_sdk_codestarconnections,
@@ -341,13 +353,7 @@ async fn links_and_configurations_are_read_over_pages_and_each_stack_twice() {
     assert_eq!((links.num_calls(), configurations.num_calls()), (2, 102));
     assert_eq!((blockers.num_calls(), status.num_calls()), (101, 101));
     assert_eq!(describe.num_calls(), 2, "tags of the stuck ones only");
-    let mut stuck: Vec<(&str, &str)> = found
-        .tagged
-        .stuck
-        .iter()
-        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
-        .collect();
-    stuck.sort();
+    let stuck = stuck_by_name(&found);
     assert_eq!(stuck, [("s42", "FAILED"), ("s7", "BLOCKED")]);
     assert!(found.tagged.failures.is_empty());
     let blocked = found
@@ -600,13 +606,7 @@ async fn a_failed_repository_sync_makes_its_branchs_stacks_stuck() {
     .await;
 
     assert_eq!((main.num_calls(), dev.num_calls()), (1, 1));
-    let mut stuck: Vec<(&str, &str)> = found
-        .tagged
-        .stuck
-        .iter()
-        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
-        .collect();
-    stuck.sort();
+    let stuck = stuck_by_name(&found);
     assert_eq!(
         stuck,
         [
@@ -661,12 +661,7 @@ async fn a_refused_repository_sync_read_fails_the_regions_git_sync_only() {
     .await;
 
     assert_eq!(denied.num_calls(), 1, "one branch, read once");
-    let stuck: Vec<(&str, &str)> = found
-        .tagged
-        .stuck
-        .iter()
-        .map(|s| (s.resource_name.as_str(), s.status.as_str()))
-        .collect();
+    let stuck = stuck_by_name(&found);
     assert_eq!(stuck, [("failed", "FAILED")]);
     let [failure] = &found.tagged.failures[..] else {
         panic!("one failure")
