@@ -6,7 +6,7 @@
 //! Pure: no I/O.
 
 use super::batch::{title, Batch, Frame, Item};
-use super::coverage::{none_of, not_searched, regions, searched};
+use super::coverage::{none_of, not_searched, regions, searched, NOT_READ_KINDS};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
 use crate::domain::git_sync::{BLOCKED, FAILED, REPOSITORY_SYNC_FAILED};
@@ -256,7 +256,7 @@ fn breaks(
     if used_by.is_empty() {
         return match coverage {
             Some(c) if c.is_complete() => format!(
-                "used by {} in {} (a candidate for deletion)",
+                "used by {} in {} (not searched: {NOT_READ_KINDS})",
                 none_of(c),
                 regions(c.regions)
             ),

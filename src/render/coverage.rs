@@ -7,6 +7,13 @@ use crate::domain::consumer::{
     ConsumerKind, Coverage, EVERY_REGION, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
 
+/// What can use a connection that no version reads yet: Service Catalog
+/// products sync from a connection too (Service Catalog API Reference,
+/// `SourceConnection`: "details about the product's connection", with its
+/// `LastSync`), so even a complete search of the kinds read does not make a
+/// connection a candidate for deletion.
+pub const NOT_READ_KINDS: &str = "Service Catalog products (which can sync from a connection)";
+
 /// `pipelines, CodeBuild projects and Git-synced stacks in 17 regions`.
 pub fn searched(coverage: &Coverage) -> String {
     let kinds: Vec<&str> = coverage.kinds.iter().map(|k| k.plural()).collect();

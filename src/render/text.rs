@@ -3,7 +3,7 @@
 //! lifecycle state. Pure.
 
 use super::batch::{title, AccountGroup, Batch, Item};
-use super::coverage::{none_of, not_searched, regions, searched};
+use super::coverage::{none_of, not_searched, regions, searched, NOT_READ_KINDS};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
 use crate::domain::git_sync::RepositorySync;
@@ -384,8 +384,8 @@ struct Found<'a> {
 
 /// `  Breaks:   pipeline payments-deploy (us-east-1): <link>`, one line
 /// each, then `...and N more`; a resolved connection's were `Used by`.
-/// Finding nothing is said with what was searched, and only a complete
-/// search makes a connection a candidate for deletion.
+/// Finding nothing is said with what was searched, and what no search of
+/// this version reads (`NOT_READ_KINDS`).
 fn breaks(resolved: bool, found: &Found<'_>) -> String {
     let label = if resolved { "Used by: " } else { "Breaks:  " };
     let mut lines: Vec<String> = found
@@ -401,8 +401,8 @@ fn breaks(resolved: bool, found: &Found<'_>) -> String {
     let gaps = found.coverage.map(not_searched).unwrap_or_default();
     match found.coverage {
         Some(c) if found.listed.is_empty() && c.is_complete() => lines.push(format!(
-            "nothing found: {} in {} (every region enabled for the account) uses it: \
-             a candidate for deletion",
+            "nothing found: {} in {} (every region enabled for the account) uses it; \
+             not searched: {NOT_READ_KINDS}",
             none_of(c),
             regions(c.regions)
         )),

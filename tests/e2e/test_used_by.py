@@ -119,8 +119,9 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
     A connection is usable from every region, so its consumers are found in
     ap-southeast-2 and ca-central-1 too: a pipeline, a project through the
     region's default credential, a Git-synced stack. A connection nothing
-    uses is a candidate for deletion only after all 17 enabled regions were
-    read for every kind; with a kind left out, it is not."""
+    uses says so only after all 17 enabled regions were read for every kind
+    (with a kind left out, it does not), and even then is no candidate for
+    deletion: Service Catalog products are not read yet, and it says so."""
     topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
     [used, unused] = codestar.seed("us-east-1", 2, "PENDING")
     suffix = uuid.uuid4().hex[:6]
@@ -152,7 +153,9 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
     assert (f"Git-synced stack network-{suffix} (ca-central-1): https://ca-central-1.console.aws.amazon.com/"
             "cloudformation/") in email, email
     assert ("nothing found: no pipeline, CodeBuild project or Git-synced stack in 17 regions "
-            "(every region enabled for the account) uses it: a candidate for deletion") in email, email
+            "(every region enabled for the account) uses it; not searched: Service Catalog products "
+            "(which can sync from a connection)") in email, email
+    assert "candidate for deletion" not in email, "Service Catalog products were not read"
 
     # A region not enabled is never read: opted out of ap-southeast-2, its pipeline is not looked for.
     aws.set_regions(OWN, {"us-east-1": "ENABLED_BY_DEFAULT", "ap-southeast-2": "DISABLED",
