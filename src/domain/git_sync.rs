@@ -108,6 +108,10 @@ pub struct RepositorySync {
 /// DynamoDB's 400 KB item limit.
 pub const REPOSITORY_SYNC_EVENTS_KEPT: usize = 10;
 
+/// The longest event text a stack carries, in characters: the model gives
+/// `Event` no bound, and each stack's record and message must stay small.
+pub const REPOSITORY_SYNC_EVENT_CHARS: usize = 1000;
+
 /// One event of a repository sync attempt (`RepositorySyncEvent`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -122,7 +126,8 @@ pub struct RepositorySyncEvent {
 }
 
 impl RepositorySync {
-    /// The attempt with only its latest events kept.
+    /// The attempt with only its latest events kept, each cut to
+    /// `REPOSITORY_SYNC_EVENT_CHARS` (and an ellipsis).
     pub fn kept(mut self) -> Self {
         self.events.sort_by_key(|e| e.time);
         let drop = self
@@ -130,6 +135,12 @@ impl RepositorySync {
             .len()
             .saturating_sub(REPOSITORY_SYNC_EVENTS_KEPT);
         self.events.drain(..drop);
+        for e in &mut self.events {
+            if let Some((cut, _)) = e.event.char_indices().nth(REPOSITORY_SYNC_EVENT_CHARS) {
+                e.event.truncate(cut);
+                e.event.push('…');
+            }
+        }
         self
     }
 
@@ -625,6 +636,21 @@ mod tests {
             );
         }
         assert_eq!(REPOSITORY_SYNC_EVENTS_KEPT, 10);
+    }
+
+    #[test]
+    fn a_long_event_is_cut_at_a_character() {
+        for (chars, kept) in [(999, 999), (1000, 1000), (1001, 1001)] {
+            let mut sync = repository("FAILED", 1);
+            sync.events[0].event = "é".repeat(chars);
+            let event = &sync.kept().events[0].event;
+            assert_eq!(event.chars().count(), kept, "{chars}");
+            assert_eq!(
+                event.ends_with('…'),
+                chars > REPOSITORY_SYNC_EVENT_CHARS,
+                "{chars}"
+            );
+        }
     }
 
     #[test]
