@@ -65,10 +65,10 @@ impl<'a> ResourceArn<'a> {
 }
 
 /// A connection's identity whichever service prefix its ARN carries: since
-/// the rename to AWS CodeConnections (2024) one connection is named by both
-/// `arn:aws:codestar-connections:` and `arn:aws:codeconnections:` (Developer
+/// the rename to AWS CodeConnections (2024) a connection may be named with
+/// `arn:aws:codestar-connections:` or `arn:aws:codeconnections:` (Developer
 /// Tools Console User Guide, "Service prefix rename"), and a repository link
-/// keeps the name it was made with.
+/// keeps the name it was made with, which need not be the listing's.
 pub fn connection_key(arn: &str) -> Option<String> {
     let a = ResourceArn::parse_connection(arn)?;
     Some(format!(

@@ -194,7 +194,8 @@ fn each_once(
 /// A Git sync event as AWS emits it (`source: aws.codeconnections`), for a
 /// rule that targets the monitor without the template's input transformer:
 /// a resource's sync names its stack (`detail.syncTarget`), a repository's
-/// sync its link and branch (`detail.repositoryLinkId`, `detail.branch`). Both spellings of the detail types count ("GitSync ..."
+/// sync its link and branch (`detail.repositoryLinkId`, `detail.branch`).
+/// Both spellings of the detail types count ("GitSync ..."
 /// in the EventBridge events reference, "Git Sync ..." in the
 /// CloudFormation User Guide).
 fn git_sync_event(event: &Value) -> Result<Option<Vec<SyncTarget>>, InvalidEvent> {
