@@ -12,8 +12,9 @@ use crate::domain::git_sync::{
     is_known_sync_status, judge, LinkBranch, RepositorySync, SyncConfig, SyncReads, SyncedStack,
 };
 use crate::domain::watched::Kind;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Mutex;
 use tokio::time::{timeout_at, Instant};
 
@@ -100,27 +101,20 @@ async fn read_branches(
 ) -> BTreeMap<LinkBranch, Option<RepositorySync>> {
     let branches: BTreeSet<LinkBranch> = syncs.iter().map(SyncConfig::link_branch).collect();
     let reads = stream::iter(branches).map(|at| async move {
-        let sync = codestar.repository_sync(&at).await;
-        (at, sync)
+        let sync = codestar.repository_sync(&at).await?;
+        Ok((at, sync))
     });
-    let mut reads = reads.buffer_unordered(STACK_READS_IN_FLIGHT);
     let mut read = BTreeMap::new();
-    loop {
-        let error = match timeout_at(deadline, reads.next()).await {
-            Ok(Some((at, Ok(sync)))) => {
-                read.insert(at, sync);
-                continue;
-            }
-            Ok(Some((_, Err(error)))) => error,
-            Ok(None) => break,
-            Err(_) => CodestarError::TimedOut {
-                operation: "GetRepositorySyncStatus",
-            },
-        };
-        if !kept_going(region, error, failures) {
-            break;
-        }
-    }
+    let until = Until {
+        region,
+        deadline,
+        operation: "GetRepositorySyncStatus",
+    };
+    until
+        .each(reads, failures, |(at, sync)| {
+            read.insert(at, sync);
+        })
+        .await;
     read
 }
 
@@ -147,50 +141,75 @@ async fn read_stacks(
             codestar.sync_blockers(&sync.resource_name),
             codestar.latest_sync(&sync.resource_name)
         );
-        (sync, blockers.and_then(|b| Ok((b, latest?))))
+        Ok((sync, blockers?, latest?))
     });
-    let mut reads = reads.buffer_unordered(STACK_READS_IN_FLIGHT);
     let mut tag_reads = TagReads::new(InFlight::default());
-    loop {
-        let error = match timeout_at(with.deadline, reads.next()).await {
-            Ok(Some((sync, Ok((blockers, latest))))) => {
-                if let Some(latest) = &latest {
-                    note_unknown_status(&latest.status);
-                }
-                let repository = with.branches.get(&sync.link_branch()).cloned().flatten();
-                let reads = SyncReads {
-                    blockers,
-                    latest,
-                    repository,
-                };
-                if let Some(stuck) = judge(sync, reads) {
-                    tag_reads.spawn(stuck, with.stacks.clone());
-                }
-                continue;
+    let until = Until {
+        region,
+        deadline: with.deadline,
+        operation: "GetSyncBlockerSummary",
+    };
+    until
+        .each(reads, failures, |(sync, blockers, latest)| {
+            if let Some(latest) = &latest {
+                note_unknown_status(&latest.status);
             }
-            Ok(Some((_, Err(error)))) => error,
-            Ok(None) => break,
-            Err(_) => CodestarError::TimedOut {
-                operation: "GetSyncBlockerSummary",
-            },
-        };
-        if !kept_going(region, error, failures) {
-            break;
-        }
-    }
+            let repository = with.branches.get(&sync.link_branch()).cloned().flatten();
+            let reads = SyncReads {
+                blockers,
+                latest,
+                repository,
+            };
+            if let Some(stuck) = judge(sync, reads) {
+                tag_reads.spawn(stuck, with.stacks.clone());
+            }
+        })
+        .await;
     tag_reads
 }
 
-/// Notes a failed read as the region's Git sync's; false when it was the
-/// deadline, after which nothing more is read.
-fn kept_going(region: &str, error: CodestarError, failures: &mut Vec<RegionFailure>) -> bool {
-    let timed_out = matches!(error, CodestarError::TimedOut { .. });
-    failures.push(RegionFailure {
-        region: region.to_string(),
-        kind: Kind::GitSync,
-        error,
-    });
-    !timed_out
+/// How one region's concurrent Git sync reads are driven: until `deadline`,
+/// which fails them as `operation` timed out.
+struct Until<'a> {
+    region: &'a str,
+    deadline: Instant,
+    operation: &'static str,
+}
+
+impl Until<'_> {
+    /// Runs `reads`, a bounded number at once, handing each answer to
+    /// `read`. A failed read is the region's Git sync's and the rest go on;
+    /// at the deadline nothing more is read.
+    async fn each<T>(
+        &self,
+        reads: impl Stream<Item = impl Future<Output = Result<T, CodestarError>>>,
+        failures: &mut Vec<RegionFailure>,
+        mut read: impl FnMut(T),
+    ) {
+        let mut reads = std::pin::pin!(reads.buffer_unordered(STACK_READS_IN_FLIGHT));
+        loop {
+            let error = match timeout_at(self.deadline, reads.next()).await {
+                Ok(Some(Ok(answer))) => {
+                    read(answer);
+                    continue;
+                }
+                Ok(Some(Err(error))) => error,
+                Ok(None) => break,
+                Err(_) => CodestarError::TimedOut {
+                    operation: self.operation,
+                },
+            };
+            let timed_out = matches!(error, CodestarError::TimedOut { .. });
+            failures.push(RegionFailure {
+                region: self.region.to_string(),
+                kind: Kind::GitSync,
+                error,
+            });
+            if timed_out {
+                break;
+            }
+        }
+    }
 }
 
 /// Logs a sync status word this version does not know, once per process (a
