@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -117,6 +118,11 @@ _source_credentials: dict[tuple[str, str], dict[str, dict]] = {}
 _pipeline_states: dict[tuple[str, str, str], list[dict]] = {}
 pipeline_calls: list[dict] = []
 _start_tokens: dict[tuple[str, str, str, str], str] = {}
+
+
+# Service Catalog: (account, region, product id) -> the `LastSync` AWS reports
+# for a product synced from a repository (tests set it; moto keeps none).
+_product_syncs: dict[tuple[str, str, str], dict] = {}
 
 
 def _checked(service: str, operation: str, params: dict) -> None:
@@ -243,6 +249,55 @@ def _extend_moto() -> None:
         pattern = EventPattern.load(params["EventPattern"])
         return json.dumps({"Result": pattern.matches_event(event)})
 
+    from moto.servicecatalog.responses import ServiceCatalogResponse
+
+    def product_view(self, product) -> dict:
+        # SourceConnection with its LastSync comes back from both the search
+        # and the description (API reference, SourceConnection: "returns this
+        # field for the CreateProduct, UpdateProduct, DescribeProductAsAdmin,
+        # and SearchProductAsAdmin APIs").
+        view = {"ProductViewSummary": product.to_dict(), "Status": "AVAILABLE",
+                "ProductARN": product.arn, "CreatedTime": product.created_time.timestamp()}
+        if product.source_connection:
+            sync = _product_syncs.get((self.current_account, self.region, product.id))
+            view["SourceConnection"] = {**product.source_connection, **({"LastSync": sync} if sync else {})}
+        return view
+
+    original_create_product = ServiceCatalogResponse.create_product
+
+    def create_product(self):
+        # The model's pattern is checked at every depth: a SourceConnection's
+        # ConnectionArn must be a codestar-connections ARN (CodeStarConnectionArn).
+        _checked("servicecatalog", "CreateProduct", json.loads(self.body or "{}"))
+        return original_create_product(self)
+
+    def search_products_as_admin(self):
+        # Pages of PageSize products (at most 20, the model's maximum; 20 when
+        # unset), in creation order, the page token an offset.
+        params = json.loads(self.body or "{}")
+        _checked("servicecatalog", "SearchProductsAsAdmin", params)
+        products = list(self.servicecatalog_backend.products.values())
+        start = int(params.get("PageToken") or 0)
+        size = params.get("PageSize") or 20
+        page = {"ProductViewDetails": [product_view(self, p) for p in products[start:start + size]]}
+        if start + size < len(products):
+            page["NextPageToken"] = str(start + size)
+        return json.dumps(page)
+
+    def describe_product_as_admin(self):
+        params = json.loads(self.body or "{}")
+        _checked("servicecatalog", "DescribeProductAsAdmin", params)
+        products = self.servicecatalog_backend.products.values()
+        product = next((p for p in products if p.id == params.get("Id") or
+                        (not params.get("Id") and p.name == params.get("Name"))), None)
+        if product is None:
+            raise JsonRESTError("ResourceNotFoundException", "Product not found")
+        return json.dumps({"ProductViewDetail": product_view(self, product), "ProvisioningArtifactSummaries": [],
+                           "Tags": product.tags, "TagOptions": [], "Budgets": []})
+
+    ServiceCatalogResponse.create_product = create_product
+    ServiceCatalogResponse.search_products_as_admin = search_products_as_admin
+    ServiceCatalogResponse.describe_product_as_admin = describe_product_as_admin
     EventsHandler.test_event_pattern = test_event_pattern
     CodePipelineResponse.get_pipeline_state = get_pipeline_state
     CodePipelineResponse.retry_stage_execution = retry_stage_execution
@@ -290,6 +345,13 @@ class LocalAws:
     def pipeline_calls_for(names: set[str]) -> list[dict]:
         """The RetryStageExecution and StartPipelineExecution calls these pipelines received."""
         return [c for c in pipeline_calls if (c.get("pipelineName") or c.get("name")) in names]
+
+    @staticmethod
+    def set_product_sync(region: str, product_id: str, status: str, message: str,
+                         account: str = ACCOUNT) -> None:
+        """The `LastSync` a product synced from a repository reports."""
+        _product_syncs[(account, region, product_id)] = {
+            "LastSyncTime": time.time(), "LastSyncStatus": status, "LastSyncStatusMessage": message}
 
     @staticmethod
     def set_regions(account: str, statuses: dict[str, str]) -> None:
@@ -408,6 +470,22 @@ class LocalAws:
             name=name, source=source, artifacts={"type": "NO_ARTIFACTS"}, serviceRole=role,
             environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                          "computeType": "BUILD_GENERAL1_SMALL"})
+
+    def product(self, region: str, name: str, connection: str | None, account: str | None = None) -> str:
+        """A Service Catalog product whose versions sync from a repository through
+        `connection` (named by the codestar-connections prefix, as the model
+        requires), or an ordinary one; its id."""
+        source = {}
+        if connection:
+            arn = connection.replace(":codeconnections:", ":codestar-connections:")
+            source["SourceConnection"] = {"Type": "CODESTAR", "ConnectionParameters": {"CodeStar": {
+                "ConnectionArn": arn, "Repository": "acme/catalog", "Branch": "main",
+                "ArtifactPath": "products/payments.yaml"}}}
+        created = self.client("servicecatalog", region, account).create_product(
+            Name=name, Owner="platform", ProductType="CLOUD_FORMATION_TEMPLATE", **source,
+            ProvisioningArtifactParameters={"Name": "v1", "Type": "CLOUD_FORMATION_TEMPLATE",
+                                            "Info": {"LoadTemplateFromURL": "https://example.com/t.yaml"}})
+        return created["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
 
     @staticmethod
     def email_view(topic_arn: str, region: str = "us-east-1") -> list[tuple[str, str]]:

@@ -1,9 +1,9 @@
-//! The CodePipeline, CodeBuild, CodeConnections and Account reads behind
+//! The CodePipeline, CodeBuild, CodeConnections, Service Catalog and Account reads behind
 //! `usedBy`, against mocked clients: pages, a pipeline deleted between
 //! listing and reading (and leaving the cache), throttling retried, the warm
 //! cache by `updated`, BatchGetProjects 100 names a call, the account-level
-//! source credential, Git-synced stacks through repository links, the
-//! enabled regions, and the restart of a pipeline a healed connection had
+//! source credential, Git-synced stacks through repository links, Service
+//! Catalog products synced through a connection, the enabled regions, and the restart of a pipeline a healed connection had
 //! failed.
 
 use aws_sdk_account::operation::list_regions::ListRegionsOutput;
@@ -38,7 +38,16 @@ use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncCo
 use aws_sdk_codestarconnections::types::{
     ProviderType, RepositoryLinkInfo, SyncConfiguration, SyncConfigurationType,
 };
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_sdk_servicecatalog::operation::describe_product_as_admin::{
+    DescribeProductAsAdminError, DescribeProductAsAdminOutput,
+};
+use aws_sdk_servicecatalog::operation::search_products_as_admin::SearchProductsAsAdminOutput;
+use aws_sdk_servicecatalog::primitives::DateTime as CatalogTime;
+use aws_sdk_servicecatalog::types::{
+    CodeStarParameters, LastSync, LastSyncStatus, ProductSource, ProductViewDetail,
+    ProductViewSummary, SourceConnectionDetail, SourceConnectionParameters,
+};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use connection_watch::aws::consumers::{ConsumerClients, ConsumerConfigs};
 use connection_watch::domain::consumer::{used_by, ConsumerKind, Outcome, Via};
 use connection_watch::domain::recovery::Target;
@@ -49,7 +58,7 @@ const CONNECTION: &str =
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
 
 fn clients(pipelines: &[&Rule], projects: &[&Rule]) -> ConsumerClients {
-    all_clients(pipelines, projects, &[], &[])
+    all_clients(pipelines, projects, &[], &[], &[])
 }
 
 fn all_clients(
@@ -57,6 +66,7 @@ fn all_clients(
     projects: &[&Rule],
     codestar: &[&Rule],
     account: &[&Rule],
+    catalog: &[&Rule],
 ) -> ConsumerClients {
     let pipelines = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, pipelines, |b| {
         b.retry_config(
@@ -77,10 +87,14 @@ fn all_clients(
     let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, account, |b| {
         b.retry_config(aws_sdk_account::config::retry::RetryConfig::disabled())
     });
+    let catalog = mock_client!(aws_sdk_servicecatalog, RuleMode::MatchAny, catalog, |b| {
+        b.retry_config(aws_sdk_servicecatalog::config::retry::RetryConfig::disabled())
+    });
     ConsumerClients::new(ConsumerConfigs {
         pipelines: pipelines.config().clone(),
         projects: projects.config().clone(),
         codestar: codestar.config().clone(),
+        catalog: catalog.config().clone(),
         account: account.config().clone(),
     })
 }
@@ -508,7 +522,7 @@ async fn synced_stacks_are_read_over_pages_of_links_and_configurations() {
             .build()
             .unwrap()
         });
-    let clients = all_clients(&[], &[], &[&links, &syncs], &[]);
+    let clients = all_clients(&[], &[], &[&links, &syncs], &[], &[]);
 
     let uses = clients
         .git_sync_stacks("ap-southeast-2", &[CONNECTION])
@@ -549,13 +563,189 @@ async fn a_throttled_link_listing_names_its_region_and_operation() {
         .sequence()
         .http_status(400, Some(THROTTLED.into()))
         .build();
-    let err = all_clients(&[], &[], &[&throttled], &[])
+    let err = all_clients(&[], &[], &[&throttled], &[], &[])
         .git_sync_stacks("ap-southeast-2", &[CONNECTION])
         .await
         .unwrap_err()
         .to_string();
     assert!(
         err.starts_with("ListRepositoryLinks in ap-southeast-2 failed"),
+        "{err}"
+    );
+}
+
+fn product(
+    id: &str,
+    name: &str,
+    connection: Option<&str>,
+    sync: Option<LastSyncStatus>,
+) -> ProductViewDetail {
+    let detail = ProductViewDetail::builder()
+        .product_arn(format!(
+            "arn:aws:catalog:eu-west-1:123456789012:product/{id}"
+        ))
+        .product_view_summary(
+            ProductViewSummary::builder()
+                .product_id(id)
+                .name(name)
+                .build(),
+        );
+    let Some(connection) = connection else {
+        return detail.build();
+    };
+    let mut source = SourceConnectionDetail::builder()
+        .r#type(aws_sdk_servicecatalog::types::SourceType::Codestar)
+        .connection_parameters(
+            SourceConnectionParameters::builder()
+                .code_star(
+                    CodeStarParameters::builder()
+                        .connection_arn(connection)
+                        .repository("org/catalog")
+                        .branch("main")
+                        .artifact_path("product.yaml")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        );
+    if let Some(status) = sync {
+        source = source.last_sync(
+            LastSync::builder()
+                .last_sync_status(status)
+                .last_sync_time(CatalogTime::from_secs(1_800_000_000))
+                .last_sync_status_message("Template file product.yaml not found")
+                .build(),
+        );
+    }
+    detail.source_connection(source.build()).build()
+}
+
+/// Products are searched over every page, 20 a page (the API's largest),
+/// the account's own only, and each described: one synced from the
+/// connection (named by the model's `codestar-connections` prefix) is found
+/// with its failed last sync, one synced elsewhere or not synced is not, one
+/// deleted between the search and its description is skipped, and a name
+/// longer than a listed consumer may be is cut.
+#[tokio::test]
+async fn products_are_searched_over_pages_and_each_described() {
+    let old_prefix = CONNECTION.replace(":codeconnections:", ":codestar-connections:");
+    let other = "arn:aws:codestar-connections:us-east-1:123456789012:connection/ffffffff-aaaa-bbbb-cccc-dddddddddddd";
+    let ids: Vec<String> = (0..21).map(|i| format!("prod-{i:02}")).collect();
+    let search = mock!(aws_sdk_servicecatalog::Client::search_products_as_admin)
+        .match_requests(|r| {
+            r.page_size() == Some(20) && r.product_source() == Some(&ProductSource::Account)
+        })
+        .then_compute_output(move |r| {
+            let (page, next) = match r.page_token() {
+                None => (&ids[..20], Some("page-2")),
+                Some(_) => (&ids[20..], None),
+            };
+            let mut out = SearchProductsAsAdminOutput::builder()
+                .set_next_page_token(next.map(str::to_string));
+            for id in page {
+                out = out.product_view_details(product(id, id, None, None));
+            }
+            out.build()
+        });
+    let long_name = "n".repeat(200);
+    let describe = mock!(aws_sdk_servicecatalog::Client::describe_product_as_admin)
+        .then_compute_response(move |r| {
+            let detail = match r.id().unwrap() {
+                "prod-00" => product(
+                    "prod-00",
+                    &long_name,
+                    Some(&old_prefix),
+                    Some(LastSyncStatus::Failed),
+                ),
+                "prod-01" => product(
+                    "prod-01",
+                    "elsewhere",
+                    Some(other),
+                    Some(LastSyncStatus::Succeeded),
+                ),
+                "prod-02" => return MockResponse::Error(
+                    DescribeProductAsAdminError::ResourceNotFoundException(
+                        aws_sdk_servicecatalog::types::error::ResourceNotFoundException::builder()
+                            .build(),
+                    ),
+                ),
+                "prod-20" => product("prod-20", "second-page", Some(CONNECTION), None),
+                id => product(id, id, None, None),
+            };
+            MockResponse::Output(
+                DescribeProductAsAdminOutput::builder()
+                    .product_view_detail(detail)
+                    .build(),
+            )
+        });
+    let clients = all_clients(&[], &[], &[], &[], &[&search, &describe]);
+
+    let uses = clients.catalog_products("eu-west-1").await.unwrap();
+
+    assert_eq!((search.num_calls(), describe.num_calls()), (2, 21));
+    let found = used_by(CONNECTION, &uses).listed;
+    let products: Vec<(ConsumerKind, usize, &str, Option<&str>)> = found
+        .iter()
+        .map(|c| {
+            (
+                c.kind,
+                c.name.chars().count(),
+                c.arn.as_str(),
+                c.last_sync.as_ref().map(|s| s.status.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        products,
+        [
+            (
+                ConsumerKind::ServiceCatalogProduct,
+                153,
+                "arn:aws:catalog:eu-west-1:123456789012:product/prod-00",
+                Some("FAILED")
+            ),
+            (
+                ConsumerKind::ServiceCatalogProduct,
+                11,
+                "arn:aws:catalog:eu-west-1:123456789012:product/prod-20",
+                None
+            ),
+        ]
+    );
+    let failed = found[0].last_sync.as_ref().unwrap();
+    assert!(failed.failed());
+    assert_eq!(failed.at.as_deref(), Some("2027-01-15T08:00:00Z"));
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("Template file product.yaml not found")
+    );
+    assert!(found[0]
+        .console_url
+        .ends_with("/servicecatalog/home?region=eu-west-1#admin-products/prod-00"));
+}
+
+#[tokio::test]
+async fn a_refused_product_description_costs_the_regions_products() {
+    let search =
+        mock!(aws_sdk_servicecatalog::Client::search_products_as_admin).then_output(|| {
+            SearchProductsAsAdminOutput::builder()
+                .product_view_details(product("prod-00", "p", None, None))
+                .build()
+        });
+    let denied = mock!(aws_sdk_servicecatalog::Client::describe_product_as_admin)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"AccessDeniedException","message":"no"}"#.into()),
+        )
+        .build();
+    let err = all_clients(&[], &[], &[], &[], &[&search, &denied])
+        .catalog_products("eu-west-1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("DescribeProductAsAdmin in eu-west-1 failed"),
         "{err}"
     );
 }
@@ -591,7 +781,7 @@ async fn enabled_regions_are_listed_over_pages_and_kept_warm() {
             }
             .build()
         });
-    let clients = all_clients(&[], &[], &[], &[&regions]);
+    let clients = all_clients(&[], &[], &[], &[&regions], &[]);
 
     let first = clients.enabled_regions().await.unwrap();
     let warm = clients.enabled_regions().await.unwrap();

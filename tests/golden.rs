@@ -10,7 +10,7 @@ use common::assert_golden;
 use connection_watch::domain::arn::ResourceArn;
 use connection_watch::domain::connection::Connection;
 use connection_watch::domain::consumer::{
-    Consumer, ConsumerKind, Coverage, Outcome, Recovery, Unread, Via,
+    Consumer, ConsumerKind, Coverage, LastSync, Outcome, Recovery, Unread, Via,
 };
 use connection_watch::domain::git_sync::{
     judge, Blocker, LatestSync, ReadBlocker, RepositorySync, RepositorySyncEvent, SyncConfig,
@@ -133,6 +133,9 @@ fn an_alert_naming_what_each_connection_breaks() {
             ConsumerKind::GitSyncStack => {
                 format!("arn:aws:cloudformation:{region}:{ACCOUNT}:stack/payments-stack-{i}")
             }
+            ConsumerKind::ServiceCatalogProduct => {
+                format!("arn:aws:catalog:{region}:{ACCOUNT}:product/prod-payments{i}")
+            }
         };
         Consumer::from_arn(kind, &arn).unwrap()
     };
@@ -151,8 +154,19 @@ fn an_alert_naming_what_each_connection_breaks() {
         via: Some(Via::AccountDefaultCredential),
         ..consumer(ConsumerKind::CodebuildProject, 2, "eu-central-1")
     };
-    let many: Vec<Consumer> = (0..4)
-        .map(|i| consumer(ConsumerKind::Pipeline, i, "us-east-1"))
+    // A product's name comes from whoever made it: escaped like every other.
+    let failed_product = Consumer {
+        name: "payments catalog\u{202e}".into(),
+        last_sync: Some(LastSync {
+            status: "FAILED".into(),
+            at: Some("2027-01-15T08:00:00Z".into()),
+            message: Some("Template file product.yaml not found\nin org/catalog".into()),
+        }),
+        ..consumer(ConsumerKind::ServiceCatalogProduct, 0, "eu-west-1")
+    };
+    let many: Vec<Consumer> = [failed_product]
+        .into_iter()
+        .chain((0..4).map(|i| consumer(ConsumerKind::Pipeline, i, "us-east-1")))
         .chain([
             through_default,
             consumer(ConsumerKind::GitSyncStack, 0, "ap-southeast-2"),

@@ -56,6 +56,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
             pipelines: false,
             codebuild: false,
             git_sync: false,
+            service_catalog: false,
         },
         used_by_regions: UsedByRegions::Enabled,
         retry_on_resolved: false,

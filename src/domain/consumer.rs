@@ -1,8 +1,8 @@
 //! What uses a connection: CodePipeline pipelines whose source actions,
 //! CodeBuild projects whose sources authenticate with it (by name, or through
-//! the region's account-level credential), and CloudFormation stacks synced
-//! from Git through a repository link on it; and how complete the search
-//! was. Pure.
+//! the region's account-level credential), CloudFormation stacks synced from
+//! Git through a repository link on it, and Service Catalog products synced
+//! from a repository through it; and how complete the search was. Pure.
 
 use super::arn::{console_domain, stack_console_url, ResourceArn};
 use serde::{Deserialize, Serialize};
@@ -13,11 +13,17 @@ pub enum ConsumerKind {
     Pipeline,
     CodebuildProject,
     GitSyncStack,
+    ServiceCatalogProduct,
 }
 
 impl ConsumerKind {
     /// Every kind, in the order the text names them.
-    pub const ALL: [Self; 3] = [Self::Pipeline, Self::CodebuildProject, Self::GitSyncStack];
+    pub const ALL: [Self; 4] = [
+        Self::Pipeline,
+        Self::CodebuildProject,
+        Self::GitSyncStack,
+        Self::ServiceCatalogProduct,
+    ];
 
     /// As the text says it: `pipeline`, `CodeBuild project`, `Git-synced stack`.
     pub fn label(self) -> &'static str {
@@ -25,6 +31,7 @@ impl ConsumerKind {
             Self::Pipeline => "pipeline",
             Self::CodebuildProject => "CodeBuild project",
             Self::GitSyncStack => "Git-synced stack",
+            Self::ServiceCatalogProduct => "Service Catalog product",
         }
     }
 
@@ -34,6 +41,7 @@ impl ConsumerKind {
             Self::Pipeline => "pipeline",
             Self::CodebuildProject => "codebuild-project",
             Self::GitSyncStack => "git-sync-stack",
+            Self::ServiceCatalogProduct => "service-catalog-product",
         }
     }
 
@@ -43,6 +51,7 @@ impl ConsumerKind {
             Self::Pipeline => "pipelines",
             Self::CodebuildProject => "CodeBuild projects",
             Self::GitSyncStack => "Git-synced stacks",
+            Self::ServiceCatalogProduct => "Service Catalog products",
         }
     }
 }
@@ -70,13 +79,39 @@ pub struct Consumer {
     pub console_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// A Service Catalog product's latest sync from its repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<LastSync>,
+}
+
+/// A Service Catalog product's `SourceConnection.LastSync` (Service Catalog
+/// API Reference, `LastSync`): `FAILED` means the repository's latest
+/// change did not become a new version of the product.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSync {
+    /// `SUCCEEDED` or `FAILED`, as AWS wrote it.
+    pub status: String,
+    /// When it ran (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// AWS's `LastSyncStatusMessage`, cut where it is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl LastSync {
+    pub fn failed(&self) -> bool {
+        self.status == "FAILED"
+    }
 }
 
 impl Consumer {
     /// From its ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`,
-    /// `...:codebuild:<region>:<account>:project/<name>` or
-    /// `...:cloudformation:<region>:<account>:stack/<name>`); `None` for one
-    /// that does not parse.
+    /// `...:codebuild:<region>:<account>:project/<name>`,
+    /// `...:cloudformation:<region>:<account>:stack/<name>` or
+    /// `...:catalog:<region>:<account>:product/<id>`, named by its id); `None`
+    /// for one that does not parse.
     pub fn from_arn(kind: ConsumerKind, arn: &str) -> Option<Self> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let ["arn", partition, service, region, account, resource] = parts[..] else {
@@ -88,6 +123,9 @@ impl Consumer {
             (ConsumerKind::GitSyncStack, "cloudformation") => resource
                 .strip_prefix("stack/")
                 .map(|rest| rest.split('/').next().unwrap_or(rest))?,
+            (ConsumerKind::ServiceCatalogProduct, "catalog") => {
+                resource.strip_prefix("product/")?
+            }
             _ => return None,
         };
         let domain = console_domain(partition, region);
@@ -101,6 +139,12 @@ impl Consumer {
                 format!("https://{domain}/codesuite/codebuild/{account}/projects/{name}?region={region}")
             }
             ConsumerKind::GitSyncStack => stack_console_url(partition, region, name),
+            // The administrator console's page of the product, by its id.
+            ConsumerKind::ServiceCatalogProduct => {
+                format!(
+                    "https://{domain}/servicecatalog/home?region={region}#admin-products/{name}"
+                )
+            }
         };
         Some(Self {
             kind,
@@ -110,6 +154,7 @@ impl Consumer {
             arn: arn.to_string(),
             console_url,
             via: None,
+            last_sync: None,
         })
     }
 }

@@ -45,6 +45,7 @@ impl Adapters {
                     pipelines: sdk.into(),
                     projects: sdk.into(),
                     codestar: sdk.into(),
+                    catalog: sdk.into(),
                     account: sdk.into(),
                 })
             }),

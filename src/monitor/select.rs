@@ -97,6 +97,7 @@ mod tests {
                 pipelines: false,
                 codebuild: false,
                 git_sync: false,
+                service_catalog: false,
             },
             used_by_regions: crate::monitor::config::UsedByRegions::Enabled,
             retry_on_resolved: false,

@@ -384,12 +384,7 @@ async fn look_up_account(
     }
     let reads = regions.names.iter().map(|region| async move {
         let read = |kind: ConsumerKind| async move {
-            let (on, operation) = match kind {
-                ConsumerKind::Pipeline => (config.used_by.pipelines, "ListPipelines"),
-                ConsumerKind::CodebuildProject => (config.used_by.codebuild, "ListProjects"),
-                ConsumerKind::GitSyncStack => (config.used_by.git_sync, "ListRepositoryLinks"),
-            };
-            if !on {
+            if !config.used_by.kinds().contains(&kind) {
                 return (kind, Ok(Vec::new()));
             }
             let listing = async {
@@ -399,19 +394,21 @@ async fn look_up_account(
                     ConsumerKind::GitSyncStack => {
                         clients.git_sync_stacks(region, connections).await
                     }
+                    ConsumerKind::ServiceCatalogProduct => clients.catalog_products(region).await,
                 }
             };
             let result = timeout_at(deadline, listing)
                 .await
-                .unwrap_or_else(|_| Err(timed_out(region, operation)));
+                .unwrap_or_else(|_| Err(timed_out(region, first_listing(kind))));
             (kind, result)
         };
-        let (pipelines, projects, stacks) = tokio::join!(
+        let (pipelines, projects, stacks, products) = tokio::join!(
             read(ConsumerKind::Pipeline),
             read(ConsumerKind::CodebuildProject),
-            read(ConsumerKind::GitSyncStack)
+            read(ConsumerKind::GitSyncStack),
+            read(ConsumerKind::ServiceCatalogProduct)
         );
-        (region, [pipelines, projects, stacks])
+        (region, [pipelines, projects, stacks, products])
     });
     let read: Vec<_> = stream::iter(reads)
         .buffer_unordered(REGIONS_IN_FLIGHT)
@@ -444,6 +441,16 @@ async fn look_up_account(
     }
     found.unread.sort();
     found
+}
+
+/// The listing a kind's read starts with, named when the read timed out.
+fn first_listing(kind: ConsumerKind) -> &'static str {
+    match kind {
+        ConsumerKind::Pipeline => "ListPipelines",
+        ConsumerKind::CodebuildProject => "ListProjects",
+        ConsumerKind::GitSyncStack => "ListRepositoryLinks",
+        ConsumerKind::ServiceCatalogProduct => "SearchProductsAsAdmin",
+    }
 }
 
 /// Loads the cached definitions of each region this process has none of.
@@ -524,10 +531,12 @@ mod tests {
     ) -> ConsumerClients {
         let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, &[]);
         let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, &[]);
+        let catalog = mock_client!(aws_sdk_servicecatalog, RuleMode::MatchAny, &[]);
         ConsumerClients::new(crate::aws::consumers::ConsumerConfigs {
             pipelines,
             projects,
             codestar: codestar.config().clone(),
+            catalog: catalog.config().clone(),
             account: account.config().clone(),
         })
     }

@@ -6,7 +6,7 @@
 //! Pure: no I/O.
 
 use super::batch::{title, Batch, Frame, Item};
-use super::coverage::{none_of, not_searched, regions, searched, NOT_READ_KINDS};
+use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
 use crate::domain::git_sync::{BLOCKED, FAILED, REPOSITORY_SYNC_FAILED};
@@ -256,7 +256,7 @@ fn breaks(
     if used_by.is_empty() {
         return match coverage {
             Some(c) if c.is_complete() => format!(
-                "used by {} in {} (not searched: {NOT_READ_KINDS})",
+                "used by {} in {} (a candidate for deletion)",
                 none_of(c),
                 regions(c.regions)
             ),
@@ -278,8 +278,13 @@ fn breaks(
         .iter()
         .take(MAX_CONSUMERS_LINKED)
         .map(|c| {
+            let failed = if c.last_sync.as_ref().is_some_and(|s| s.failed()) {
+                ", last sync FAILED"
+            } else {
+                ""
+            };
             format!(
-                "[{} {}]({}) ({})",
+                "[{} {}]({}) ({}{failed})",
                 c.kind.label(),
                 code(&c.name),
                 url(&c.console_url),

@@ -7,14 +7,8 @@ use crate::domain::consumer::{
     ConsumerKind, Coverage, EVERY_REGION, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
 
-/// What can use a connection that no version reads yet: Service Catalog
-/// products sync from a connection too (Service Catalog API Reference,
-/// `SourceConnection`: "details about the product's connection", with its
-/// `LastSync`), so even a complete search of the kinds read does not make a
-/// connection a candidate for deletion.
-pub const NOT_READ_KINDS: &str = "Service Catalog products (which can sync from a connection)";
-
-/// `pipelines, CodeBuild projects and Git-synced stacks in 17 regions`.
+/// `pipelines, CodeBuild projects, Git-synced stacks and Service Catalog
+/// products in 17 regions`.
 pub fn searched(coverage: &Coverage) -> String {
     let kinds: Vec<&str> = coverage.kinds.iter().map(|k| k.plural()).collect();
     format!("{} in {}", and_list(&kinds), regions(coverage.regions))
@@ -28,7 +22,7 @@ pub fn regions(n: usize) -> String {
     }
 }
 
-/// `no pipeline, CodeBuild project or Git-synced stack`.
+/// `no pipeline, CodeBuild project, Git-synced stack or Service Catalog product`.
 pub fn none_of(coverage: &Coverage) -> String {
     let kinds: Vec<&str> = coverage.kinds.iter().map(|k| k.label()).collect();
     format!("no {}", or_list(&kinds))
@@ -112,11 +106,12 @@ mod tests {
         assert!(c.is_complete());
         assert_eq!(
             searched(&c),
-            "pipelines, CodeBuild projects and Git-synced stacks in 17 regions"
+            "pipelines, CodeBuild projects, Git-synced stacks and Service Catalog products \
+             in 17 regions"
         );
         assert_eq!(
             none_of(&c),
-            "no pipeline, CodeBuild project or Git-synced stack"
+            "no pipeline, CodeBuild project, Git-synced stack or Service Catalog product"
         );
         assert!(not_searched(&c).is_empty());
     }
@@ -129,7 +124,17 @@ mod tests {
         };
         assert_eq!(
             not_searched(&kinds),
-            ["CodeBuild projects and Git-synced stacks (not in USED_BY)"]
+            ["CodeBuild projects, Git-synced stacks and Service Catalog products (not in USED_BY)"]
+        );
+        // Every kind but the last is not every kind.
+        let without_products = Coverage {
+            kinds: ConsumerKind::ALL[..3].to_vec(),
+            ..complete()
+        };
+        assert!(!without_products.is_complete());
+        assert_eq!(
+            not_searched(&without_products),
+            ["Service Catalog products (not in USED_BY)"]
         );
         let listed = Coverage {
             all_enabled_regions: false,

@@ -636,6 +636,58 @@ mod tests {
         assert!(events.iter().all(|e| e.size() <= MAX_CALL_BYTES));
     }
 
+    /// The largest a listed consumer can be: a Service Catalog product with
+    /// its name and its failed sync's message at the length the monitor
+    /// keeps (150 characters each), each character four bytes of UTF-8.
+    #[test]
+    fn a_connection_every_failed_product_uses_still_fits_a_message_and_an_event() {
+        use crate::domain::consumer::{used_by, Consumer, ConsumerKind, LastSync, Source, Uses};
+        use crate::render::events::{entries, MAX_CALL_BYTES};
+        let mut shared = conn(0, "ERROR", "ap-southeast-4");
+        let uses: Vec<Uses> = (0..300)
+            .map(|i| {
+                let arn =
+                    format!("arn:aws:catalog:ap-southeast-4:123456789012:product/prod-{i:013}");
+                let consumer = Consumer {
+                    name: format!("{i:03}{}", "\u{1d52d}".repeat(147)),
+                    last_sync: Some(LastSync {
+                        status: "FAILED".into(),
+                        at: Some("2027-01-15T08:00:00Z".into()),
+                        message: Some("\u{1d52d}".repeat(150)),
+                    }),
+                    ..Consumer::from_arn(ConsumerKind::ServiceCatalogProduct, &arn).unwrap()
+                };
+                Uses {
+                    consumer,
+                    sources: vec![Source {
+                        connection: shared.arn.clone(),
+                        stage: None,
+                        action: None,
+                        via: None,
+                    }],
+                }
+            })
+            .collect();
+        let found = used_by(&shared.arn, &uses);
+        shared.used_by = Some(found.listed);
+        shared.used_by_more = found.more;
+        let stuck = [shared, conn(1, "PENDING", "us-east-1")];
+
+        let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
+
+        // The split counts a sample object twice, so the second connection may
+        // go to a message of its own; the shared one still fits one.
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a.publish_size() <= SNS_MAX_PUBLISH_BYTES),
+            "{:?}",
+            alerts.iter().map(|a| a.publish_size()).collect::<Vec<_>>()
+        );
+        let events = entries(only(&stuck), at());
+        assert!(events.iter().all(|e| e.size() <= MAX_CALL_BYTES));
+    }
+
     #[test]
     fn split_respects_a_small_budget_exactly() {
         let stateless: Vec<Connection> = (0..40).map(|i| conn(i, "PENDING", "us-east-1")).collect();

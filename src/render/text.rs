@@ -3,7 +3,7 @@
 //! lifecycle state. Pure.
 
 use super::batch::{title, AccountGroup, Batch, Item};
-use super::coverage::{none_of, not_searched, regions, searched, NOT_READ_KINDS};
+use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
 use crate::domain::git_sync::RepositorySync;
@@ -384,8 +384,8 @@ struct Found<'a> {
 
 /// `  Breaks:   pipeline payments-deploy (us-east-1): <link>`, one line
 /// each, then `...and N more`; a resolved connection's were `Used by`.
-/// Finding nothing is said with what was searched, and what no search of
-/// this version reads (`NOT_READ_KINDS`).
+/// Finding nothing is said with what was searched, and only a complete
+/// search makes a connection a candidate for deletion.
 fn breaks(resolved: bool, found: &Found<'_>) -> String {
     let label = if resolved { "Used by: " } else { "Breaks:  " };
     let mut lines: Vec<String> = found
@@ -401,8 +401,8 @@ fn breaks(resolved: bool, found: &Found<'_>) -> String {
     let gaps = found.coverage.map(not_searched).unwrap_or_default();
     match found.coverage {
         Some(c) if found.listed.is_empty() && c.is_complete() => lines.push(format!(
-            "nothing found: {} in {} (every region enabled for the account) uses it; \
-             not searched: {NOT_READ_KINDS}",
+            "nothing found: {} in {} (every region enabled for the account) uses it: \
+             a candidate for deletion",
             none_of(c),
             regions(c.regions)
         )),
@@ -429,14 +429,21 @@ fn breaks(resolved: bool, found: &Found<'_>) -> String {
 }
 
 /// `CodeBuild project x (eu-central-1), through the account's default
-/// GitHub credential: <link>`.
+/// GitHub credential: <link>`; a Service Catalog product whose last sync
+/// failed says so, with AWS's message.
 fn consumer_line(c: &Consumer, provider: &str) -> String {
-    let via = match c.via {
-        Some(Via::AccountDefaultCredential) => format!(
+    let via = match (c.via, &c.last_sync) {
+        (Some(Via::AccountDefaultCredential), _) => format!(
             ", through the account's default {} credential",
             shown(provider)
         ),
-        None => String::new(),
+        (None, Some(sync)) if sync.failed() => {
+            let at = sync.at.as_deref().map(|at| format!(" at {}", shown(at)));
+            let why = sync.message.as_deref().map(|m| format!(" ({})", shown(m)));
+            let (at, why) = (at.unwrap_or_default(), why.unwrap_or_default());
+            format!(", its last sync FAILED{at}{why}")
+        }
+        _ => String::new(),
     };
     format!(
         "{} {} ({}){via}: {}",

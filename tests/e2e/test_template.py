@@ -93,9 +93,10 @@ def test_list_parameters_refuse_a_typo_at_deploy_time():
     email = parameters["AlertEmail"]["AllowedPattern"]
     assert re.fullmatch(email, "ops@example.com") and not re.fullmatch(email, "ops@example")
     used_by = parameters["UsedBy"]["AllowedPattern"]
-    for good in ("pipelines", "codebuild", "codebuild,pipelines", "none", "pipelines,codebuild,gitsync"):
+    for good in ("pipelines", "codebuild", "codebuild,pipelines", "none", "pipelines,codebuild,gitsync",
+                 "servicecatalog,gitsync,codebuild,pipelines"):
         assert re.fullmatch(used_by, good), good
-    for bad in ("pipeline", "none,codebuild", "pipelines, codebuild", "", "gitsync,gitsync,gitsync,gitsync"):
+    for bad in ("pipeline", "none,codebuild", "pipelines, codebuild", "", "gitsync,gitsync,gitsync,gitsync,gitsync"):
         assert not re.fullmatch(used_by, bad), bad
     used_by_regions = parameters["UsedByRegions"]["AllowedPattern"]
     assert re.fullmatch(used_by_regions, "enabled") and re.fullmatch(used_by_regions, "us-east-1,eu-west-1")
@@ -191,10 +192,10 @@ def test_retry_on_resolved_without_pipelines_is_refused_at_deploy_time():
     decoded = template()
     rule = decoded["Rules"]["RetryOnResolvedNeedsPipelines"]
     used_by = decoded["Parameters"]["UsedBy"]["AllowedPattern"]
-    spellings = ["pipelines", "codebuild", "gitsync"]
+    spellings = ["pipelines", "codebuild", "gitsync", "servicecatalog"]
     # Every spelling the pattern allows without repeating a kind, with and without pipelines.
     from itertools import permutations
-    every = {",".join(p) for n in (1, 2, 3) for p in permutations(spellings, n)} | {"none"}
+    every = {",".join(p) for n in (1, 2, 3, 4) for p in permutations(spellings, n)} | {"none"}
     assert all(re.fullmatch(used_by, u) for u in every)
     for value in every:
         assert rule_allows(rule, {"RetryOnResolved": "true", "UsedBy": value}) == ("pipelines" in value.split(",")), value

@@ -1,6 +1,6 @@
 """What a stuck connection breaks, end to end: moto serves CodePipeline,
-CodeBuild and the account's region list, the CodeStar stand-in the repository
-links and synced stacks; pipelines name the connection by either service
+CodeBuild, Service Catalog and the account's region list, the CodeStar
+stand-in the repository links and synced stacks; pipelines name the connection by either service
 prefix, a project reaches it through the region's default credential, and the
 alert lists exactly what uses it, with what it searched."""
 
@@ -48,7 +48,7 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
     assert all(c["account"] == OWN and c["consoleUrl"].startswith("https://") for c in by_arn[used]["usedBy"])
     assert by_arn[unused]["usedBy"] == []
     assert by_arn[unused]["usedByCoverage"] == {
-        "kinds": ["pipeline", "codebuild-project", "git-sync-stack"], "regions": 2,
+        "kinds": ["pipeline", "codebuild-project", "git-sync-stack", "service-catalog-product"], "regions": 2,
         "allEnabledRegions": False, "unread": []}
     assert "usedByFailed" not in result.body
     [note] = aws.drain(queue_url)
@@ -59,7 +59,8 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
     assert f"            pipeline payments-deploy-{suffix} (us-east-1): https://" in email, email
     assert f"            CodeBuild project payments-build-{suffix} (eu-west-1): https://" in email, email
     # Two regions named by USED_BY_REGIONS are not every region it is usable from.
-    assert "nothing found among pipelines, CodeBuild projects and Git-synced stacks in 2 regions" in email
+    assert ("nothing found among pipelines, CodeBuild projects, Git-synced stacks and Service Catalog products "
+            "in 2 regions") in email
     assert "not searched: regions outside USED_BY_REGIONS" in email
     assert "candidate for deletion" not in email
     assert "Breaks" not in subject and len(subject) < 100
@@ -132,17 +133,33 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
         token=used, serverType="GITHUB", authType="CODECONNECTIONS", shouldOverwrite=True)
     link = codestar.add_repository_link("ca-central-1", used.replace(":codestar-connections:", ":codeconnections:"))
     codestar.add_stack_sync("ca-central-1", link, f"network-{suffix}")
+    product = aws.product("eu-north-1", f"payments-catalog-{suffix}", used)
+    aws.set_product_sync("eu-north-1", product, "FAILED", "Template file products/payments.yaml not found")
+    aws.product("eu-north-1", f"plain-catalog-{suffix}", None)
     monitor = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn})
 
+    aws.take_calls()
     result = monitor.invoke({})
 
     assert result.ok, result.body
+    calls = aws.take_calls()
+    # One search a region, one description a product (other tests' products share moto).
+    described = sum(len(aws.client("servicecatalog", r).search_products_as_admin()["ProductViewDetails"])
+                    for r in ("eu-north-1", "eu-west-1", "us-east-1"))
+    assert calls["AWS242ServiceCatalogService.SearchProductsAsAdmin"] == 17
+    assert calls["AWS242ServiceCatalogService.DescribeProductAsAdmin"] == described
     aws.client("codebuild", "eu-central-1").delete_project(name=f"defaulted-build-{suffix}")
+    aws.client("servicecatalog", "eu-north-1").delete_product(Id=product)
     by_arn = {c["arn"]: c for c in result.body["stuck"]}
     found = {(c["kind"], c["name"], c["region"], c.get("via")) for c in by_arn[used]["usedBy"]}
     assert {("pipeline", f"sydney-deploy-{suffix}", "ap-southeast-2", None),
             ("codebuild-project", f"defaulted-build-{suffix}", "eu-central-1", "account-default-credential"),
-            ("git-sync-stack", f"network-{suffix}", "ca-central-1", None)} <= found, found
+            ("git-sync-stack", f"network-{suffix}", "ca-central-1", None),
+            ("service-catalog-product", f"payments-catalog-{suffix}", "eu-north-1", None)} <= found, found
+    [listed] = [c for c in by_arn[used]["usedBy"] if c["kind"] == "service-catalog-product"]
+    assert listed["arn"] == f"arn:aws:catalog:eu-north-1:{OWN}:product/{product}"
+    assert (listed["lastSync"]["status"], listed["lastSync"]["message"]) == (
+        "FAILED", "Template file products/payments.yaml not found")
     coverage = by_arn[unused]["usedByCoverage"]
     assert (coverage["regions"], coverage["allEnabledRegions"], coverage["unread"]) == (17, True, [])
     # 17 for usedBy, and 1 for the Git sync scan of the watched region (GIT_SYNC's default).
@@ -152,10 +169,10 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
             "GitHub credential: https://") in email, email
     assert (f"Git-synced stack network-{suffix} (ca-central-1): https://ca-central-1.console.aws.amazon.com/"
             "cloudformation/") in email, email
-    assert ("nothing found: no pipeline, CodeBuild project or Git-synced stack in 17 regions "
-            "(every region enabled for the account) uses it; not searched: Service Catalog products "
-            "(which can sync from a connection)") in email, email
-    assert "candidate for deletion" not in email, "Service Catalog products were not read"
+    assert (f"Service Catalog product payments-catalog-{suffix} (eu-north-1), its last sync FAILED at ") in email
+    assert "(Template file products/payments.yaml not found): https://eu-north-1.console.aws.amazon.com/" in email
+    assert ("nothing found: no pipeline, CodeBuild project, Git-synced stack or Service Catalog product in "
+            "17 regions (every region enabled for the account) uses it: a candidate for deletion") in email, email
 
     # A region not enabled is never read: opted out of ap-southeast-2, its pipeline is not looked for.
     aws.set_regions(OWN, {"us-east-1": "ENABLED_BY_DEFAULT", "ap-southeast-2": "DISABLED",
@@ -170,5 +187,5 @@ def test_a_connection_is_looked_for_in_every_enabled_region_by_every_path(aws, c
     assert not [c for c in by_arn[used]["usedBy"] if c["region"] == "ap-southeast-2"]
     assert by_arn[unused]["usedByCoverage"]["regions"] == 2
     [_, (_subject, email)] = aws.email_view(topic_arn)
-    assert "not searched: Git-synced stacks (not in USED_BY)" in email, email
+    assert "not searched: Git-synced stacks and Service Catalog products (not in USED_BY)" in email, email
     assert "candidate for deletion" not in email

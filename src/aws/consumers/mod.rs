@@ -1,12 +1,14 @@
-//! What uses connections, read from CodePipeline, CodeBuild and
-//! CodeConnections: each pipeline's source actions, each project's sources
-//! (and the region's account-level source credentials), and the stacks
-//! synced from Git through repository links; and which regions an account
+//! What uses connections, read from CodePipeline, CodeBuild, CodeConnections
+//! and Service Catalog: each pipeline's source actions, each project's
+//! sources (and the region's account-level source credentials), the stacks
+//! synced from Git through repository links, and the products synced from a
+//! repository; and which regions an account
 //! has enabled. Pipeline definitions are cached by their `updated` time
 //! across warm invocations, so a run re-reads only the pipelines that
 //! changed; the region list is kept for an hour.
 
 mod git_sync;
+mod products;
 mod projects;
 mod regions;
 mod restart;
@@ -81,10 +83,12 @@ pub struct ConsumerConfigs {
     pub pipelines: aws_sdk_codepipeline::Config,
     pub projects: aws_sdk_codebuild::Config,
     pub codestar: aws_sdk_codestarconnections::Config,
+    pub catalog: aws_sdk_servicecatalog::Config,
     pub account: aws_sdk_account::Config,
 }
 
-/// The CodePipeline, CodeBuild and CodeConnections clients of one account,
+/// The CodePipeline, CodeBuild, CodeConnections and Service Catalog clients
+/// of one account,
 /// a client per region made on first use, and that account's caches.
 #[derive(Clone)]
 pub struct ConsumerClients {
@@ -116,6 +120,7 @@ struct RegionClients {
     pipelines: aws_sdk_codepipeline::Client,
     projects: aws_sdk_codebuild::Client,
     codestar: aws_sdk_codestarconnections::Client,
+    catalog: aws_sdk_servicecatalog::Client,
 }
 
 impl ConsumerClients {
@@ -153,6 +158,11 @@ impl ConsumerClients {
                     .build(),
                 codestar: configs
                     .codestar
+                    .to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+                catalog: configs
+                    .catalog
                     .to_builder()
                     .credentials_provider(credentials.clone())
                     .build(),
@@ -196,6 +206,15 @@ impl ConsumerClients {
                             .codestar
                             .to_builder()
                             .region(aws_sdk_codestarconnections::config::Region::new(
+                                region.to_string(),
+                            ))
+                            .build(),
+                    ),
+                    catalog: aws_sdk_servicecatalog::Client::from_conf(
+                        configs
+                            .catalog
+                            .to_builder()
+                            .region(aws_sdk_servicecatalog::config::Region::new(
                                 region.to_string(),
                             ))
                             .build(),

@@ -5,22 +5,29 @@ use super::{list, ConfigError, Vars};
 use crate::domain::arn::parse_region;
 use crate::domain::consumer::ConsumerKind;
 
-/// `USED_BY`: `pipelines,codebuild,gitsync` (the default), any of them, or `none`.
+/// `USED_BY`: `pipelines,codebuild,gitsync,servicecatalog` (the default), any
+/// of them, or `none`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UsedBy {
     pub pipelines: bool,
     pub codebuild: bool,
     pub git_sync: bool,
+    pub service_catalog: bool,
 }
 
 impl UsedBy {
     pub fn any(self) -> bool {
-        self.pipelines || self.codebuild || self.git_sync
+        self.pipelines || self.codebuild || self.git_sync || self.service_catalog
     }
 
     /// The kinds looked up, in the order the text names them.
     pub fn kinds(self) -> Vec<ConsumerKind> {
-        let on = [self.pipelines, self.codebuild, self.git_sync];
+        let on = [
+            self.pipelines,
+            self.codebuild,
+            self.git_sync,
+            self.service_catalog,
+        ];
         ConsumerKind::ALL
             .into_iter()
             .zip(on)
@@ -39,19 +46,23 @@ pub enum UsedByRegions {
 }
 
 pub(super) fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
-    let value = set("USED_BY").unwrap_or_else(|| "pipelines,codebuild,gitsync".into());
+    let value =
+        set("USED_BY").unwrap_or_else(|| "pipelines,codebuild,gitsync,servicecatalog".into());
     if value.trim().eq_ignore_ascii_case("none") {
         return Ok(UsedBy {
             pipelines: false,
             codebuild: false,
             git_sync: false,
+            service_catalog: false,
         });
     }
     let kinds = list("USED_BY", &value, |item| {
         match item.to_ascii_lowercase().as_str() {
-            kind @ ("pipelines" | "codebuild" | "gitsync") => Ok(kind.to_string()),
+            kind @ ("pipelines" | "codebuild" | "gitsync" | "servicecatalog") => {
+                Ok(kind.to_string())
+            }
             _ => Err(format!(
-                "{item:?} is not pipelines, codebuild, gitsync or none"
+                "{item:?} is not pipelines, codebuild, gitsync, servicecatalog or none"
             )),
         }
     })?;
@@ -59,6 +70,7 @@ pub(super) fn used_by(set: &Vars<'_>) -> Result<UsedBy, ConfigError> {
         pipelines: kinds.iter().any(|k| k == "pipelines"),
         codebuild: kinds.iter().any(|k| k == "codebuild"),
         git_sync: kinds.iter().any(|k| k == "gitsync"),
+        service_catalog: kinds.iter().any(|k| k == "servicecatalog"),
     })
 }
 
