@@ -588,32 +588,39 @@ mod tests {
         assert_eq!(seen, stuck, "every connection exactly once, in order");
     }
 
-    #[test]
-    fn a_connection_every_project_uses_still_fits_one_message_and_one_event() {
-        use crate::domain::consumer::{used_by, Consumer, ConsumerKind, Source, Uses};
-        use crate::render::events::{entries, MAX_CALL_BYTES};
-        // 300 CodeBuild projects on one connection, each named with the 150
-        // characters AWS allows (botocore's codebuild model, ProjectName).
+    /// A stuck connection used by 300 of these consumers, beside a second
+    /// stuck one.
+    fn shared_by(consumer: impl Fn(usize) -> crate::domain::consumer::Consumer) -> [Connection; 2] {
+        use crate::domain::consumer::{used_by, Source, Uses};
         let mut shared = conn(0, "ERROR", "ap-southeast-4");
         let uses: Vec<Uses> = (0..300)
-            .map(|i| {
-                let name = format!("{i:03}{}", "p".repeat(147));
-                let arn = format!("arn:aws:codebuild:ap-southeast-4:123456789012:project/{name}");
-                Uses {
-                    consumer: Consumer::from_arn(ConsumerKind::CodebuildProject, &arn).unwrap(),
-                    sources: vec![Source {
-                        connection: shared.arn.clone(),
-                        stage: None,
-                        action: None,
-                        via: None,
-                    }],
-                }
+            .map(|i| Uses {
+                consumer: consumer(i),
+                sources: vec![Source {
+                    connection: shared.arn.clone(),
+                    stage: None,
+                    action: None,
+                    via: None,
+                }],
             })
             .collect();
         let found = used_by(&shared.arn, &uses);
         shared.used_by = Some(found.listed);
         shared.used_by_more = found.more;
-        let stuck = [shared, conn(1, "PENDING", "us-east-1")];
+        [shared, conn(1, "PENDING", "us-east-1")]
+    }
+
+    #[test]
+    fn a_connection_every_project_uses_still_fits_one_message_and_one_event() {
+        use crate::domain::consumer::{Consumer, ConsumerKind};
+        use crate::render::events::{entries, MAX_CALL_BYTES};
+        // 300 CodeBuild projects on one connection, each named with the 150
+        // characters AWS allows (botocore's codebuild model, ProjectName).
+        let stuck = shared_by(|i| {
+            let name = format!("{i:03}{}", "p".repeat(147));
+            let arn = format!("arn:aws:codebuild:ap-southeast-4:123456789012:project/{name}");
+            Consumer::from_arn(ConsumerKind::CodebuildProject, &arn).unwrap()
+        });
 
         let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
 
@@ -641,37 +648,20 @@ mod tests {
     /// keeps (150 characters each), each character four bytes of UTF-8.
     #[test]
     fn a_connection_every_failed_product_uses_still_fits_a_message_and_an_event() {
-        use crate::domain::consumer::{used_by, Consumer, ConsumerKind, LastSync, Source, Uses};
+        use crate::domain::consumer::{Consumer, ConsumerKind, LastSync};
         use crate::render::events::{entries, MAX_CALL_BYTES};
-        let mut shared = conn(0, "ERROR", "ap-southeast-4");
-        let uses: Vec<Uses> = (0..300)
-            .map(|i| {
-                let arn =
-                    format!("arn:aws:catalog:ap-southeast-4:123456789012:product/prod-{i:013}");
-                let consumer = Consumer {
-                    name: format!("{i:03}{}", "\u{1d52d}".repeat(147)),
-                    last_sync: Some(LastSync {
-                        status: "FAILED".into(),
-                        at: Some("2027-01-15T08:00:00Z".into()),
-                        message: Some("\u{1d52d}".repeat(150)),
-                    }),
-                    ..Consumer::from_arn(ConsumerKind::ServiceCatalogProduct, &arn).unwrap()
-                };
-                Uses {
-                    consumer,
-                    sources: vec![Source {
-                        connection: shared.arn.clone(),
-                        stage: None,
-                        action: None,
-                        via: None,
-                    }],
-                }
-            })
-            .collect();
-        let found = used_by(&shared.arn, &uses);
-        shared.used_by = Some(found.listed);
-        shared.used_by_more = found.more;
-        let stuck = [shared, conn(1, "PENDING", "us-east-1")];
+        let stuck = shared_by(|i| {
+            let arn = format!("arn:aws:catalog:ap-southeast-4:123456789012:product/prod-{i:013}");
+            Consumer {
+                name: format!("{i:03}{}", "\u{1d52d}".repeat(147)),
+                last_sync: Some(LastSync {
+                    status: "FAILED".into(),
+                    at: Some("2027-01-15T08:00:00Z".into()),
+                    message: Some("\u{1d52d}".repeat(150)),
+                }),
+                ..Consumer::from_arn(ConsumerKind::ServiceCatalogProduct, &arn).unwrap()
+            }
+        });
 
         let alerts = render_alerts(&frame("123456789012"), only(&stuck), SNS_MAX_PUBLISH_BYTES);
 
