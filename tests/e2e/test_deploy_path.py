@@ -97,8 +97,26 @@ def test_sam_reads_the_stack_name_and_capabilities_from_samconfig():
     # member-role.yaml and the example default to this stack's exports.
     assert deploy_section["stack_name"] == delete_section["stack_name"] == "connection-watch"
     assert deploy_section["capabilities"] == "CAPABILITY_IAM" and deploy_section["resolve_s3"] is True
+    assert deploy_section["template_file"] == ".aws-sam/build/template.yaml", "never the repository"
     assert "parameter_overrides" not in deploy_section, "answers are not pinned: a console change survives"
     assert "Default: connection-watch" in (ROOT / "member-role.yaml").read_text()
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_sam_deploy_before_a_build_refuses_instead_of_uploading_the_repository(tmp_path, guided):
+    """The real SAM, in a copy with no build: it stops before reading any
+    credentials or uploading anything, and writes nothing into samconfig.toml."""
+    for name in ("samconfig.toml", "template.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SAM_CLI_TELEMETRY": "0",
+           "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    sam = subprocess.run([str(ROOT / ".venv-sam" / "bin" / "sam"), "deploy", *(["--guided"] if guided else [])],
+                         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=120)
+    assert sam.returncode != 0
+    assert f"Template file not found at {tmp_path}/.aws-sam/build/template.yaml" in sam.stdout + sam.stderr
+    assert (tmp_path / "samconfig.toml").read_text() == (ROOT / "samconfig.toml").read_text()
 
 
 class LambdaInvoke(BaseHTTPRequestHandler):

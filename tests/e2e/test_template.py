@@ -139,15 +139,21 @@ def resolve(value, parameters: dict[str, str], mappings: dict):
 
 
 def test_the_schedule_and_every_alarm_period_follow_schedule_minutes():
-    """One parameter sets the schedule, the alarms' period and RUN_INTERVAL;
-    CloudWatch allows at most a day of evaluation for periods under an hour
-    (PutMetricAlarm, Period), and this template keeps to a day for every period."""
+    """One parameter sets the schedule, the run alarms' period and RUN_INTERVAL;
+    CloudWatch allows a day of evaluation for periods under an hour and seven
+    days from an hour (PutMetricAlarm, EvaluationPeriods); this template keeps
+    to a day for every period, its own cap (720 minutes)."""
     decoded = template()
     resources, mappings = decoded["Resources"], decoded["Mappings"]
     allowed = decoded["Parameters"]["ScheduleMinutes"]["AllowedValues"]
     assert sorted(mappings["Schedule"], key=int) == sorted(allowed, key=int)
-    alarms = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    # The run alarms follow the schedule; the failure queue and the connection
+    # resource are read every five minutes, whatever it is.
+    every_five = {"MonitorFailureQueueAlarm", "ConnectionResourceErrorsAlarm"}
+    alarms = {n: r["Properties"] for n, r in resources.items()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and n not in every_five}
     assert len(alarms) == 3
+    assert all(resources[n]["Properties"]["Period"] == 300 for n in every_five)
     # Every allowed value, the edge included: 720 minutes makes exactly 86,400 s.
     for minutes in allowed:
         parameters = {**{k: str(p.get("Default", "")) for k, p in decoded["Parameters"].items()},
@@ -173,9 +179,14 @@ def test_the_schedule_and_every_alarm_period_follow_schedule_minutes():
 
 
 def rule_allows(rule: dict, parameters: dict[str, str]) -> bool:
-    """Evaluates a Rules entry of Fn::Equals and Fn::Contains over parameter values."""
+    """Evaluates a Rules entry of Fn::Equals, Fn::Contains, Fn::Not, Fn::And and
+    Fn::Or over parameter values."""
     def evaluate(expression):
         [(function, argument)] = expression.items()
+        if function in ("Fn::Not", "Fn::And", "Fn::Or"):
+            values = [evaluate(a) for a in argument]
+            return {"Fn::Not": lambda: not values[0], "Fn::And": lambda: all(values),
+                    "Fn::Or": lambda: any(values)}[function]()
         if function == "Fn::Equals":
             left, right = (a if isinstance(a, str) else parameters[a["Ref"]] for a in argument)
             return left == right
@@ -253,8 +264,11 @@ def test_a_healthy_first_deploy_notifies_nobody_and_a_recovery_from_alarm_is_tol
     import jsonschema
 
     resources = template()["Resources"]
-    for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
+    operations = ("MonitorErrorsAlarm", "MonitorBlindAlarm", "MonitorFailureQueueAlarm",
+                  "ConnectionResourceErrorsAlarm")
+    for alarm in operations:
         assert "OKActions" not in resources[alarm]["Properties"], alarm
+        assert resources[alarm]["Properties"]["AlarmActions"] == [{"Ref": "OperationsTopic"}], alarm
     rule = resources["MonitorAlarmsRecoveredRule"]["Properties"]
     pattern = json.loads(json.dumps(rule["EventPattern"]), object_hook=lambda node: (
         f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{node['Fn::GetAtt'][0]}"
@@ -264,7 +278,7 @@ def test_a_healthy_first_deploy_notifies_nobody_and_a_recovery_from_alarm_is_tol
     def matches(event: dict) -> bool:
         return events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"]
 
-    for alarm in ("MonitorErrorsAlarm", "MonitorBlindAlarm"):
+    for alarm in operations:
         assert matches(alarm_state_change(alarm, "ALARM", "OK")), alarm
         assert not matches(alarm_state_change(alarm, "INSUFFICIENT_DATA", "OK")), "the first run"
         assert not matches(alarm_state_change(alarm, "OK", "ALARM")), "told by AlarmActions"
@@ -303,3 +317,59 @@ def test_event_runs_are_bounded_by_reserved_concurrency_which_an_account_can_tur
     assert function["ReservedConcurrentExecutions"] == {
         "Fn::If": ["ReservesConcurrency", {"Ref": "MonitorConcurrency"}, {"Ref": "AWS::NoValue"}]}
     assert doc["Conditions"]["ReservesConcurrency"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MonitorConcurrency"}, 0]}]}
+
+
+def test_half_a_chat_set_up_is_refused_at_deploy_time():
+    """HasSlack and HasTeams need every ID: a Slack workspace without a channel,
+    or a Teams tenant without a team, would otherwise create nothing, silently."""
+    rules = template()["Rules"]
+    slack, teams = rules["SlackNeedsWorkspaceAndChannel"], rules["TeamsNeedsTenantTeamAndChannel"]
+    ids = {"SlackWorkspaceId": "T0123ABCD", "SlackChannelId": "C0123ABCD", "TeamsTenantId": "t",
+           "TeamsId": "team", "TeamsChannelId": "19:abc@thread.tacv2"}
+    none = dict.fromkeys(ids, "")
+    assert rule_allows(slack, none) and rule_allows(teams, none)
+    assert rule_allows(slack, ids) and rule_allows(teams, ids)
+    for only in ("SlackWorkspaceId", "SlackChannelId"):
+        assert not rule_allows(slack, {**none, only: ids[only]}), only
+    for missing in ("TeamsTenantId", "TeamsId", "TeamsChannelId"):
+        assert not rule_allows(teams, {**ids, missing: ""}), missing
+        assert rule_allows(slack, {**ids, missing: ""}), "Teams' IDs are not Slack's"
+
+
+ACCOUNT_WIDE_NAMES = {
+    # Names CloudFormation refuses twice in one account, whatever the region:
+    # "All dashboards in your account are global, not region-specific"
+    # (CloudWatch API reference, PutDashboard); Chatbot configurations belong
+    # to the account, not a region; IAM names are global too.
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::Chatbot::SlackChannelConfiguration": "ConfigurationName",
+    "AWS::Chatbot::MicrosoftTeamsChannelConfiguration": "ConfigurationName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+}
+
+
+def test_a_second_region_of_the_same_stack_name_clashes_with_nothing():
+    """One deploy per account by design, but the same stack name deployed in a
+    second region must not collide: every account-wide name this template sets
+    differs between two regions, and names nothing else account-wide."""
+    resources = template()["Resources"]
+    named = {n: r["Properties"][ACCOUNT_WIDE_NAMES[r["Type"]]] for n, r in resources.items()
+             if r["Type"] in ACCOUNT_WIDE_NAMES and ACCOUNT_WIDE_NAMES[r["Type"]] in r.get("Properties", {})}
+    assert set(named) == {"Dashboard", "SlackChannel", "TeamsChannel"}, named
+
+    def resolved(name, region: str) -> str:
+        text = name["Fn::Sub"]
+        for key, value in {"AWS::StackName": "connection-watch", "AWS::Region": region}.items():
+            text = text.replace("${" + key + "}", value)
+        assert "${" not in text, text
+        return text
+
+    first = {n: resolved(v, "us-east-1") for n, v in named.items()}
+    second = {n: resolved(v, "eu-west-1") for n, v in named.items()}
+    assert not set(first.values()) & set(second.values()), (first, second)
+    assert len(set(first.values())) == len(first), "Slack and Teams differ too"
+    # Chatbot's ConfigurationName is at most 128 characters (botocore's chatbot
+    # model, ConfigurationName): the longest region name leaves a stack name of 100.
+    assert all(len(resolved(named[c], "ap-southeast-5").replace("connection-watch", "s" * 100)) <= 128
+               for c in ("SlackChannel", "TeamsChannel"))
