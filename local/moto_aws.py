@@ -298,6 +298,30 @@ def _extend_moto() -> None:
     ServiceCatalogResponse.create_product = create_product
     ServiceCatalogResponse.search_products_as_admin = search_products_as_admin
     ServiceCatalogResponse.describe_product_as_admin = describe_product_as_admin
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def imports_of(node, export: str) -> bool:
+        if isinstance(node, dict):
+            return node.get("Fn::ImportValue") == export or any(imports_of(v, export) for v in node.values())
+        return isinstance(node, list) and any(imports_of(v, export) for v in node)
+
+    def list_imports(self):
+        # moto has none. The live stacks whose template imports the export by
+        # its literal name; none is a ValidationError, as AWS answers it
+        # ("Export 'X' is not imported by any stack.", field reports of
+        # `aws cloudformation list-imports`).
+        _checked("cloudformation", "ListImports", {"ExportName": self._get_param("ExportName")})
+        export = self._get_param("ExportName")
+        stacks = self.cloudformation_backend.stacks.values()
+        names = sorted(st.name for st in stacks
+                       if st.status != "DELETE_COMPLETE" and imports_of(st.template_dict, export))
+        if not names:
+            raise ValidationError(message=f"Export '{export}' is not imported by any stack.")
+        return ActionResult({"Imports": names})
+
+    CloudFormationResponse.list_imports = list_imports
     EventsHandler.test_event_pattern = test_event_pattern
     CodePipelineResponse.get_pipeline_state = get_pipeline_state
     CodePipelineResponse.retry_stage_execution = retry_stage_execution

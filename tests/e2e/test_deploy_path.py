@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -39,23 +40,37 @@ def repository(tmp_path) -> Path:
     copy = tmp_path / "repo"
     (copy / "scripts").mkdir(parents=True)
     shutil.copy(ROOT / "scripts" / "deploy", copy / "scripts" / "deploy")
+    shutil.copy(ROOT / "scripts" / "stack_delete.py", copy / "scripts" / "stack_delete.py")
     shutil.copy(ROOT / "samconfig.toml", copy / "samconfig.toml")
     shutil.copy(ROOT / "template.yaml", copy / "template.yaml")
     (copy / "scripts" / "setup").write_text("#!/usr/bin/env bash\n")
     sam = copy / ".venv-sam" / "bin" / "sam"
     sam.parent.mkdir(parents=True)
     sam.write_text(RECORDING_SAM)
+    # SAM's own Python (boto3) runs the checks around sam delete.
+    (sam.parent / "python").symlink_to(SAM_PYTHON)
     for executable in (copy / "scripts" / "setup", sam):
         executable.chmod(0o755)
     return copy
 
 
-def deploy(repository: Path, *args: str) -> list[list[str]]:
-    """Runs scripts/deploy with no terminal (no questions); the SAM commands it ran."""
+def deploy(repository: Path, *args: str, aws=None) -> list[list[str]]:
+    """Runs scripts/deploy with no terminal (no questions); the SAM commands it ran.
+    With `aws`, AWS is the local one."""
     log = repository / "sam.log"
-    subprocess.run([str(repository / "scripts" / "deploy"), *args], check=True, stdin=subprocess.DEVNULL,
-                   env={**os.environ, "SAM_LOG": str(log)}, capture_output=True, text=True, timeout=60)
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    run = deploying(repository, *args, aws=aws)
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def deploying(repository: Path, *args: str, aws=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SAM_LOG": str(repository / "sam.log")}
+    if aws:
+        env.update({"AWS_ENDPOINT_URL": aws.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+        env.pop("AWS_REGION", None), env.pop("AWS_DEFAULT_REGION", None), env.pop("AWS_PROFILE", None)
+    return subprocess.run([str(repository / "scripts" / "deploy"), *args], stdin=subprocess.DEVNULL, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def sam_reads_overrides(values: list[str]) -> dict[str, str]:
@@ -81,12 +96,49 @@ def test_the_answers_and_the_users_overrides_reach_sam_deploy_as_one_list(reposi
     assert all(f"\n  {name}:\n" in template for name in sam_reads_overrides(overrides))
 
 
-def test_nothing_answered_overrides_nothing_and_delete_uses_the_same_sam_and_stack(repository):
+def exporting_stacks(aws, region: str, stack: str, importers: list[str]) -> None:
+    """`stack` exporting its ServiceToken in `region`, and stacks importing it."""
+    cloudformation = aws.client("cloudformation", region)
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ServiceToken": {"Value": "arn:aws:lambda:x", "Export": {"Name": f"{stack}-ServiceToken"}}}}))
+    for name in importers:
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"Topic": {
+            "Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Fn::ImportValue": f"{stack}-ServiceToken"}}}}}))
+
+
+def test_nothing_answered_overrides_nothing_and_delete_finds_the_stacks_region(repository, aws):
     [_build, deploy_call] = deploy(repository)
     assert "--parameter-overrides" not in deploy_call, "every parameter keeps its value"
     (repository / "sam.log").unlink()
-    assert deploy(repository, "--delete", "--no-prompts") == [
-        ["delete", "--config-file", str(repository / "samconfig.toml"), "--no-prompts"]]
+    stack = f"watch-{uuid.uuid4().hex[:8]}"
+    exporting_stacks(aws, "eu-central-1", stack, [])
+    try:
+        assert deploy(repository, "--delete", "--no-prompts", "--stack-name", stack, aws=aws) == [
+            ["delete", "--config-file", str(repository / "samconfig.toml"), "--no-prompts", "--stack-name", stack,
+             "--region", "eu-central-1"]]
+    finally:
+        aws.client("cloudformation", "eu-central-1").delete_stack(StackName=stack)
+
+
+def test_delete_stops_before_anything_while_a_stack_imports_the_service_token(repository, aws):
+    stack = f"watch-{uuid.uuid4().hex[:8]}"
+    exporting_stacks(aws, "eu-west-1", stack, [f"{stack}-pipeline"])
+    try:
+        run = deploying(repository, "--delete", "--stack-name", stack, aws=aws)
+        assert run.returncode == 1
+        assert not (repository / "sam.log").exists(), "nothing was deleted"
+        assert f"import {stack}-ServiceToken" in run.stderr and f"{stack}-pipeline" in run.stderr, run.stderr
+        assert (f"aws cloudformation delete-stack --stack-name {stack}-pipeline --region eu-west-1"
+                in run.stderr), run.stderr
+        # Not found anywhere, or named in a region where it is not: nothing is deleted either.
+        for args in (["--stack-name", f"{stack}-absent"], ["--stack-name", stack, "--region", "us-east-2"]):
+            run = deploying(repository, "--delete", *args, aws=aws)
+            assert run.returncode == 1 and "nothing deleted" in run.stderr, run.stderr
+            assert not (repository / "sam.log").exists()
+    finally:
+        for name in (f"{stack}-pipeline", stack):
+            aws.client("cloudformation", "eu-west-1").delete_stack(StackName=name)
 
 
 def test_sam_reads_the_stack_name_and_capabilities_from_samconfig():
