@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -192,6 +193,18 @@ class LambdaInvoke(BaseHTTPRequestHandler):
 
 
 def first_run(aws, monitor, *args: str) -> subprocess.CompletedProcess:
+    """scripts/first-run as it runs on a machine with Python 3 and boto3 only: in
+    a copy holding just what it needs, where cargo, cc and sam record any use."""
+    copy = Path(tempfile.mkdtemp())
+    (copy / "scripts").mkdir()
+    for name in ("scripts/first-run", "scripts/first_run.py", "requirements.txt"):
+        shutil.copy(ROOT / name, copy / name)
+    tools = copy / "bin"
+    tools.mkdir()
+    (tools / "python3").symlink_to(ROOT / ".venv" / "bin" / "python")
+    for tool in ("cargo", "cc", "sam", "rustup"):
+        (tools / tool).write_text(f"#!/bin/sh\necho {tool} >> {copy}/used\nexit 97\n")
+        (tools / tool).chmod(0o755)
     aws.client("cloudformation").create_stack(StackName="connection-watch", TemplateBody=json.dumps({
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {"MonitorFunctionName": {"Value": "connection-watch-MonitorFunction-abc"}}}))
@@ -199,13 +212,17 @@ def first_run(aws, monitor, *args: str) -> subprocess.CompletedProcess:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "AWS_REGION": "us-east-1",
+        env = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": "/nonexistent", "AWS_REGION": "us-east-1",
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
                "AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{server.server_port}"}
-        return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "first_run.py"),
-                               *args], env=env, capture_output=True, text=True, timeout=120)
+        ran = subprocess.run([str(copy / "scripts" / "first-run"), *args], env=env, stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=120)
+        assert not (copy / "used").exists(), (copy / "used").read_text()
+        assert not (copy / ".venv-invoke").exists(), "a Python with boto3 is used as it is"
+        return ran
     finally:
+        shutil.rmtree(copy)
         server.shutdown()
         aws.client("cloudformation").delete_stack(StackName="connection-watch")
 
