@@ -85,7 +85,8 @@ def named_in_docs() -> dict[str, set[str]]:
 # AWS's own names the documents mention and this project never defines: APIs
 # it weighed or does not call, AWS's error and field names, and the SDK's
 # AWS_* variables (any of them).
-AWS_NAMES = {"DescribeRegions", "GetHost", "ConditionalCheckFailed", "CallAs", "UsePreviousValue"}
+AWS_NAMES = {"DescribeRegions", "GetHost", "ConditionalCheckFailed", "CallAs", "UsePreviousValue", "PutDashboard",
+             "GetConnectionToken"}
 
 
 def sources() -> str:
@@ -112,3 +113,16 @@ def test_every_name_the_documents_use_exists_and_every_parameter_is_documented()
     variables = decoded["Resources"]["MonitorFunction"]["Properties"]["Environment"]["Variables"]
     for variable in variables:
         assert f"`{variable}`" in reference, f"{variable} is not documented"
+
+
+def test_schedule_minutes_is_documented_with_exactly_the_values_the_template_allows():
+    """The README's row and the reference say the values CloudFormation accepts, not a range."""
+    from tests.e2e.test_template import template
+    allowed = template()["Parameters"]["ScheduleMinutes"]["AllowedValues"]
+    spelled = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    readme = (ROOT / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `ScheduleMinutes` |")]
+    assert spelled in row, row
+    reference = " ".join((ROOT / "docs" / "reference.md").read_text().split())
+    assert f"`ScheduleMinutes` is one of {', '.join(allowed[:-1])} and {allowed[-1]}" in reference
+    assert "15 to 720" not in readme + reference
