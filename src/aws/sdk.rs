@@ -18,13 +18,23 @@ use std::time::Duration;
 /// to the SDK, each client (each member account's, each region's) would make
 /// its own connection pool, and pay a TLS handshake per account to the same
 /// endpoint (`tests/e2e/test_organization.py` counts them over TLS).
-pub async fn sdk_config() -> SdkConfig {
+///
+/// `profile` names a profile of the caller's AWS config for a look from a
+/// terminal (`--profile`); the SDK is built with IAM Identity Center (SSO)
+/// and `credential_process` support, the credentials people use there.
+/// Lambda passes `None`: its credentials are in the environment.
+pub async fn sdk_config(profile: Option<&str>) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let loader = match profile {
+        Some(profile) => loader.profile_name(profile),
+        None => loader,
+    };
+    loader
         .http_client(http)
         .retry_config(
             RetryConfig::standard()

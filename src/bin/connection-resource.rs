@@ -12,7 +12,7 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     connection_watch::runtime::logging::init();
-    let sdk = sdk_config().await;
+    let sdk = sdk_config(None).await;
     let resource = ConnectionResource::new(
         CodestarClients::new((&sdk).into()),
         Responder::with_policy(ResponseUrlPolicy::from_env()),

@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
         tracing::error!("configuration: {e}");
         std::process::exit(2)
     });
-    let sdk = sdk_config().await;
+    let sdk = sdk_config(None).await;
     let adapters = Adapters::from_sdk(&sdk, &config);
     let monitor = &Monitor::new(config, adapters);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -15,11 +15,13 @@ use chrono::Utc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const USAGE: &str = "usage: monitor [--once] [--json]\n\
+pub const USAGE: &str = "usage: monitor [--once] [--json] [--profile NAME]\n\
     Outside Lambda, runs one dry run with your AWS credentials and region (AWS_PROFILE,\n\
     AWS_REGION, ...) and the monitor's variables (docs/reference.md), prints the preview of\n\
     what subscribers would get, publishes nothing and writes nothing.\n\
-    --json  print the run result instead";
+    --json            print the run result instead\n\
+    --profile NAME    this profile of your AWS config (IAM Identity Center, credential_process,\n\
+                      keys...) instead of AWS_PROFILE's";
 
 /// A look may take as long as the longest Lambda invocation could.
 const LOOK_BUDGET: Duration = Duration::from_secs(900);
@@ -28,21 +30,33 @@ const LOOK_BUDGET: Duration = Duration::from_secs(900);
 #[derive(Debug, PartialEq, Eq)]
 pub struct LookArgs {
     pub json: bool,
+    pub profile: Option<String>,
 }
 
 impl LookArgs {
     /// `--once` is what a look always does, accepted so that the command
     /// says so; anything else is refused with the usage.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
-        let mut json = false;
-        for arg in args {
+        let mut parsed = Self {
+            json: false,
+            profile: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--once" => {}
-                "--json" => json = true,
+                "--json" => parsed.json = true,
+                "--profile" => match args
+                    .next()
+                    .filter(|p| !p.is_empty() && !p.starts_with("--"))
+                {
+                    Some(profile) => parsed.profile = Some(profile),
+                    None => return Err(format!("monitor: --profile needs a name\n{USAGE}")),
+                },
                 other => return Err(format!("monitor: unknown argument {other:?}\n{USAGE}")),
             }
         }
-        Ok(Self { json })
+        Ok(parsed)
     }
 }
 
@@ -86,8 +100,16 @@ pub async fn look_once() -> i32 {
             return 2;
         }
     };
-    let sdk = sdk_config().await;
+    let sdk = sdk_config(args.profile.as_deref()).await;
     let region = sdk.region().map(|r| r.to_string());
+    // The SDK reads a profile that is not there as an empty one: say which.
+    if let (None, Some(profile)) = (&region, &args.profile) {
+        eprintln!(
+            "monitor: the profile {profile:?} gives no region: is it in AWS_CONFIG_FILE \
+             (~/.aws/config), with a region?"
+        );
+        return 2;
+    }
     let config = match MonitorConfig::for_a_look(region.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -124,10 +146,29 @@ mod tests {
     }
 
     #[test]
-    fn once_and_json_are_the_only_arguments() {
-        assert_eq!(args(&[]), Ok(LookArgs { json: false }));
-        assert_eq!(args(&["--once"]), Ok(LookArgs { json: false }));
-        assert_eq!(args(&["--once", "--json"]), Ok(LookArgs { json: true }));
+    fn once_json_and_a_profile_are_the_only_arguments() {
+        let plain = |json| LookArgs {
+            json,
+            profile: None,
+        };
+        assert_eq!(args(&[]), Ok(plain(false)));
+        assert_eq!(args(&["--once"]), Ok(plain(false)));
+        assert_eq!(args(&["--once", "--json"]), Ok(plain(true)));
+        assert_eq!(
+            args(&["--profile", "sso-admin", "--json"]),
+            Ok(LookArgs {
+                json: true,
+                profile: Some("sso-admin".into())
+            })
+        );
+        for missing in [
+            &["--profile"][..],
+            &["--profile", "--json"],
+            &["--profile", ""],
+        ] {
+            let refused = args(missing).unwrap_err();
+            assert!(refused.contains("--profile needs a name"), "{refused}");
+        }
         let refused = args(&["--dry"]).unwrap_err();
         assert!(
             refused.contains("\"--dry\"") && refused.contains("usage:"),

@@ -62,3 +62,27 @@ def test_a_look_refuses_an_unknown_argument_and_names_a_bad_variable(binaries, a
     misconfigured = look(binaries, aws, codestar, tmp_path, ALERT_STATUSES="PENDING;ERROR")
     assert misconfigured.returncode == 2
     assert "ALERT_STATUSES" in misconfigured.stderr and misconfigured.stdout == ""
+
+
+def test_a_look_uses_a_credential_process_profile_by_flag_or_by_aws_profile(binaries, aws, codestar, tmp_path):
+    """The credentials people use from a terminal: a profile whose credential_process
+    prints them (the AWS CLI's and SDKs' shared config format), named by --profile or
+    AWS_PROFILE. The [default] profile's keys are left wrong, so only the process's work."""
+    [pending] = codestar.seed("us-east-1", 1, "PENDING", name_prefix="by-process")
+    calls = tmp_path / "process-calls"
+    process = tmp_path / "credentials.sh"
+    process.write_text("#!/bin/sh\n"
+                       f"echo called >> {calls}\n"
+                       'echo \'{"Version": 1, "AccessKeyId": "testing", "SecretAccessKey": "testing"}\'\n')
+    process.chmod(0o755)
+    config = tmp_path / "process-config"
+    config.write_text(f"[profile by-process]\nregion = us-east-1\ncredential_process = {process}\n")
+    for args, env in ((["--once", "--profile", "by-process"], {}), (["--once"], {"AWS_PROFILE": "by-process"})):
+        ran = look(binaries, aws, codestar, tmp_path, *args, AWS_CONFIG_FILE=str(config),
+                   AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), **env)
+        assert ran.returncode == 0, ran.stderr
+        assert pending in ran.stdout, ran.stdout
+    assert calls.read_text().count("called") >= 2
+    refused = look(binaries, aws, codestar, tmp_path, "--profile", "nobody", AWS_CONFIG_FILE=str(config))
+    assert refused.returncode == 2
+    assert 'the profile "nobody" gives no region' in refused.stderr, refused.stderr
