@@ -37,11 +37,12 @@ def series(rust: str, peer: list[str], stacks: int, latency_ms: float, runs: int
                "MONITOR_REGIONS": ",".join(REGIONS), "USED_BY": "none", "GIT_SYNC": "true"}
         pages = math.ceil(stacks / 100)
         # Connections listed once (one page), hosts once a region; per region one links page,
-        # `pages` configuration pages and two reads per stack.
-        minimum = 1 + len(REGIONS) + len(REGIONS) * (1 + pages + 2 * stacks)
-        # A region's reads: the links page, the configuration pages, then rounds of IN_FLIGHT
-        # stacks whose two reads go at once; the regions overlap.
-        floor = (1 + pages + math.ceil(stacks / IN_FLIGHT)) * latency_ms
+        # `pages` configuration pages, one repository sync read (one link, one branch) and two
+        # reads per stack.
+        minimum = 1 + len(REGIONS) + len(REGIONS) * (1 + pages + 1 + 2 * stacks)
+        # A region's reads: the links page, the configuration pages, the repository sync, then
+        # rounds of IN_FLIGHT stacks whose two reads go at once; the regions overlap.
+        floor = (1 + pages + 1 + math.ceil(stacks / IN_FLIGHT)) * latency_ms
         print(f"{stacks} synced stacks in each of {len(REGIONS)} regions ({blocked} BLOCKED), "
               f"{latency_ms} ms injected per CodeConnections call, {IN_FLIGHT} stacks in flight a region\n")
         header = f"{'impl':>6} {'wall ms':>9} {'floor ms':>9} {'calls':>6} {'min':>5} {'CPU ms':>7} {'stuck':>6}"
@@ -55,6 +56,6 @@ def series(rust: str, peer: list[str], stacks: int, latency_ms: float, runs: int
                   f"{m['cpu_ms']:>7.1f} {stuck:>6}", flush=True)
     print("\ncalls: CodeConnections calls per run counted by the stand-in (both implementations also list"
           " connections and hosts); min: 1 ListConnections page + 1 ListHosts a region + per region 1 links"
-          " page, ceil(stacks/100) configuration pages and 2 reads a stack; the monitor adds one DescribeStacks"
+          " page, ceil(stacks/100) configuration pages, 1 GetRepositorySyncStatus a (link, branch) and 2 reads a stack; the monitor adds one DescribeStacks"
           " (moto) per stuck stack for the ignore tag; floor: the sequential round trips of one region;"
           " CPU: the function's user+system time per run.")

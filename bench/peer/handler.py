@@ -81,15 +81,31 @@ def stack_state(region, stack):
     return "BLOCKED" if active else "FAILED" if latest and latest["Status"] == "FAILED" else None
 
 
-def syncs(region):
-    """The region's stuck synced stacks: links, their configurations, 8 stacks' reads at a time."""
+def repository_failed(region, link, branch):
+    """Whether the (link, branch)'s latest repository sync FAILED."""
     client = codestar[region]
-    stacks = [s["ResourceName"] for link in pages(client.list_repository_links, "RepositoryLinks")
-              for s in pages(client.list_sync_configurations, "SyncConfigurations",
-                             RepositoryLinkId=link["RepositoryLinkId"], SyncType="CFN_STACK_SYNC")]
+    try:
+        latest = client.get_repository_sync_status(RepositoryLinkId=link, Branch=branch, SyncType="CFN_STACK_SYNC")
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return latest["LatestSync"]["Status"] == "FAILED"
+
+
+def syncs(region):
+    """The region's stuck synced stacks: links, their configurations, each (link, branch)'s
+    repository sync, then 8 stacks' reads at a time."""
+    client = codestar[region]
+    configurations = [s for link in pages(client.list_repository_links, "RepositoryLinks")
+                      for s in pages(client.list_sync_configurations, "SyncConfigurations",
+                                     RepositoryLinkId=link["RepositoryLinkId"], SyncType="CFN_STACK_SYNC")]
+    branches = sorted({(s["RepositoryLinkId"], s["Branch"]) for s in configurations})
     with ThreadPoolExecutor(max_workers=8) as pool:
-        states = pool.map(lambda stack: stack_state(region, stack), stacks)
-        return [{"name": stack, "status": state, "region": region} for stack, state in zip(stacks, states) if state]
+        failed = {b for b, f in zip(branches, pool.map(lambda b: repository_failed(region, *b), branches)) if f}
+        states = pool.map(lambda s: "REPOSITORY_SYNC_FAILED" if (s["RepositoryLinkId"], s["Branch"]) in failed
+                          and stack_state(region, s["ResourceName"]) != "BLOCKED"
+                          else stack_state(region, s["ResourceName"]), configurations)
+        return [{"name": s["ResourceName"], "status": state, "region": region}
+                for s, state in zip(configurations, states) if state]
 
 
 def handler(event, context):
