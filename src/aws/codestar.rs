@@ -54,6 +54,26 @@ impl CodestarError {
     }
 }
 
+/// An answer of `$operation` with AWS's `ResourceNotFoundException` as
+/// `Ok(None)`: a connection, host, stack or branch that is not there (yet, or
+/// any more). The check is the SDK's typed one, on each operation's own
+/// error type, which is why this is a macro.
+macro_rules! unless_not_found {
+    ($operation:literal, $answer:expr) => {
+        match $answer {
+            Ok(out) => Ok(Some(out)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(CodestarError::from_sdk($operation, e)),
+        }
+    };
+}
+pub(crate) use unless_not_found;
+
 /// The `fetch` of `walk` for one listing operation: the request for a
 /// token (at the largest page size) and its items mapped to the project's
 /// types; the operations differ only in their SDK types.
@@ -133,49 +153,28 @@ impl Connections {
 
     /// The tags of a connection or host; `None` when it no longer exists.
     pub async fn tags(&self, arn: &str) -> Result<Option<Tags>, CodestarError> {
-        match self
+        let answer = self
             .client
             .list_tags_for_resource()
             .resource_arn(arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(
-                out.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-            )),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(CodestarError::from_sdk("ListTagsForResource", e)),
-        }
+            .send();
+        let found = unless_not_found!("ListTagsForResource", answer.await)?;
+        Ok(found.map(|out| {
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        }))
     }
 
     /// One connection; `None` when it does not exist.
     pub async fn get(&self, arn: &str) -> Result<Option<Connection>, CodestarError> {
-        match self
-            .client
-            .get_connection()
-            .connection_arn(arn)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .connection()
-                .map(|c| connection_from_sdk(c, &self.region()))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(CodestarError::from_sdk("GetConnection", e)),
-        }
+        let answer = self.client.get_connection().connection_arn(arn).send();
+        let found = unless_not_found!("GetConnection", answer.await)?;
+        Ok(found.and_then(|out| {
+            out.connection()
+                .map(|c| connection_from_sdk(c, &self.region()))
+        }))
     }
 
     /// Creates a connection in this region and returns its ARN.
@@ -203,22 +202,8 @@ impl Connections {
 
     /// Deletes a connection; `false` when it was already gone.
     pub async fn delete(&self, arn: &str) -> Result<bool, CodestarError> {
-        match self
-            .client
-            .delete_connection()
-            .connection_arn(arn)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(CodestarError::from_sdk("DeleteConnection", e)),
-        }
+        let answer = self.client.delete_connection().connection_arn(arn).send();
+        Ok(unless_not_found!("DeleteConnection", answer.await)?.is_some())
     }
 
     pub async fn tag(&self, arn: &str, tags: &Tags) -> Result<(), CodestarError> {

@@ -3,7 +3,7 @@
 //! blockers and latest sync. The usedBy lookup and the Git sync scan both
 //! read through these.
 
-use super::codestar::{CodestarError, Connections};
+use super::codestar::{unless_not_found, CodestarError, Connections};
 use super::paging::walk;
 use crate::domain::git_sync::{
     Blocker, LatestSync, LinkBranch, ReadBlocker, RepositoryLink, RepositorySync,
@@ -86,29 +86,22 @@ impl Connections {
             .sync_type(SyncConfigurationType::CfnStackSync)
             .send()
             .await;
-        match answer {
-            Ok(out) => Ok(out
-                .sync_blocker_summary()
-                .map(|s| s.latest_blockers())
-                .unwrap_or_default()
-                .iter()
-                .map(|b| ReadBlocker {
-                    blocker: Blocker {
-                        id: b.id().to_string(),
-                        created_reason: b.created_reason().to_string(),
-                        created_at: chrono_time(b.created_at()),
-                    },
-                    status: b.status().as_str().to_string(),
-                })
-                .collect()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(Vec::new())
-            }
-            Err(e) => Err(CodestarError::from_sdk("GetSyncBlockerSummary", e)),
-        }
+        let found = unless_not_found!("GetSyncBlockerSummary", answer)?;
+        Ok(found
+            .as_ref()
+            .and_then(|out| out.sync_blocker_summary())
+            .map(|s| s.latest_blockers())
+            .unwrap_or_default()
+            .iter()
+            .map(|b| ReadBlocker {
+                blocker: Blocker {
+                    id: b.id().to_string(),
+                    created_reason: b.created_reason().to_string(),
+                    created_at: chrono_time(b.created_at()),
+                },
+                status: b.status().as_str().to_string(),
+            })
+            .collect())
     }
 
     /// The stack's latest sync attempt; `None` for a stack not synced yet
@@ -121,19 +114,14 @@ impl Connections {
             .sync_type(SyncConfigurationType::CfnStackSync)
             .send()
             .await;
-        match answer {
-            Ok(out) => Ok(out.latest_sync().map(|attempt| LatestSync {
+        let found = unless_not_found!("GetResourceSyncStatus", answer)?;
+        Ok(found
+            .as_ref()
+            .and_then(|out| out.latest_sync())
+            .map(|attempt| LatestSync {
                 status: attempt.status().as_str().to_string(),
                 started_at: chrono_time(attempt.started_at()),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(CodestarError::from_sdk("GetResourceSyncStatus", e)),
-        }
+            }))
     }
 
     /// The latest repository sync of a link's branch; `None` for a branch
@@ -150,8 +138,11 @@ impl Connections {
             .sync_type(SyncConfigurationType::CfnStackSync)
             .send()
             .await;
-        match answer {
-            Ok(out) => Ok(out.latest_sync().map(|attempt| RepositorySync {
+        let found = unless_not_found!("GetRepositorySyncStatus", answer)?;
+        Ok(found
+            .as_ref()
+            .and_then(|out| out.latest_sync())
+            .map(|attempt| RepositorySync {
                 status: attempt.status().as_str().to_string(),
                 started_at: chrono_time(attempt.started_at()),
                 events: attempt
@@ -164,15 +155,7 @@ impl Connections {
                         external_id: e.external_id().map(str::to_string),
                     })
                     .collect(),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(CodestarError::from_sdk("GetRepositorySyncStatus", e)),
-        }
+            }))
     }
 }
 

@@ -384,7 +384,7 @@ async fn look_up_account(
     }
     let reads = regions.names.iter().map(|region| async move {
         let read = |kind: ConsumerKind| async move {
-            if !config.used_by.kinds().contains(&kind) {
+            if !config.used_by.looks_up(kind) {
                 return (kind, Ok(Vec::new()));
             }
             let listing = async {

@@ -20,19 +20,21 @@ impl UsedBy {
         self.pipelines || self.codebuild || self.git_sync || self.service_catalog
     }
 
+    /// Whether `kind` is looked up.
+    pub fn looks_up(self, kind: ConsumerKind) -> bool {
+        match kind {
+            ConsumerKind::Pipeline => self.pipelines,
+            ConsumerKind::CodebuildProject => self.codebuild,
+            ConsumerKind::GitSyncStack => self.git_sync,
+            ConsumerKind::ServiceCatalogProduct => self.service_catalog,
+        }
+    }
+
     /// The kinds looked up, in the order the text names them.
     pub fn kinds(self) -> Vec<ConsumerKind> {
-        let on = [
-            self.pipelines,
-            self.codebuild,
-            self.git_sync,
-            self.service_catalog,
-        ];
         ConsumerKind::ALL
             .into_iter()
-            .zip(on)
-            .filter(|(_, on)| *on)
-            .map(|(k, _)| k)
+            .filter(|k| self.looks_up(*k))
             .collect()
     }
 }
