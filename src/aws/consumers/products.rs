@@ -105,3 +105,54 @@ fn synced(detail: &ProductViewDetail) -> Option<Uses> {
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_servicecatalog::types::{
+        CodeStarParameters, LastSync as SdkLastSync, LastSyncStatus, ProductViewSummary,
+        SourceConnectionDetail, SourceConnectionParameters,
+    };
+
+    fn product(name: &str, message: &str) -> ProductViewDetail {
+        let code_star = CodeStarParameters::builder()
+            .connection_arn("arn:aws:codestar-connections:us-east-1:123456789012:connection/c")
+            .repository("org/catalog")
+            .branch("main")
+            .artifact_path("product.yaml")
+            .build()
+            .unwrap();
+        ProductViewDetail::builder()
+            .product_arn("arn:aws:catalog:us-east-1:123456789012:product/prod-1")
+            .product_view_summary(ProductViewSummary::builder().name(name).build())
+            .source_connection(
+                SourceConnectionDetail::builder()
+                    .connection_parameters(
+                        SourceConnectionParameters::builder()
+                            .code_star(code_star)
+                            .build(),
+                    )
+                    .last_sync(
+                        SdkLastSync::builder()
+                            .last_sync_status(LastSyncStatus::Failed)
+                            .last_sync_status_message(message)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    /// A name and a message are kept whole up to 150 characters, and cut
+    /// (marked `...`) past it.
+    #[test]
+    fn a_products_name_and_message_are_cut_past_150_characters() {
+        for (chars, kept) in [(149, 149), (150, 150), (151, 153)] {
+            let text = "é".repeat(chars);
+            let uses = synced(&product(&text, &text)).unwrap();
+            let sync = uses.consumer.last_sync.unwrap();
+            assert_eq!(uses.consumer.name.chars().count(), kept, "{chars}");
+            assert_eq!(sync.message.unwrap().chars().count(), kept, "{chars}");
+        }
+    }
+}
