@@ -25,6 +25,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from local import iam_simulator
+
 ACCOUNT = "123456789012"
 
 
@@ -330,6 +332,7 @@ def _extend_moto() -> None:
     account_urls.url_paths["{0}/listRegions$"] = AccountResponse.dispatch
     CodeBuildResponse.import_source_credentials = import_source_credentials
     CodeBuildResponse.list_source_credentials = list_source_credentials
+    iam_simulator.extend()
 
 
 _extend_moto()
