@@ -49,7 +49,7 @@ use aws_sdk_servicecatalog::types::{
 };
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use connection_watch::aws::consumers::{ConsumerClients, ConsumerConfigs};
-use connection_watch::domain::consumer::{used_by, ConsumerKind, Outcome, Via};
+use connection_watch::domain::consumer::{used_by, ConsumerKind, Grant, Outcome, Via};
 use connection_watch::domain::recovery::Target;
 use std::time::Duration;
 
@@ -259,6 +259,7 @@ fn project(i: usize, secondary: bool) -> Project {
         .arn(format!(
             "arn:aws:codebuild:us-east-1:123456789012:project/p{i}"
         ))
+        .service_role(format!("arn:aws:iam::123456789012:role/build-{i}"))
         .source(source(!secondary && i == 0));
     if secondary {
         project.secondary_sources(source(true)).build()
@@ -298,6 +299,12 @@ async fn projects_are_read_100_names_a_call_sources_and_secondary_sources_alike(
         .collect();
     assert_eq!(using, ["p0", "p149"], "a source and a secondary source");
     assert_eq!(uses.len(), 150);
+    let role = uses[149].sources[0].grant.as_ref().map(|g| g.role.as_str());
+    assert_eq!(
+        role,
+        Some("arn:aws:iam::123456789012:role/build-149"),
+        "access is simulated with the project's service role"
+    );
 }
 
 /// BatchGetProjects takes at most 100 names (API reference, `names`): the
@@ -1120,4 +1127,72 @@ async fn cached_definitions_travel_between_processes_and_a_bad_cache_costs_only_
     assert!(!third.has_cached("us-east-1"));
     third.pipelines("us-east-1").await.unwrap();
     assert_eq!(get.num_calls(), 2, "read again");
+}
+
+#[tokio::test]
+async fn each_source_carries_the_role_and_values_access_is_simulated_with() {
+    let listing = mock!(aws_sdk_codepipeline::Client::list_pipelines).then_output(|| {
+        ListPipelinesOutput::builder()
+            .pipelines(summary("deploy"))
+            .build()
+    });
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_output(|| {
+        let mut out = definition("deploy", "CodeStarSourceConnection");
+        let pipeline = out.pipeline.as_mut().unwrap();
+        let own = pipeline.stages[0].actions[0].clone();
+        let with_role = ActionDeclaration::builder()
+            .name("Docs")
+            .action_type_id(own.action_type_id.clone().unwrap())
+            .role_arn("arn:aws:iam::123456789012:role/source-action")
+            .configuration("ConnectionArn", CONNECTION)
+            .configuration("FullRepositoryId", "acme/docs")
+            .configuration("BranchName", "main")
+            .build()
+            .unwrap();
+        pipeline.stages[0].actions.push(with_role);
+        out
+    });
+    let clients = clients(&[&listing, &get], &[]);
+    let uses = clients.pipelines("us-east-1").await.unwrap();
+    let grants: Vec<Grant> = uses[0]
+        .sources
+        .iter()
+        .map(|s| s.grant.clone().unwrap())
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            Grant {
+                role: "arn:aws:iam::123456789012:role/p".into(),
+                ..Grant::default()
+            },
+            Grant {
+                role: "arn:aws:iam::123456789012:role/source-action".into(),
+                repository: Some("acme/docs".into()),
+                branch: Some("main".into()),
+            },
+        ],
+        "the action's own role first, else the pipeline's"
+    );
+
+    // An earlier version cached no grants: its definitions are read again.
+    let exported = clients.export_changed("us-east-1").unwrap();
+    let earlier = serde_json::to_string(
+        &serde_json::from_str::<serde_json::Value>(&exported)
+            .map(|mut v| {
+                for entry in v.as_array_mut().unwrap() {
+                    for source in entry["uses"]["sources"].as_array_mut().unwrap() {
+                        source.as_object_mut().unwrap().remove("grant");
+                    }
+                }
+                v
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    let next = self::clients(&[&listing, &get], &[]);
+    next.import("us-east-1", &earlier);
+    assert!(!next.has_cached("us-east-1"));
+    next.import("us-east-1", &exported);
+    assert!(next.has_cached("us-east-1"));
 }

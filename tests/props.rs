@@ -264,3 +264,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Whatever IAM answers, an action is denied only for `implicitDeny` or
+    /// `explicitDeny` with no missing context, and nothing panics.
+    #[test]
+    fn a_simulated_action_is_denied_only_on_a_complete_deny(
+        decision in prop_oneof![
+            Just("allowed".to_string()),
+            Just("implicitDeny".to_string()),
+            Just("explicitDeny".to_string()),
+            ".{0,20}",
+        ],
+        missing in proptest::collection::vec("[a-z:]{1,30}", 0..3),
+        matched in proptest::collection::vec(".{0,10}", 0..3),
+        boundary in proptest::option::of(any::<bool>()),
+        organizations in proptest::option::of(any::<bool>()),
+    ) {
+        use connection_watch::domain::access::{verdict, Evaluation};
+        let evaluation = Evaluation {
+            action: "codeconnections:UseConnection".into(),
+            decision: decision.clone(),
+            matched,
+            missing: missing.clone(),
+            boundary_allowed: boundary,
+            organizations_allowed: organizations,
+        };
+        let v = verdict(&evaluation);
+        let complete_deny = missing.is_empty() && (decision == "implicitDeny" || decision == "explicitDeny");
+        prop_assert_eq!(v.denied(), complete_deny);
+        prop_assert_eq!(v.denied_by.is_some(), complete_deny);
+    }
+}

@@ -4,6 +4,7 @@
 //! domain values (and SNS in rendered messages) and know nothing of the
 //! monitor or the resource that use them.
 
+pub mod access;
 pub mod codestar;
 pub mod consumers;
 pub mod events;

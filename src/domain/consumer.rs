@@ -228,6 +228,28 @@ pub struct Source {
     /// Set when the source does not name the connection itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// The role that uses the connection, and what its requests carry: what
+    /// access is simulated with. `None` for a synced stack or a product
+    /// (AWS's own roles use the connection), and in definitions cached by an
+    /// earlier version, which are read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<Grant>,
+}
+
+/// A source's role and the values of the condition keys its requests carry
+/// (docs/reference.md, "Can its consumers use it").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// A pipeline action's `roleArn`, else its pipeline's; a project's
+    /// service role. Empty when the definition names none.
+    pub role: String,
+    /// `FullRepositoryId` of a pipeline's source action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `BranchName` of a pipeline's source action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
 }
 
 impl Uses {
@@ -396,6 +418,7 @@ mod tests {
                     stage: Some("Source".into()),
                     action: Some("Source".into()),
                     via: None,
+                    grant: None,
                 })
                 .collect(),
         }

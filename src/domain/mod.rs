@@ -11,6 +11,7 @@
 //!    `monitor::select`; the scan, tag reads, lifecycle and report are
 //!    generic over `Watched`.
 
+pub mod access;
 pub mod account;
 pub mod arn;
 pub mod connection;

@@ -572,6 +572,7 @@ mod tests {
                 stage: Some("Source".into()),
                 action: Some("Source".into()),
                 via: None,
+                grant: None,
             };
             Uses {
                 consumer: Consumer::from_arn(ConsumerKind::Pipeline, &arn).unwrap(),

@@ -601,6 +601,7 @@ mod tests {
                     stage: None,
                     action: None,
                     via: None,
+                    grant: None,
                 }],
             })
             .collect();

@@ -249,7 +249,7 @@ def test_first_run_says_a_failed_run_is_an_error(aws, codestar, lambda_function)
 
 
 def test_setup_names_everything_missing_in_one_line(tmp_path):
-    """A machine with Python but no Rust toolchain and no C compiler."""
+    """A machine with Python but no Rust toolchain, no C compiler and no Node.js."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("bash", "dirname", "env"):
@@ -259,4 +259,5 @@ def test_setup_names_everything_missing_in_one_line(tmp_path):
                          text=True, stdin=subprocess.DEVNULL, timeout=30)
     assert ran.returncode == 1
     assert ran.stderr.splitlines() == ["setup: missing: the Rust toolchain (cargo, via rustup); "
-                                       "a C compiler (cc: build-essential, or the Xcode command line tools)"]
+                                       "a C compiler (cc: build-essential, or the Xcode command line tools); "
+                                       "Node.js 18 or later with npm"]

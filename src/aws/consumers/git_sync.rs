@@ -45,6 +45,7 @@ impl ConsumerClients {
                         stage: None,
                         action: None,
                         via: None,
+                        grant: None,
                     }],
                 })
             }));

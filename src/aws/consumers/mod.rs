@@ -16,7 +16,7 @@ mod restart;
 pub use regions::REGION_LIST_TTL;
 
 use super::paging::{walk, WalkError};
-use crate::domain::consumer::{Consumer, ConsumerKind, Source, Uses};
+use crate::domain::consumer::{Consumer, ConsumerKind, Grant, Source, Uses};
 use aws_sdk_codepipeline::config::Credentials;
 use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
@@ -314,9 +314,14 @@ impl ConsumerClients {
         };
         let mut cache = self.lock_cache();
         // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
-        // An earlier version cached no action names, which recovery needs:
-        // such a pipeline is read again.
-        let complete = |e: &Exported| e.uses.sources.iter().all(|s| s.action.is_some());
+        // Earlier versions cached no action names, which recovery needs, and
+        // no grants, which access needs: such a pipeline is read again.
+        let complete = |e: &Exported| {
+            e.uses
+                .sources
+                .iter()
+                .all(|s| s.action.is_some() && s.grant.is_some())
+        };
         for e in entries
             .into_iter()
             .filter(|e| e.updated_nanos < 1_000_000_000 && complete(e))
@@ -393,11 +398,18 @@ fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
                 .is_some_and(|id| id.provider() == CONNECTION_ACTION)
         })
         .filter_map(|(stage, action)| {
+            let configuration = action.configuration()?;
+            let grant = Grant {
+                role: action.role_arn().unwrap_or(pipeline.role_arn()).to_string(),
+                repository: configuration.get("FullRepositoryId").cloned(),
+                branch: configuration.get("BranchName").cloned(),
+            };
             Some(Source {
-                connection: action.configuration()?.get("ConnectionArn")?.clone(),
+                connection: configuration.get("ConnectionArn")?.clone(),
                 stage: Some(stage.to_string()),
                 action: Some(action.name().to_string()),
                 via: None,
+                grant: Some(grant),
             })
         })
         .collect()

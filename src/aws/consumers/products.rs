@@ -102,6 +102,7 @@ fn synced(detail: &ProductViewDetail) -> Option<Uses> {
             stage: None,
             action: None,
             via: None,
+            grant: None,
         }],
     })
 }

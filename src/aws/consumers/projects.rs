@@ -3,7 +3,7 @@
 
 use super::{ConsumerClients, ConsumerError, PROJECTS_PER_CALL};
 use crate::aws::paging::walk;
-use crate::domain::consumer::{Consumer, ConsumerKind, Source, Uses, Via};
+use crate::domain::consumer::{Consumer, ConsumerKind, Grant, Source, Uses, Via};
 use aws_sdk_codebuild::types::{AuthType, ProjectSource, ServerType, SourceAuthType, SourceType};
 use std::collections::HashMap;
 
@@ -55,11 +55,19 @@ impl ConsumerClients {
                 .map_err(|e| ConsumerError::service("BatchGetProjects", region, e))?;
             uses.extend(out.projects().iter().filter_map(|project| {
                 let consumer = Consumer::from_arn(ConsumerKind::CodebuildProject, project.arn()?)?;
+                let grant = Grant {
+                    role: project.service_role().unwrap_or_default().to_string(),
+                    ..Grant::default()
+                };
                 let sources = project
                     .source()
                     .into_iter()
                     .chain(project.secondary_sources())
                     .filter_map(|source| connection_of(source, &defaults))
+                    .map(|source| Source {
+                        grant: Some(grant.clone()),
+                        ..source
+                    })
                     .collect();
                 Some(Uses { consumer, sources })
             }));
@@ -80,6 +88,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
             stage: None,
             action: None,
             via: Some(Via::AccountDefaultCredential),
+            grant: None,
         });
     };
     let connection = (*auth.r#type() == SourceAuthType::Codeconnections)
@@ -89,6 +98,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
         stage: None,
         action: None,
         via: None,
+        grant: None,
     })
 }
 
