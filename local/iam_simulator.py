@@ -65,16 +65,20 @@ def _role_policies(backend, role) -> list[tuple[str, str, dict]]:
 
 def _scps(account: str) -> list[dict]:
     """The SCPs over `account`, root first and the account's own last, as
-    iam-simulate takes them; none when the account is in no organization or
-    the root has SCPs disabled."""
+    iam-simulate takes them; none when the account is in no organization,
+    the root has SCPs disabled, or it is the management account ("SCPs don't
+    affect users or roles in the management account", Organizations User
+    Guide, "Service control policies")."""
     from moto.organizations.models import organizations_backends
 
     for backends in organizations_backends.values():
         backend = backends.get("aws")
         org = getattr(backend, "org", None)
         member = next((a for a in getattr(backend, "accounts", []) if a.id == account), None)
-        if org is None or (member is None and org.master_account_id != account):
+        if org is None or member is None:
             continue
+        if org.master_account_id == account:
+            return []
         root = backend.ou[0] if backend.ou else None
         if root is None or not any(t.get("Type") == "SERVICE_CONTROL_POLICY" and t.get("Status") == "ENABLED"
                                    for t in root.policy_types):
@@ -85,8 +89,6 @@ def _scps(account: str) -> list[dict]:
             chain.append(node)
             parent = getattr(node, "parent_id", None)
             node = next((ou for ou in backend.ou if ou.id == parent), None) if parent else None
-        if member is None:
-            chain = [root]
         return [{"orgIdentifier": n.id, "policies": [
             {"name": p.name, "policy": json.loads(p.content)}
             for p in n.attached_policies if p.type == "SERVICE_CONTROL_POLICY"]}
@@ -126,8 +128,9 @@ def extend() -> None:
         params = {k: v for k, v in self.params.items() if k != "Action" and k != "Version"}
         checked("SimulatePrincipalPolicy", params)
         role = _role_of(self.backend, params["PolicySourceArn"])
-        identity = [{"name": name, "policy": doc} for name, _, doc in _role_policies(self.backend, role)]
-        types = {name: kind for name, kind, _ in _role_policies(self.backend, role)}
+        policies = _role_policies(self.backend, role)
+        identity = [{"name": name, "policy": doc} for name, _, doc in policies]
+        types = {name: kind for name, kind, _ in policies}
         boundary = None
         if role.permissions_boundary_arn:
             boundary_policy = self.backend.get_policy(role.permissions_boundary_arn)

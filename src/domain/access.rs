@@ -35,20 +35,24 @@ impl Prefix {
         }
     }
 
-    /// The prefix of a connection ARN (`arn:<partition>:<prefix>:...`).
-    pub fn of_arn(arn: &str) -> Option<Self> {
-        match arn.split(':').nth(2)? {
+    /// A service prefix as IAM and ARNs spell it.
+    pub fn parse(service: &str) -> Option<Self> {
+        match service {
             "codestar-connections" => Some(Self::CodestarConnections),
             "codeconnections" => Some(Self::Codeconnections),
             _ => None,
         }
     }
 
+    /// The prefix of a connection ARN (`arn:<partition>:<prefix>:...`).
+    pub fn of_arn(arn: &str) -> Option<Self> {
+        Self::parse(arn.split(':').nth(2)?)
+    }
+
     /// `arn` named with this prefix instead of its own: the same connection.
     pub fn rename(self, arn: &str) -> Option<String> {
-        let own = Self::of_arn(arn)?;
+        Self::of_arn(arn)?;
         let mut parts: Vec<&str> = arn.splitn(4, ':').collect();
-        debug_assert_eq!(parts.get(2), Some(&own.as_str()));
         parts[2] = self.as_str();
         Some(parts.join(":"))
     }
@@ -330,7 +334,7 @@ pub fn context_for(check: &Check, keys: &[String]) -> (Vec<ContextValue>, Vec<St
         let Some((prefix, name)) = key.split_once(':') else {
             continue;
         };
-        if Prefix::of_arn(&format!("arn:aws:{prefix}:")).is_none() {
+        if Prefix::parse(prefix).is_none() {
             continue;
         }
         let (value, read) = match name.to_ascii_lowercase().as_str() {

@@ -149,6 +149,14 @@ def test_an_scp_deny_is_reported_as_the_organizations_decision(aws):
     assert results["codeconnections:GetConnection"]["OrganizationsDecisionDetail"] == {
         "AllowedByOrganizations": True}
 
+    # "SCPs don't affect users or roles in the management account"
+    # (Organizations User Guide, "Service control policies"), even at the root.
+    orgs.attach_policy(PolicyId=scp["Policy"]["PolicySummary"]["Id"], TargetId=root)
+    manager = role_with(aws, allow("codeconnections:*"), account=MANAGEMENT)
+    result, = decide(aws, manager, ["codeconnections:UseConnection"], account=MANAGEMENT)
+    assert result["EvalDecision"] == "allowed"
+    assert "OrganizationsDecisionDetail" not in result
+
 
 def test_results_page_by_max_items_and_marker(aws):
     role = role_with(aws, allow("codeconnections:*"))
