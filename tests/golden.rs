@@ -488,3 +488,108 @@ fn a_git_sync_alert() {
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("git-sync.txt", &snapshot(&alerts));
 }
+
+/// `monitor --inventory`: a long name cut with an ellipsis, a connection
+/// with consumers and one without a role to check, a prefix-rename finding
+/// with its fix, a boundary denial, hosts, and the coverage line.
+#[test]
+fn an_inventory() {
+    use connection_watch::domain::access::{
+        checks, simulated_finding, verdict, AccessTally, Evaluation,
+    };
+    use connection_watch::domain::arn::connection_key;
+    use connection_watch::domain::consumer::{Grant, Source, Uses};
+    use connection_watch::render::inventory::{inventory_text, Inventory};
+
+    let mut used = conn(1, "AVAILABLE", "eu-west-1", "GitHub");
+    used.name = "a-very-long-connection-name-32c".into();
+    let pipeline = Consumer::from_arn(
+        ConsumerKind::Pipeline,
+        "arn:aws:codepipeline:eu-west-1:123456789012:deploy",
+    )
+    .unwrap();
+    let project = Consumer::from_arn(
+        ConsumerKind::CodebuildProject,
+        "arn:aws:codebuild:eu-west-1:123456789012:project/docs",
+    )
+    .unwrap();
+    used.used_by = Some(vec![pipeline.clone(), project.clone()]);
+    let named = used.arn.replace("codestar-connections", "codeconnections");
+    let uses = |consumer: &Consumer, role: &str| Uses {
+        consumer: consumer.clone(),
+        sources: vec![Source {
+            connection: named.clone(),
+            stage: None,
+            action: None,
+            via: None,
+            grant: Some(Grant {
+                role: role.into(),
+                ..Grant::default()
+            }),
+        }],
+    };
+    let denied = |action: &str, boundary| Evaluation {
+        action: action.into(),
+        decision: "implicitDeny".into(),
+        boundary_allowed: boundary,
+        ..Evaluation::default()
+    };
+    let allowed = |action: &str| Evaluation {
+        action: action.into(),
+        decision: "allowed".into(),
+        ..Evaluation::default()
+    };
+    let pipeline_check = checks(
+        &uses(&pipeline, "arn:aws:iam::123456789012:role/deploy"),
+        &used.arn,
+    )
+    .remove(0);
+    let rename = simulated_finding(
+        &pipeline_check,
+        vec![verdict(&denied("codeconnections:UseConnection", None))],
+        Some(&[verdict(&allowed("codestar-connections:UseConnection"))]),
+        vec!["codeconnections:ProviderAction".into()],
+    )
+    .unwrap();
+    let project_check = checks(
+        &uses(&project, "arn:aws:iam::123456789012:role/docs"),
+        &used.arn,
+    )
+    .remove(0);
+    let boundary = simulated_finding(
+        &project_check,
+        vec![
+            verdict(&denied("codeconnections:GetConnectionToken", Some(false))),
+            verdict(&allowed("codeconnections:GetConnection")),
+        ],
+        Some(&[]),
+        vec![],
+    )
+    .unwrap();
+    let mut unused = conn(2, "PENDING", "us-east-1", "GitHubEnterpriseServer");
+    unused.used_by = Some(Vec::new());
+    let coverage = Coverage {
+        kinds: ConsumerKind::ALL.to_vec(),
+        regions: 17,
+        all_enabled_regions: true,
+        unread: Vec::new(),
+    };
+    let tally = AccessTally {
+        checked: 2,
+        denied: 2,
+        inconclusive: 0,
+        not_checked: 1,
+    };
+    let inventory = Inventory {
+        account: ACCOUNT.into(),
+        access: [(connection_key(&used.arn).unwrap(), tally)].into(),
+        connections: Some(vec![used, unused]),
+        listed_from: Some("us-east-1".into()),
+        hosts: vec![host("ghes-main", "AVAILABLE", None)],
+        unread_hosts: Vec::new(),
+        coverage: Some(coverage),
+        findings: vec![rename, boundary],
+        access_gaps: vec!["1 past this run's bound of 2".into()],
+    };
+    assert_golden("inventory.txt", &inventory_text(&inventory));
+}

@@ -357,6 +357,30 @@ pub fn context_for(check: &Check, keys: &[String]) -> (Vec<ContextValue>, Vec<St
     (values, assumed)
 }
 
+/// How far the access checks of one connection reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessTally {
+    /// Checks simulated to a verdict, denied ones included.
+    pub checked: usize,
+    pub denied: usize,
+    /// Checks with an action neither allowed nor denied: never a finding.
+    pub inconclusive: usize,
+    /// Checks not simulated this run (its bound, throttling, its deadline).
+    pub not_checked: usize,
+}
+
+impl AccessTally {
+    pub fn plus(self, other: &Self) -> Self {
+        Self {
+            checked: self.checked + other.checked,
+            denied: self.denied + other.denied,
+            inconclusive: self.inconclusive + other.inconclusive,
+            not_checked: self.not_checked + other.not_checked,
+        }
+    }
+}
+
 /// How a denial was found.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]

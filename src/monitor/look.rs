@@ -6,20 +6,24 @@
 use super::adapters::Adapters;
 use super::config::MonitorConfig;
 use super::event::RunRequest;
+use super::inventory::{inventory, InventoryClients, Progress};
 use super::preview::render;
 use super::run::{Monitor, Ran};
 use super::MonitorError;
+use crate::aws::access::Simulator;
 use crate::aws::identity::caller_account;
 use crate::aws::sdk::sdk_config;
+use crate::render::inventory::inventory_text;
 use chrono::Utc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub const USAGE: &str = "usage: monitor [--once] [--json] [--profile NAME]\n\
+pub const USAGE: &str = "usage: monitor [--once | --inventory] [--json] [--profile NAME]\n\
     Outside Lambda, runs one dry run with your AWS credentials and region (AWS_PROFILE,\n\
     AWS_REGION, ...) and the monitor's variables (docs/reference.md), prints the preview of\n\
     what subscribers would get, publishes nothing and writes nothing.\n\
-    --json            print the run result instead\n\
+    --inventory       instead, every connection with its consumers and their access\n\
+    --json            print the run result (or the inventory) as JSON instead\n\
     --profile NAME    this profile of your AWS config (IAM Identity Center, credential_process,\n\
                       keys...) instead of AWS_PROFILE's";
 
@@ -30,6 +34,7 @@ const LOOK_BUDGET: Duration = Duration::from_secs(900);
 #[derive(Debug, PartialEq, Eq)]
 pub struct LookArgs {
     pub json: bool,
+    pub inventory: bool,
     pub profile: Option<String>,
 }
 
@@ -39,12 +44,14 @@ impl LookArgs {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut parsed = Self {
             json: false,
+            inventory: false,
             profile: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--once" => {}
+                "--inventory" => parsed.inventory = true,
                 "--json" => parsed.json = true,
                 "--profile" => match args
                     .next()
@@ -125,7 +132,27 @@ pub async fn look_once() -> i32 {
             return 1;
         }
     };
-    let monitor = Monitor::new(config.clone(), Adapters::from_sdk(&sdk, &config));
+    let adapters = Adapters::from_sdk(&sdk, &config);
+    if args.inventory {
+        let simulator = Simulator::new(&(&sdk).into());
+        let clients = InventoryClients {
+            adapters: &adapters,
+            simulator: &simulator,
+        };
+        let progress = Progress::to_stderr();
+        let deadline = Instant::now() + LOOK_BUDGET;
+        let found = inventory(clients, &config, &account, &progress, deadline).await;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&found).unwrap_or_default()
+            );
+        } else {
+            print!("{}", inventory_text(&found));
+        }
+        return if found.connections.is_some() { 0 } else { 1 };
+    }
+    let monitor = Monitor::new(config.clone(), adapters);
     let looked = look(&monitor, &account, &region, &args).await;
     print!("{}", looked.output);
     match looked.failure {
@@ -149,6 +176,7 @@ mod tests {
     fn once_json_and_a_profile_are_the_only_arguments() {
         let plain = |json| LookArgs {
             json,
+            inventory: false,
             profile: None,
         };
         assert_eq!(args(&[]), Ok(plain(false)));
@@ -158,7 +186,16 @@ mod tests {
             args(&["--profile", "sso-admin", "--json"]),
             Ok(LookArgs {
                 json: true,
+                inventory: false,
                 profile: Some("sso-admin".into())
+            })
+        );
+        assert_eq!(
+            args(&["--inventory", "--json"]),
+            Ok(LookArgs {
+                json: true,
+                inventory: true,
+                profile: None
             })
         );
         for missing in [

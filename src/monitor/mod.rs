@@ -2,12 +2,14 @@
 //! as stages (scan, tag reads, accounts, decide, used-by, publish) that `run.rs`
 //! orchestrates, each handing the next a named value.
 
+pub mod access;
 pub mod accounts;
 pub mod adapters;
 pub mod config;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod inventory;
 pub mod look;
 pub mod metrics;
 pub mod preview;

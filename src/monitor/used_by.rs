@@ -52,6 +52,16 @@ impl Lookup {
         &self.unread
     }
 
+    /// Every consumer read, whatever connection it uses.
+    pub fn uses(&self) -> &[Uses] {
+        &self.uses
+    }
+
+    /// How far `account`'s search reached; `None` for an account not looked at.
+    pub fn coverage_of(&self, account: &str) -> Option<&Coverage> {
+        self.coverage.get(account)
+    }
+
     /// Sets `usedBy` and its coverage on each connection of an account
     /// looked at; others are left without.
     pub fn attach(&self, connections: &mut [Connection]) {

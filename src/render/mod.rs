@@ -7,6 +7,7 @@ pub mod chat;
 pub mod coverage;
 pub mod escape;
 pub mod events;
+pub mod inventory;
 pub mod json;
 pub mod message;
 pub mod text;

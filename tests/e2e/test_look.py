@@ -58,7 +58,7 @@ def test_outside_lambda_it_prints_what_subscribers_would_get_and_writes_nothing(
 
 def test_a_look_refuses_an_unknown_argument_and_names_a_bad_variable(binaries, aws, codestar, tmp_path):
     refused = look(binaries, aws, codestar, tmp_path, "--dry")
-    assert refused.returncode == 2 and "usage: monitor [--once] [--json]" in refused.stderr
+    assert refused.returncode == 2 and "usage: monitor [--once | --inventory] [--json]" in refused.stderr
     misconfigured = look(binaries, aws, codestar, tmp_path, ALERT_STATUSES="PENDING;ERROR")
     assert misconfigured.returncode == 2
     assert "ALERT_STATUSES" in misconfigured.stderr and misconfigured.stdout == ""

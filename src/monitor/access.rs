@@ -1,0 +1,164 @@
+//! Can each consumer's role use its connection (docs/reference.md, "Can its
+//! consumers use it"): the checks of every connection's consumers, each
+//! simulated under the prefix the consumer names the connection by and,
+//! when denied, under the other prefix too. Bounded per run; IAM throttling
+//! ends the run's simulations and costs only access verdicts.
+
+use crate::aws::access::{AccessError, Simulation, Simulator};
+use crate::domain::access::{
+    checks, context_for, simulated_finding, verdict, AccessFinding, AccessTally, ActionVerdict,
+    Check, Decision,
+};
+use crate::domain::arn::connection_key;
+use crate::domain::consumer::Uses;
+use std::collections::HashMap;
+use tokio::time::{timeout_at, Instant};
+
+/// What one run's access checks found, and how far they reached for each
+/// connection (by `connection_key`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessRun {
+    pub findings: Vec<AccessFinding>,
+    pub tallies: HashMap<String, AccessTally>,
+    /// Why some checks were not simulated, once each.
+    pub gaps: Vec<String>,
+}
+
+impl AccessRun {
+    fn tally(&mut self, check: &Check) -> &mut AccessTally {
+        let key = connection_key(&check.connection).unwrap_or_else(|| check.connection.clone());
+        self.tallies.entry(key).or_default()
+    }
+
+    fn record(&mut self, check: &Check, outcome: Result<Outcome, AccessError>) {
+        let tally = self.tally(check);
+        match outcome {
+            Ok(Outcome {
+                finding: Some(f), ..
+            }) => {
+                tally.checked += 1;
+                tally.denied += 1;
+                self.findings.push(f);
+            }
+            Ok(Outcome { verdicts, .. })
+                if verdicts
+                    .iter()
+                    .any(|v| v.decision == Decision::Inconclusive) =>
+            {
+                tally.inconclusive += 1;
+            }
+            Ok(_) => tally.checked += 1,
+            Err(e) => {
+                tracing::warn!(role = %check.role, error = %e, "access: not simulated");
+                tally.inconclusive += 1;
+            }
+        }
+    }
+
+    /// `rest` not simulated, for `why`.
+    fn give_up(&mut self, rest: &[Check], why: String) {
+        for check in rest {
+            self.tally(check).not_checked += 1;
+        }
+        self.gaps.push(why);
+    }
+}
+
+/// The checks of every connection in `connections` over what `uses` read.
+pub fn all_checks<'a>(connections: impl IntoIterator<Item = &'a str>, uses: &[Uses]) -> Vec<Check> {
+    connections
+        .into_iter()
+        .flat_map(|connection| uses.iter().flat_map(move |u| checks(u, connection)))
+        .collect()
+}
+
+/// Simulates at most `limit` of `checks`, in order, by `deadline`.
+pub async fn check_access(
+    simulator: &Simulator,
+    checks: &[Check],
+    limit: usize,
+    deadline: Instant,
+) -> AccessRun {
+    let mut run = AccessRun::default();
+    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
+    for (done, check) in checks.iter().enumerate() {
+        let rest = &checks[done..];
+        if done >= limit {
+            run.give_up(
+                rest,
+                format!("{} past this run's bound of {limit}", rest.len()),
+            );
+            break;
+        }
+        match timeout_at(deadline, simulate(simulator, check, &mut keys)).await {
+            Ok(Err(e)) if e.throttled() => {
+                run.give_up(rest, format!("IAM throttled: {e}"));
+                break;
+            }
+            Ok(outcome) => run.record(check, outcome),
+            Err(_) => {
+                run.give_up(rest, "the deadline came first".into());
+                break;
+            }
+        }
+    }
+    run
+}
+
+/// One check's verdicts, and its finding when an action is denied.
+struct Outcome {
+    verdicts: Vec<ActionVerdict>,
+    finding: Option<AccessFinding>,
+}
+
+async fn simulate(
+    simulator: &Simulator,
+    check: &Check,
+    keys: &mut HashMap<String, Vec<String>>,
+) -> Result<Outcome, AccessError> {
+    let role_keys = match keys.get(&check.role) {
+        Some(found) => found.clone(),
+        None => {
+            let found = simulator.context_keys(&check.role).await?;
+            keys.insert(check.role.clone(), found.clone());
+            found
+        }
+    };
+    let (context, assumed) = context_for(check, &role_keys);
+    let actions = check.action_names(check.prefix);
+    let evaluations = simulator
+        .simulate(&Simulation {
+            role: &check.role,
+            actions: &actions,
+            resource: &check.connection,
+            context: &context,
+        })
+        .await?;
+    let verdicts: Vec<ActionVerdict> = evaluations.iter().map(verdict).collect();
+    if !verdicts.iter().any(ActionVerdict::denied) {
+        return Ok(Outcome {
+            verdicts,
+            finding: None,
+        });
+    }
+    // Denied: would the other prefix's actions be allowed on the same
+    // connection named with the other prefix? Then it is the rename.
+    let other_prefix = check.prefix.other();
+    let other = match other_prefix.rename(&check.connection) {
+        Some(renamed) => {
+            let actions = check.action_names(other_prefix);
+            let evaluations = simulator
+                .simulate(&Simulation {
+                    role: &check.role,
+                    actions: &actions,
+                    resource: &renamed,
+                    context: &context,
+                })
+                .await?;
+            Some(evaluations.iter().map(verdict).collect::<Vec<_>>())
+        }
+        None => None,
+    };
+    let finding = simulated_finding(check, verdicts.clone(), other.as_deref(), assumed);
+    Ok(Outcome { verdicts, finding })
+}
