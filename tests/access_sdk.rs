@@ -312,3 +312,88 @@ async fn context_keys_are_read_as_iam_lists_them() {
         ["codeconnections:FullRepositoryId", "aws:SourceIp"]
     );
 }
+
+/// `n` pipeline checks on CONNECTION, each with its own role.
+fn pipeline_checks(n: usize) -> Vec<connection_watch::domain::access::Check> {
+    use connection_watch::domain::consumer::{Consumer, ConsumerKind, Grant, Source, Uses};
+    (0..n)
+        .flat_map(|i| {
+            let uses = Uses {
+                consumer: Consumer::from_arn(
+                    ConsumerKind::Pipeline,
+                    &format!("arn:aws:codepipeline:us-east-1:123456789012:p{i}"),
+                )
+                .unwrap(),
+                sources: vec![Source {
+                    connection: CONNECTION.into(),
+                    stage: Some("Source".into()),
+                    action: Some("Source".into()),
+                    via: None,
+                    grant: Some(Grant {
+                        role: format!("arn:aws:iam::123456789012:role/p{i}"),
+                        ..Grant::default()
+                    }),
+                }],
+            };
+            connection_watch::domain::access::checks(&uses, CONNECTION)
+        })
+        .collect()
+}
+
+fn no_keys() -> Rule {
+    mock!(aws_sdk_iam::Client::get_context_keys_for_principal_policy)
+        .then_output(|| GetContextKeysForPrincipalPolicyOutput::builder().build())
+}
+
+/// The run's bound at its edge: one under, at, and one over.
+#[tokio::test]
+async fn checks_past_the_bound_are_counted_not_simulated() {
+    use connection_watch::monitor::access::check_access;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for (checks, limit, simulated, unchecked) in [(2, 3, 2, 0), (3, 3, 3, 0), (4, 3, 3, 1)] {
+        let keys = no_keys();
+        let allowed = answering(vec![result(
+            "codeconnections:UseConnection",
+            PolicyEvaluationDecisionType::Allowed,
+        )]);
+        let run = check_access(
+            &simulator(&[&keys, &allowed]),
+            &pipeline_checks(checks),
+            limit,
+            deadline,
+        )
+        .await;
+        let tally = run.tallies.values().next().copied().unwrap();
+        assert_eq!(
+            allowed.num_calls(),
+            simulated,
+            "{checks} checks, bound {limit}"
+        );
+        assert_eq!((tally.checked, tally.not_checked), (simulated, unchecked));
+        assert_eq!(run.gaps.len(), usize::from(unchecked > 0));
+    }
+}
+
+#[tokio::test]
+async fn iam_throttling_ends_the_checks_and_counts_the_rest() {
+    use connection_watch::monitor::access::check_access;
+    let keys = no_keys();
+    let throttled = mock!(aws_sdk_iam::Client::simulate_principal_policy)
+        .sequence()
+        .http_status(400, Some(THROTTLED.into()))
+        .times(10)
+        .build();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let run = check_access(
+        &simulator(&[&keys, &throttled]),
+        &pipeline_checks(3),
+        10,
+        deadline,
+    )
+    .await;
+    let tally = run.tallies.values().next().copied().unwrap();
+    assert_eq!(throttled.num_calls(), 2, "the first check's tries only");
+    assert_eq!((tally.checked, tally.not_checked), (0, 3));
+    assert!(run.findings.is_empty(), "throttling is never a denial");
+    assert!(run.gaps[0].starts_with("IAM throttled"), "{:?}", run.gaps);
+}
