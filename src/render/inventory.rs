@@ -82,7 +82,12 @@ fn consumers(connection: &Connection) -> String {
     )
 }
 
-fn access(tally: Option<&AccessTally>) -> String {
+/// `not read` where its consumers were not read: "no role to check" is a
+/// claim that needs the search.
+fn access(connection: &Connection, tally: Option<&AccessTally>) -> String {
+    if connection.used_by.is_none() {
+        return "not read".into();
+    }
     let Some(t) = tally else {
         return "no role to check".into();
     };
@@ -128,7 +133,7 @@ pub fn inventory_text(inventory: &Inventory) -> String {
                     &c.provider_type,
                     &c.region,
                     &consumers(c),
-                    &access(tally),
+                    &access(c, tally),
                 ]);
                 let _ = writeln!(out, "{line}");
             }

@@ -89,3 +89,11 @@ def test_an_inventory_that_cannot_list_connections_says_so_and_fails(binaries, a
     assert ran.returncode == 1
     assert "(connections could not be listed)" in ran.stdout
     assert "Not read: connections" in ran.stdout, ran.stdout
+
+
+def test_without_a_consumer_search_unsearched_access_is_not_read(binaries, aws, codestar, tmp_path):
+    codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix="unsearched")
+    out = look(binaries, aws, codestar, tmp_path, "--inventory", USED_BY="none").stdout
+    [row] = [line for line in out.splitlines() if line.startswith("unsearched-0")]
+    assert row.rstrip().endswith("not read      not read"), row
+    assert "no role to check" not in row, row
