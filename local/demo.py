@@ -1,7 +1,8 @@
 """The main job, locally: both Lambdas through the Lambda Runtime API against
 moto (SNS, SQS, S3, DynamoDB, EventBridge) and the CodeStar stand-in. Shows,
 in order: the email and the chat message (naming the pipelines a broken
-connection stops), what machines receive (the SQS
+connection stops, and one pipeline role flagged for the service prefix
+rename with the statement to add), what machines receive (the SQS
 document, one EventBridge event), the lifecycle over three runs, a dry run's
 preview, a configuration error, and what CloudFormation receives from the
 connection resource. Full JSON goes to target/demo/ (or the screen with
@@ -80,9 +81,14 @@ def seed(codestar, aws) -> None:
     codestar.seed("us-east-1", 1, "PENDING", "GitHub", name_prefix="sandbox", tags={"connection-watch:ignore": "true"})
     codestar.seed("eu-west-1", 30, "AVAILABLE", "Bitbucket")
     [broken] = codestar.seed("eu-west-1", 1, "ERROR", "Bitbucket", name_prefix="billing-bitbucket")
-    role = aws.service_role()
-    aws.pipeline("eu-west-1", "billing-release", role, broken.replace(":codestar-connections:", ":codeconnections:"))
-    aws.project("eu-west-1", "billing-build", role, broken)
+    # The pipeline names the connection by its codeconnections ARN, and its role grants only
+    # the old prefix: the service prefix rename, flagged with the statement to add.
+    pipeline_role, project_role = aws.service_role(), aws.service_role()
+    grant(aws, pipeline_role, ["codestar-connections:UseConnection"])
+    grant(aws, project_role, ["codestar-connections:GetConnectionToken", "codestar-connections:GetConnection"])
+    aws.pipeline("eu-west-1", "billing-release", pipeline_role,
+                 broken.replace(":codestar-connections:", ":codeconnections:"))
+    aws.project("eu-west-1", "billing-build", project_role, broken)
     codestar.seed("ap-southeast-2", 5, "AVAILABLE", "GitLab")
     # A stack synced from Git whose last sync failed: blocked until someone resolves it.
     [github] = codestar.seed("eu-west-1", 1, "AVAILABLE", "GitHub", name_prefix="platform-github")
@@ -93,6 +99,12 @@ def seed(codestar, aws) -> None:
     codestar.add_sync_blocker("eu-west-1", "network-prod",
                               "Stack update failed: Resource handler returned message: subnet-0abc is in use")
     codestar.set_sync_status("eu-west-1", "network-prod", "FAILED")
+
+
+def grant(aws, role: str, actions: list[str]) -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    aws.client("iam").put_role_policy(RoleName=role.rsplit("/", 1)[1], PolicyName="connections",
+                                      PolicyDocument=json.dumps(policy))
 
 
 def state_table(aws) -> str:
@@ -120,13 +132,16 @@ def lifecycle(show, aws, codestar, monitor, queues) -> None:
         result = monitor.invoke({**SCHEDULED, "time": when})
         notes, events = aws.drain(queues["sqs"]), aws.drain(queues["events"])
         states = sorted({e["detail"]["state"] for e in events})
-        quiet = sum(len(result.body[k]) for k in ("suppressed", "suppressedHosts", "suppressedSyncs"))
+        quiet = sum(len(result.body.get(k, [])) for k in ("suppressed", "suppressedHosts", "suppressedSyncs",
+                                                          "suppressedAccess"))
         said = notes[0]["Subject"] if notes else f"nothing published ({quiet} stuck, not due again yet)"
         show.text(f"run {hour + 1} at {when}: {said}; events: {len(events)} {'/'.join(states)}".rstrip())
         for e in events:
-            first_ids.setdefault(e["detail"]["arn"], e["detail"]["alertId"])
+            # A denied consumer's identity is its lifecycle key, every other object's its ARN.
+            key = e["detail"].get("arn") or e["detail"]["alertKey"]
+            first_ids.setdefault(key, e["detail"]["alertId"])
             if e["detail"]["state"] == "resolved":
-                same = first_ids[e["detail"]["arn"]] == e["detail"]["alertId"]
+                same = first_ids[key] == e["detail"]["alertId"]
                 show.text(f"    resolved {e['detail'].get('name') or e['detail']['resourceName']}: alertId {e['detail']['alertId']} "
                           f"({'the same as its new event' if same else 'DIFFERENT'})")
 
@@ -197,8 +212,9 @@ def main() -> int:
         [(_subject, chat)] = aws.protocol_view(topic_arn, "https")
         content = json.loads(chat)["content"]
         show.section("1b. The chat message (Slack, Teams through AWS Chatbot)")
-        show.text(f"**{content['title']}**\n{content['description']}\nNext steps:\n"
-                  + "\n".join(f"  - {step}" for step in content["nextSteps"]))
+        description = "\n".join(line for line in content["description"].splitlines() if line.strip())
+        show.text(f"**{content['title']}**\n{description}\nNext steps ({len(content['nextSteps'])}): "
+                  + " ".join(content["nextSteps"]))
 
         show.section("2. What machines receive")
         [note] = aws.drain(sqs_queue)
@@ -222,7 +238,7 @@ def main() -> int:
             dry = monitor.invoke(json.loads((ROOT / "events" / "monitor-dry-run.json").read_text())).body
         [preview] = dry["preview"]
         lines = preview["text"].splitlines()
-        show.text(f"Subject: {preview['subject']}\n" + "\n".join(lines[:3]) + f"\n... ({len(lines) - 3} more lines); "
+        show.text(f"Subject: {preview['subject']}\n" + "\n".join(lines[:2]) + f"\n... ({len(lines) - 2} more lines); "
                   f"published {dry['messagesPublished']}, queues now hold {len(aws.drain(sqs_queue))} messages "
                   f"and {len(aws.drain(event_queue))} events")
 
@@ -244,7 +260,8 @@ def main() -> int:
     show.text(f"- One run alerted {len(body['stuck'])} connections, {len(body['stuckHosts'])} hosts and "
               f"{len(body['stuckSyncs'])} blocked Git-synced stack "
               f"in {body['messagesPublished']} message (email, chat, SQS) and {body['eventsPut']} events,\n"
-              f"  naming the {breaks} pipelines and projects they break.\n"
+              f"  naming the {breaks} pipelines and projects they break, and {len(body['accessFindings'])} pipeline "
+              "whose role may not use its connection (the prefix rename), with the statement to add.\n"
               "- With a state table: alerted once, quiet while not due, resolved with the same alertId.\n"
               f"- CloudFormation got exactly one answer each: {'; '.join(answers)}.\n"
               f"- Full JSON in {OUT.relative_to(ROOT)}/: {', '.join(show.files)} (or run with --verbose).\n"

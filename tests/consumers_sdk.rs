@@ -96,6 +96,9 @@ fn all_clients(
         codestar: codestar.config().clone(),
         catalog: catalog.config().clone(),
         account: account.config().clone(),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[])
+            .config()
+            .clone(),
     })
 }
 

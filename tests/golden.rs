@@ -1,7 +1,8 @@
 //! Golden snapshots of what people and machines read: the email text, the
 //! JSON document, the chat notification and the subject of each message,
 //! for a single, a split, a lifecycle, an organization-wide alert, one
-//! that names what its connections break, and one of Git-synced stacks. Any byte that changes shows up here first.
+//! that names what its connections break, one of Git-synced stacks, and one
+//! of consumers denied their connection. Any byte that changes shows up here first.
 
 mod common;
 
@@ -115,6 +116,7 @@ fn a_single_alert() {
         connections: &connections,
         hosts: &hosts,
         syncs: &[],
+        access: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("single.txt", &snapshot(&alerts));
@@ -290,6 +292,7 @@ fn an_alert_naming_what_each_connection_breaks() {
         connections: &connections,
         hosts: &[],
         syncs: &[],
+        access: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("used-by.txt", &snapshot(&alerts));
@@ -305,6 +308,7 @@ fn a_split_alert() {
         connections: &connections,
         hosts: &hosts,
         syncs: &[],
+        access: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, 9_000);
     assert!(alerts.len() > 1);
@@ -335,6 +339,7 @@ fn a_lifecycle_alert() {
         connections: &connections,
         hosts: &hosts,
         syncs: &[],
+        access: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("lifecycle.txt", &snapshot(&alerts));
@@ -372,6 +377,7 @@ fn an_organization_wide_alert() {
         connections: &connections,
         hosts: &hosts,
         syncs: &[],
+        access: &[],
     };
     let alerts = render_alerts(&frame("999999999999"), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("organization.txt", &snapshot(&alerts));
@@ -484,22 +490,20 @@ fn a_git_sync_alert() {
         connections: &connections,
         hosts: &[],
         syncs: &syncs,
+        access: &[],
     };
     let alerts = render_alerts(&frame(ACCOUNT), stuck, SNS_MAX_PUBLISH_BYTES);
     assert_golden("git-sync.txt", &snapshot(&alerts));
 }
 
-/// `monitor --inventory`: a long name cut with an ellipsis, a connection
-/// with consumers and one without a role to check, a prefix-rename finding
-/// with its fix, a boundary denial, hosts, and the coverage line.
-#[test]
-fn an_inventory() {
-    use connection_watch::domain::access::{
-        checks, simulated_finding, verdict, AccessTally, Evaluation,
-    };
-    use connection_watch::domain::arn::connection_key;
+/// A connection with a pipeline flagged for the prefix rename and a
+/// CodeBuild project denied by its permissions boundary.
+fn access_findings() -> (
+    Connection,
+    [connection_watch::domain::access::AccessFinding; 2],
+) {
+    use connection_watch::domain::access::{checks, simulated_finding, verdict, Evaluation};
     use connection_watch::domain::consumer::{Grant, Source, Uses};
-    use connection_watch::render::inventory::{inventory_text, Inventory};
 
     let mut used = conn(1, "AVAILABLE", "eu-west-1", "GitHub");
     used.name = "a-very-long-connection-name-32c".into();
@@ -566,6 +570,19 @@ fn an_inventory() {
         vec![],
     )
     .unwrap();
+    (used, [rename, boundary])
+}
+
+/// `monitor --inventory`: a long name cut with an ellipsis, a connection
+/// with consumers and one without a role to check, a prefix-rename finding
+/// with its fix, a boundary denial, hosts, and the coverage line.
+#[test]
+fn an_inventory() {
+    use connection_watch::domain::access::AccessTally;
+    use connection_watch::domain::arn::connection_key;
+    use connection_watch::render::inventory::{inventory_text, Inventory};
+
+    let (used, [rename, boundary]) = access_findings();
     let mut unused = conn(2, "PENDING", "us-east-1", "GitHubEnterpriseServer");
     unused.used_by = Some(Vec::new());
     let coverage = Coverage {
@@ -592,4 +609,36 @@ fn an_inventory() {
         access_gaps: vec!["1 past this run's bound of 2".into()],
     };
     assert_golden("inventory.txt", &inventory_text(&inventory));
+}
+
+/// Denied consumers: a pipeline new for the prefix rename, a CodeBuild
+/// project still denied by its boundary, and one resolved, with the fix,
+/// the evidence and what simulation does not see.
+#[test]
+fn an_access_alert() {
+    use connection_watch::domain::denied::{access_key, DeniedConsumer};
+
+    let (used, [rename, boundary]) = access_findings();
+    let denied = |finding: connection_watch::domain::access::AccessFinding, lifecycle| {
+        let actions: Vec<String> = finding.actions.iter().map(|v| v.action.clone()).collect();
+        let key = access_key(&finding.consumer.arn, &finding.connection_arn, &actions);
+        DeniedConsumer {
+            lifecycle,
+            ..DeniedConsumer::new(finding, key, &used.provider_type, &used.status)
+        }
+    };
+    let mut resolved = rename.clone();
+    resolved.consumer.name = "release".into();
+    resolved.consumer.arn = "arn:aws:codepipeline:eu-west-1:123456789012:release".into();
+    let access = [
+        denied(rename, in_state(AlertState::New, 0)),
+        denied(boundary, in_state(AlertState::Ongoing, 26)),
+        denied(resolved, in_state(AlertState::Resolved, 50)),
+    ];
+    let batch = Batch {
+        access: &access,
+        ..Batch::default()
+    };
+    let alerts = render_alerts(&frame(ACCOUNT), batch, SNS_MAX_PUBLISH_BYTES);
+    assert_golden("access.txt", &snapshot(&alerts));
 }

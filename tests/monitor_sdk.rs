@@ -63,6 +63,7 @@ fn config(regions: Option<&[&str]>) -> MonitorConfig {
         git_sync: false,
         narrowed_syncs: None,
         run_interval: chrono::Duration::hours(1),
+        access_check: None,
     }
 }
 

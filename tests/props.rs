@@ -140,7 +140,7 @@ proptest! {
             h.console_url = ResourceArn::parse(&h.arn).unwrap().console_url();
         });
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap();
-        let alerts = render_alerts(&Frame { account: "123456789012", generated_at: at, ignore_tag: DEFAULT_IGNORE_TAG, unread: &[] }, Batch { connections: &connections, hosts: &hosts, syncs: &[] }, budget);
+        let alerts = render_alerts(&Frame { account: "123456789012", generated_at: at, ignore_tag: DEFAULT_IGNORE_TAG, unread: &[] }, Batch { connections: &connections, hosts: &hosts, syncs: &[], access: &[] }, budget);
 
         prop_assert_eq!(alerts.is_empty(), connections.is_empty() && hosts.is_empty());
         let (mut seen_connections, mut seen_hosts) = (Vec::new(), Vec::new());

@@ -72,6 +72,9 @@ fn stored(kind: Kind, arn_id: &str) -> Stored {
             kind.as_str()
         ),
         Kind::GitSync => format!("arn:aws:cloudformation:eu-west-1:123456789012:stack/{arn_id}"),
+        Kind::Access => format!(
+            "arn:aws:codepipeline:eu-west-1:123456789012:{arn_id}#arn:aws:codeconnections:eu-west-1:123456789012:connection/c#codeconnections:UseConnection"
+        ),
     };
     Stored {
         kind,

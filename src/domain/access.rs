@@ -381,17 +381,26 @@ impl AccessTally {
     }
 }
 
-/// How a denial was found.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+/// How a denial was found: the reference's `evidence`, `observed` or
+/// `simulated`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Evidence {
     /// The pipeline's source action failed on an AVAILABLE connection with
-    /// an authorization error.
-    Observed {
-        at: String,
-        message: String,
-    },
+    /// an authorization error (`AccessFinding::observed` says when and how).
+    Observed,
     Simulated,
+}
+
+/// A source action's failure as `GetPipelineState` gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedFailure {
+    /// `latestExecution.lastStatusChange` (RFC 3339).
+    pub at: String,
+    /// `latestExecution.errorDetails.message`: text from AWS, escaped
+    /// wherever it is shown.
+    pub message: String,
 }
 
 /// What simulation does not see, in AWS's words (IAM API Reference,
@@ -407,6 +416,8 @@ pub struct AccessFinding {
     pub role: String,
     pub actions: Vec<ActionVerdict>,
     pub evidence: Evidence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<ObservedFailure>,
     /// The same actions under the other prefix, on the same connection
     /// named with it, would be allowed: the prefix rename.
     pub other_prefix_allowed: bool,
@@ -450,6 +461,7 @@ pub fn simulated_finding(
         role: check.role.clone(),
         actions: verdicts,
         evidence: Evidence::Simulated,
+        observed: None,
         other_prefix_allowed,
         fix: fix_statement(&denied, &check.connection)?,
         assumed,

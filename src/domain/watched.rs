@@ -50,17 +50,20 @@ pub enum Kind {
     Host,
     /// A CloudFormation stack synced from Git.
     GitSync,
+    /// A consumer whose role may not use its connection.
+    Access,
 }
 
 impl Kind {
     /// Every kind, in the order every message shows them.
-    pub const ALL: [Kind; 3] = [Kind::Connection, Kind::Host, Kind::GitSync];
+    pub const ALL: [Kind; 4] = [Kind::Connection, Kind::Host, Kind::GitSync, Kind::Access];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connection => "connection",
             Self::Host => "host",
             Self::GitSync => "git-sync",
+            Self::Access => "access",
         }
     }
 
@@ -71,6 +74,7 @@ impl Kind {
             Self::Connection => "connection",
             Self::Host => "host",
             Self::GitSync => "synced stack",
+            Self::Access => "denied consumer",
         }
     }
 
@@ -80,6 +84,7 @@ impl Kind {
             Self::Connection => "CodeStar connection",
             Self::Host => "CodeStar host",
             Self::GitSync => "Git-synced stack",
+            Self::Access => "denied consumer",
         }
     }
 }

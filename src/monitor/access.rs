@@ -11,6 +11,7 @@ use crate::domain::access::{
 };
 use crate::domain::arn::connection_key;
 use crate::domain::consumer::Uses;
+use crate::domain::verdicts::Judgement;
 use std::collections::HashMap;
 use tokio::time::{timeout_at, Instant};
 
@@ -22,6 +23,9 @@ pub struct AccessRun {
     pub tallies: HashMap<String, AccessTally>,
     /// Why some checks were not simulated, once each.
     pub gaps: Vec<String>,
+    /// Each simulated check's judgement, in the checks' order: the first
+    /// `judged.len()` were simulated, the rest not.
+    pub judged: Vec<Judgement>,
 }
 
 impl AccessRun {
@@ -32,13 +36,16 @@ impl AccessRun {
 
     fn record(&mut self, check: &Check, outcome: Result<Outcome, AccessError>) {
         let tally = self.tally(check);
-        match outcome {
+        let judgement = match outcome {
             Ok(Outcome {
                 finding: Some(f), ..
             }) => {
                 tally.checked += 1;
                 tally.denied += 1;
-                self.findings.push(f);
+                self.findings.push(f.clone());
+                Judgement::Denied {
+                    finding: Box::new(f),
+                }
             }
             Ok(Outcome { verdicts, .. })
                 if verdicts
@@ -46,13 +53,19 @@ impl AccessRun {
                     .any(|v| v.decision == Decision::Inconclusive) =>
             {
                 tally.inconclusive += 1;
+                Judgement::Inconclusive
             }
-            Ok(_) => tally.checked += 1,
+            Ok(_) => {
+                tally.checked += 1;
+                Judgement::Allowed
+            }
             Err(e) => {
                 tracing::warn!(role = %check.role, error = %e, "access: not simulated");
                 tally.inconclusive += 1;
+                Judgement::Inconclusive
             }
-        }
+        };
+        self.judged.push(judgement);
     }
 
     /// `rest` not simulated, for `why`.

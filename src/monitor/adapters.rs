@@ -47,6 +47,7 @@ impl Adapters {
                     codestar: sdk.into(),
                     catalog: sdk.into(),
                     account: sdk.into(),
+                    iam: sdk.into(),
                 })
             }),
             events: config

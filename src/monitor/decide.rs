@@ -7,6 +7,7 @@ use super::select::Selected;
 use crate::aws::state::{Loaded, StateError, StateTable, Writes};
 use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
+use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::lifecycle::{self, Change, Plan, Record};
@@ -21,6 +22,7 @@ pub struct Alerts {
     pub connections: Vec<Connection>,
     pub hosts: Vec<Host>,
     pub syncs: Vec<SyncedStack>,
+    pub access: Vec<DeniedConsumer>,
 }
 
 impl Alerts {
@@ -30,6 +32,7 @@ impl Alerts {
             connections: &self.connections,
             hosts: &self.hosts,
             syncs: &self.syncs,
+            access: &self.access,
         }
     }
 }
@@ -61,6 +64,7 @@ pub async fn decide(
             connections: report.stuck.clone(),
             hosts: report.stuck_hosts.clone(),
             syncs: report.stuck_syncs.clone(),
+            access: report.access_findings().to_vec(),
         },
         changes: Vec::new(),
         state_error,
@@ -69,12 +73,7 @@ pub async fn decide(
     let Some(state) = state else {
         return stateless(report, None);
     };
-    let writes = if config.dry_run {
-        Writes::Forbidden
-    } else {
-        Writes::Allowed
-    };
-    let loaded = timeout_at(deadline, state.load(writes))
+    let loaded = timeout_at(deadline, state.load(Writes::unless_dry(config.dry_run)))
         .await
         .unwrap_or_else(|_| Err(state.timed_out("Scan")));
     let loaded = match loaded {
@@ -95,10 +94,12 @@ pub async fn decide(
     let connections = record(scope.plan(&report.stuck, report), &mut changes);
     let hosts = record(scope.plan(&report.stuck_hosts, report), &mut changes);
     let syncs = record(scope.plan(&report.stuck_syncs, report), &mut changes);
+    let access = record(scope.plan(report.access_findings(), report), &mut changes);
     let unclaimed = Alerts {
         connections: connections.stuck.clone(),
         hosts: hosts.stuck.clone(),
         syncs: syncs.stuck.clone(),
+        access: access.stuck.clone(),
     };
     report.stuck = connections.stuck;
     report.suppressed = Some(connections.suppressed);
@@ -109,11 +110,18 @@ pub async fn decide(
     report.stuck_syncs = syncs.stuck;
     report.suppressed_syncs = Some(syncs.suppressed);
     report.resolved_syncs = Some(syncs.resolved.clone());
+    // Access not checked: nothing of it is reported, not even as empty.
+    if let Some(found) = report.access.as_mut() {
+        found.access_findings = access.stuck;
+        report.suppressed_access = Some(access.suppressed);
+        report.resolved_access = Some(access.resolved.clone());
+    }
     Decision {
         alerts: Alerts {
             connections: alerted(connections.alert, connections.resolved),
             hosts: alerted(hosts.alert, hosts.resolved),
             syncs: alerted(syncs.alert, syncs.resolved),
+            access: alerted(access.alert, access.resolved),
         },
         changes,
         state_error: None,

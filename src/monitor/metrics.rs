@@ -2,6 +2,8 @@
 //! on stuck connections, hosts and synced stacks without reading the
 //! alerts. Pure: no I/O.
 
+use super::config::MonitorConfig;
+use super::event::RunRequest;
 use super::report::RunReport;
 use crate::domain::watched::Kind;
 use serde_json::{json, Value};
@@ -220,7 +222,28 @@ fn totals(
             json!({"StuckSyncs": report.stuck_syncs.len()}),
         ));
     }
+    if let Some(denied) = denied_consumers(counted) {
+        lines.push(document(
+            &[],
+            &["DeniedConsumers"],
+            json!({"DeniedConsumers": denied}),
+        ));
+    }
     lines
+}
+
+/// `DeniedConsumers`, only where every check had a verdict (simulated or
+/// kept) and every consumer was read, in a whole run: a count over part of
+/// the consumers would read as a whole one.
+fn denied_consumers(counted: &Counted<'_>) -> Option<usize> {
+    let report = counted.report;
+    let access = report.access.as_ref()?;
+    let checks = &access.access_checks;
+    let complete = counted.whole
+        && counted.entered()
+        && checks.not_checked == 0
+        && report.used_by_failed.is_empty();
+    complete.then_some(access.access_findings.len())
 }
 
 /// One EMF document: `metrics` (counts) over `dimensions`, their values in `fields`.
@@ -243,6 +266,39 @@ fn emf_document(timestamp_ms: i64, dimensions: &[&str], metrics: &[&str], fields
         doc.extend(fields);
     }
     doc.to_string()
+}
+
+/// The run's EMF lines at `timestamp_ms`, over what `config` watches, as
+/// far as `request` narrowed the run.
+pub fn run_metrics(
+    request: &RunRequest,
+    config: &MonitorConfig,
+    report: &RunReport,
+    timestamp_ms: i64,
+) -> Vec<String> {
+    let host_regions = config.host_regions();
+    let sync_regions = config.sync_regions();
+    let scope = MetricScope {
+        statuses: &config.statuses,
+        host_statuses: &config.host_statuses,
+        host_regions: &host_regions,
+        sync_regions: &sync_regions,
+        breadth: breadth(request, config),
+    };
+    emf_lines(report, &scope, timestamp_ms)
+}
+
+/// What of a run an alarm may read: a dry run, or a run narrowed to some
+/// accounts or stacks, writes nothing; a run narrowed to some regions, only
+/// their counts.
+fn breadth(request: &RunRequest, config: &MonitorConfig) -> Breadth {
+    if config.dry_run || request.accounts.is_some() || request.syncs.is_some() {
+        Breadth::None
+    } else if request.regions.is_some() {
+        Breadth::Regions
+    } else {
+        Breadth::Whole
+    }
 }
 
 #[cfg(test)]
@@ -431,6 +487,60 @@ mod tests {
             kind,
             error: "AccessDeniedException".into(),
         }]
+    }
+
+    /// `DeniedConsumers` where access was checked, as `names` lists it.
+    fn denied(report: &RunReport, breadth: Breadth) -> Vec<String> {
+        let lines = written(report, breadth);
+        lines
+            .into_iter()
+            .filter(|n| n.starts_with("Denied"))
+            .collect()
+    }
+
+    #[test]
+    fn denied_consumers_are_counted_only_when_every_check_was_judged() {
+        use crate::monitor::report::{AccessChecks, AccessReport};
+        let checked = |not_checked| RunReport {
+            access: Some(AccessReport {
+                access_findings: Vec::new(),
+                access_checks: AccessChecks {
+                    checks: 3,
+                    simulated: 3 - not_checked,
+                    not_checked,
+                    ..AccessChecks::default()
+                },
+            }),
+            ..seen()
+        };
+        assert_eq!(denied(&checked(0), Breadth::Whole), ["DeniedConsumers=0"]);
+        assert!(
+            denied(&checked(1), Breadth::Whole).is_empty(),
+            "one unchecked"
+        );
+        assert!(
+            denied(&checked(0), Breadth::Regions).is_empty(),
+            "a narrowed run"
+        );
+        assert!(
+            denied(&seen(), Breadth::Whole).is_empty(),
+            "access not checked"
+        );
+        let unread_consumers = RunReport {
+            used_by_failed: vec![crate::monitor::report::UsedByFailure {
+                account: "123456789012".into(),
+                unread: crate::domain::consumer::Unread {
+                    region: "us-east-1".into(),
+                    kind: "pipeline".into(),
+                    error: "throttled".into(),
+                },
+            }],
+            ..checked(0)
+        };
+        assert!(
+            denied(&unread_consumers, Breadth::Whole).is_empty(),
+            "consumers not read"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The monitor Lambda: configuration, the invocation's request, and the run
-//! as stages (scan, tag reads, accounts, decide, used-by, publish) that `run.rs`
+//! as stages (scan, tag reads, accounts, access, decide, used-by, publish) that `run.rs`
 //! orchestrates, each handing the next a named value.
 
 pub mod access;
@@ -18,6 +18,7 @@ pub mod report;
 pub mod rotation;
 pub mod run;
 pub mod scan;
+pub mod scheduled_access;
 pub mod select;
 pub mod syncs;
 pub mod tags;

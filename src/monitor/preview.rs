@@ -53,6 +53,7 @@ pub fn render(report: &RunReport, account: &str, region: &str) -> String {
         report.stuck_hosts.len() + report.suppressed_hosts.as_ref().map_or(0, Vec::len),
         report.ignored
     );
+    let _ = writeln!(out, "{}", access_line(report));
     if unread {
         let places: Vec<String> = report.unread.iter().map(|u| u.place(true)).collect();
         let _ = writeln!(
@@ -76,6 +77,26 @@ pub fn render(report: &RunReport, account: &str, region: &str) -> String {
         );
     }
     out
+}
+
+/// What the access checks reached: a count of denials is of the checks
+/// that had a verdict, and the rest are counted beside it.
+fn access_line(report: &RunReport) -> String {
+    let Some(access) = &report.access else {
+        return "Access: not checked (ACCESS_CHECK=false, USED_BY=none or no listing).".into();
+    };
+    let c = &access.access_checks;
+    let denied =
+        access.access_findings.len() + report.suppressed_access.as_ref().map_or(0, Vec::len);
+    let mut line = format!(
+        "Access: {} checks of consumers' roles, {denied} denied ({} simulated, {} kept from \
+         earlier runs, {} inconclusive, {} not checked)",
+        c.checks, c.simulated, c.cached, c.inconclusive, c.not_checked
+    );
+    if !c.gaps.is_empty() {
+        line += &format!(": {}", c.gaps.join("; "));
+    }
+    line + "."
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use crate::aws::codestar::CodestarError;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::Unread;
+use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::{Kind, KindUnread, Watched};
@@ -36,6 +37,9 @@ pub struct Findings {
     /// With `RETRY_ON_RESOLVED`: each listed connection's status, by ARN
     /// (what tells a healed connection from a deleted or muted one).
     pub listed: HashMap<String, String>,
+    /// With `ACCESS_CHECK`: every watched connection listed, stuck or not,
+    /// whose consumers' roles are checked.
+    pub every_connection: Vec<Connection>,
 }
 
 impl Findings {
@@ -52,6 +56,10 @@ impl Findings {
         for s in &mut self.stuck_syncs {
             s.account = Some(account.to_string());
             s.account_name = name.map(str::to_string);
+        }
+        for c in &mut self.every_connection {
+            c.account = Some(account.to_string());
+            c.account_name = name.map(str::to_string);
         }
     }
 
@@ -75,6 +83,7 @@ impl Findings {
         self.stuck_hosts.extend(other.stuck_hosts);
         self.stuck_syncs.extend(other.stuck_syncs);
         self.listed.extend(other.listed);
+        self.every_connection.extend(other.every_connection);
         self.ignored += other.ignored;
         for region in other.failed_regions {
             if !self.failed_regions.contains(&region) {
@@ -268,6 +277,62 @@ pub struct RunReport {
     /// Each listed connection's status (`Findings::listed`); not reported.
     #[serde(skip)]
     pub listed: HashMap<String, String>,
+    /// `Findings::every_connection`; not reported.
+    #[serde(skip)]
+    pub every_connection: Vec<Connection>,
+    /// `ACCESS_CHECK`: the consumers denied their connection and how far the
+    /// checks reached; absent when access was not checked (not 0).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_access: Option<Vec<DeniedConsumer>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_access: Option<Vec<DeniedConsumer>>,
+}
+
+/// What one run's access checks found (docs/reference.md, "Can its
+/// consumers use it (access)").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessReport {
+    pub access_findings: Vec<DeniedConsumer>,
+    pub access_checks: AccessChecks,
+}
+
+/// How far one run's access checks reached: each check (a consumer's role,
+/// the connection as it names it, the actions it needs) is simulated,
+/// taken from a verdict younger than `ACCESS_CHECK_HOURS`, or not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessChecks {
+    pub checks: usize,
+    pub simulated: usize,
+    pub cached: usize,
+    /// Neither allowed nor denied (missing context, a failed call): never a finding.
+    pub inconclusive: usize,
+    /// Past the run's bound, after IAM throttling or the deadline: counted, not judged.
+    pub not_checked: usize,
+    /// Why some were not checked, once each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
+    /// The lifecycle keys with a verdict this run (simulated or kept): what
+    /// may resolve.
+    #[serde(skip)]
+    pub decided: std::collections::HashSet<String>,
+    /// Every lifecycle key of this run's checks, and each `account/kind`
+    /// whose consumers were read whole: a key absent where its account's
+    /// kind was read whole is a consumer that no longer uses the connection.
+    #[serde(skip)]
+    pub present: std::collections::HashSet<String>,
+    #[serde(skip)]
+    pub read_whole: std::collections::HashSet<String>,
+}
+
+impl RunReport {
+    /// The denied consumers this run found (none when access was not checked).
+    pub fn access_findings(&self) -> &[DeniedConsumer] {
+        self.access.as_ref().map_or(&[], |a| &a.access_findings)
+    }
 }
 
 impl RunReport {
@@ -287,6 +352,7 @@ impl RunReport {
             unread,
             accounts,
             listed,
+            every_connection,
         } = findings;
         sort(&mut stuck);
         sort(&mut stuck_hosts);
@@ -327,6 +393,7 @@ impl RunReport {
             unread,
             accounts,
             listed,
+            every_connection,
             ..Self::default()
         }
     }

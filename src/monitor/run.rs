@@ -7,12 +7,13 @@ use super::config::MonitorConfig;
 use super::decide::{decide, Alerts, Decision};
 use super::error::{run_failure, MonitorError, UnreadFailure};
 use super::event::{InvalidEvent, RunRequest};
-use super::metrics::{emf_lines, Breadth, MetricScope};
+use super::metrics::run_metrics;
 use super::preview::render;
 use super::publish::{claim, deliver, Deadlines, Outlets, Published};
 use super::report::{Preview, RunReport};
 use super::rotation::Start;
 use super::scan::{scan_account, ScanClients, Scanned};
+use super::scheduled_access::{AccessStage, VerdictStore};
 use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
@@ -102,6 +103,9 @@ pub struct Monitor {
     /// Organization-wide: where the last run was cut off, kept across warm
     /// invocations (and in the state table, where there is one).
     next_start: Mutex<Option<String>>,
+    /// The access verdicts, kept across warm invocations (and in the state
+    /// table, where there is one).
+    verdicts: VerdictStore,
 }
 
 impl Monitor {
@@ -110,6 +114,7 @@ impl Monitor {
             config,
             adapters,
             next_start: Mutex::new(None),
+            verdicts: VerdictStore::default(),
         }
     }
 
@@ -132,7 +137,10 @@ impl Monitor {
         };
         // Boxed: the whole run's future is too deep for the compiler to lay out inline.
         let mut ran = Box::pin(self.run_with(&config, account, now, deadline)).await?;
-        print_metrics(&request, &config, &ran.report);
+        let at = Utc::now().timestamp_millis();
+        for line in run_metrics(&request, &config, &ran.report, at) {
+            println!("{line}"); // where Lambda's log takes them
+        }
         if config.dry_run {
             ran.report.look = Some(render(&ran.report, account, &config.own_region));
         }
@@ -207,6 +215,13 @@ impl Monitor {
         log_unread(&findings.unread);
         let mut report = RunReport::from_findings(findings);
         report.git_sync_unavailable = config.git_sync_unavailable();
+        let reach = reach(&self.adapters, account);
+        let access = AccessStage {
+            adapters: &self.adapters,
+            verdicts: &self.verdicts,
+            reach,
+        };
+        let found = access.run(config, &mut report, now, deadline).await;
         let deadlines = Deadlines::after_scan(deadline);
         let organization_wide = organization.is_some();
         let (failed_accounts, complete_accounts) = match organization {
@@ -232,16 +247,10 @@ impl Monitor {
         let state = self.adapters.state.as_ref();
         let complete = complete_accounts.as_ref();
         let mut decision = decide(state, config, &mut report, complete, now, deadlines.state).await;
-        let mut lookup = None;
-        if let Some(clients) = &self.adapters.consumers {
-            let by = deadlines.consumers;
-            let reach = Reach {
-                own_account: account,
-                accounts: self.adapters.accounts.as_ref(),
-                state,
-            };
-            lookup = attach_used_by(clients, reach, config, &mut report, &mut decision, by).await;
-        }
+        let lookups = Lookups { reach, found };
+        let by = deadlines.consumers;
+        let clients = self.adapters.consumers.as_ref();
+        let lookup = attach_used_by(clients, lookups, config, &mut report, &mut decision, by).await;
         let unread = report.unread.clone();
         let frame = Frame {
             account,
@@ -299,11 +308,29 @@ impl Monitor {
     }
 }
 
-/// Looks up what the alerted connections break, only when a
-/// run alerts one, and sets `usedBy` wherever they are reported.
+/// Where `account`'s run reads consumers: the own account with the
+/// function's credentials, members through their role.
+fn reach<'a>(adapters: &'a Adapters, account: &'a str) -> Reach<'a> {
+    Reach {
+        own_account: account,
+        accounts: adapters.accounts.as_ref(),
+        state: adapters.state.as_ref(),
+    }
+}
+
+/// Where consumers are read, and what the access stage already read.
+struct Lookups<'a> {
+    reach: Reach<'a>,
+    /// The consumers of every listed connection, when access was checked.
+    found: Option<Lookup>,
+}
+
+/// Looks up what the alerted connections break, only when a run alerts
+/// one (the access stage's lookup of every connection serves, when there
+/// is one), and sets `usedBy` wherever they are reported.
 async fn attach_used_by(
-    clients: &ConsumerClients,
-    reach: Reach<'_>,
+    clients: Option<&ConsumerClients>,
+    lookups: Lookups<'_>,
     config: &MonitorConfig,
     report: &mut RunReport,
     decision: &mut Decision,
@@ -315,10 +342,13 @@ async fn attach_used_by(
         .iter()
         .chain(&decision.unclaimed.connections)
         .collect();
-    if alerted.is_empty() {
-        return None;
-    }
-    let lookup = used_by::look_up(clients, reach, config, &alerted, deadline).await;
+    let lookup = match (lookups.found, clients) {
+        (Some(found), _) => found,
+        (None, Some(clients)) if !alerted.is_empty() => {
+            used_by::look_up(clients, lookups.reach, config, &alerted, deadline).await
+        }
+        (None, _) => return None,
+    };
     lookup.attach(&mut decision.alerts.connections);
     lookup.attach(&mut decision.unclaimed.connections);
     lookup.attach(&mut report.stuck);
@@ -458,22 +488,6 @@ fn preview(frame: &Frame<'_>, alerts: &Alerts) -> Vec<Preview> {
         .collect()
 }
 
-/// The run's EMF lines, on standard output where Lambda's log takes them.
-fn print_metrics(request: &RunRequest, config: &MonitorConfig, report: &RunReport) {
-    let host_regions = config.host_regions();
-    let sync_regions = config.sync_regions();
-    let scope = MetricScope {
-        statuses: &config.statuses,
-        host_statuses: &config.host_statuses,
-        host_regions: &host_regions,
-        sync_regions: &sync_regions,
-        breadth: breadth(request, config),
-    };
-    for line in emf_lines(report, &scope, Utc::now().timestamp_millis()) {
-        println!("{line}");
-    }
-}
-
 fn log_unread(unread: &[KindUnread]) {
     for unread in unread {
         tracing::error!(
@@ -483,19 +497,6 @@ fn log_unread(unread: &[KindUnread]) {
             error = %unread.error,
             "not read"
         );
-    }
-}
-
-/// What of a run an alarm may read: a dry run, or a run narrowed to some
-/// accounts or stacks, writes nothing; a run narrowed to some regions, only
-/// their counts.
-fn breadth(request: &RunRequest, config: &MonitorConfig) -> Breadth {
-    if config.dry_run || request.accounts.is_some() || request.syncs.is_some() {
-        Breadth::None
-    } else if request.regions.is_some() {
-        Breadth::Regions
-    } else {
-        Breadth::Whole
     }
 }
 
@@ -510,6 +511,7 @@ fn log_counts(report: &RunReport) {
         stuck_hosts = report.stuck_hosts.len(),
         syncs_scanned = ?report.syncs_scanned,
         stuck_syncs = report.stuck_syncs.len(),
+        denied_consumers = report.access_findings().len(),
         ignored = report.ignored,
         failed_regions = ?report.failed_regions,
         unread = report.unread.len(),

@@ -48,6 +48,8 @@ struct ConnectionScan {
     listed_from: Option<String>,
     /// With `RETRY_ON_RESOLVED`: every listed connection's status.
     listed: HashMap<String, String>,
+    /// With `ACCESS_CHECK`: every watched connection listed, stuck or not.
+    every: Vec<Connection>,
     /// Every listed connection's status, watched or not, by `connection_key`:
     /// a synced stack's connection may live in any region.
     statuses: HashMap<String, String>,
@@ -100,6 +102,7 @@ pub async fn scan_account(
     let mut findings = Findings {
         listed_from: connections.listed_from.clone(),
         listed: connections.listed,
+        every_connection: connections.every,
         scanned: connections.scanned,
         ignored: connections.tagged.ignored,
         ..Findings::default()
@@ -113,6 +116,31 @@ pub async fn scan_account(
         }
     }
     failures.regional.extend(connections.tagged.failures);
+    let host_statuses = take_hosts(&mut findings, &mut failures, hosts);
+    if clients.stacks.is_some() && !config.sync_regions().is_empty() {
+        let mut scanned = BTreeMap::new();
+        for (region, SyncScan { scanned: n, tagged }) in syncs {
+            scanned.extend(n.map(|n| (region, n)));
+            findings.ignored += tagged.ignored;
+            findings.stuck_syncs.extend(tagged.stuck);
+            failures.regional.extend(tagged.failures);
+        }
+        findings.syncs_scanned = Some(scanned);
+    }
+    note_connection_status(&mut findings.stuck_syncs, &connections.statuses);
+    read_sync_connections(&mut findings.stuck_syncs, codestar, deadline).await;
+    findings.stuck = connections.tagged.stuck;
+    note_host_status(&mut findings.stuck, &host_statuses);
+    AccountScan { findings, failures }
+}
+
+/// Adds each region's host scan to `findings` (a failed one to
+/// `failures`); returns every host's status, by ARN.
+fn take_hosts(
+    findings: &mut Findings,
+    failures: &mut ScanFailures,
+    hosts: Vec<(String, Result<HostScan, CodestarError>)>,
+) -> HashMap<String, String> {
     let mut host_statuses = HashMap::new();
     for (region, scan) in hosts {
         match scan {
@@ -130,21 +158,7 @@ pub async fn scan_account(
             }),
         }
     }
-    if clients.stacks.is_some() && !config.sync_regions().is_empty() {
-        let mut scanned = BTreeMap::new();
-        for (region, SyncScan { scanned: n, tagged }) in syncs {
-            scanned.extend(n.map(|n| (region, n)));
-            findings.ignored += tagged.ignored;
-            findings.stuck_syncs.extend(tagged.stuck);
-            failures.regional.extend(tagged.failures);
-        }
-        findings.syncs_scanned = Some(scanned);
-    }
-    note_connection_status(&mut findings.stuck_syncs, &connections.statuses);
-    read_sync_connections(&mut findings.stuck_syncs, codestar, deadline).await;
-    findings.stuck = connections.tagged.stuck;
-    note_host_status(&mut findings.stuck, &host_statuses);
-    AccountScan { findings, failures }
+    host_statuses
 }
 
 /// Reads, once each, the connections of stuck stacks the listing did not
@@ -214,6 +228,7 @@ async fn scan_connections(
         return ConnectionScan {
             listed_from: None,
             listed: HashMap::new(),
+            every: Vec::new(),
             statuses: HashMap::new(),
             scanned: BTreeMap::new(),
             tagged: tag_reads.finish(&config.ignore_tag, deadline).await,
@@ -225,6 +240,7 @@ async fn scan_connections(
     let mut listing_failures = Vec::new();
     let mut listed_from = None;
     let mut listed = HashMap::new();
+    let mut every = Vec::new();
     let mut statuses = HashMap::new();
     for region in listing_regions(config) {
         let client = codestar.in_region(&region);
@@ -238,6 +254,9 @@ async fn scan_connections(
                 *scanned.entry(c.region.clone()).or_default() += 1;
                 if config.retry_on_resolved {
                     listed.insert(c.arn.clone(), c.status.clone());
+                }
+                if config.access_check.is_some() {
+                    every.push(c.clone());
                 }
                 if c.is_candidate(config) {
                     let client = codestar.for_arn(&c.arn);
@@ -265,6 +284,7 @@ async fn scan_connections(
     ConnectionScan {
         listed_from,
         listed,
+        every,
         statuses,
         scanned,
         tagged: tag_reads.finish(&config.ignore_tag, deadline).await,

@@ -5,6 +5,7 @@ use super::config::MonitorConfig;
 use super::report::RunReport;
 use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
+use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
@@ -64,6 +65,29 @@ impl Selected for SyncedStack {
     }
 }
 
+impl Selected for DeniedConsumer {
+    /// Found by the access checks: there are no tags to read.
+    fn is_candidate(&self, _: &MonitorConfig) -> bool {
+        true
+    }
+
+    /// Its check had a verdict this run, or its consumer's region was read
+    /// whole and no longer names the connection for these actions; never
+    /// when access was not checked.
+    fn was_covered(&self, _: &MonitorConfig, report: &RunReport) -> bool {
+        report.access.as_ref().is_some_and(|a| {
+            let checks = &a.access_checks;
+            let account = account_in(&self.arn).unwrap_or_default();
+            checks.decided.contains(&self.arn)
+                || (!checks.present.contains(&self.arn)
+                    && checks.read_whole.contains(&format!(
+                        "{account}/{}",
+                        self.finding.consumer.kind.as_str()
+                    )))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,8 +127,81 @@ mod tests {
             retry_on_resolved: false,
             run_interval: chrono::Duration::hours(1),
             git_sync: true,
+            access_check: None,
             narrowed_syncs: None,
         }
+    }
+
+    #[test]
+    fn a_denied_consumer_resolves_only_on_a_verdict_or_where_its_kind_was_read_whole() {
+        use crate::domain::access::{AccessFinding, Evidence};
+        use crate::domain::consumer::{Consumer, ConsumerKind};
+        use crate::monitor::report::{AccessChecks, AccessReport};
+        let consumer = Consumer::from_arn(
+            ConsumerKind::Pipeline,
+            "arn:aws:codepipeline:eu-west-1:123456789012:deploy",
+        )
+        .unwrap();
+        let denied = DeniedConsumer::new(
+            AccessFinding {
+                consumer,
+                connection_arn: "arn:aws:codeconnections:eu-west-1:123456789012:connection/c"
+                    .into(),
+                role: "arn:aws:iam::123456789012:role/deploy".into(),
+                actions: Vec::new(),
+                evidence: Evidence::Simulated,
+                observed: None,
+                other_prefix_allowed: false,
+                fix: serde_json::Value::Null,
+                assumed: Vec::new(),
+            },
+            "arn:aws:codepipeline:eu-west-1:123456789012:deploy#c#codeconnections:UseConnection"
+                .into(),
+            "GitHub",
+            "AVAILABLE",
+        );
+        let key = denied.arn.clone();
+        let config = config(&["PENDING"], None, None);
+        let report = |checks: AccessChecks| RunReport {
+            access: Some(AccessReport {
+                access_findings: Vec::new(),
+                access_checks: checks,
+            }),
+            ..RunReport::default()
+        };
+        let whole = std::collections::HashSet::from(["123456789012/pipeline".to_string()]);
+        let decided = AccessChecks {
+            decided: [key.clone()].into(),
+            present: [key.clone()].into(),
+            ..AccessChecks::default()
+        };
+        assert!(denied.was_covered(&config, &report(decided)));
+        let unjudged = AccessChecks {
+            present: [key.clone()].into(),
+            read_whole: whole.clone(),
+            ..AccessChecks::default()
+        };
+        assert!(
+            !denied.was_covered(&config, &report(unjudged)),
+            "checked later, not resolved"
+        );
+        let gone = AccessChecks {
+            read_whole: whole,
+            ..AccessChecks::default()
+        };
+        assert!(
+            denied.was_covered(&config, &report(gone)),
+            "no longer uses it"
+        );
+        let gone_unread = AccessChecks::default();
+        assert!(
+            !denied.was_covered(&config, &report(gone_unread)),
+            "its kind not read whole"
+        );
+        assert!(
+            !denied.was_covered(&config, &RunReport::default()),
+            "access not checked"
+        );
     }
 
     #[test]

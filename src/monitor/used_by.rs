@@ -57,6 +57,17 @@ impl Lookup {
         &self.uses
     }
 
+    /// The clients `account` was read with; `None` for an account not
+    /// looked at, or whose role could not be assumed.
+    pub fn clients_of(&self, account: &str) -> Option<&ConsumerClients> {
+        self.accounts.get(account).and_then(Option::as_ref)
+    }
+
+    /// Every account looked at, with how far its search reached.
+    pub fn coverages(&self) -> impl Iterator<Item = (&str, &Coverage)> {
+        self.coverage.iter().map(|(a, c)| (a.as_str(), c))
+    }
+
     /// How far `account`'s search reached; `None` for an account not looked at.
     pub fn coverage_of(&self, account: &str) -> Option<&Coverage> {
         self.coverage.get(account)
@@ -542,12 +553,14 @@ mod tests {
         let codestar = mock_client!(aws_sdk_codestarconnections, RuleMode::MatchAny, &[]);
         let account = mock_client!(aws_sdk_account, RuleMode::MatchAny, &[]);
         let catalog = mock_client!(aws_sdk_servicecatalog, RuleMode::MatchAny, &[]);
+        let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]);
         ConsumerClients::new(crate::aws::consumers::ConsumerConfigs {
             pipelines,
             projects,
             codestar: codestar.config().clone(),
             catalog: catalog.config().clone(),
             account: account.config().clone(),
+            iam: iam.config().clone(),
         })
     }
 
@@ -771,6 +784,7 @@ mod tests {
                 connections: &connections,
                 hosts: &[],
                 syncs: &[],
+                access: &[],
             };
             let alerts = render_alerts(&frame, batch, SNS_MAX_PUBLISH_BYTES);
             assert_eq!(alerts.len(), 1, "{pipelines}: one message");

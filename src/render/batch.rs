@@ -2,8 +2,10 @@
 //! objects of every watched kind, and the one view of an object every
 //! renderer reads. Renderers walk kinds and items here, never a kind by name.
 
+use crate::domain::access::AccessFinding;
 use crate::domain::connection::{Connection, AVAILABLE};
 use crate::domain::consumer::{Consumer, Coverage, Recovery};
+use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::{Blocker, LatestSync, RepositorySync, SyncedStack};
 use crate::domain::host::Host;
 use crate::domain::watched::{Fields, Kind, KindUnread, Watched};
@@ -27,6 +29,7 @@ pub struct Batch<'a> {
     pub connections: &'a [Connection],
     pub hosts: &'a [Host],
     pub syncs: &'a [SyncedStack],
+    pub access: &'a [DeniedConsumer],
 }
 
 /// What a kind adds to the fields every watched object has.
@@ -61,6 +64,8 @@ pub struct Facts<'a> {
     pub connection_status: Option<&'a str>,
     /// A synced stack's real id, when DescribeStacks gave it.
     pub stack_id: Option<&'a str>,
+    /// A denied consumer's finding.
+    pub access: Option<&'a AccessFinding>,
 }
 
 /// A connection or host as the renderers see it: its fields, what its kind
@@ -119,6 +124,16 @@ impl KindFacts for SyncedStack {
     }
 }
 
+impl KindFacts for DeniedConsumer {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            access: Some(&self.finding),
+            connection_status: Some(&self.connection_status),
+            ..Facts::default()
+        }
+    }
+}
+
 impl<T: Watched + KindFacts> Item for T {
     fn facts(&self) -> Facts<'_> {
         KindFacts::facts(self)
@@ -156,6 +171,7 @@ pub fn title(kind: Kind) -> &'static str {
         Kind::Connection => "Connections",
         Kind::Host => "Hosts",
         Kind::GitSync => "Synced stacks",
+        Kind::Access => "Denied consumers",
     }
 }
 
@@ -177,6 +193,7 @@ impl<'a> Batch<'a> {
             Kind::Connection => items(self.connections),
             Kind::Host => items(self.hosts),
             Kind::GitSync => items(self.syncs),
+            Kind::Access => items(self.access),
         }
     }
 
@@ -198,7 +215,7 @@ impl<'a> Batch<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.connections.len() + self.hosts.len() + self.syncs.len()
+        self.connections.len() + self.hosts.len() + self.syncs.len() + self.access.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -209,10 +226,12 @@ impl<'a> Batch<'a> {
     pub fn range(&self, start: usize, end: usize) -> Batch<'a> {
         let hosts_at = self.connections.len();
         let syncs_at = hosts_at + self.hosts.len();
+        let access_at = syncs_at + self.syncs.len();
         Batch {
             connections: cut(self.connections, 0, start, end),
             hosts: cut(self.hosts, hosts_at, start, end),
             syncs: cut(self.syncs, syncs_at, start, end),
+            access: cut(self.access, access_at, start, end),
         }
     }
 
@@ -222,6 +241,7 @@ impl<'a> Batch<'a> {
             connections: &self.connections[..self.connections.len().min(1)],
             hosts: &self.hosts[..self.hosts.len().min(1)],
             syncs: &self.syncs[..self.syncs.len().min(1)],
+            access: &self.access[..self.access.len().min(1)],
         }
     }
 

@@ -9,6 +9,7 @@ use super::batch::{title, Batch, Frame, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
+use crate::domain::denied::DENIED;
 use crate::domain::git_sync::{BLOCKED, FAILED, REPOSITORY_SYNC_FAILED};
 use crate::domain::watched::{AlertState, Kind};
 use chrono::SecondsFormat;
@@ -98,13 +99,21 @@ pub fn notification(
             event_type: "ConnectionWatchAlert",
             related_resources: batch
                 .items()
-                .map(|i| i.arn().to_string())
+                .map(|i| related(i).to_string())
                 .take(MAX_RELATED_RESOURCES)
                 .collect(),
             additional_context: context,
         },
     };
     serde_json::to_string(&notification).expect("the notification is plain data")
+}
+
+/// The ARN a notification relates an item to: a denied consumer's own,
+/// not its lifecycle key.
+fn related(item: &dyn Item) -> &str {
+    item.facts()
+        .access
+        .map_or(item.arn(), |f| f.consumer.arn.as_str())
 }
 
 /// One markdown line per connection or host, grouped as the email is: by
@@ -238,6 +247,23 @@ fn line(item: &dyn Item) -> (Option<AlertState>, String) {
     }
     if let Some(note) = item.facts().recovery_note {
         line += &format!(" · {}", shown(note));
+    }
+    if let Some(f) = item.facts().access.filter(|_| !item.is_resolved()) {
+        let denied: Vec<&str> = f
+            .actions
+            .iter()
+            .filter(|v| v.denied())
+            .map(|v| v.action.as_str())
+            .collect();
+        line += &format!(
+            " · {} role {} denied {}",
+            f.consumer.kind.label(),
+            code(&f.role),
+            code(&denied.join(", "))
+        );
+        if f.other_prefix_allowed {
+            line += " (the service prefix rename)";
+        }
     }
     (item.state(), line)
 }
@@ -379,15 +405,20 @@ fn next_steps(batch: Batch<'_>, ignore_tag: &str) -> Vec<String> {
         (Kind::GitSync, BLOCKED, true, "Fix each BLOCKED stack (its Git sync tab shows why the sync failed), then resolve its blocker there or with aws codeconnections update-sync-blocker."),
         (Kind::GitSync, REPOSITORY_SYNC_FAILED, true, "Fix what each failed repository sync's events name (its connection, the deployment file, the branch), then push a commit."),
         (Kind::GitSync, FAILED, true, "Fix each stack whose sync FAILED, then push a commit or choose Retry latest commit in its Git sync tab."),
+        (Kind::Access, DENIED, true, "Add the statement shown in the e-mail to each DENIED consumer's role (for the prefix rename, the codeconnections actions on the codeconnections ARN), then run it again."),
     ];
     let mut steps: Vec<String> = steps
         .into_iter()
         .filter(|(kind, status, is, _)| open(*kind, status, *is))
         .map(|(_, _, _, step)| step.to_string())
         .collect();
+    // A denied consumer is found by simulation, not listed with tags.
+    let taggable = batch
+        .items()
+        .any(|i| i.kind() != Kind::Access && !i.is_resolved());
     if steps.is_empty() {
         steps.push("Nothing to do: everything listed is resolved.".to_string());
-    } else {
+    } else if taggable {
         steps.push(format!(
             "To silence one on purpose, tag it {}=true.",
             shown(ignore_tag)
@@ -442,6 +473,7 @@ mod tests {
             connections,
             hosts: &[],
             syncs: &[],
+            access: &[],
         };
         serde_json::from_str(&notification(
             &Frame {

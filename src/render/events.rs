@@ -40,6 +40,7 @@ pub fn detail_type(kind: Kind) -> &'static str {
         Kind::Connection => "Connection Alert",
         Kind::Host => "Host Alert",
         Kind::GitSync => "Git Sync Alert",
+        Kind::Access => "Access Alert",
     }
 }
 
@@ -184,6 +185,7 @@ mod tests {
             connections: &connections,
             hosts: &hosts,
             syncs: &[],
+            access: &[],
         };
         let [connection, host] = entries(batch, at(8)).try_into().unwrap();
 
@@ -230,6 +232,7 @@ mod tests {
                 connections: &connections,
                 hosts: &[],
                 syncs: &[],
+                access: &[],
             };
             let [entry] = entries(batch, at(now)).try_into().unwrap();
             let d = detail(&entry);
@@ -269,6 +272,7 @@ mod tests {
             connections: &connections,
             hosts: &[],
             syncs: &[],
+            access: &[],
         };
         assert_eq!(detail(&entries(batch, at(8))[0])["account"], "222222222222");
     }

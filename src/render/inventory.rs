@@ -3,11 +3,10 @@
 //! access findings; the findings in full; hosts; and a coverage line that
 //! says what was not read. Columns fit a 100-character terminal. Pure.
 
+use super::access::finding_lines;
 use super::coverage::{not_searched, searched};
 use super::escape::shown;
-use crate::domain::access::{
-    AccessFinding, AccessTally, ActionVerdict, Decision, DeniedBy, Evidence, UNSEEN,
-};
+use crate::domain::access::{AccessFinding, AccessTally, UNSEEN};
 use crate::domain::arn::connection_key;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::{ConsumerKind, Coverage};
@@ -155,60 +154,17 @@ fn findings(out: &mut String, inventory: &Inventory) {
     }
     let _ = writeln!(out, "\nConsumers whose role cannot use their connection:");
     for f in &inventory.findings {
-        let evidence = match &f.evidence {
-            Evidence::Simulated => "simulated".to_string(),
-            Evidence::Observed { at, message } => {
-                format!("observed at {at}: {}", shown(message))
-            }
-        };
         let _ = writeln!(
             out,
-            "- {} {} ({}) on {} ({evidence})",
+            "- {} {} ({}) on {}",
             f.consumer.kind.label(),
             shown(&f.consumer.name),
             f.consumer.region,
             shown(&f.connection_arn)
         );
-        let _ = writeln!(out, "  role {}", shown(&f.role));
-        for v in f.actions.iter().filter(|v| v.decision != Decision::Allowed) {
-            let _ = writeln!(out, "  {}: {}", v.action, decided(v));
-        }
-        if f.other_prefix_allowed {
-            let _ = writeln!(
-                out,
-                "  This is the service prefix rename: the role grants the other prefix's \
-                 actions, and \"the service prefix needs to match that of the resource\"."
-            );
-        }
-        let _ = writeln!(out, "  Add to the role: {}", statement(&f.fix));
-        if !f.assumed.is_empty() {
-            let _ = writeln!(out, "  Assumed values for: {}", f.assumed.join(", "));
-        }
+        out.push_str(&finding_lines(f));
     }
     let _ = writeln!(out, "{UNSEEN}");
-}
-
-/// The fix as a person pastes it, Effect first whatever order the JSON
-/// library keeps keys in.
-fn statement(fix: &serde_json::Value) -> String {
-    format!(
-        "{{\"Effect\":\"Allow\",\"Action\":{},\"Resource\":{}}}",
-        fix["Action"], fix["Resource"]
-    )
-}
-
-fn decided(v: &ActionVerdict) -> String {
-    match (&v.decision, &v.denied_by) {
-        (Decision::Inconclusive, _) => {
-            format!("inconclusive ({})", v.reason.as_deref().unwrap_or(""))
-        }
-        (_, Some(DeniedBy::Organizations)) => "denied by a service control policy".into(),
-        (_, Some(DeniedBy::PermissionsBoundary)) => "denied by the permissions boundary".into(),
-        (Decision::ExplicitDeny, Some(DeniedBy::Statement { policies })) => {
-            format!("denied by a Deny in {}", shown(&policies.join(", ")))
-        }
-        _ => "denied: no statement allows it".into(),
-    }
 }
 
 fn hosts(out: &mut String, inventory: &Inventory) {

@@ -3,6 +3,7 @@
 use super::batch::{Batch, Frame};
 use crate::domain::connection::Connection;
 use crate::domain::consumer::brief;
+use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::KindUnread;
@@ -18,6 +19,7 @@ struct AlertDocument<'a> {
     connections: &'a [Connection],
     hosts: &'a [Host],
     syncs: &'a [SyncedStack],
+    access: &'a [DeniedConsumer],
     unread: Vec<KindUnread>,
     #[serde(skip_serializing_if = "crate::domain::connection::is_zero")]
     unread_more: usize,
@@ -41,6 +43,7 @@ pub fn document(frame: &Frame<'_>, batch: Batch<'_>) -> String {
         connections: batch.connections,
         hosts: batch.hosts,
         syncs: batch.syncs,
+        access: batch.access,
         unread: frame
             .unread
             .iter()

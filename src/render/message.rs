@@ -190,6 +190,7 @@ mod tests {
             connections,
             hosts: &[],
             syncs: &[],
+            access: &[],
         }
     }
 
@@ -302,6 +303,7 @@ mod tests {
             connections: &connections,
             hosts: &[],
             syncs: &syncs,
+            access: &[],
         };
         let alerts = render_alerts(&frame("123456789012"), batch, SNS_MAX_PUBLISH_BYTES);
         let alert = &alerts[0];
@@ -389,6 +391,7 @@ mod tests {
                 connections: &[],
                 hosts: &[],
                 syncs: &syncs[..1],
+                access: &[],
             },
             SNS_MAX_PUBLISH_BYTES,
         );
@@ -547,6 +550,7 @@ mod tests {
             connections: &connections,
             hosts: &hosts,
             syncs: &[],
+            access: &[],
         };
         let summary = super::summary(batch);
         assert_eq!(summary.len(), 100, "{summary}");

@@ -2,6 +2,7 @@
 //! batch one message carries, escaping, the text (email), the JSON document,
 //! the chat notification, and the SNS messages with their size limits.
 
+pub mod access;
 pub mod batch;
 pub mod chat;
 pub mod coverage;
@@ -10,4 +11,5 @@ pub mod events;
 pub mod inventory;
 pub mod json;
 pub mod message;
+mod sync_text;
 pub mod text;

@@ -2,11 +2,13 @@
 //! status means, and one block per object, grouped by account, kind and
 //! lifecycle state. Pure.
 
+use super::access::finding_lines;
 use super::batch::{title, AccountGroup, Batch, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
+use super::sync_text::sync_lines;
+use crate::domain::access::{AccessFinding, UNSEEN};
 use crate::domain::consumer::{Consumer, Coverage, Outcome, Recovery, Via};
-use crate::domain::git_sync::RepositorySync;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
@@ -32,14 +34,25 @@ A FAILED stack's latest sync failed. Repair a connection that is not AVAILABLE f
 fix the stack, its template or its deployment file, and resolve any blocker in the stack's \
 Git sync tab or with the command shown.\n";
 
+const ACCESS_INTRO: &str =
+    "A DENIED consumer is a pipeline or CodeBuild project whose role may not use its \
+connection, AVAILABLE or not: its runs fail with \"not authorized to perform\". A connection \
+created since 2024-07-01 has a codeconnections ARN, and a role must grant the actions under \
+the prefix of the ARN the consumer names. Add the statement shown to each role.";
+
 /// What the statuses of a kind mean, shown once above its blocks.
 fn intro(kind: Kind) -> &'static str {
     match kind {
         Kind::Connection => CONNECTIONS_INTRO,
         Kind::Host => HOSTS_INTRO,
         Kind::GitSync => SYNCS_INTRO,
+        Kind::Access => ACCESS_INTRO_WITH_UNSEEN.as_str(),
     }
 }
+
+/// The access intro, then what simulation does not see (every finding says it).
+static ACCESS_INTRO_WITH_UNSEEN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{ACCESS_INTRO} {UNSEEN}\n"));
 
 /// `3 CodeStar connections need attention (2 PENDING, 1 ERROR)`,
 /// `2 connections and 1 host need attention (...)`, with `, 2 resolved`, or
@@ -194,6 +207,9 @@ fn sections(items: &[&dyn Item], now: DateTime<Utc>) -> String {
 /// One object's lines.
 pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     let facts = item.facts();
+    if let Some(finding) = facts.access {
+        return access_block(item, finding, &facts, now);
+    }
     let mut block = format!(
         "{} - {}\n  Provider: {}\n",
         shown(item.name()),
@@ -259,90 +275,30 @@ pub fn block(item: &dyn Item, now: DateTime<Utc>) -> String {
     block + &tail(item, now)
 }
 
-/// A synced stack's blockers, latest sync, and how to resolve it.
-fn sync_lines(item: &dyn Item, facts: &super::batch::Facts<'_>) -> String {
-    let mut out = String::new();
-    // A resolved stack's blockers and sync are as last alerted: stale.
-    if item.is_resolved() {
-        return out;
-    }
-    for b in facts.blockers {
-        out += &format!(
-            "  Blocked:  {} (since {}, blocker {})\n",
-            shown(&b.created_reason),
-            b.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            shown(&b.id)
-        );
-    }
-    if let Some(sync) = facts.latest_sync {
-        out += &format!(
-            "  Sync:     {} (started {})\n",
-            shown(&sync.status),
-            sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
-        );
-    }
-    if let Some(sync) = facts.repository_sync {
-        out += &repository_sync_lines(sync);
-    }
-    if facts.repository.is_none() {
-        return out;
-    }
-    if let Some(status) = facts.connection_status {
-        out += &format!(
-            "  Resolve:  repair its connection ({}) in the console's Connections settings, \
-             then push a commit or choose Retry latest commit in its Git sync tab\n",
-            shown(status)
-        );
-        return out;
-    }
-    match facts.blockers.first() {
-        Some(b) => {
-            out += &format!(
-                "  Resolve:  fix the stack, then resolve the blocker in its Git sync tab, or:\n\
-             \x20           aws codeconnections update-sync-blocker --region {} \
-             --sync-type CFN_STACK_SYNC --resource-name {} --id {} --resolved-reason \"fixed\"\n",
-                shown(item.region()),
-                shown(item.name()),
-                shown(&b.id)
-            )
-        }
-        None if facts.repository_sync.is_some() => {
-            out += "  Resolve:  fix what the repository sync's events name (the deployment \
-                        file, the branch), then push a commit\n"
-        }
-        None => {
-            out += "  Resolve:  fix the stack or its template, then push a commit or choose \
-                        Retry latest commit in its Git sync tab\n"
-        }
-    }
-    out
-}
-
-/// How many of a failed repository sync's events the text shows: the
-/// latest, where the failure is.
-const REPOSITORY_EVENTS_SHOWN: usize = 3;
-
-/// `  Branch:   repository sync FAILED (started ...)`, then its latest
-/// events, each as AWS wrote it, escaped.
-fn repository_sync_lines(sync: &RepositorySync) -> String {
-    let mut out = format!(
-        "  Branch:   repository sync {} (started {})\n",
-        shown(&sync.status),
-        sync.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// A denied consumer's lines: what it is, the connection it names, and
+/// (while it is denied) the finding with its fix.
+fn access_block(
+    item: &dyn Item,
+    finding: &AccessFinding,
+    facts: &super::batch::Facts<'_>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut block = format!(
+        "{} - {}\n  Consumer: {} {}\n  Region:   {}\n  Uses:     {} ({})\n",
+        shown(item.name()),
+        status_line(item),
+        finding.consumer.kind.label(),
+        shown(&finding.consumer.arn),
+        shown(item.region()),
+        shown(&finding.connection_arn),
+        shown(facts.connection_status.unwrap_or("status not read")),
     );
-    let skipped = sync.events.len().saturating_sub(REPOSITORY_EVENTS_SHOWN);
-    if skipped > 0 {
-        out += &format!("            ...{skipped} earlier events\n");
+    block += &account_line(item.account());
+    // A resolved one's finding is as last alerted: stale.
+    if !item.is_resolved() {
+        block += &finding_lines(finding);
     }
-    for e in &sync.events[skipped..] {
-        out += &format!(
-            "            {} {}: {}\n",
-            e.time.to_rfc3339_opts(SecondsFormat::Secs, true),
-            shown(&e.kind),
-            shown(&e.event)
-        );
-    }
-    out
+    block + &tail(item, now)
 }
 
 /// `  Restarted: pipeline payments-deploy (us-east-1): retried the failed actions of Source`.

@@ -15,7 +15,9 @@ def test_the_demo_shows_each_part_in_order_in_under_150_lines():
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) < 150, len(lines)
-    order = ["== 1. The email", "== SYNCED STACKS ==", "network-prod - BLOCKED", "== 1b. The chat message", "== 2. What machines receive", "EventBridge: 7 events",
+    order = ["== 1. The email", "== SYNCED STACKS ==", "network-prod - BLOCKED", "== DENIED CONSUMERS ==",
+             "billing-release - DENIED", "Cause:    the service prefix rename", 'Fix:      add to the role {"Effect":"Allow","Action":["codeconnections:UseConnection"]',
+             "== 1b. The chat message", "(the service prefix rename)", "== 2. What machines receive", "EventBridge: 8 events",
              '"detail-type": "Git Sync Alert"',
              "== 3. The lifecycle", "1 connection and 1 host resolved", "(the same as its new event)",
              "== 4. A dry run", "published 0", "== 5. A configuration error", "ALERT_STATUSES=\"PENDING,NOT-A-STATUS\"",

@@ -58,12 +58,12 @@ def test_the_inventory_finds_the_roles_that_cannot_use_their_connection(binaries
     assert "0p 0b 0s 0c" in rows["unfinished-0"] and "no role to check" in rows["unfinished-0"], out
     assert all(len(line) <= 100 for line in out.splitlines() if line.startswith(("NAME", "payments"))), out
 
-    assert f"- pipeline legacy-deploy ({REGION}) on {named} (simulated)" in out, out
-    assert "This is the service prefix rename" in out, out
+    assert f"- pipeline legacy-deploy ({REGION}) on {named}\n" in out, out
+    assert "Cause:    the service prefix rename" in out and "Evidence: simulated" in out, out
     fix = {"Effect": "Allow", "Action": ["codeconnections:UseConnection"], "Resource": named}
-    assert f"Add to the role: {json.dumps(fix, separators=(',', ':'))}" in out, out
+    assert f"Fix:      add to the role {json.dumps(fix, separators=(',', ':'))}" in out, out
     assert f"- CodeBuild project build-docs ({REGION})" in out, out
-    assert "codeconnections:GetConnectionToken: denied: no statement allows it" in out, out
+    assert "Denied:   codeconnections:GetConnectionToken (no statement allows it)" in out, out
     assert "modern-deploy" not in out and "unsure-deploy" not in out, "allowed, and inconclusive: not findings"
     assert "results can differ from your live AWS environment" in out, out
     assert "access: 4 checks simulated (2 denied, 1 inconclusive)" in out, out

@@ -73,14 +73,27 @@ def test_a_stuck_connection_lists_exactly_what_uses_it_by_either_prefix(aws, cod
 def test_a_quiet_run_looks_nothing_up_and_none_turns_it_off(aws, codestar, lambda_function):
     topic_arn, _queue = aws.topic_with_queue(f"alerts-{uuid.uuid4().hex[:8]}")
     codestar.seed("us-east-1", 3, "AVAILABLE")
-    quiet = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1"})
+    quiet = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1",
+                                        "ACCESS_CHECK": "false"})
     assert quiet.invoke({}).ok
     aws.take_calls()
     assert quiet.invoke({}).ok
     assert not [c for c in aws.take_calls() if c.startswith("CodePipeline") or c.startswith("CodeBuild")]
 
+    # Checking access reads every connection's consumers on every run, but a warm
+    # process reads no unchanged pipeline definition again.
+    checking = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1",
+                                           "USED_BY_REGIONS": "us-east-1"})
+    assert checking.invoke({}).ok
+    aws.take_calls()
+    second = checking.invoke({})
+    assert second.ok and second.body["accessChecks"]["checks"] == 0, second.body
+    calls = aws.take_calls()
+    assert calls["CodePipeline_20150709.ListPipelines"] >= 1 and not calls["CodePipeline_20150709.GetPipeline"], calls
+
     codestar.seed("us-east-1", 1, "PENDING")
     off = lambda_function("monitor", {"ALERT_TOPIC_ARN": topic_arn, "MONITOR_REGIONS": "us-east-1", "USED_BY": "none"})
+    aws.take_calls()
     result = off.invoke({})
     assert result.ok and "usedBy" not in result.body["stuck"][0]
     assert not [c for c in aws.take_calls() if c.startswith("CodePipeline") or c.startswith("CodeBuild")]

@@ -85,6 +85,8 @@ pub struct ConsumerConfigs {
     pub codestar: aws_sdk_codestarconnections::Config,
     pub catalog: aws_sdk_servicecatalog::Config,
     pub account: aws_sdk_account::Config,
+    /// IAM, for the access checks' simulations (IAM is global).
+    pub iam: aws_sdk_iam::Config,
 }
 
 /// The CodePipeline, CodeBuild, CodeConnections and Service Catalog clients
@@ -169,6 +171,11 @@ impl ConsumerClients {
                 account: configs
                     .account
                     .to_builder()
+                    .credentials_provider(credentials.clone())
+                    .build(),
+                iam: configs
+                    .iam
+                    .to_builder()
                     .credentials_provider(credentials)
                     .build(),
             },
@@ -176,6 +183,11 @@ impl ConsumerClients {
             cache,
             members: Arc::default(),
         }
+    }
+
+    /// The access checks' simulator, with this account's credentials.
+    pub fn simulator(&self) -> crate::aws::access::Simulator {
+        crate::aws::access::Simulator::new(&self.configs.iam)
     }
 
     fn in_region(&self, region: &str) -> RegionClients {

@@ -58,6 +58,44 @@ impl StateTable {
     }
 }
 
+/// The access verdicts: one item for the monitor, whatever accounts it
+/// reads (each verdict's key names its consumer, so its account).
+const VERDICTS_KEY: &str = "access-verdicts";
+
+impl StateTable {
+    /// The access verdicts last kept (JSON, as `Verdicts` writes it).
+    pub async fn load_verdicts(&self) -> Result<Option<String>, StateError> {
+        self.get_string(VERDICTS_KEY, "verdicts", "GetItem (access verdicts)", false)
+            .await
+    }
+
+    /// Keeps the access verdicts. More than one item holds is not written:
+    /// the next run simulates what it would have kept, within its bound.
+    pub async fn save_verdicts(&self, verdicts: &str) -> Result<(), StateError> {
+        if verdicts.len() > PIPELINE_CACHE_MAX_BYTES {
+            return Err(StateError {
+                table: self.table.clone(),
+                operation: "UpdateItem (access verdicts)",
+                message: format!(
+                    "{} bytes of verdicts exceed what one item holds; not kept",
+                    verdicts.len()
+                ),
+            });
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(BESIDE_RECORDS, VERDICTS_KEY)))
+            .update_expression("SET verdicts = :v, expiresAt = :ttl")
+            .expression_attribute_values(":v", s(verdicts))
+            .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("UpdateItem (access verdicts)", e))
+    }
+}
+
 /// The pipeline cache's item of an account's region (under the cursor's partition).
 fn pipelines_key(account: &str, region: &str) -> String {
     format!("pipeline-cache/{account}/{region}")

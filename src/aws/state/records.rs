@@ -45,6 +45,16 @@ pub enum Writes {
     Forbidden,
 }
 
+impl Writes {
+    pub fn unless_dry(dry_run: bool) -> Self {
+        if dry_run {
+            Self::Forbidden
+        } else {
+            Self::Allowed
+        }
+    }
+}
+
 /// Loading the records, by key.
 impl StateTable {
     /// Every record: the index of the partitions that hold records, then a
@@ -334,6 +344,7 @@ pub fn from_item(item: &Item) -> Option<Stored> {
         "connection" => Kind::Connection,
         "host" => Kind::Host,
         "git-sync" => Kind::GitSync,
+        "access" => Kind::Access,
         _ => return None,
     };
     Some(Stored {

@@ -73,6 +73,10 @@ pub struct MonitorConfig {
     /// A run asked for by a Git sync event, `{"syncs": [...]}`: only these
     /// synced stacks are read; connections and hosts are not listed.
     pub narrowed_syncs: Option<Vec<SyncTarget>>,
+    /// `ACCESS_CHECK` and `ACCESS_CHECK_HOURS`: how long a consumer's access
+    /// verdict is kept before it is simulated again; `None`: access is not
+    /// checked.
+    pub access_check: Option<Duration>,
 }
 
 pub const DEFAULT_MEMBER_ROLE_NAME: &str = "connection-watch-reader";
@@ -131,6 +135,7 @@ impl MonitorConfig {
         let retry_on_resolved = flag(set, "RETRY_ON_RESOLVED", false)?;
         let git_sync = flag(set, "GIT_SYNC", true)?;
         let run_interval = interval(set, "RUN_INTERVAL", Duration::hours(1))?;
+        let access_check = access_check(set)?;
         if retry_on_resolved && !used_by.pipelines {
             return Err(invalid(
                 "RETRY_ON_RESOLVED",
@@ -162,6 +167,7 @@ impl MonitorConfig {
             run_interval,
             git_sync,
             narrowed_syncs: None,
+            access_check,
         })
     }
 
@@ -369,6 +375,33 @@ fn interval(
     })
 }
 
+// Access: ACCESS_CHECK, ACCESS_CHECK_HOURS.
+
+/// How long a verdict is kept when `ACCESS_CHECK_HOURS` is unset.
+pub const DEFAULT_ACCESS_CHECK_HOURS: i64 = 24;
+/// The longest `ACCESS_CHECK_HOURS`: a year. A verdict older than that says
+/// little about a role that may have changed since.
+const MAX_ACCESS_CHECK_HOURS: i64 = 24 * 366;
+
+fn access_check(set: &Vars<'_>) -> Result<Option<Duration>, ConfigError> {
+    let hours = match set("ACCESS_CHECK_HOURS") {
+        None => DEFAULT_ACCESS_CHECK_HOURS,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (0..=MAX_ACCESS_CHECK_HOURS).contains(h))
+            .ok_or_else(|| {
+                invalid(
+                    "ACCESS_CHECK_HOURS",
+                    &v,
+                    &format!("expected a whole number of hours from 0 to {MAX_ACCESS_CHECK_HOURS}"),
+                )
+            })?,
+    };
+    Ok(flag(set, "ACCESS_CHECK", true)?.then(|| Duration::hours(hours)))
+}
+
 // Organization-wide: ACCOUNTS, EXCLUDE_ACCOUNTS, MEMBER_ROLE_NAME, ACCOUNT_CONCURRENCY.
 
 struct Organization {
@@ -511,6 +544,20 @@ mod tests {
         assert!(!c.dry_run);
         assert_eq!(c.state_table, None);
         assert_eq!(c.repeat_interval, DEFAULT_REPEAT_INTERVAL);
+        assert_eq!(c.access_check, Some(Duration::hours(24)));
+    }
+
+    #[test]
+    fn access_verdicts_are_kept_from_0_hours_to_a_year_or_not_checked() {
+        let hours = |v: &str| config(&[("ALERT_TOPIC_ARN", TOPIC), ("ACCESS_CHECK_HOURS", v)]);
+        assert_eq!(hours("0").unwrap().access_check, Some(Duration::zero()));
+        assert_eq!(
+            hours("8784").unwrap().access_check,
+            Some(Duration::hours(8784))
+        );
+        assert!(hours("8785").is_err());
+        let off = config(&[("ALERT_TOPIC_ARN", TOPIC), ("ACCESS_CHECK", "false")]).unwrap();
+        assert_eq!(off.access_check, None);
     }
 
     #[test]
@@ -657,6 +704,10 @@ mod tests {
             ("USED_BY_REGIONS", "us-east-1,enabled"),
             ("USED_BY_REGIONS", "us-east-1,,eu-west-1"),
             ("RUN_INTERVAL", "hourly"),
+            ("ACCESS_CHECK", "maybe"),
+            ("ACCESS_CHECK_HOURS", "-1"),
+            ("ACCESS_CHECK_HOURS", "8785"),
+            ("ACCESS_CHECK_HOURS", "1.5"),
             ("EVENT_BUS", "aws.partner/saas.com/1/bus"),
             (
                 "EVENT_BUS",

@@ -1,0 +1,101 @@
+"""The fourth watched kind, access, end to end (docs/reference.md, "Can its
+consumers use it (access)"): the real monitor binary through the Runtime
+API, consumers read from moto, each role simulated by the local AWS's
+SimulatePrincipalPolicy, the lifecycle in moto's DynamoDB, and the alert
+read back from an SQS subscriber and an EventBridge rule's queue."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.e2e.test_iam_simulator import allow, document
+from tests.e2e.test_inventory import new_prefix, role
+from tests.e2e.test_lifecycle import at, scheduled, table  # noqa: F401 (fixture)
+
+REGION = "ca-central-1"
+
+
+def access(note: dict) -> dict[str, dict]:
+    return {a["name"]: a for a in json.loads(note["Message"])["access"]}
+
+
+def test_denied_consumers_are_alerted_with_the_fix_and_resolve_with_their_alert_id(
+        aws, codestar, lambda_function, table):
+    suffix = uuid.uuid4().hex[:6]
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"payments-{suffix}")
+    named = new_prefix(available)
+    legacy = role(aws, allow("codestar-connections:UseConnection"))
+    modern = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
+    builder = role(aws, allow("codeconnections:GetConnection"))
+    unsure = role(aws, allow("codeconnections:UseConnection",
+                             Condition={"StringEquals": {"codeconnections:OwnerId": "acme"}}))
+    names = {k: f"{k}-{suffix}" for k in ("legacy", "modern", "unsure", "docs")}
+    aws.pipeline(REGION, names["legacy"], legacy, named)
+    aws.pipeline(REGION, names["modern"], modern, named)
+    aws.pipeline(REGION, names["unsure"], unsure, named)
+    aws.project(REGION, names["docs"], builder, named)
+    topic_arn, queue = aws.topic_with_queue(f"access-{suffix}")
+    bus, events_queue = aws.bus_with_queue(f"access-bus-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": table, "EVENT_BUS": bus,
+           "USED_BY": "pipelines,codebuild", "USED_BY_REGIONS": REGION, "GIT_SYNC": "false"}
+
+    first = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert first.ok, first.body
+    report = first.body
+    assert report["stuck"] == [], "the connection is AVAILABLE"
+    assert {a["name"]: a["state"] for a in report["accessFindings"]} == {
+        names["legacy"]: "new", names["docs"]: "new"}, "allowed and inconclusive are not findings"
+    checks = report["accessChecks"]
+    assert (checks["checks"], checks["simulated"], checks["inconclusive"], checks["notChecked"]) == (4, 4, 1, 0)
+    [note] = aws.drain(queue)
+    assert note["Subject"] == "2 denied consumers need attention (2 DENIED)"
+    found = access(note)
+    assert found[names["legacy"]]["otherPrefixAllowed"] is True
+    assert found[names["legacy"]]["fix"] == {
+        "Effect": "Allow", "Action": ["codeconnections:UseConnection"], "Resource": named}
+    assert found[names["legacy"]]["connectionStatus"] == "AVAILABLE"
+    assert found[names["legacy"]]["evidence"] == "simulated"
+    assert found[names["docs"]]["actions"][0] == {
+        "action": "codeconnections:GetConnectionToken", "decision": "implicitDeny",
+        "deniedBy": {"type": "statement", "policies": []}}
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert "Cause:    the service prefix rename" in email, email
+    assert "results can differ from your live AWS environment" in email, email
+    events = aws.drain(events_queue)
+    assert {e["detail-type"] for e in events} == {"Access Alert"}
+    alert_ids = {e["detail"]["name"]: e["detail"]["alertId"] for e in events}
+    assert set(alert_ids) == {names["legacy"], names["docs"]}
+
+    # The rename fixed; verdicts simulated again at once (ACCESS_CHECK_HOURS=0).
+    fix = found[names["legacy"]]["fix"]
+    aws.client("iam").put_role_policy(RoleName=legacy.rsplit("/", 1)[1], PolicyName="renamed",
+                                      PolicyDocument=document(fix))
+    second = lambda_function("monitor", {**env, "ACCESS_CHECK_HOURS": "0"}).invoke(scheduled(at(1)))
+    assert second.ok, second.body
+    assert [a["name"] for a in second.body["resolvedAccess"]] == [names["legacy"]]
+    assert [a["name"] for a in second.body["suppressedAccess"]] == [names["docs"]], "not yet due again"
+    [note] = aws.drain(queue)
+    assert note["Subject"] == "1 denied consumer resolved"
+    [resolved] = aws.drain(events_queue)
+    assert (resolved["detail"]["state"], resolved["detail"]["alertId"]) == ("resolved", alert_ids[names["legacy"]])
+
+    # Kept verdicts: nothing simulated within ACCESS_CHECK_HOURS.
+    third = lambda_function("monitor", env).invoke(scheduled(at(2)))
+    assert third.ok, third.body
+    checks = third.body["accessChecks"]
+    assert (checks["simulated"], checks["cached"]) == (0, 4), checks
+    assert [a["name"] for a in third.body["suppressedAccess"]] == [names["docs"]]
+
+
+def test_access_check_false_reads_no_role_and_claims_nothing(aws, codestar, lambda_function):
+    suffix = uuid.uuid4().hex[:6]
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"off-{suffix}")
+    aws.pipeline(REGION, f"off-{suffix}", role(aws, allow("codestar-connections:UseConnection")),
+                 new_prefix(available))
+    topic_arn, _queue = aws.topic_with_queue(f"off-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "USED_BY": "pipelines", "USED_BY_REGIONS": REGION,
+           "GIT_SYNC": "false", "ACCESS_CHECK": "false"}
+    ran = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert ran.ok, ran.body
+    assert "accessFindings" not in ran.body and "accessChecks" not in ran.body, "not checked is not 0"
