@@ -109,11 +109,17 @@ def main() -> int:
     parser.add_argument("--tls", action="store_true", help="organization series: the stand-in over HTTPS")
     parser.add_argument("--pipelines", default="", help="usedBy series, pipelines per region per row (e.g. 10,100,1000)")
     parser.add_argument("--git-sync", type=int, default=0, help="Git sync series: synced stacks per region (e.g. 100)")
+    parser.add_argument("--access", type=int, default=0, help="access series: pipelines over 17 regions (e.g. 1000)")
     args = parser.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--bins", "--quiet"], cwd=ROOT, check=True)
     rust = str(ROOT / "target" / "release" / "monitor")
     peer = [sys.executable, str(ROOT / "bench" / "peer" / "bootstrap.py")]
+    if args.access:
+        from bench.access import series as access
+
+        access(rust, args.access, args.runs)
+        return 0
     if args.git_sync:
         from bench.git_sync import series as git_sync
 

@@ -315,6 +315,14 @@ async fn context_keys_are_read_as_iam_lists_them() {
 
 /// `n` pipeline checks on CONNECTION, each with its own role.
 fn pipeline_checks(n: usize) -> Vec<connection_watch::domain::access::Check> {
+    pipelines_with_roles(n, |i| format!("arn:aws:iam::123456789012:role/p{i}"))
+}
+
+/// `n` pipelines on one connection, pipeline `i` with role `role(i)`.
+fn pipelines_with_roles(
+    n: usize,
+    role: impl Fn(usize) -> String,
+) -> Vec<connection_watch::domain::access::Check> {
     use connection_watch::domain::consumer::{Consumer, ConsumerKind, Grant, Source, Uses};
     (0..n)
         .flat_map(|i| {
@@ -330,7 +338,7 @@ fn pipeline_checks(n: usize) -> Vec<connection_watch::domain::access::Check> {
                     action: Some("Source".into()),
                     via: None,
                     grant: Some(Grant {
-                        role: format!("arn:aws:iam::123456789012:role/p{i}"),
+                        role: role(i),
                         ..Grant::default()
                     }),
                 }],
@@ -396,4 +404,29 @@ async fn iam_throttling_ends_the_checks_and_counts_the_rest() {
     assert_eq!((tally.checked, tally.not_checked), (0, 3));
     assert!(run.findings.is_empty(), "throttling is never a denial");
     assert!(run.gaps[0].starts_with("IAM throttled"), "{:?}", run.gaps);
+}
+
+/// Consumers sharing a role and a connection ARN ask IAM once: the minimum
+/// is one simulation per role, connection ARN and action group.
+#[tokio::test]
+async fn consumers_sharing_a_role_and_a_connection_cost_one_simulation() {
+    use connection_watch::monitor::access::check_access;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let keys = no_keys();
+    let allowed = answering(vec![result(
+        "codeconnections:UseConnection",
+        PolicyEvaluationDecisionType::Allowed,
+    )]);
+    let roles = |i: usize| format!("arn:aws:iam::123456789012:role/shared-{}", i % 2);
+    let run = check_access(
+        &simulator(&[&keys, &allowed]),
+        &pipelines_with_roles(5, roles),
+        10,
+        deadline,
+    )
+    .await;
+    assert_eq!(run.judged.len(), 5, "every check has its verdict");
+    assert_eq!(allowed.num_calls(), 2, "one simulation per role");
+    assert_eq!(run.simulations, 2);
+    assert_eq!(keys.num_calls(), 2, "one context-key read per role");
 }

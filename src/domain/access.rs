@@ -5,6 +5,7 @@
 //! Pure: no I/O.
 
 use super::consumer::{same_connection, Consumer, ConsumerKind, Grant, Uses};
+use super::recovery::StageState;
 use serde::{Deserialize, Serialize};
 
 /// The two service prefixes a connection ARN and an IAM action may carry:
@@ -272,6 +273,10 @@ pub struct Check {
     /// A pipeline's source action, which pulls from the repository
     /// (`ProviderAction` `GitPull`, `ProviderPermissionsRequired` `read_only`).
     pub pulls: bool,
+    /// A pipeline's stage and source action that name the connection, where
+    /// its failures are observed.
+    pub stage: Option<String>,
+    pub action: Option<String>,
 }
 
 impl Check {
@@ -310,6 +315,8 @@ pub fn checks(uses: &Uses, connection: &str) -> Vec<Check> {
             actions,
             grant,
             pulls: kind == ConsumerKind::Pipeline,
+            stage: source.stage.clone(),
+            action: source.action.clone(),
         };
         if !check.actions.is_empty()
             && !checks.iter().any(|c| {
@@ -426,6 +433,79 @@ pub struct AccessFinding {
     /// Context keys given assumed values rather than the consumer's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumed: Vec<String>,
+}
+
+/// `check`'s source action as `GetPipelineState` shows it in `stages`,
+/// when its latest execution `Failed` with an authorization error: positive
+/// evidence that its role may not use the connection (docs/reference.md,
+/// "observed").
+pub fn observed_failure(check: &Check, stages: &[StageState]) -> Option<ObservedFailure> {
+    let (stage, action) = (check.stage.as_deref()?, check.action.as_deref()?);
+    let state = stages
+        .iter()
+        .find(|s| s.name == stage)?
+        .actions
+        .iter()
+        .find(|a| a.name == action)?;
+    let message = state.error.as_deref()?;
+    (state.status.as_deref() == Some(FAILED) && is_authorization_failure(message)).then(|| {
+        ObservedFailure {
+            at: state
+                .last_status_change
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            message: message.to_string(),
+        }
+    })
+}
+
+/// `ActionExecution.status` of a failed execution (CodePipeline API
+/// Reference, `ActionExecutionStatus`).
+const FAILED: &str = "Failed";
+
+/// The finding of `check` whose source action failed as `observed` says:
+/// the simulation's finding made observed where it denied too; else the
+/// actions the failure names are denied, the others inconclusive.
+pub fn observed_finding(
+    check: &Check,
+    observed: ObservedFailure,
+    simulated: Option<AccessFinding>,
+) -> Option<AccessFinding> {
+    if let Some(finding) = simulated {
+        return Some(AccessFinding {
+            evidence: Evidence::Observed,
+            observed: Some(observed),
+            ..finding
+        });
+    }
+    let message = observed.message.to_ascii_lowercase();
+    let actions = check
+        .action_names(check.prefix)
+        .into_iter()
+        .map(|action| {
+            if message.contains(&action.to_ascii_lowercase()) {
+                ActionVerdict {
+                    action,
+                    decision: Decision::ImplicitDeny,
+                    denied_by: None,
+                    reason: Some("named by the failure".into()),
+                }
+            } else {
+                ActionVerdict::inconclusive(action, "not named by the failure".into())
+            }
+        })
+        .collect();
+    Some(AccessFinding {
+        consumer: check.consumer.clone(),
+        connection_arn: check.connection.clone(),
+        role: check.role.clone(),
+        actions,
+        evidence: Evidence::Observed,
+        observed: Some(observed),
+        other_prefix_allowed: false,
+        fix: fix_statement(&check.actions, &check.connection)?,
+        assumed: Vec::new(),
+    })
 }
 
 /// The finding of `check`, if any action is denied. `other` holds the same
@@ -561,6 +641,51 @@ mod tests {
             })
         );
         assert_eq!(verdict(&evaluation("allowed")).denied_by, None);
+    }
+
+    #[test]
+    fn only_the_source_actions_failed_authorization_is_observed() {
+        use crate::domain::recovery::{ActionState, StageState};
+        let check = Check {
+            consumer: Consumer::from_arn(
+                ConsumerKind::Pipeline,
+                "arn:aws:codepipeline:eu-west-1:123456789012:p",
+            )
+            .unwrap(),
+            role: "arn:aws:iam::123456789012:role/r".into(),
+            connection: NEW.into(),
+            prefix: Prefix::Codeconnections,
+            actions: vec![ConnectionAction::UseConnection],
+            grant: Grant::default(),
+            pulls: true,
+            stage: Some("Source".into()),
+            action: Some("Checkout".into()),
+        };
+        let state = |action: &str, status: &str, error: &str| {
+            vec![StageState {
+                name: "Source".into(),
+                execution_id: None,
+                status: None,
+                actions: vec![ActionState {
+                    name: action.into(),
+                    status: Some(status.into()),
+                    last_status_change: None,
+                    error: Some(error.into()),
+                }],
+            }]
+        };
+        let denied = "is not authorized to perform: codeconnections:UseConnection";
+        assert!(observed_failure(&check, &state("Checkout", "Failed", denied)).is_some());
+        assert!(observed_failure(&check, &state("Checkout", "Succeeded", denied)).is_none());
+        assert!(observed_failure(&check, &state("Other", "Failed", denied)).is_none());
+        assert!(
+            observed_failure(&check, &state("Checkout", "Failed", "Repository not found"))
+                .is_none()
+        );
+        let observed = observed_failure(&check, &state("Checkout", "Failed", denied)).unwrap();
+        let finding = observed_finding(&check, observed, None).unwrap();
+        assert_eq!(finding.evidence, Evidence::Observed);
+        assert!(finding.actions[0].denied(), "the action the failure names");
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct ActionState {
     pub name: String,
     pub status: Option<String>,
     pub last_status_change: Option<DateTime<Utc>>,
+    /// `latestExecution.errorDetails.message`: text from AWS.
+    pub error: Option<String>,
 }
 
 /// What to do with one pipeline.
@@ -115,6 +117,7 @@ mod tests {
             actions: actions
                 .iter()
                 .map(|(name, status, hour)| ActionState {
+                    error: None,
                     name: name.to_string(),
                     status: Some(status.to_string()),
                     last_status_change: Some(at(*hour)),

@@ -7,7 +7,7 @@
 use crate::aws::access::{AccessError, Simulation, Simulator};
 use crate::domain::access::{
     checks, context_for, simulated_finding, verdict, AccessFinding, AccessTally, ActionVerdict,
-    Check, Decision,
+    Check, Decision, Evaluation,
 };
 use crate::domain::arn::connection_key;
 use crate::domain::consumer::Uses;
@@ -26,6 +26,8 @@ pub struct AccessRun {
     /// Each simulated check's judgement, in the checks' order: the first
     /// `judged.len()` were simulated, the rest not.
     pub judged: Vec<Judgement>,
+    /// SimulatePrincipalPolicy requests made (checks asking the same share one).
+    pub simulations: usize,
 }
 
 impl AccessRun {
@@ -93,7 +95,7 @@ pub async fn check_access(
     deadline: Instant,
 ) -> AccessRun {
     let mut run = AccessRun::default();
-    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
+    let mut asked = Asked::default();
     for (done, check) in checks.iter().enumerate() {
         let rest = &checks[done..];
         if done >= limit {
@@ -103,7 +105,7 @@ pub async fn check_access(
             );
             break;
         }
-        match timeout_at(deadline, simulate(simulator, check, &mut keys)).await {
+        match timeout_at(deadline, simulate(simulator, check, &mut asked)).await {
             Ok(Err(e)) if e.throttled() => {
                 run.give_up(rest, format!("IAM throttled: {e}"));
                 break;
@@ -115,7 +117,60 @@ pub async fn check_access(
             }
         }
     }
+    run.simulations = asked.calls;
     run
+}
+
+/// What one run has asked IAM: each role's context keys, and each
+/// simulation's answer by its request, so that consumers sharing a role and
+/// a connection cost one simulation (the minimum), not one each.
+#[derive(Default)]
+struct Asked {
+    keys: HashMap<String, Vec<String>>,
+    answers: HashMap<String, Vec<Evaluation>>,
+    /// SimulatePrincipalPolicy requests made.
+    calls: usize,
+}
+
+impl Asked {
+    async fn context_keys(
+        &mut self,
+        simulator: &Simulator,
+        role: &str,
+    ) -> Result<Vec<String>, AccessError> {
+        if let Some(found) = self.keys.get(role) {
+            return Ok(found.clone());
+        }
+        let found = simulator.context_keys(role).await?;
+        self.keys.insert(role.to_string(), found.clone());
+        Ok(found)
+    }
+
+    async fn simulate(
+        &mut self,
+        simulator: &Simulator,
+        request: &Simulation<'_>,
+    ) -> Result<Vec<Evaluation>, AccessError> {
+        let context: Vec<String> = request
+            .context
+            .iter()
+            .map(|c| format!("{}={}", c.key, c.value))
+            .collect();
+        let key = format!(
+            "{}\n{}\n{}\n{}",
+            request.role,
+            request.resource,
+            request.actions.join(","),
+            context.join("\n")
+        );
+        if let Some(answer) = self.answers.get(&key) {
+            return Ok(answer.clone());
+        }
+        self.calls += 1;
+        let answer = simulator.simulate(request).await?;
+        self.answers.insert(key, answer.clone());
+        Ok(answer)
+    }
 }
 
 /// One check's verdicts, and its finding when an action is denied.
@@ -127,26 +182,18 @@ struct Outcome {
 async fn simulate(
     simulator: &Simulator,
     check: &Check,
-    keys: &mut HashMap<String, Vec<String>>,
+    asked: &mut Asked,
 ) -> Result<Outcome, AccessError> {
-    let role_keys = match keys.get(&check.role) {
-        Some(found) => found.clone(),
-        None => {
-            let found = simulator.context_keys(&check.role).await?;
-            keys.insert(check.role.clone(), found.clone());
-            found
-        }
-    };
+    let role_keys = asked.context_keys(simulator, &check.role).await?;
     let (context, assumed) = context_for(check, &role_keys);
     let actions = check.action_names(check.prefix);
-    let evaluations = simulator
-        .simulate(&Simulation {
-            role: &check.role,
-            actions: &actions,
-            resource: &check.connection,
-            context: &context,
-        })
-        .await?;
+    let request = Simulation {
+        role: &check.role,
+        actions: &actions,
+        resource: &check.connection,
+        context: &context,
+    };
+    let evaluations = asked.simulate(simulator, &request).await?;
     let verdicts: Vec<ActionVerdict> = evaluations.iter().map(verdict).collect();
     if !verdicts.iter().any(ActionVerdict::denied) {
         return Ok(Outcome {
@@ -160,14 +207,13 @@ async fn simulate(
     let other = match other_prefix.rename(&check.connection) {
         Some(renamed) => {
             let actions = check.action_names(other_prefix);
-            let evaluations = simulator
-                .simulate(&Simulation {
-                    role: &check.role,
-                    actions: &actions,
-                    resource: &renamed,
-                    context: &context,
-                })
-                .await?;
+            let request = Simulation {
+                role: &check.role,
+                actions: &actions,
+                resource: &renamed,
+                context: &context,
+            };
+            let evaluations = asked.simulate(simulator, &request).await?;
             Some(evaluations.iter().map(verdict).collect::<Vec<_>>())
         }
         None => None,

@@ -307,6 +307,9 @@ pub struct AccessReport {
 pub struct AccessChecks {
     pub checks: usize,
     pub simulated: usize,
+    /// SimulatePrincipalPolicy requests made: checks sharing a role, a
+    /// connection ARN, the actions and the context share one.
+    pub simulations: usize,
     pub cached: usize,
     /// Neither allowed nor denied (missing context, a failed call): never a finding.
     pub inconclusive: usize,

@@ -9,10 +9,15 @@ use super::adapters::Adapters;
 use super::config::MonitorConfig;
 use super::report::{AccessChecks, AccessReport, RunReport};
 use super::used_by::{self, Lookup, Reach};
-use crate::domain::access::{AccessFinding, Check};
+use crate::aws::consumers::ConsumerClients;
+use crate::domain::access::{
+    observed_failure, observed_finding, AccessFinding, Check, ObservedFailure,
+};
 use crate::domain::arn::connection_key;
 use crate::domain::connection::Connection;
+use crate::domain::connection::AVAILABLE;
 use crate::domain::denied::{access_key, DeniedConsumer};
+use crate::domain::recovery::StageState;
 use crate::domain::verdicts::{verdict_key, Judgement, Verdict, Verdicts};
 use crate::domain::watched::{Fields, Watched};
 use chrono::{DateTime, Duration, Utc};
@@ -169,9 +174,14 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
             continue;
         };
         let batch: Vec<Check> = due.iter().map(|&i| checks[i].clone()).collect();
+        let mut observed = observe(clients, &batch, connections, deadline).await;
         let run = check_access(&clients.simulator(), &batch, usize::MAX, deadline).await;
-        for (&i, judgement) in due.iter().zip(&run.judged) {
+        for (j, (&i, simulated)) in due.iter().zip(&run.judged).enumerate() {
             stage.simulated += 1;
+            let judgement = &match observed.remove(&j) {
+                Some(failure) => observed_judgement(&batch[j], failure, simulated),
+                None => simulated.clone(),
+            };
             stage.judge(i, judgement);
             let verdict = Verdict {
                 checked_at: now.timestamp(),
@@ -179,6 +189,7 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
             };
             verdicts.0.insert(keys[i].clone(), verdict);
         }
+        stage.simulations += run.simulations;
         stage.not_checked(&due[run.judged.len()..], verdicts, &keys);
         for gap in run.gaps {
             stage.gap(format!("{account}: {gap}"));
@@ -195,10 +206,70 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
     stage.finish(lookup, connections)
 }
 
+/// The failures observed on `checks` (by index): each pipeline's state read
+/// once, for a source action on a connection this run listed AVAILABLE. A
+/// state that cannot be read costs only the observation.
+async fn observe(
+    clients: &ConsumerClients,
+    checks: &[Check],
+    connections: &[Connection],
+    deadline: Instant,
+) -> HashMap<usize, ObservedFailure> {
+    let available: HashSet<String> = connections
+        .iter()
+        .filter(|c| c.status == AVAILABLE)
+        .filter_map(|c| connection_key(&c.arn))
+        .collect();
+    let mut states: HashMap<(&str, &str), Option<Vec<StageState>>> = HashMap::new();
+    let mut observed = HashMap::new();
+    for (j, check) in checks.iter().enumerate() {
+        let on_available =
+            connection_key(&check.connection).is_some_and(|k| available.contains(&k));
+        if check.action.is_none() || !on_available {
+            continue;
+        }
+        let consumer = (check.consumer.region.as_str(), check.consumer.name.as_str());
+        if let std::collections::hash_map::Entry::Vacant(entry) = states.entry(consumer) {
+            let read = timeout_at(deadline, clients.pipeline_state(consumer.0, consumer.1)).await;
+            entry.insert(match read {
+                Ok(Ok(state)) => Some(state),
+                Ok(Err(e)) => {
+                    tracing::warn!(pipeline = consumer.1, error = %e, "access: state not read");
+                    None
+                }
+                Err(_) => None,
+            });
+        }
+        if let Some(failure) = states[&consumer]
+            .as_deref()
+            .and_then(|s| observed_failure(check, s))
+        {
+            observed.insert(j, failure);
+        }
+    }
+    observed
+}
+
+/// An observed failure outranks the simulation: denied, with the
+/// simulation's finding where it denied too.
+fn observed_judgement(check: &Check, failure: ObservedFailure, simulated: &Judgement) -> Judgement {
+    let finding = match simulated {
+        Judgement::Denied { finding } => Some((**finding).clone()),
+        _ => None,
+    };
+    match observed_finding(check, failure, finding) {
+        Some(finding) => Judgement::Denied {
+            finding: Box::new(finding),
+        },
+        None => simulated.clone(),
+    }
+}
+
 /// The access stage's running account.
 struct Stage<'a> {
     checks: &'a [Check],
     simulated: usize,
+    simulations: usize,
     cached: usize,
     inconclusive: usize,
     not_checked: usize,
@@ -213,6 +284,7 @@ impl<'a> Stage<'a> {
         Self {
             checks,
             simulated: 0,
+            simulations: 0,
             cached: 0,
             inconclusive: 0,
             not_checked: 0,
@@ -298,6 +370,7 @@ impl<'a> Stage<'a> {
             access_checks: AccessChecks {
                 checks: self.checks.len(),
                 simulated: self.simulated,
+                simulations: self.simulations,
                 cached: self.cached,
                 inconclusive: self.inconclusive,
                 not_checked: self.not_checked,

@@ -73,6 +73,10 @@ fn decided(v: &ActionVerdict) -> String {
         (_, Some(DeniedBy::PermissionsBoundary)) => {
             format!("Denied:   {action} (by the permissions boundary)")
         }
+        (_, None) if v.reason.is_some() => format!(
+            "Denied:   {action} ({})",
+            shown(v.reason.as_deref().unwrap_or_default())
+        ),
         (Decision::ExplicitDeny, Some(DeniedBy::Statement { policies })) => format!(
             "Denied:   {action} (by a Deny in {})",
             shown(&policies.join(", "))

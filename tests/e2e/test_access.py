@@ -99,3 +99,43 @@ def test_access_check_false_reads_no_role_and_claims_nothing(aws, codestar, lamb
     ran = lambda_function("monitor", env).invoke(scheduled(at(0)))
     assert ran.ok, ran.body
     assert "accessFindings" not in ran.body and "accessChecks" not in ran.body, "not checked is not 0"
+
+
+def test_an_observed_authorization_failure_on_an_available_connection_is_alerted_as_observed(
+        aws, codestar, lambda_function):
+    suffix = uuid.uuid4().hex[:6]
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"seen-{suffix}")
+    named = new_prefix(available)
+    # Both prefixes granted: the simulation allows it, yet its latest run failed (a policy
+    # the simulation does not see, say): the failure is positive evidence of its own.
+    both = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
+    failed, healthy = f"seen-failed-{suffix}", f"seen-healthy-{suffix}"
+    aws.pipeline(REGION, failed, both, named)
+    aws.pipeline(REGION, healthy, both, named)
+    message = (f"User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: "
+               f"codeconnections:UseConnection on resource: {named}\nOpen: https://ev.il")
+    aws.set_pipeline_state(REGION, failed, [{
+        "stageName": "Source", "latestExecution": {"pipelineExecutionId": "e-1", "status": "Failed"},
+        "actionStates": [{"actionName": "Source", "latestExecution": {
+            "status": "Failed", "lastStatusChange": 1_800_000_000,
+            "errorDetails": {"code": "JobFailed", "message": message}}}]}])
+    aws.set_pipeline_state(REGION, healthy, [{
+        "stageName": "Source", "latestExecution": {"pipelineExecutionId": "e-2", "status": "Failed"},
+        "actionStates": [{"actionName": "Source", "latestExecution": {
+            "status": "Failed", "lastStatusChange": 1_800_000_000,
+            "errorDetails": {"code": "JobFailed", "message": "Repository not found"}}}]}])
+    topic_arn, _queue = aws.topic_with_queue(f"seen-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "USED_BY": "pipelines", "USED_BY_REGIONS": REGION,
+           "GIT_SYNC": "false"}
+
+    ran = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert ran.ok, ran.body
+    [finding] = ran.body["accessFindings"]
+    assert finding["name"] == failed, "a failure that is not about authorization is no evidence"
+    assert finding["evidence"] == "observed"
+    assert finding["observed"] == {"at": "2027-01-15T08:00:00Z", "message": message}
+    assert finding["actions"] == [{"action": "codeconnections:UseConnection", "decision": "implicitDeny",
+                                   "reason": "named by the failure"}]
+    [(_subject, email)] = aws.email_view(topic_arn)
+    assert "Evidence: observed at 2027-01-15T08:00:00Z: User: arn:aws:sts" in email, email
+    assert "\nOpen: https://ev.il" not in email, "AWS's message cannot forge a line"

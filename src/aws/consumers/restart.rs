@@ -103,6 +103,17 @@ impl ConsumerClients {
     }
 }
 
+impl ConsumerClients {
+    /// `pipeline`'s state in `region`, as the decisions read it.
+    pub async fn pipeline_state(
+        &self,
+        region: &str,
+        pipeline: &str,
+    ) -> Result<Vec<StageState>, String> {
+        read_state(&self.in_region(region).pipelines, pipeline).await
+    }
+}
+
 /// `GetPipelineState`, as the decision reads it.
 async fn read_state(client: &Client, pipeline: &str) -> Result<Vec<StageState>, String> {
     let out = client
@@ -135,6 +146,10 @@ async fn read_state(client: &Client, pipeline: &str) -> Result<Vec<StageState>, 
                         last_status_change: latest
                             .and_then(|e| e.last_status_change())
                             .and_then(chrono_time),
+                        error: latest
+                            .and_then(|e| e.error_details())
+                            .and_then(|d| d.message())
+                            .map(str::to_string),
                     }
                 })
                 .collect(),
