@@ -14,8 +14,7 @@ use crate::domain::access::{
     observed_failure, observed_finding, AccessFinding, Check, ObservedFailure,
 };
 use crate::domain::arn::connection_key;
-use crate::domain::connection::Connection;
-use crate::domain::connection::AVAILABLE;
+use crate::domain::connection::{Connection, AVAILABLE};
 use crate::domain::denied::{access_key, DeniedConsumer};
 use crate::domain::recovery::StageState;
 use crate::domain::verdicts::{verdict_key, Judgement, Verdict, Verdicts};
