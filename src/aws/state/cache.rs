@@ -34,28 +34,52 @@ impl StateTable {
         region: &str,
         pipelines: &str,
     ) -> Result<(), StateError> {
-        if pipelines.len() > PIPELINE_CACHE_MAX_BYTES {
+        let item = Beside {
+            arn: &pipelines_key(account, region),
+            attribute: "pipelines",
+            operation: "UpdateItem (pipeline cache)",
+            what: "definitions",
+        };
+        self.save_beside(item, pipelines).await
+    }
+
+    /// Writes `value` as `item`'s attribute, the item outliving its last
+    /// write by `RECORD_TTL_SLACK`; a value over what one item holds is not
+    /// written.
+    async fn save_beside(&self, item: Beside<'_>, value: &str) -> Result<(), StateError> {
+        if value.len() > PIPELINE_CACHE_MAX_BYTES {
             return Err(StateError {
                 table: self.table.clone(),
-                operation: "UpdateItem (pipeline cache)",
+                operation: item.operation,
                 message: format!(
-                    "{} bytes of definitions exceed what one item holds; not cached",
-                    pipelines.len()
+                    "{} bytes of {} exceed what one item holds; not cached",
+                    value.len(),
+                    item.what
                 ),
             });
         }
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(BESIDE_RECORDS, &pipelines_key(account, region))))
-            .update_expression("SET pipelines = :p, expiresAt = :ttl")
-            .expression_attribute_values(":p", s(pipelines))
+            .set_key(Some(key(BESIDE_RECORDS, item.arn)))
+            .update_expression("SET #value = :value, expiresAt = :ttl")
+            .expression_attribute_names("#value", item.attribute)
+            .expression_attribute_values(":value", s(value))
             .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
             .send()
             .await
             .map(drop)
-            .map_err(|e| self.error("UpdateItem (pipeline cache)", e))
+            .map_err(|e| self.error(item.operation, e))
     }
+}
+
+/// An item beside the records: its key, the attribute written, and how
+/// its errors name it.
+struct Beside<'a> {
+    arn: &'a str,
+    attribute: &'static str,
+    operation: &'static str,
+    what: &'static str,
 }
 
 /// The access verdicts: one item for the monitor, whatever accounts it
@@ -72,27 +96,13 @@ impl StateTable {
     /// Keeps the access verdicts. More than one item holds is not written:
     /// the next run simulates what it would have kept, within its bound.
     pub async fn save_verdicts(&self, verdicts: &str) -> Result<(), StateError> {
-        if verdicts.len() > PIPELINE_CACHE_MAX_BYTES {
-            return Err(StateError {
-                table: self.table.clone(),
-                operation: "UpdateItem (access verdicts)",
-                message: format!(
-                    "{} bytes of verdicts exceed what one item holds; not kept",
-                    verdicts.len()
-                ),
-            });
-        }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(BESIDE_RECORDS, VERDICTS_KEY)))
-            .update_expression("SET verdicts = :v, expiresAt = :ttl")
-            .expression_attribute_values(":v", s(verdicts))
-            .expression_attribute_values(":ttl", n((Utc::now() + RECORD_TTL_SLACK).timestamp()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| self.error("UpdateItem (access verdicts)", e))
+        let item = Beside {
+            arn: VERDICTS_KEY,
+            attribute: "verdicts",
+            operation: "UpdateItem (access verdicts)",
+            what: "verdicts",
+        };
+        self.save_beside(item, verdicts).await
     }
 }
 
