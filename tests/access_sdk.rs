@@ -356,7 +356,7 @@ fn no_keys() -> Rule {
 /// The run's bound at its edge: one under, at, and one over.
 #[tokio::test]
 async fn checks_past_the_bound_are_counted_not_simulated() {
-    use connection_watch::monitor::access::check_access;
+    use connection_watch::monitor::consumers::access::check_access;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     for (checks, limit, simulated, unchecked) in [(2, 3, 2, 0), (3, 3, 3, 0), (4, 3, 3, 1)] {
         let keys = no_keys();
@@ -384,7 +384,7 @@ async fn checks_past_the_bound_are_counted_not_simulated() {
 
 #[tokio::test]
 async fn iam_throttling_ends_the_checks_and_counts_the_rest() {
-    use connection_watch::monitor::access::check_access;
+    use connection_watch::monitor::consumers::access::check_access;
     let keys = no_keys();
     let throttled = mock!(aws_sdk_iam::Client::simulate_principal_policy)
         .sequence()
@@ -410,7 +410,7 @@ async fn iam_throttling_ends_the_checks_and_counts_the_rest() {
 /// is one simulation per role, connection ARN and action group.
 #[tokio::test]
 async fn consumers_sharing_a_role_and_a_connection_cost_one_simulation() {
-    use connection_watch::monitor::access::check_access;
+    use connection_watch::monitor::consumers::access::check_access;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let keys = no_keys();
     let allowed = answering(vec![result(

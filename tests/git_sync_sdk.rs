@@ -22,7 +22,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use connection_watch::aws::codestar::Connections;
 use connection_watch::aws::stacks::StackClients;
 use connection_watch::monitor::config::MonitorConfig;
-use connection_watch::monitor::syncs::{scan_syncs, SyncScan};
+use connection_watch::monitor::read::syncs::{scan_syncs, SyncScan};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;

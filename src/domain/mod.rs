@@ -8,7 +8,7 @@
 //! 2. its `KindFacts` in `render::batch` and a `Batch` slice, its intro in
 //!    `render::text` and its next steps in `render::chat`;
 //! 3. its listing in `aws::codestar` and its `Selected` rule in
-//!    `monitor::select`; the scan, tag reads, lifecycle and report are
+//!    `monitor::decide::select`; the scan, tag reads, lifecycle and report are
 //!    generic over `Watched`.
 
 pub mod access;

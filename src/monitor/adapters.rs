@@ -1,7 +1,6 @@
 //! The monitor's AWS adapters, wired in this one place: built once at
 //! start-up over one SDK configuration, or from mocks in tests.
 
-use super::config::MonitorConfig;
 use crate::aws::codestar::CodestarClients;
 use crate::aws::consumers::{ConsumerClients, ConsumerConfigs};
 use crate::aws::events::EventPublisher;
@@ -10,6 +9,7 @@ use crate::aws::sns::AlertPublisher;
 use crate::aws::stacks::StackClients;
 use crate::aws::state::StateTable;
 use crate::domain::account::AccountScope;
+use crate::monitor::config::MonitorConfig;
 use aws_config::SdkConfig;
 
 #[derive(Clone, Debug)]

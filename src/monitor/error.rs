@@ -1,11 +1,11 @@
 //! How a run fails, and which failure it reports when several happen.
 
-use super::event::InvalidEvent;
-use super::report::FailedAccount;
 use crate::aws::events::EventsError;
 use crate::aws::sns::PublishError;
 use crate::aws::state::StateError;
 use crate::domain::watched::KindUnread;
+use crate::monitor::event::InvalidEvent;
+use crate::monitor::report::FailedAccount;
 use thiserror::Error;
 
 #[derive(Debug, Error)]

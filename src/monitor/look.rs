@@ -3,16 +3,16 @@
 //! caller's own credentials and region, and prints what subscribers would
 //! get, or the run result as JSON with `--json`.
 
-use super::adapters::Adapters;
-use super::config::MonitorConfig;
-use super::event::RunRequest;
-use super::inventory::{inventory, InventoryClients, Progress};
-use super::preview::render;
-use super::run::{Monitor, Ran};
 use super::MonitorError;
 use crate::aws::access::Simulator;
 use crate::aws::identity::caller_account;
 use crate::aws::sdk::sdk_config;
+use crate::monitor::adapters::Adapters;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::consumers::inventory::{inventory, InventoryClients, Progress};
+use crate::monitor::deliver::preview::render;
+use crate::monitor::event::RunRequest;
+use crate::monitor::run::{Monitor, Ran};
 use crate::render::inventory::inventory_text;
 use chrono::Utc;
 use std::time::Duration;

@@ -1,25 +1,25 @@
 //! One monitor run, as orchestration only: parse the request, scan (one
 //! account or an organization), decide the lifecycle, publish, and report.
 
-use super::accounts::scan_organization;
-use super::adapters::Adapters;
-use super::config::MonitorConfig;
-use super::decide::{decide, Alerts, Decision};
-use super::error::{run_failure, MonitorError, UnreadFailure};
-use super::event::{InvalidEvent, RunRequest};
-use super::metrics::run_metrics;
-use super::preview::render;
-use super::publish::{claim, deliver, Deadlines, Outlets, Published};
-use super::report::{Preview, RunReport};
-use super::rotation::Start;
-use super::scan::{scan_account, ScanClients, Scanned};
-use super::scheduled_access::{AccessStage, VerdictStore};
-use super::used_by::{self, Healed, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::account::AccountScope;
 use crate::domain::connection::Connection;
 use crate::domain::git_sync::SyncTarget;
 use crate::domain::watched::KindUnread;
+use crate::monitor::adapters::Adapters;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::consumers::scheduled_access::{AccessStage, VerdictStore};
+use crate::monitor::consumers::used_by::{self, Healed, Lookup, Reach};
+use crate::monitor::decide::{decide, Alerts, Decision};
+use crate::monitor::deliver::metrics::run_metrics;
+use crate::monitor::deliver::preview::render;
+use crate::monitor::deliver::publish::{claim, deliver, Deadlines, Outlets, Published};
+use crate::monitor::error::{run_failure, MonitorError, UnreadFailure};
+use crate::monitor::event::{InvalidEvent, RunRequest};
+use crate::monitor::read::accounts::scan_organization;
+use crate::monitor::read::rotation::Start;
+use crate::monitor::read::scan::{scan_account, ScanClients, Scanned};
+use crate::monitor::report::{Preview, RunReport};
 use crate::render::batch::Frame;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};
 use chrono::{DateTime, Utc};

@@ -27,7 +27,7 @@ def test_the_dashboard_body_is_json_and_charts_the_monitors_metrics():
     assert "${" not in body
     widgets = json.loads(body)["widgets"]
     charted = set(re.findall(r'MetricName=\\"(\w+)\\"', json.dumps(widgets)))
-    # What src/monitor/metrics.rs writes.
+    # What src/monitor/deliver/metrics.rs writes.
     assert charted == {"StuckConnections", "StuckHosts", "ScannedConnections", "StuckSyncs"}
     # Every chart's period is the schedule's.
     assert {w["properties"]["period"] for w in widgets} == {900}
@@ -305,7 +305,7 @@ def test_the_blind_alarm_reads_every_count_of_what_a_run_could_not_see():
     read = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
     assert sorted(read.values()) == ["FailedAccounts", "FailedRegions", "UnreadKinds"]
     assert sorted(expression["Expression"].split(" + ")) == sorted(read)
-    source = (ROOT / "src" / "monitor" / "metrics.rs").read_text()
+    source = (ROOT / "src" / "monitor" / "deliver" / "metrics.rs").read_text()
     assert '&["FailedRegions", "FailedAccounts", "UnreadKinds"]' in source
 
 

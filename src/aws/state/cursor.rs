@@ -1,4 +1,4 @@
-//! The organization-wide account cursor (`monitor::rotation`): one item
+//! The organization-wide account cursor (`monitor::read::rotation`): one item
 //! beside the records.
 
 use super::{key, s, StateError, StateTable, BESIDE_RECORDS};

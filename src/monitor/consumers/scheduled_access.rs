@@ -4,11 +4,6 @@
 //! checked first, then the oldest, at most `ACCESS_CHECKS_PER_RUN`; and the
 //! verdicts kept in this process and the state table.
 
-use super::access::{all_checks, check_access};
-use super::adapters::Adapters;
-use super::config::MonitorConfig;
-use super::report::{AccessChecks, AccessReport, RunReport};
-use super::used_by::{self, Lookup, Reach};
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::access::{
     observed_failure, observed_finding, AccessFinding, Check, ObservedFailure,
@@ -19,6 +14,11 @@ use crate::domain::denied::{access_key, DeniedConsumer};
 use crate::domain::recovery::StageState;
 use crate::domain::verdicts::{verdict_key, Judgement, Verdict, Verdicts};
 use crate::domain::watched::{Fields, Watched};
+use crate::monitor::adapters::Adapters;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::consumers::access::{all_checks, check_access};
+use crate::monitor::consumers::used_by::{self, Lookup, Reach};
+use crate::monitor::report::{AccessChecks, AccessReport, RunReport};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;

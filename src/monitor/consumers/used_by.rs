@@ -6,8 +6,6 @@
 //! AWS CodeConnections"). What cannot be read costs that region's, kind's
 //! or account's `usedBy` (reported in its coverage), never the alert.
 
-use super::config::{MonitorConfig, UsedByRegions};
-use super::report::UsedByFailure;
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
 use crate::aws::organization::Accounts;
 use crate::aws::state::StateTable;
@@ -18,6 +16,8 @@ use crate::domain::consumer::{
     MAX_RECOVERY_LISTED, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
 use crate::domain::watched::Fields;
+use crate::monitor::config::{MonitorConfig, UsedByRegions};
+use crate::monitor::report::UsedByFailure;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeSet, HashMap};

@@ -1,12 +1,12 @@
 //! The publish stage: claim the records, publish the alert, put its
 //! events, commit.
 
-use super::decide::{Alerts, Decision};
-use super::error::MonitorError;
 use crate::aws::events::EventPublisher;
 use crate::aws::sns::AlertPublisher;
 use crate::aws::state::{StateError, StateTable};
 use crate::domain::lifecycle::Change;
+use crate::monitor::decide::{Alerts, Decision};
+use crate::monitor::error::MonitorError;
 use crate::render::batch::Frame;
 use crate::render::events::entries;
 use crate::render::message::{render_alerts, SNS_MAX_PUBLISH_BYTES};

@@ -1,9 +1,8 @@
 //! The lifecycle stage: from what the state table remembers and what the
 //! scan found, what this run alerts and what it will remember.
 
-use super::config::MonitorConfig;
-use super::report::RunReport;
-use super::select::Selected;
+pub mod select;
+
 use crate::aws::state::{Loaded, StateError, StateTable, Writes};
 use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
@@ -11,6 +10,9 @@ use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::lifecycle::{self, Change, Plan, Record};
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::decide::select::Selected;
+use crate::monitor::report::RunReport;
 use crate::render::batch::Batch;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;

@@ -4,12 +4,12 @@
 //! regions' hosts. Reads only, with the caller's credentials; a progress
 //! line on standard error while it reads.
 
-use super::access::{all_checks, check_access};
-use super::adapters::Adapters;
-use super::config::MonitorConfig;
-use super::used_by::{look_up, Reach};
 use crate::aws::access::Simulator;
 use crate::domain::connection::Connection;
+use crate::monitor::adapters::Adapters;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::consumers::access::{all_checks, check_access};
+use crate::monitor::consumers::used_by::{look_up, Reach};
 use crate::render::inventory::Inventory;
 use futures_util::future::join_all;
 use std::io::{IsTerminal, Write};

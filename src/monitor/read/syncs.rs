@@ -3,15 +3,15 @@
 //! stack's blockers and latest sync (read concurrently, a bounded number at
 //! once), and the tags of the stuck ones.
 
-use super::config::MonitorConfig;
-use super::report::RegionFailure;
-use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarError, Connections};
 use crate::aws::stacks::Stacks;
 use crate::domain::git_sync::{
     is_known_sync_status, judge, LinkBranch, RepositorySync, SyncConfig, SyncReads, SyncedStack,
 };
 use crate::domain::watched::Kind;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::read::tags::{InFlight, TagReads, Tagged};
+use crate::monitor::report::RegionFailure;
 use futures_util::stream::{self, Stream, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

@@ -1,11 +1,11 @@
 //! Tag reads of stuck objects, started as soon as each is found, bounded
 //! per region, and cut off at the run's scan deadline.
 
-use super::report::RegionFailure;
 use crate::aws::codestar::{CodestarError, Connections};
 use crate::aws::stacks::Stacks;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::watched::{is_ignored, Tags, Watched};
+use crate::monitor::report::RegionFailure;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;

@@ -1,14 +1,16 @@
 //! The scan of an organization: its accounts discovered, then each scanned
 //! like one account through a role assumed in it, a bounded number at once.
 
-use super::config::MonitorConfig;
-use super::event::InvalidEvent;
-use super::report::{describe, FailedAccount, Findings};
-use super::rotation::{next_start, rotated, Start};
-use super::scan::{scan_account, AccountScan, OrganizationScan, ScanClients, Scanned};
 use crate::aws::organization::{Accounts, AccountsError};
 use crate::domain::account::Account;
 use crate::domain::arn::partition_of;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::event::InvalidEvent;
+use crate::monitor::read::rotation::{next_start, rotated, Start};
+use crate::monitor::read::scan::{
+    scan_account, AccountScan, OrganizationScan, ScanClients, Scanned,
+};
+use crate::monitor::report::{describe, FailedAccount, Findings};
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashSet;
 use tokio::time::{timeout_at, Instant};

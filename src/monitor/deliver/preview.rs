@@ -4,7 +4,7 @@
 //! and a dry run under Lambda returns it as `look` for `scripts/first-run`.
 //! Pure: no I/O.
 
-use super::report::RunReport;
+use crate::monitor::report::RunReport;
 use std::fmt::Write;
 
 /// The preview as a person reads it: what was read, what is stuck, then

@@ -1,14 +1,14 @@
 //! Which listed objects are worth reading tags for, and which remembered
 //! ones this run's listings covered, one rule per kind. Pure.
 
-use super::config::MonitorConfig;
-use super::report::RunReport;
 use crate::domain::arn::account_in;
 use crate::domain::connection::Connection;
 use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::report::RunReport;
 
 /// A watched kind as the monitor selects it.
 pub trait Selected: Watched + Send + 'static {

@@ -2,10 +2,10 @@
 //! on stuck connections, hosts and synced stacks without reading the
 //! alerts. Pure: no I/O.
 
-use super::config::MonitorConfig;
-use super::event::RunRequest;
-use super::report::RunReport;
 use crate::domain::watched::Kind;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::event::RunRequest;
+use crate::monitor::report::RunReport;
 use serde_json::{json, Value};
 
 pub const NAMESPACE: &str = "ConnectionWatch";

@@ -3,11 +3,6 @@
 //! concurrently, and the tags of what is stuck, read in each object's home
 //! region.
 
-use super::config::MonitorConfig;
-use super::report::{FailedAccount, Findings, RegionFailure, ScanFailures};
-use super::select::Selected;
-use super::syncs::{scan_syncs, SyncScan};
-use super::tags::{InFlight, TagReads, Tagged};
 use crate::aws::codestar::{CodestarClients, CodestarError};
 use crate::aws::stacks::StackClients;
 use crate::domain::arn::connection_key;
@@ -15,6 +10,11 @@ use crate::domain::connection::{note_host_status, Connection};
 use crate::domain::git_sync::{note_connection_status, SyncedStack};
 use crate::domain::host::Host;
 use crate::domain::watched::Kind;
+use crate::monitor::config::MonitorConfig;
+use crate::monitor::decide::select::Selected;
+use crate::monitor::read::syncs::{scan_syncs, SyncScan};
+use crate::monitor::read::tags::{InFlight, TagReads, Tagged};
+use crate::monitor::report::{FailedAccount, Findings, RegionFailure, ScanFailures};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::time::{timeout_at, Instant};
 
