@@ -143,6 +143,14 @@ impl<T: Watched + KindFacts> Item for T {
     }
 }
 
+/// The ARN an item is about, as chat's related resources and an event's
+/// `resources` name it: a denied consumer's own ARN, not its lifecycle key.
+pub fn resource_arn(item: &dyn Item) -> &str {
+    item.facts()
+        .access
+        .map_or(item.arn(), |f| f.consumer.arn.as_str())
+}
+
 /// One kind's items of a batch or of an account's group.
 pub struct KindItems<'a> {
     pub kind: Kind,

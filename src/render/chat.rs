@@ -5,7 +5,7 @@
 //! dropped as "Event received is not supported", aws-amplify/amplify-hosting#943).
 //! Pure: no I/O.
 
-use super::batch::{title, Batch, Frame, Item};
+use super::batch::{resource_arn, title, Batch, Frame, Item};
 use super::coverage::{none_of, not_searched, regions, searched};
 use super::escape::shown;
 use crate::domain::consumer::{Consumer, Coverage, Outcome};
@@ -99,21 +99,13 @@ pub fn notification(
             event_type: "ConnectionWatchAlert",
             related_resources: batch
                 .items()
-                .map(|i| related(i).to_string())
+                .map(|i| resource_arn(i).to_string())
                 .take(MAX_RELATED_RESOURCES)
                 .collect(),
             additional_context: context,
         },
     };
     serde_json::to_string(&notification).expect("the notification is plain data")
-}
-
-/// The ARN a notification relates an item to: a denied consumer's own,
-/// not its lifecycle key.
-fn related(item: &dyn Item) -> &str {
-    item.facts()
-        .access
-        .map_or(item.arn(), |f| f.consumer.arn.as_str())
 }
 
 /// One markdown line per connection or host, grouped as the email is: by

@@ -2,7 +2,7 @@
 //! connection or host, packed into `PutEvents` calls within EventBridge's
 //! quotas. Pure: no I/O.
 
-use super::batch::{Batch, Item};
+use super::batch::{resource_arn, Batch, Item};
 use crate::domain::arn::account_in;
 use crate::domain::watched::{AlertState, Kind};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -79,7 +79,7 @@ fn entry(item: &dyn Item, now: DateTime<Utc>) -> EventEntry {
     detail.insert("eventId".into(), event.into());
     EventEntry {
         detail_type: detail_type(item.kind()),
-        resource: item.arn().to_string(),
+        resource: resource_arn(item).to_string(),
         detail: Value::Object(detail).to_string(),
     }
 }

@@ -64,6 +64,8 @@ def test_denied_consumers_are_alerted_with_the_fix_and_resolve_with_their_alert_
     assert "results can differ from your live AWS environment" in email, email
     events = aws.drain(events_queue)
     assert {e["detail-type"] for e in events} == {"Access Alert"}
+    assert sorted(e["resources"][0] for e in events) == sorted(f["consumer"]["arn"] for f in found.values()), \
+        "an event is about the consumer, not its lifecycle key"
     alert_ids = {e["detail"]["name"]: e["detail"]["alertId"] for e in events}
     assert set(alert_ids) == {names["legacy"], names["docs"]}
 
