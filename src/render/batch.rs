@@ -128,7 +128,7 @@ impl KindFacts for DeniedConsumer {
     fn facts(&self) -> Facts<'_> {
         Facts {
             access: Some(&self.finding),
-            connection_status: Some(&self.connection_status),
+            connection_status: Some(self.connection_status.as_str()).filter(|s| !s.is_empty()),
             ..Facts::default()
         }
     }

@@ -1,10 +1,12 @@
-//! What alerted connections break: the pipelines, CodeBuild projects and
-//! Git-synced stacks that use them, looked up only in runs that alert a
-//! connection, in every region the connection is usable from (a connection
-//! is global: "You only have to create a connection once, and then you can
-//! use it in any AWS Region", Developer Tools guide, "Global resources in
-//! AWS CodeConnections"). What cannot be read costs that region's, kind's
-//! or account's `usedBy` (reported in its coverage), never the alert.
+//! What connections break: the pipelines, CodeBuild projects and
+//! Git-synced stacks that use them, looked up in runs that alert a
+//! connection (and, with `ACCESS_CHECK`, for every connection in every run,
+//! whose roles the access stage checks), in every region the connection is
+//! usable from (a connection is global: "You only have to create a
+//! connection once, and then you can use it in any AWS Region", Developer
+//! Tools guide, "Global resources in AWS CodeConnections"). What cannot be
+//! read costs that region's, kind's or account's `usedBy` (reported in its
+//! coverage), never the alert.
 
 use crate::aws::consumers::{ConsumerClients, ConsumerError};
 use crate::aws::organization::Accounts;
