@@ -83,7 +83,9 @@ pub fn render(report: &RunReport, account: &str, region: &str) -> String {
 /// that had a verdict, and the rest are counted beside it.
 fn access_line(report: &RunReport) -> String {
     let Some(access) = &report.access else {
-        return "Access: not checked (ACCESS_CHECK=false, USED_BY=none or no listing).".into();
+        return "Access: not checked (ACCESS_CHECK=false, USED_BY without pipelines or CodeBuild, \
+                or no listing)."
+            .into();
     };
     let c = &access.access_checks;
     let denied =
@@ -143,6 +145,32 @@ mod tests {
         assert!(
             !text.contains("Git-synced"),
             "synced stacks not read are not counted, not 0: {text}"
+        );
+    }
+
+    #[test]
+    fn access_says_how_far_its_checks_reached_or_that_it_was_not_checked() {
+        use crate::monitor::report::{AccessChecks, AccessReport};
+        let unchecked = render(&RunReport::default(), "123456789012", "us-east-1");
+        assert!(unchecked.contains("Access: not checked ("), "{unchecked}");
+        let checked = RunReport {
+            access: Some(AccessReport {
+                access_findings: Vec::new(),
+                access_checks: AccessChecks {
+                    checks: 300,
+                    simulated: 250,
+                    not_checked: 50,
+                    gaps: vec!["50 past this run's bound of 250".into()],
+                    ..AccessChecks::default()
+                },
+            }),
+            ..RunReport::default()
+        };
+        let text = render(&checked, "123456789012", "us-east-1");
+        assert!(
+            text.contains("Access: 300 checks of consumers' roles, 0 denied (250 simulated, 0 kept \
+                 from earlier runs, 0 inconclusive, 50 not checked): 50 past this run's bound of 250."),
+            "{text}"
         );
     }
 
