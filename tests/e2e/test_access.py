@@ -10,7 +10,7 @@ import json
 import uuid
 
 from tests.e2e.test_iam_simulator import allow, document
-from tests.e2e.test_inventory import new_prefix, role
+from tests.e2e.test_inventory import four_consumers, new_prefix, role
 from tests.e2e.test_lifecycle import at, scheduled, table  # noqa: F401 (fixture)
 
 REGION = "ca-central-1"
@@ -25,16 +25,8 @@ def test_denied_consumers_are_alerted_with_the_fix_and_resolve_with_their_alert_
     suffix = uuid.uuid4().hex[:6]
     [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"payments-{suffix}")
     named = new_prefix(available)
-    legacy = role(aws, allow("codestar-connections:UseConnection"))
-    modern = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
-    builder = role(aws, allow("codeconnections:GetConnection"))
-    unsure = role(aws, allow("codeconnections:UseConnection",
-                             Condition={"StringEquals": {"codeconnections:OwnerId": "acme"}}))
     names = {k: f"{k}-{suffix}" for k in ("legacy", "modern", "unsure", "docs")}
-    aws.pipeline(REGION, names["legacy"], legacy, named)
-    aws.pipeline(REGION, names["modern"], modern, named)
-    aws.pipeline(REGION, names["unsure"], unsure, named)
-    aws.project(REGION, names["docs"], builder, named)
+    legacy = four_consumers(aws, REGION, named, names)
     topic_arn, queue = aws.topic_with_queue(f"access-{suffix}")
     bus, events_queue = aws.bus_with_queue(f"access-bus-{suffix}")
     env = {"ALERT_TOPIC_ARN": topic_arn, "STATE_TABLE": table, "EVENT_BUS": bus,

@@ -28,6 +28,23 @@ def role(aws, *statements: dict) -> str:
     return arn
 
 
+def four_consumers(aws, region: str, connection: str, names: dict[str, str]) -> str:
+    """On `connection`, in `region`: pipeline `names["legacy"]` whose role grants only the old
+    prefix, `names["modern"]` granting both, `names["unsure"]` whose condition names a key
+    nobody supplies, and CodeBuild project `names["docs"]` whose role lacks
+    GetConnectionToken. Returns the legacy role."""
+    legacy = role(aws, allow("codestar-connections:UseConnection"))
+    modern = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
+    builder = role(aws, allow("codeconnections:GetConnection"))
+    unsure = role(aws, allow("codeconnections:UseConnection",
+                             Condition={"StringEquals": {"codeconnections:OwnerId": "acme"}}))
+    aws.pipeline(region, names["legacy"], legacy, connection)
+    aws.pipeline(region, names["modern"], modern, connection)
+    aws.pipeline(region, names["unsure"], unsure, connection)
+    aws.project(region, names["docs"], builder, connection)
+    return legacy
+
+
 def inventory(binaries, aws, codestar, tmp_path, *args: str):
     return look(binaries, aws, codestar, tmp_path, "--inventory", *args,
                 USED_BY="pipelines,codebuild", USED_BY_REGIONS=REGION)
@@ -37,15 +54,8 @@ def test_the_inventory_finds_the_roles_that_cannot_use_their_connection(binaries
     [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix="payments")
     [pending] = codestar.seed("eu-west-1", 1, "PENDING", name_prefix="unfinished")
     named = new_prefix(available)
-    legacy = role(aws, allow("codestar-connections:UseConnection"))
-    modern = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
-    builder = role(aws, allow("codeconnections:GetConnection"))
-    unsure = role(aws, allow("codeconnections:UseConnection",
-                             Condition={"StringEquals": {"codeconnections:OwnerId": "acme"}}))
-    aws.pipeline(REGION, "legacy-deploy", legacy, named)
-    aws.pipeline(REGION, "modern-deploy", modern, named)
-    aws.pipeline(REGION, "unsure-deploy", unsure, named)
-    aws.project(REGION, "build-docs", builder, named)
+    legacy = four_consumers(aws, REGION, named, {"legacy": "legacy-deploy", "modern": "modern-deploy",
+                                                 "unsure": "unsure-deploy", "docs": "build-docs"})
 
     ran = inventory(binaries, aws, codestar, tmp_path)
     assert ran.returncode == 0, ran.stderr

@@ -159,6 +159,12 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
         stage.cached += 1;
         stage.judge(i, &verdicts.0[&keys[i]].judgement);
     }
+    // The connections listed AVAILABLE, by `connection_key`: where a failure is observed.
+    let available: HashSet<String> = connections
+        .iter()
+        .filter(|c| c.status == AVAILABLE)
+        .filter_map(|c| connection_key(&c.arn))
+        .collect();
     let mut by_account: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for &i in &schedule.due {
         by_account
@@ -173,7 +179,7 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
             continue;
         };
         let batch: Vec<Check> = due.iter().map(|&i| checks[i].clone()).collect();
-        let mut observed = observe(clients, &batch, connections, deadline).await;
+        let mut observed = observe(clients, &batch, &available, deadline).await;
         let run = check_access(&clients.simulator(), &batch, usize::MAX, deadline).await;
         for (j, (&i, simulated)) in due.iter().zip(&run.judged).enumerate() {
             stage.simulated += 1;
@@ -206,19 +212,15 @@ pub async fn scheduled_access(inputs: AccessInputs<'_>, verdicts: &mut Verdicts)
 }
 
 /// The failures observed on `checks` (by index): each pipeline's state read
-/// once, for a source action on a connection this run listed AVAILABLE. A
+/// once, for a source action on a connection in `available` (listed
+/// AVAILABLE this run, by `connection_key`). A
 /// state that cannot be read costs only the observation.
 async fn observe(
     clients: &ConsumerClients,
     checks: &[Check],
-    connections: &[Connection],
+    available: &HashSet<String>,
     deadline: Instant,
 ) -> HashMap<usize, ObservedFailure> {
-    let available: HashSet<String> = connections
-        .iter()
-        .filter(|c| c.status == AVAILABLE)
-        .filter_map(|c| connection_key(&c.arn))
-        .collect();
     let mut states: HashMap<(&str, &str), Option<Vec<StageState>>> = HashMap::new();
     let mut observed = HashMap::new();
     for (j, check) in checks.iter().enumerate() {
