@@ -469,32 +469,44 @@ class LocalAws:
         iam = self.client("iam", account=account)
         return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
 
-    def pipeline(self, region: str, name: str, role: str, connection: str | None, account: str | None = None) -> None:
+    def pipeline(self, region: str, name: str, role: str, connection: str | None, account: str | None = None,
+                 full_clone_to: str | None = None) -> None:
         """A two-stage pipeline whose source is `connection` (a CodeStarSourceConnection
-        action), or an S3 bucket when `connection` is None."""
+        action), or an S3 bucket when `connection` is None. With `full_clone_to`, the source
+        hands that CodeBuild project a full clone (`OutputArtifactFormat` `CODEBUILD_CLONE_REF`)."""
         kind = {"category": "Source", "owner": "AWS", "version": "1"}
         if connection:
+            configuration = {"ConnectionArn": connection, "FullRepositoryId": "acme/payments", "BranchName": "main"}
+            if full_clone_to:
+                configuration["OutputArtifactFormat"] = "CODEBUILD_CLONE_REF"
             source = {"name": "Source", "actionTypeId": {**kind, "provider": "CodeStarSourceConnection"},
-                      "configuration": {"ConnectionArn": connection, "FullRepositoryId": "acme/payments",
-                                        "BranchName": "main"},
-                      "outputArtifacts": [{"name": "src"}]}
+                      "configuration": configuration, "outputArtifacts": [{"name": "src"}]}
         else:
             source = {"name": "Source", "actionTypeId": {**kind, "provider": "S3"},
                       "configuration": {"S3Bucket": "artifacts", "S3ObjectKey": "src.zip"},
                       "outputArtifacts": [{"name": "src"}]}
         build = {"name": "Build", "actionTypeId": {**kind, "category": "Build", "provider": "CodeBuild"},
-                 "configuration": {"ProjectName": "build"}, "inputArtifacts": [{"name": "src"}]}
+                 "configuration": {"ProjectName": full_clone_to or "build"}, "inputArtifacts": [{"name": "src"}]}
         self.client("codepipeline", region, account).create_pipeline(pipeline={
             "name": name, "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts"},
             "stages": [{"name": "Source", "actions": [source]}, {"name": "Build", "actions": [build]}]})
 
-    def project(self, region: str, name: str, role: str, connection: str | None) -> None:
-        """A CodeBuild project whose source authenticates with `connection` (CODECONNECTIONS)."""
+    def project(self, region: str, name: str, role: str, connection: str | None, in_pipeline: bool = False) -> None:
+        """A CodeBuild project whose source authenticates with `connection` (CODECONNECTIONS),
+        or, `in_pipeline`, one whose source and artifacts a pipeline's action supplies
+        (both `CODEPIPELINE`, as a pipeline's project is made)."""
         source = {"type": "GITHUB", "location": "https://github.com/acme/payments.git"}
+        artifacts = {"type": "NO_ARTIFACTS"}
         if connection:
             source["auth"] = {"type": "CODECONNECTIONS", "resource": connection}
+        if in_pipeline:
+            # AWS ignores the locations of a CODEPIPELINE source and artifacts
+            # (CodeBuild API Reference, ProjectSource and ProjectArtifacts
+            # `location`); moto requires them.
+            source = {"type": "CODEPIPELINE", "location": "ignored"}
+            artifacts = {"type": "CODEPIPELINE", "location": "ignored"}
         self.client("codebuild", region).create_project(
-            name=name, source=source, artifacts={"type": "NO_ARTIFACTS"}, serviceRole=role,
+            name=name, source=source, artifacts=artifacts, serviceRole=role,
             environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
                          "computeType": "BUILD_GENERAL1_SMALL"})
 

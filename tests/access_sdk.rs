@@ -341,7 +341,9 @@ fn pipelines_with_roles(
                         role: role(i),
                         ..Grant::default()
                     }),
+                    full_clone_to: Some(Vec::new()),
                 }],
+                service_role: None,
             };
             connection_watch::domain::access::checks(&uses, CONNECTION)
         })

@@ -30,8 +30,9 @@ use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::error::{PipelineNotFoundException, StageNotRetryableException};
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionExecution, ActionExecutionStatus, ActionOwner,
-    ActionState, ActionTypeId, PipelineDeclaration, PipelineMetadata, PipelineSummary,
-    StageDeclaration, StageExecution, StageExecutionStatus, StageRetryMode, StageState,
+    ActionState, ActionTypeId, InputArtifact, OutputArtifact, PipelineDeclaration,
+    PipelineMetadata, PipelineSummary, StageDeclaration, StageExecution, StageExecutionStatus,
+    StageRetryMode, StageState,
 };
 use aws_sdk_codestarconnections::operation::list_repository_links::ListRepositoryLinksOutput;
 use aws_sdk_codestarconnections::operation::list_sync_configurations::ListSyncConfigurationsOutput;
@@ -49,6 +50,7 @@ use aws_sdk_servicecatalog::types::{
 };
 use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use connection_watch::aws::consumers::{ConsumerClients, ConsumerConfigs};
+use connection_watch::domain::consumer::FedProject;
 use connection_watch::domain::consumer::{used_by, ConsumerKind, Grant, Outcome, Via};
 use connection_watch::domain::recovery::Target;
 use std::time::Duration;
@@ -1198,4 +1200,110 @@ async fn each_source_carries_the_role_and_values_access_is_simulated_with() {
     assert!(!next.has_cached("us-east-1"));
     next.import("us-east-1", &exported);
     assert!(next.has_cached("us-east-1"));
+}
+
+/// A CodeBuild action of `project` taking `input`, in `region` when it is a
+/// cross-region action.
+fn build_action(name: &str, project: &str, input: &str, region: Option<&str>) -> ActionDeclaration {
+    ActionDeclaration::builder()
+        .name(name)
+        .action_type_id(
+            ActionTypeId::builder()
+                .category(ActionCategory::Build)
+                .owner(ActionOwner::Aws)
+                .provider("CodeBuild")
+                .version("1")
+                .build()
+                .unwrap(),
+        )
+        .configuration("ProjectName", project)
+        .input_artifacts(InputArtifact::builder().name(input).build().unwrap())
+        .set_region(region.map(str::to_string))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_full_clone_source_names_the_projects_that_take_its_artifact() {
+    let listing = mock!(aws_sdk_codepipeline::Client::list_pipelines).then_output(|| {
+        ListPipelinesOutput::builder()
+            .pipelines(summary("deploy"))
+            .build()
+    });
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_output(|| {
+        let mut out = definition("deploy", "CodeStarSourceConnection");
+        let pipeline = out.pipeline.as_mut().unwrap();
+        let source = &mut pipeline.stages[0].actions[0];
+        source
+            .configuration
+            .as_mut()
+            .unwrap()
+            .insert("OutputArtifactFormat".into(), "CODEBUILD_CLONE_REF".into());
+        source.output_artifacts =
+            Some(vec![OutputArtifact::builder().name("src").build().unwrap()]);
+        pipeline.stages.push(
+            StageDeclaration::builder()
+                .name("Build")
+                .actions(build_action("Build", "build", "src", None))
+                .actions(build_action("Far", "far-build", "src", Some("eu-west-1")))
+                .actions(build_action("Other", "unrelated", "another", None))
+                .build()
+                .unwrap(),
+        );
+        out
+    });
+    let clients = clients(&[&listing, &get], &[]);
+    let uses = clients.pipelines("us-east-1").await.unwrap();
+    assert_eq!(
+        uses[0].sources[0].full_clone_to,
+        Some(vec![
+            FedProject {
+                name: "build".into(),
+                region: None
+            },
+            FedProject {
+                name: "far-build".into(),
+                region: Some("eu-west-1".into())
+            },
+        ]),
+        "only the actions taking the clone's artifact"
+    );
+
+    // An earlier version cached no full clones: its definitions are read again.
+    let exported = clients.export_changed("us-east-1").unwrap();
+    let earlier = exported.replace("\"full_clone_to\"", "\"older_field\"");
+    assert_ne!(earlier, exported);
+    let next = self::clients(&[&listing, &get], &[]);
+    next.import("us-east-1", &earlier);
+    assert!(!next.has_cached("us-east-1"));
+    next.import("us-east-1", &exported);
+    assert!(next.has_cached("us-east-1"));
+}
+
+#[tokio::test]
+async fn a_zip_source_hands_no_project_a_clone() {
+    let listing = mock!(aws_sdk_codepipeline::Client::list_pipelines).then_output(|| {
+        ListPipelinesOutput::builder()
+            .pipelines(summary("deploy"))
+            .build()
+    });
+    let get = mock!(aws_sdk_codepipeline::Client::get_pipeline).then_output(|| {
+        let mut out = definition("deploy", "CodeStarSourceConnection");
+        let pipeline = out.pipeline.as_mut().unwrap();
+        pipeline.stages[0].actions[0].output_artifacts =
+            Some(vec![OutputArtifact::builder().name("src").build().unwrap()]);
+        pipeline.stages.push(
+            StageDeclaration::builder()
+                .name("Build")
+                .actions(build_action("Build", "build", "src", None))
+                .build()
+                .unwrap(),
+        );
+        out
+    });
+    let uses = clients(&[&listing, &get], &[])
+        .pipelines("us-east-1")
+        .await
+        .unwrap();
+    assert_eq!(uses[0].sources[0].full_clone_to, Some(Vec::new()));
 }

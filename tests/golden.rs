@@ -530,7 +530,9 @@ fn access_findings() -> (
                 role: role.into(),
                 ..Grant::default()
             }),
+            full_clone_to: None,
         }],
+        service_role: Some(role.into()),
     };
     let denied = |action: &str, boundary| Evaluation {
         action: action.into(),

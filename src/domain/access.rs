@@ -4,7 +4,7 @@
 //! that fixes a denial (docs/reference.md, "Can its consumers use it").
 //! Pure: no I/O.
 
-use super::consumer::{same_connection, Consumer, ConsumerKind, Grant, Uses};
+use super::consumer::{same_connection, Consumer, ConsumerKind, Grant, Uses, Via};
 use super::recovery::StageState;
 use serde::{Deserialize, Serialize};
 
@@ -82,24 +82,21 @@ impl ConnectionAction {
     }
 }
 
-/// What a consumer's role needs on its connection; empty for the kinds that
-/// use a connection through AWS's own roles (a Git-synced stack, a Service
-/// Catalog product), which are not simulated.
+/// What a consumer's role needs on its connection, for one of its sources;
+/// empty for the kinds that use a connection through AWS's own roles (a
+/// Git-synced stack, a Service Catalog product), which are not simulated.
 ///
 /// - a pipeline's source action: `UseConnection` (CodePipeline User Guide,
 ///   "CodeStarSourceConnection");
-/// - a CodeBuild project: `GetConnectionToken` and `GetConnection` (CodeBuild
-///   User Guide, "GitHub App connections"), and `UseConnection` too when a
-///   pipeline's source action hands it a full clone
-///   (`OutputArtifactFormat` `CODEBUILD_CLONE_REF`).
+/// - a CodeBuild project's own source: `GetConnectionToken` and
+///   `GetConnection` (CodeBuild User Guide, "GitHub App connections");
+/// - a full clone a pipeline's source action hands a CodeBuild project
+///   (`OutputArtifactFormat` `CODEBUILD_CLONE_REF`): `UseConnection`, as
+///   aws-cdk grants the project's role (`domain::full_clone`).
 pub fn required_actions(kind: ConsumerKind, full_clone: bool) -> Vec<ConnectionAction> {
     match kind {
         ConsumerKind::Pipeline => vec![ConnectionAction::UseConnection],
-        ConsumerKind::CodebuildProject if full_clone => vec![
-            ConnectionAction::GetConnectionToken,
-            ConnectionAction::GetConnection,
-            ConnectionAction::UseConnection,
-        ],
+        ConsumerKind::CodebuildProject if full_clone => vec![ConnectionAction::UseConnection],
         ConsumerKind::CodebuildProject => vec![
             ConnectionAction::GetConnectionToken,
             ConnectionAction::GetConnection,
@@ -303,12 +300,12 @@ pub fn checks(uses: &Uses, connection: &str) -> Vec<Check> {
         let Some(prefix) = Prefix::of_arn(&source.connection) else {
             continue;
         };
-        // A project fed a full clone by a pipeline also needs UseConnection;
-        // that pipeline is not yet joined to the project it feeds, so a
-        // project is checked for its own two actions.
-        let actions = required_actions(kind, false);
+        let actions = required_actions(kind, source.via == Some(Via::PipelineFullClone));
         let check = Check {
-            consumer: uses.consumer.clone(),
+            consumer: Consumer {
+                via: source.via,
+                ..uses.consumer.clone()
+            },
             role: grant.role.clone(),
             connection: source.connection.clone(),
             prefix,
@@ -320,7 +317,10 @@ pub fn checks(uses: &Uses, connection: &str) -> Vec<Check> {
         };
         if !check.actions.is_empty()
             && !checks.iter().any(|c| {
-                c.role == check.role && c.connection == check.connection && c.grant == check.grant
+                c.role == check.role
+                    && c.connection == check.connection
+                    && c.grant == check.grant
+                    && c.actions == check.actions
             })
         {
             checks.push(check);
@@ -588,7 +588,7 @@ mod tests {
         );
         assert_eq!(
             required_actions(ConsumerKind::CodebuildProject, true),
-            [GetConnectionToken, GetConnection, UseConnection]
+            [UseConnection]
         );
         assert!(required_actions(ConsumerKind::GitSyncStack, false).is_empty());
         assert!(required_actions(ConsumerKind::ServiceCatalogProduct, true).is_empty());
@@ -738,6 +738,7 @@ mod tests {
             action: Some(action.into()),
             via: None,
             grant,
+            full_clone_to: Some(Vec::new()),
         };
         let grant = Grant {
             role: role.into(),
@@ -753,6 +754,7 @@ mod tests {
                 // A cached definition of an earlier version: no grant.
                 source("Old", None),
             ],
+            service_role: None,
         }
     }
 

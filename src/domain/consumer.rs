@@ -65,6 +65,10 @@ pub enum Via {
     /// account-level credentials "will be used on a project when no project
     /// or source level credentials are specified").
     AccountDefaultCredential,
+    /// A pipeline's source action hands the project a full clone
+    /// (`OutputArtifactFormat` `CODEBUILD_CLONE_REF`), and the project
+    /// clones through the connection (`domain::full_clone`).
+    PipelineFullClone,
 }
 
 /// One pipeline or project that breaks while its connection is stuck.
@@ -211,6 +215,11 @@ pub struct Target<'a> {
 pub struct Uses {
     pub consumer: Consumer,
     pub sources: Vec<Source>,
+    /// A CodeBuild project's service role, also where none of its own
+    /// sources uses a connection: a full clone a pipeline hands it is
+    /// simulated with it. `None` for the other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_role: Option<String>,
 }
 
 /// One source that uses a connection: a pipeline's source action (in its
@@ -234,6 +243,21 @@ pub struct Source {
     /// earlier version, which are read again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<Grant>,
+    /// A pipeline's source action: the CodeBuild projects it hands a full
+    /// clone, empty for a `CODE_ZIP` artifact. `None` for the other kinds,
+    /// and in definitions cached by an earlier version, which are read again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_clone_to: Option<Vec<FedProject>>,
+}
+
+/// A CodeBuild project a pipeline's source action hands a full clone
+/// (`domain::full_clone`): the `ProjectName` of a CodeBuild action taking
+/// its artifact, in the action's `region` (`None`: the pipeline's own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FedProject {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// A source's role and the values of the condition keys its requests carry
@@ -263,15 +287,15 @@ impl Uses {
     /// The consumer as it uses `connection`: `via` only where no source
     /// names it directly.
     fn consumer_of(&self, connection: &str) -> Consumer {
-        let mut using = self
+        let using = self
             .sources
             .iter()
             .filter(|s| same_connection(&s.connection, connection));
-        let via = if using.any(|s| s.via.is_none()) {
-            None
-        } else {
-            Some(Via::AccountDefaultCredential)
-        };
+        // Named directly by any source, it is not `via` anything.
+        let via = using
+            .map(|s| s.via)
+            .reduce(|a, b| a.zip(b).map(|(a, b)| a.min(b)))
+            .flatten();
         Consumer {
             via,
             ..self.consumer.clone()
@@ -419,8 +443,10 @@ mod tests {
                     action: Some("Source".into()),
                     via: None,
                     grant: None,
+                    full_clone_to: None,
                 })
                 .collect(),
+            service_role: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod arn;
 pub mod connection;
 pub mod consumer;
 pub mod denied;
+pub mod full_clone;
 pub mod git_sync;
 pub mod host;
 pub mod lifecycle;

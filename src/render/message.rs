@@ -606,7 +606,9 @@ mod tests {
                     action: None,
                     via: None,
                     grant: None,
+                    full_clone_to: None,
                 }],
+                service_role: None,
             })
             .collect();
         let found = used_by(&shared.arn, &uses);

@@ -393,6 +393,9 @@ fn consumer_line(c: &Consumer, provider: &str) -> String {
             ", through the account's default {} credential",
             shown(provider)
         ),
+        (Some(Via::PipelineFullClone), _) => {
+            ", cloning through it for a pipeline's full clone".into()
+        }
         (None, Some(sync)) if sync.failed() => {
             let at = sync.at.as_deref().map(|at| format!(" at {}", shown(at)));
             let why = sync.message.as_deref().map(|m| format!(" ({})", shown(m)));

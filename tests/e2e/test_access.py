@@ -133,3 +133,31 @@ def test_an_observed_authorization_failure_on_an_available_connection_is_alerted
     [(_subject, email)] = aws.email_view(topic_arn)
     assert "Evidence: observed at 2027-01-15T08:00:00Z: User: arn:aws:sts" in email, email
     assert "\nOpen: https://ev.il" not in email, "AWS's message cannot forge a line"
+
+
+def test_a_project_handed_a_full_clone_needs_use_connection_under_its_own_role(aws, codestar, lambda_function):
+    suffix = uuid.uuid4().hex[:6]
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"clone-{suffix}")
+    named = new_prefix(available)
+    both = role(aws, allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"]))
+    cloner, fixed = f"clone-build-{suffix}", f"clone-fixed-{suffix}"
+    # The project's role grants what a project's own source needs, not what a clone needs.
+    aws.project(REGION, cloner, role(aws, allow(["codeconnections:GetConnectionToken",
+                                                 "codeconnections:GetConnection"])), None, in_pipeline=True)
+    aws.project(REGION, fixed, role(aws, allow("codeconnections:UseConnection")), None, in_pipeline=True)
+    aws.pipeline(REGION, f"clone-deploy-{suffix}", both, named, full_clone_to=cloner)
+    aws.pipeline(REGION, f"clone-ok-{suffix}", both, named, full_clone_to=fixed)
+    aws.pipeline(REGION, f"zip-{suffix}", both, named)
+    topic_arn, _queue = aws.topic_with_queue(f"clone-{suffix}")
+    env = {"ALERT_TOPIC_ARN": topic_arn, "USED_BY": "pipelines,codebuild", "USED_BY_REGIONS": REGION,
+           "GIT_SYNC": "false"}
+
+    ran = lambda_function("monitor", env).invoke(scheduled(at(0)))
+    assert ran.ok, ran.body
+    [finding] = ran.body["accessFindings"]
+    assert (finding["name"], finding["consumer"]["kind"]) == (cloner, "codebuild-project"), finding
+    assert [a["action"] for a in finding["actions"]] == ["codeconnections:UseConnection"]
+    assert finding["fix"] == {"Effect": "Allow", "Action": ["codeconnections:UseConnection"], "Resource": named}
+    assert finding["consumer"]["via"] == "pipeline-full-clone"
+    checks = ran.body["accessChecks"]
+    assert (checks["checks"], checks["notChecked"]) == (5, 0), "three pipelines and two clones"

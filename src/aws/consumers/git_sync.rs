@@ -46,7 +46,9 @@ impl ConsumerClients {
                         action: None,
                         via: None,
                         grant: None,
+                        full_clone_to: None,
                     }],
+                    service_role: None,
                 })
             }));
         }

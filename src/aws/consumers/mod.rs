@@ -16,11 +16,13 @@ mod restart;
 pub use regions::REGION_LIST_TTL;
 
 use super::paging::{walk, WalkError};
+use crate::domain::consumer::FedProject;
 use crate::domain::consumer::{Consumer, ConsumerKind, Grant, Source, Uses};
+use crate::domain::full_clone::FULL_CLONE;
 use aws_sdk_codepipeline::config::Credentials;
 use aws_sdk_codepipeline::error::DisplayErrorContext;
 use aws_sdk_codepipeline::primitives::DateTime;
-use aws_sdk_codepipeline::types::PipelineDeclaration;
+use aws_sdk_codepipeline::types::{ActionDeclaration, PipelineDeclaration};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -30,6 +32,8 @@ use thiserror::Error;
 /// The provider of a pipeline source action that uses a connection (the
 /// CodePipeline User Guide's action reference, "CodeStarSourceConnection").
 const CONNECTION_ACTION: &str = "CodeStarSourceConnection";
+/// The provider of a CodeBuild build or test action (action reference, "CodeBuild").
+const BUILD_ACTION: &str = "CodeBuild";
 /// BatchGetProjects takes at most 100 names (API reference, `names`).
 const PROJECTS_PER_CALL: usize = 100;
 /// GetPipeline calls in flight per region.
@@ -291,6 +295,7 @@ impl ConsumerClients {
                         .map(|consumer| Uses {
                             consumer,
                             sources: out.pipeline().map(source_actions).unwrap_or_default(),
+                            service_role: None,
                         });
                     if let (Some(uses), Some(updated)) = (&uses, updated) {
                         let cached = Cached {
@@ -327,12 +332,13 @@ impl ConsumerClients {
         let mut cache = self.lock_cache();
         // from_secs_and_nanos panics on a second's worth of nanoseconds or more.
         // Earlier versions cached no action names, which recovery needs, and
-        // no grants, which access needs: such a pipeline is read again.
+        // no grants or full clones, which access needs: such a pipeline is
+        // read again.
         let complete = |e: &Exported| {
             e.uses
                 .sources
                 .iter()
-                .all(|s| s.action.is_some() && s.grant.is_some())
+                .all(|s| s.action.is_some() && s.grant.is_some() && s.full_clone_to.is_some())
         };
         for e in entries
             .into_iter()
@@ -393,22 +399,20 @@ impl ConsumerClients {
     }
 }
 
-/// The `ConnectionArn` of each `CodeStarSourceConnection` action, with its stage.
+/// The `ConnectionArn` of each `CodeStarSourceConnection` action, with its
+/// stage, its role and what its requests carry, and the projects it hands a
+/// full clone.
 fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
-    pipeline
-        .stages()
-        .iter()
-        .flat_map(|stage| {
+    let actions = || {
+        pipeline.stages().iter().flat_map(|stage| {
             stage
                 .actions()
                 .iter()
                 .map(move |action| (stage.name(), action))
         })
-        .filter(|(_, action)| {
-            action
-                .action_type_id()
-                .is_some_and(|id| id.provider() == CONNECTION_ACTION)
-        })
+    };
+    actions()
+        .filter(|(_, action)| provider_is(action, CONNECTION_ACTION))
         .filter_map(|(stage, action)| {
             let configuration = action.configuration()?;
             let grant = Grant {
@@ -416,13 +420,44 @@ fn source_actions(pipeline: &PipelineDeclaration) -> Vec<Source> {
                 repository: configuration.get("FullRepositoryId").cloned(),
                 branch: configuration.get("BranchName").cloned(),
             };
+            let full_clone = configuration
+                .get("OutputArtifactFormat")
+                .is_some_and(|format| format == FULL_CLONE);
+            let fed = if full_clone {
+                let outputs: Vec<&str> =
+                    action.output_artifacts().iter().map(|a| a.name()).collect();
+                actions()
+                    .map(|(_, action)| action)
+                    .filter(|a| provider_is(a, BUILD_ACTION))
+                    .filter(|a| {
+                        a.input_artifacts()
+                            .iter()
+                            .any(|i| outputs.contains(&i.name()))
+                    })
+                    .filter_map(|a| {
+                        Some(FedProject {
+                            name: a.configuration()?.get("ProjectName")?.clone(),
+                            region: a.region().map(str::to_string),
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             Some(Source {
                 connection: configuration.get("ConnectionArn")?.clone(),
                 stage: Some(stage.to_string()),
                 action: Some(action.name().to_string()),
                 via: None,
                 grant: Some(grant),
+                full_clone_to: Some(fed),
             })
         })
         .collect()
+}
+
+fn provider_is(action: &ActionDeclaration, provider: &str) -> bool {
+    action
+        .action_type_id()
+        .is_some_and(|id| id.provider() == provider)
 }

@@ -103,7 +103,9 @@ fn synced(detail: &ProductViewDetail) -> Option<Uses> {
             action: None,
             via: None,
             grant: None,
+            full_clone_to: None,
         }],
+        service_role: None,
     })
 }
 

@@ -55,8 +55,9 @@ impl ConsumerClients {
                 .map_err(|e| ConsumerError::service("BatchGetProjects", region, e))?;
             uses.extend(out.projects().iter().filter_map(|project| {
                 let consumer = Consumer::from_arn(ConsumerKind::CodebuildProject, project.arn()?)?;
+                let role = project.service_role().unwrap_or_default();
                 let grant = Grant {
-                    role: project.service_role().unwrap_or_default().to_string(),
+                    role: role.to_string(),
                     ..Grant::default()
                 };
                 let sources = project
@@ -69,7 +70,11 @@ impl ConsumerClients {
                         ..source
                     })
                     .collect();
-                Some(Uses { consumer, sources })
+                Some(Uses {
+                    consumer,
+                    sources,
+                    service_role: Some(role.to_string()).filter(|r| !r.is_empty()),
+                })
             }));
         }
         Ok(uses)
@@ -89,6 +94,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
             action: None,
             via: Some(Via::AccountDefaultCredential),
             grant: None,
+            full_clone_to: None,
         });
     };
     let connection = (*auth.r#type() == SourceAuthType::Codeconnections)
@@ -99,6 +105,7 @@ fn connection_of(source: &ProjectSource, defaults: &HashMap<ServerType, String>)
         action: None,
         via: None,
         grant: None,
+        full_clone_to: None,
     })
 }
 

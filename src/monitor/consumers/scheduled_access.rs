@@ -407,10 +407,12 @@ mod tests {
                 role: "arn:aws:iam::123456789012:role/deploy".into(),
                 ..Grant::default()
             }),
+            full_clone_to: Some(Vec::new()),
         };
         let uses = Uses {
             consumer,
             sources: vec![source],
+            service_role: None,
         };
         checks(&uses, CONNECTION).remove(0)
     }

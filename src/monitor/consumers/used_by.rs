@@ -17,6 +17,7 @@ use crate::domain::consumer::{
     brief, used_by, ConsumerKind, Coverage, Outcome, Recovery, Unread, Uses, EVERY_REGION,
     MAX_RECOVERY_LISTED, UNREAD_ACCOUNT, UNREAD_REGION_LIST,
 };
+use crate::domain::full_clone::join_full_clones;
 use crate::domain::watched::Fields;
 use crate::monitor::config::{MonitorConfig, UsedByRegions};
 use crate::monitor::report::UsedByFailure;
@@ -462,6 +463,7 @@ async fn look_up_account(
             }
         }
     }
+    join_full_clones(&mut found.uses);
     found.unread.sort();
     found
 }
@@ -598,6 +600,7 @@ mod tests {
                 action: Some("Source".into()),
                 via: None,
                 grant: None,
+                full_clone_to: None,
             };
             Uses {
                 consumer: Consumer::from_arn(ConsumerKind::Pipeline, &arn).unwrap(),
@@ -606,6 +609,7 @@ mod tests {
                     source(MUTED),
                     source(DELETED),
                 ],
+                service_role: None,
             }
         });
         Lookup {
