@@ -19,6 +19,7 @@ use crate::monitor::config::MonitorConfig;
 use crate::monitor::consumers::access::{all_checks, check_access};
 use crate::monitor::consumers::used_by::{self, Lookup, Reach};
 use crate::monitor::report::{AccessChecks, AccessReport, RunReport};
+use crate::render::coverage::not_searched;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -357,6 +358,16 @@ impl<'a> Stage<'a> {
             }
         }
         denied.sort_by(|a, b| (&a.region, &a.name, &a.arn).cmp(&(&b.region, &b.name, &b.arn)));
+        // Consumers not read have no check at all: the checks' count is of
+        // the consumers that were read, and the gaps say which were not.
+        for (account, coverage) in lookup.coverages() {
+            if !coverage.unread.is_empty() {
+                let gaps = not_searched(coverage).join("; ");
+                self.gap(format!(
+                    "{account}: consumers not searched, so not checked: {gaps}"
+                ));
+            }
+        }
         let read_whole = lookup
             .coverages()
             .filter(|(_, c)| c.unread.is_empty())
@@ -455,6 +466,39 @@ mod tests {
             .access_checks
             .present
             .contains(&report.access_findings[0].arn));
+    }
+
+    /// Consumers not read have no check: the gaps name them, and a whole
+    /// search adds no gap.
+    #[test]
+    fn unread_consumers_are_named_in_the_gaps() {
+        use crate::domain::consumer::{Coverage, Unread};
+        let coverage = |unread: Vec<Unread>| Coverage {
+            kinds: ConsumerKind::ALL.to_vec(),
+            regions: 17,
+            all_enabled_regions: true,
+            unread,
+        };
+        let checks = [check()];
+        let whole = Lookup::covering("123456789012", coverage(Vec::new()));
+        assert!(Stage::new(&checks)
+            .finish(&whole, &[])
+            .access_checks
+            .gaps
+            .is_empty());
+        let unread = Unread {
+            region: "eu-west-1".into(),
+            kind: "pipeline".into(),
+            error: "ListPipelines timed out".into(),
+        };
+        let part = Lookup::covering("123456789012", coverage(vec![unread]));
+        assert_eq!(
+            Stage::new(&checks).finish(&part, &[]).access_checks.gaps,
+            [
+                "123456789012: consumers not searched, so not checked: pipelines of eu-west-1 \
+              (could not be read)"
+            ]
+        );
     }
 
     /// The run's bound at its edge: one under, at, one over.

@@ -50,6 +50,17 @@ pub struct Reach<'a> {
     pub state: Option<&'a StateTable>,
 }
 
+#[cfg(test)]
+impl Lookup {
+    /// A lookup of `account` that found nothing, with `coverage`.
+    pub(crate) fn covering(account: &str, coverage: Coverage) -> Self {
+        Self {
+            coverage: [(account.to_string(), coverage)].into(),
+            ..Self::default()
+        }
+    }
+}
+
 impl Lookup {
     pub fn failures(&self) -> &[UsedByFailure] {
         &self.unread

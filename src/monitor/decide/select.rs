@@ -7,7 +7,7 @@ use crate::domain::denied::DeniedConsumer;
 use crate::domain::git_sync::SyncedStack;
 use crate::domain::host::Host;
 use crate::domain::watched::Watched;
-use crate::monitor::config::MonitorConfig;
+use crate::monitor::config::{MonitorConfig, UsedByRegions};
 use crate::monitor::report::RunReport;
 
 /// A watched kind as the monitor selects it.
@@ -71,15 +71,21 @@ impl Selected for DeniedConsumer {
         true
     }
 
-    /// Its check had a verdict this run, or its consumer's region was read
-    /// whole and no longer names the connection for these actions; never
-    /// when access was not checked.
-    fn was_covered(&self, _: &MonitorConfig, report: &RunReport) -> bool {
+    /// Its check had a verdict this run, or its consumer's kind was read
+    /// whole in its account, its own region among those searched (every
+    /// enabled one, or `USED_BY_REGIONS`), and no longer names the
+    /// connection for these actions; never when access was not checked.
+    fn was_covered(&self, config: &MonitorConfig, report: &RunReport) -> bool {
+        let searched = match &config.used_by_regions {
+            UsedByRegions::Enabled => true,
+            UsedByRegions::Listed(regions) => regions.contains(&self.finding.consumer.region),
+        };
         report.access.as_ref().is_some_and(|a| {
             let checks = &a.access_checks;
             let account = account_in(&self.arn).unwrap_or_default();
             checks.decided.contains(&self.arn)
-                || (!checks.present.contains(&self.arn)
+                || (searched
+                    && !checks.present.contains(&self.arn)
                     && checks.read_whole.contains(&format!(
                         "{account}/{}",
                         self.finding.consumer.kind.as_str()
@@ -170,6 +176,14 @@ mod tests {
             ..RunReport::default()
         };
         let whole = std::collections::HashSet::from(["123456789012/pipeline".to_string()]);
+        let listed = |regions: &[&str]| MonitorConfig {
+            used_by_regions: UsedByRegions::Listed(regions.iter().map(|r| r.to_string()).collect()),
+            ..config.clone()
+        };
+        let gone = || AccessChecks {
+            read_whole: whole.clone(),
+            ..AccessChecks::default()
+        };
         let decided = AccessChecks {
             decided: [key.clone()].into(),
             present: [key.clone()].into(),
@@ -185,13 +199,14 @@ mod tests {
             !denied.was_covered(&config, &report(unjudged)),
             "checked later, not resolved"
         );
-        let gone = AccessChecks {
-            read_whole: whole,
-            ..AccessChecks::default()
-        };
         assert!(
-            denied.was_covered(&config, &report(gone)),
+            denied.was_covered(&config, &report(gone())),
             "no longer uses it"
+        );
+        assert!(denied.was_covered(&listed(&["eu-west-1"]), &report(gone())));
+        assert!(
+            !denied.was_covered(&listed(&["us-east-1"]), &report(gone())),
+            "its region no longer searched: not seen gone"
         );
         let gone_unread = AccessChecks::default();
         assert!(
