@@ -577,22 +577,17 @@ fn access_findings() -> (
 
 /// `monitor --inventory`: a long name cut with an ellipsis, a connection
 /// with consumers and one without a role to check, a prefix-rename finding
-/// with its fix, a boundary denial, hosts, and the coverage line.
+/// with its fix, a boundary denial, hosts, synced stacks (blocked, ok, not
+/// read), and the coverage line.
 #[test]
 fn an_inventory() {
     use connection_watch::domain::access::AccessTally;
     use connection_watch::domain::arn::connection_key;
-    use connection_watch::render::inventory::{inventory_text, Inventory};
+    use connection_watch::render::inventory::{inventory_text, AccountInventory, Inventory};
 
     let (used, [rename, boundary]) = access_findings();
     let mut unused = conn(2, "PENDING", "us-east-1", "GitHubEnterpriseServer");
     unused.used_by = Some(Vec::new());
-    let coverage = Coverage {
-        kinds: ConsumerKind::ALL.to_vec(),
-        regions: 17,
-        all_enabled_regions: true,
-        unread: Vec::new(),
-    };
     let tally = AccessTally {
         checked: 2,
         denied: 2,
@@ -600,17 +595,114 @@ fn an_inventory() {
         not_checked: 1,
     };
     let inventory = Inventory {
-        account: ACCOUNT.into(),
+        accounts: vec![AccountInventory {
+            account: ACCOUNT.into(),
+            connections: Some(vec![used.clone(), unused]),
+            listed_from: Some("us-east-1".into()),
+            hosts: vec![host("ghes-main", "AVAILABLE", None)],
+            synced_stacks: Some(synced_rows(&used.arn)),
+            unread_syncs: vec![(
+                "eu-west-1".into(),
+                "ListSyncConfigurations timed out".into(),
+            )],
+            coverage: Some(whole_coverage()),
+            ..AccountInventory::default()
+        }],
         access: [(connection_key(&used.arn).unwrap(), tally)].into(),
-        connections: Some(vec![used, unused]),
-        listed_from: Some("us-east-1".into()),
-        hosts: vec![host("ghes-main", "AVAILABLE", None)],
-        unread_hosts: Vec::new(),
-        coverage: Some(coverage),
         findings: vec![rename, boundary],
         access_gaps: vec!["1 past this run's bound of 2".into()],
+        ..Inventory::default()
     };
     assert_golden("inventory.txt", &inventory_text(&inventory));
+}
+
+fn whole_coverage() -> Coverage {
+    Coverage {
+        kinds: ConsumerKind::ALL.to_vec(),
+        regions: 17,
+        all_enabled_regions: true,
+        unread: Vec::new(),
+    }
+}
+
+/// Three synced stacks on `connection`: blocked, ok, and one in a region
+/// whose Git sync was not read whole.
+fn synced_rows(connection: &str) -> Vec<connection_watch::render::inventory::SyncedRow> {
+    use connection_watch::domain::git_sync::SyncConfig;
+    use connection_watch::render::inventory::SyncedRow;
+    let sync = |stack: &str, region: &str| SyncConfig {
+        region: region.into(),
+        account: ACCOUNT.into(),
+        partition: "aws".into(),
+        resource_name: stack.into(),
+        repository_name: "acme/network".into(),
+        branch: "main".into(),
+        provider_type: "GitHub".into(),
+        connection_arn: connection.into(),
+        repository_link_id: "link".into(),
+        repository_link_arn: "arn:aws:codeconnections:us-east-1:123456789012:repository-link/link"
+            .into(),
+    };
+    vec![
+        SyncedRow::new(sync("network", "us-east-1"), "BLOCKED".into()),
+        SyncedRow::new(sync("dns", "us-east-1"), "ok".into()),
+        SyncedRow::new(sync("edge", "eu-west-1"), "not read".into()),
+    ]
+}
+
+/// An organization-wide inventory: two accounts read (one named), one whose
+/// member role could not be assumed, each account's gaps named with it.
+#[test]
+fn an_organization_inventory() {
+    use connection_watch::render::inventory::{
+        inventory_text, AccountInventory, Inventory, NotEntered,
+    };
+    let mut own = conn(1, "AVAILABLE", "us-east-1", "GitHub");
+    own.used_by = Some(Vec::new());
+    let mut member = conn(2, "PENDING", "eu-west-1", "Bitbucket");
+    member.arn = member.arn.replace(ACCOUNT, "222222222222");
+    member.account = Some("222222222222".into());
+    member.used_by = Some(Vec::new());
+    let mut partial = whole_coverage();
+    partial
+        .unread
+        .push(connection_watch::domain::consumer::Unread {
+            region: "eu-west-1".into(),
+            kind: "pipeline".into(),
+            error: "ListPipelines timed out".into(),
+        });
+    let inventory = Inventory {
+        accounts: vec![
+            AccountInventory {
+                account: ACCOUNT.into(),
+                connections: Some(vec![own]),
+                listed_from: Some("us-east-1".into()),
+                synced_stacks: Some(Vec::new()),
+                coverage: Some(whole_coverage()),
+                ..AccountInventory::default()
+            },
+            AccountInventory {
+                account: "222222222222".into(),
+                name: Some("payments-prod".into()),
+                connections: Some(vec![member]),
+                listed_from: Some("us-east-1".into()),
+                synced_stacks: Some(Vec::new()),
+                coverage: Some(partial),
+                ..AccountInventory::default()
+            },
+        ],
+        failed_accounts: vec![NotEntered {
+            account: "333333333333".into(),
+            error: "AccessDenied: not authorized to perform sts:AssumeRole".into(),
+        }],
+        access_gaps: vec![
+            "222222222222: consumers not searched, so not checked: pipelines of eu-west-1 \
+             (could not be read)"
+                .into(),
+        ],
+        ..Inventory::default()
+    };
+    assert_golden("inventory-organization.txt", &inventory_text(&inventory));
 }
 
 /// Denied consumers: a pipeline new for the prefix rename, a CodeBuild

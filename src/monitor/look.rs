@@ -4,12 +4,11 @@
 //! get, or the run result as JSON with `--json`.
 
 use super::MonitorError;
-use crate::aws::access::Simulator;
 use crate::aws::identity::caller_account;
 use crate::aws::sdk::sdk_config;
 use crate::monitor::adapters::Adapters;
 use crate::monitor::config::MonitorConfig;
-use crate::monitor::consumers::inventory::{inventory, InventoryClients, Progress};
+use crate::monitor::consumers::inventory::{inventory, Progress};
 use crate::monitor::deliver::preview::render;
 use crate::monitor::event::RunRequest;
 use crate::monitor::run::{Monitor, Ran};
@@ -134,14 +133,9 @@ pub async fn look_once() -> i32 {
     };
     let adapters = Adapters::from_sdk(&sdk, &config);
     if args.inventory {
-        let simulator = Simulator::new(&(&sdk).into());
-        let clients = InventoryClients {
-            adapters: &adapters,
-            simulator: &simulator,
-        };
         let progress = Progress::to_stderr();
         let deadline = Instant::now() + LOOK_BUDGET;
-        let found = inventory(clients, &config, &account, &progress, deadline).await;
+        let found = inventory(&adapters, &config, &account, &progress, deadline).await;
         if args.json {
             println!(
                 "{}",
@@ -150,7 +144,7 @@ pub async fn look_once() -> i32 {
         } else {
             print!("{}", inventory_text(&found));
         }
-        return if found.connections.is_some() { 0 } else { 1 };
+        return if found.listed() { 0 } else { 1 };
     }
     let monitor = Monitor::new(config.clone(), adapters);
     let looked = look(&monitor, &account, &region, &args).await;

@@ -1,6 +1,7 @@
 //! What one run found and the run report built from it. Pure: no I/O.
 
 use crate::aws::codestar::CodestarError;
+use crate::domain::access::AccessTally;
 use crate::domain::connection::Connection;
 use crate::domain::consumer::Unread;
 use crate::domain::denied::DeniedConsumer;
@@ -329,6 +330,10 @@ pub struct AccessChecks {
     pub present: std::collections::HashSet<String>,
     #[serde(skip)]
     pub read_whole: std::collections::HashSet<String>,
+    /// How far the checks of each connection (by `connection_key`) reached:
+    /// what the inventory's ACCESS column says.
+    #[serde(skip)]
+    pub by_connection: HashMap<String, AccessTally>,
 }
 
 impl RunReport {

@@ -84,7 +84,8 @@ def test_the_inventory_finds_the_roles_that_cannot_use_their_connection(binaries
     assert findings["legacy-deploy"]["otherPrefixAllowed"] is True
     assert findings["build-docs"]["otherPrefixAllowed"] is False
     assert "assumed" not in findings["legacy-deploy"], "its policies name no condition key"
-    assert {c["arn"] for c in as_json["connections"]} == {available, pending}
+    [account] = as_json["accounts"]
+    assert {c["arn"] for c in account["connections"]} == {available, pending}
 
     # The rename fixed: the next look is quiet for that pipeline.
     aws.client("iam").put_role_policy(RoleName=legacy.rsplit("/", 1)[1], PolicyName="renamed",
@@ -107,3 +108,44 @@ def test_without_a_consumer_search_unsearched_access_is_not_read(binaries, aws, 
     [row] = [line for line in out.splitlines() if line.startswith("unsearched-0")]
     assert row.rstrip().endswith("not read      not read"), row
     assert "no role to check" not in row, row
+
+
+def test_the_inventory_shows_observed_failures_and_every_synced_stack(binaries, aws, codestar, tmp_path):
+    import uuid
+    from tests.e2e.test_git_sync import synced
+    suffix = uuid.uuid4().hex[:6]
+    names = {k: f"{k}-{suffix}" for k in ("blocked", "healthy", "muted")}
+    synced(codestar, list(names.values()))
+    codestar.add_sync_blocker("eu-west-1", names["blocked"], "a failed deployment")
+    codestar.set_sync_status("eu-west-1", names["blocked"], "FAILED")
+    codestar.set_sync_status("eu-west-1", names["healthy"], "SUCCEEDED")
+    codestar.add_sync_blocker("eu-west-1", names["muted"], "known")
+    aws.stack("eu-west-1", names["muted"], {"connection-watch:ignore": "true"})
+    # Both prefixes granted, yet its source action failed on authorization: observed.
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=f"seen-{suffix}")
+    failed = f"seen-{suffix}"
+    aws.pipeline(REGION, failed, role(aws, allow(["codestar-connections:UseConnection",
+                                                  "codeconnections:UseConnection"])), new_prefix(available))
+    message = "not authorized to perform: codeconnections:UseConnection"
+    aws.set_pipeline_state(REGION, failed, [{
+        "stageName": "Source", "latestExecution": {"pipelineExecutionId": "e-1", "status": "Failed"},
+        "actionStates": [{"actionName": "Source", "latestExecution": {
+            "status": "Failed", "lastStatusChange": 1_800_000_000,
+            "errorDetails": {"code": "JobFailed", "message": message}}}]}])
+
+    ran = look(binaries, aws, codestar, tmp_path, "--inventory", USED_BY="pipelines", USED_BY_REGIONS=REGION,
+               MONITOR_REGIONS="us-east-1,eu-west-1")
+    assert ran.returncode == 0, ran.stderr
+    out = ran.stdout
+    assert f"- pipeline {failed} ({REGION}) on {new_prefix(available)}" in out, out
+    assert f"Evidence: observed at 2027-01-15T08:00:00Z: {message}" in out, out
+    rows = {line.split()[0]: line.split()[1] for line in out.split("Synced stacks:\n", 1)[1].splitlines()[1:]
+            if line and not line.startswith(("Consumers", "Read:"))}
+    assert (rows[names["blocked"]], rows[names["healthy"]], rows[names["muted"]]) == ("BLOCKED", "ok", "ignored"), out
+    as_json = json.loads(look(binaries, aws, codestar, tmp_path, "--inventory", "--json", USED_BY="pipelines",
+                              USED_BY_REGIONS=REGION, MONITOR_REGIONS="us-east-1,eu-west-1").stdout)
+    [account] = as_json["accounts"]
+    stacks = {s["stack"]: s for s in account["syncedStacks"]}
+    assert stacks[names["blocked"]]["repository"] == "infra" and stacks[names["healthy"]]["status"] == "ok"
+    [finding] = [f for f in as_json["findings"] if f["consumer"]["name"] == failed]
+    assert finding["evidence"] == "observed"

@@ -209,3 +209,62 @@ def test_over_tls_connections_to_one_endpoint_are_reused_across_accounts(
         assert standin.connections_accepted <= 5, (first_run, standin.connections_accepted)
     finally:
         standin.stop()
+
+
+def member_pipeline(aws, codestar, member: str, region: str, name: str) -> str:
+    """In `member`: an AVAILABLE connection named by the new prefix, and pipeline `name` in
+    `region` on it whose role grants only the old prefix. Returns the ARN it names."""
+    from tests.e2e.test_iam_simulator import allow, document
+    from tests.e2e.test_inventory import new_prefix
+    [available] = codestar.seed("us-east-1", 1, "AVAILABLE", name_prefix=name, account=member)
+    named = new_prefix(available)
+    legacy = aws.service_role(account=member)
+    aws.client("iam", account=member).put_role_policy(
+        RoleName=legacy.rsplit("/", 1)[1], PolicyName="connection",
+        PolicyDocument=document(allow("codestar-connections:UseConnection")))
+    aws.pipeline(region, name, legacy, named, account=member)
+    return named
+
+
+def test_access_is_checked_in_each_member_account_with_its_credentials(
+        aws, codestar, lambda_function, organization):
+    member, name = organization["payments"], f"member-deploy-{uuid.uuid4().hex[:6]}"
+    named = member_pipeline(aws, codestar, member, "ap-south-1", name)
+    topic_arn, _queue = aws.topic_with_queue(f"member-access-{uuid.uuid4().hex[:8]}")
+    monitor = lambda_function("monitor", {
+        "ALERT_TOPIC_ARN": topic_arn, "ACCOUNTS": member, "MONITOR_REGIONS": "us-east-1",
+        "USED_BY": "pipelines", "USED_BY_REGIONS": "ap-south-1", "GIT_SYNC": "false"})
+
+    ran = monitor.invoke(scheduled(T0))
+    assert ran.ok, ran.body
+    [finding] = [f for f in ran.body["accessFindings"] if f["name"] == name]
+    assert finding["account"] == member
+    assert finding["consumer"]["arn"] == f"arn:aws:codepipeline:ap-south-1:{member}:{name}"
+    assert finding["role"].split(":")[4] == member, "the member's own role"
+    assert finding["otherPrefixAllowed"] is True, "simulated in the member account, where the role is"
+    assert finding["fix"] == {"Effect": "Allow", "Action": ["codeconnections:UseConnection"], "Resource": named}
+
+
+def test_the_inventory_reads_each_member_account_through_its_role(
+        binaries, aws, codestar, tmp_path, organization):
+    from tests.e2e.test_look import look
+    member, name = organization["data"], f"inventory-deploy-{uuid.uuid4().hex[:6]}"
+    member_pipeline(aws, codestar, member, "ap-southeast-1", name)
+    codestar.deny(organization["sandbox"])
+    accounts = f"{member},{organization['sandbox']}"
+    ran = look(binaries, aws, codestar, tmp_path, "--inventory", ACCOUNTS=accounts,
+               MONITOR_REGIONS="us-east-1", USED_BY="pipelines", USED_BY_REGIONS="ap-southeast-1",
+               GIT_SYNC="false")
+    out = ran.stdout
+    assert ran.returncode == 1, "an account not read is not a whole inventory"
+    assert f"Account {OWN}\n" in out and f"Account {member}\n" in out, out
+    assert f"- pipeline {name} (ap-southeast-1) on arn:aws:codeconnections:us-east-1:{member}:" in out, out
+    assert "Cause:    the service prefix rename" in out, out
+    sandbox = organization["sandbox"]
+    assert f"Account {sandbox}\n" in out and "(connections could not be listed)" in out, out
+    line = out.splitlines()[-1]
+    assert line.startswith("Read: 3 accounts; 1 connections (listed from us-east-1);"), line
+    assert f"Not read: synced stacks (GIT_SYNC=false); {member}: CodeBuild projects" in line, line
+    assert f"{sandbox}: connections; {sandbox}: hosts in us-east-1 (ListHosts failed" in line, line
+    assert len(line) < 1000, "each error cut to one line's worth"
+    assert f"{OWN}: consumers" not in line, "an account with no connection has nothing to search"

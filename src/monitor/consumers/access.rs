@@ -6,21 +6,17 @@
 
 use crate::aws::access::{AccessError, Simulation, Simulator};
 use crate::domain::access::{
-    checks, context_for, simulated_finding, verdict, AccessFinding, AccessTally, ActionVerdict,
-    Check, Decision, Evaluation,
+    checks, context_for, simulated_finding, verdict, AccessFinding, ActionVerdict, Check, Decision,
+    Evaluation,
 };
-use crate::domain::arn::connection_key;
 use crate::domain::consumer::Uses;
 use crate::domain::verdicts::Judgement;
 use std::collections::HashMap;
 use tokio::time::{timeout_at, Instant};
 
-/// What one run's access checks found, and how far they reached for each
-/// connection (by `connection_key`).
+/// What one run's access checks judged, and why the rest were not simulated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessRun {
-    pub findings: Vec<AccessFinding>,
-    pub tallies: HashMap<String, AccessTally>,
     /// Why some checks were not simulated, once each.
     pub gaps: Vec<String>,
     /// Each simulated check's judgement, in the checks' order: the first
@@ -31,51 +27,27 @@ pub struct AccessRun {
 }
 
 impl AccessRun {
-    fn tally(&mut self, check: &Check) -> &mut AccessTally {
-        let key = connection_key(&check.connection).unwrap_or_else(|| check.connection.clone());
-        self.tallies.entry(key).or_default()
-    }
-
     fn record(&mut self, check: &Check, outcome: Result<Outcome, AccessError>) {
-        let tally = self.tally(check);
         let judgement = match outcome {
             Ok(Outcome {
                 finding: Some(f), ..
-            }) => {
-                tally.checked += 1;
-                tally.denied += 1;
-                self.findings.push(f.clone());
-                Judgement::Denied {
-                    finding: Box::new(f),
-                }
-            }
+            }) => Judgement::Denied {
+                finding: Box::new(f),
+            },
             Ok(Outcome { verdicts, .. })
                 if verdicts
                     .iter()
                     .any(|v| v.decision == Decision::Inconclusive) =>
             {
-                tally.inconclusive += 1;
                 Judgement::Inconclusive
             }
-            Ok(_) => {
-                tally.checked += 1;
-                Judgement::Allowed
-            }
+            Ok(_) => Judgement::Allowed,
             Err(e) => {
                 tracing::warn!(role = %check.role, error = %e, "access: not simulated");
-                tally.inconclusive += 1;
                 Judgement::Inconclusive
             }
         };
         self.judged.push(judgement);
-    }
-
-    /// `rest` not simulated, for `why`.
-    fn give_up(&mut self, rest: &[Check], why: String) {
-        for check in rest {
-            self.tally(check).not_checked += 1;
-        }
-        self.gaps.push(why);
     }
 }
 
@@ -99,20 +71,18 @@ pub async fn check_access(
     for (done, check) in checks.iter().enumerate() {
         let rest = &checks[done..];
         if done >= limit {
-            run.give_up(
-                rest,
-                format!("{} past this run's bound of {limit}", rest.len()),
-            );
+            run.gaps
+                .push(format!("{} past this run's bound of {limit}", rest.len()));
             break;
         }
         match timeout_at(deadline, simulate(simulator, check, &mut asked)).await {
             Ok(Err(e)) if e.throttled() => {
-                run.give_up(rest, format!("IAM throttled: {e}"));
+                run.gaps.push(format!("IAM throttled: {e}"));
                 break;
             }
             Ok(outcome) => run.record(check, outcome),
             Err(_) => {
-                run.give_up(rest, "the deadline came first".into());
+                run.gaps.push("the deadline came first".into());
                 break;
             }
         }

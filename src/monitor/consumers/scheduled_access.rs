@@ -6,7 +6,7 @@
 
 use crate::aws::consumers::ConsumerClients;
 use crate::domain::access::{
-    observed_failure, observed_finding, AccessFinding, Check, ObservedFailure,
+    observed_failure, observed_finding, AccessFinding, AccessTally, Check, ObservedFailure,
 };
 use crate::domain::arn::connection_key;
 use crate::domain::connection::{Connection, AVAILABLE};
@@ -279,6 +279,7 @@ struct Stage<'a> {
     /// Each denial with its check's index.
     findings: Vec<(usize, AccessFinding)>,
     decided: HashSet<String>,
+    by_connection: HashMap<String, AccessTally>,
 }
 
 impl<'a> Stage<'a> {
@@ -293,7 +294,15 @@ impl<'a> Stage<'a> {
             gaps: Vec::new(),
             findings: Vec::new(),
             decided: HashSet::new(),
+            by_connection: HashMap::new(),
         }
+    }
+
+    /// The tally of check `i`'s connection.
+    fn tally(&mut self, i: usize) -> &mut AccessTally {
+        let connection = &self.checks[i].connection;
+        let key = connection_key(connection).unwrap_or_else(|| connection.clone());
+        self.by_connection.entry(key).or_default()
     }
 
     /// Check `i`'s lifecycle key.
@@ -308,6 +317,15 @@ impl<'a> Stage<'a> {
 
     /// Check `i` has a verdict this run.
     fn judge(&mut self, i: usize, judgement: &Judgement) {
+        let tally = self.tally(i);
+        match judgement {
+            Judgement::Inconclusive => tally.inconclusive += 1,
+            Judgement::Allowed => tally.checked += 1,
+            Judgement::Denied { .. } => {
+                tally.checked += 1;
+                tally.denied += 1;
+            }
+        }
         match judgement {
             Judgement::Inconclusive => self.inconclusive += 1,
             Judgement::Allowed => {}
@@ -323,6 +341,7 @@ impl<'a> Stage<'a> {
     fn not_checked(&mut self, indices: &[usize], verdicts: &Verdicts, keys: &[String]) {
         self.not_checked += indices.len();
         for &i in indices {
+            self.tally(i).not_checked += 1;
             if let Some(Judgement::Denied { finding }) =
                 verdicts.0.get(&keys[i]).map(|v| &v.judgement)
             {
@@ -390,6 +409,7 @@ impl<'a> Stage<'a> {
                 decided: self.decided,
                 present,
                 read_whole,
+                by_connection: self.by_connection,
             },
         }
     }

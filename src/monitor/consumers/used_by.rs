@@ -534,7 +534,7 @@ async fn cache_in(
 /// connection of the account carries its coverage, three times in one SNS
 /// message, so 50 connections with a full SDK error each would push the
 /// message toward SNS's 256 KiB. The log has the whole error.
-const MAX_UNREAD_ERROR_CHARS: usize = 200;
+pub const MAX_UNREAD_ERROR_CHARS: usize = 200;
 
 fn timed_out(region: &str, operation: &'static str) -> ConsumerError {
     ConsumerError::Service {

@@ -119,7 +119,13 @@ pub async fn scan_account(
     let host_statuses = take_hosts(&mut findings, &mut failures, hosts);
     if clients.stacks.is_some() && !config.sync_regions().is_empty() {
         let mut scanned = BTreeMap::new();
-        for (region, SyncScan { scanned: n, tagged }) in syncs {
+        for (
+            region,
+            SyncScan {
+                scanned: n, tagged, ..
+            },
+        ) in syncs
+        {
             scanned.extend(n.map(|n| (region, n)));
             findings.ignored += tagged.ignored;
             findings.stuck_syncs.extend(tagged.stuck);

@@ -27,6 +27,10 @@ pub struct SyncScan {
     /// `None`: the region's repository links could not be listed.
     pub scanned: Option<usize>,
     pub tagged: Tagged<SyncedStack>,
+    /// Every sync configuration listed, and the stacks (by `resource_name`)
+    /// read whole and judged not stuck: what the inventory shows.
+    pub configs: Vec<SyncConfig>,
+    pub healthy: BTreeSet<String>,
 }
 
 /// Reads the Git sync of `region`. What cannot be read (the links, one
@@ -52,6 +56,8 @@ pub async fn scan_syncs(
             return SyncScan {
                 scanned: None,
                 tagged: Tagged::failed(region, error),
+                configs: Vec::new(),
+                healthy: BTreeSet::new(),
             }
         }
     };
@@ -80,12 +86,15 @@ pub async fn scan_syncs(
         branches: &branches,
         deadline,
     };
-    let tag_reads = read_stacks(region, syncs, reads, &mut failures).await;
+    let configs = syncs.clone();
+    let (tag_reads, healthy) = read_stacks(region, syncs, reads, &mut failures).await;
     let mut tagged = tag_reads.finish(&config.ignore_tag, deadline).await;
     tagged.failures.extend(failures);
     SyncScan {
         scanned: Some(scanned),
         tagged,
+        configs,
+        healthy,
     }
 }
 
@@ -128,13 +137,14 @@ struct StackReads<'a> {
 
 /// Each stack's blockers and latest sync, a bounded number at once, until
 /// `deadline`, judged with its branch's repository sync; the tags of each
-/// stuck one are read as soon as it is judged.
+/// stuck one are read as soon as it is judged. Also the stacks judged not
+/// stuck.
 async fn read_stacks(
     region: &str,
     syncs: Vec<SyncConfig>,
     with: StackReads<'_>,
     failures: &mut Vec<RegionFailure>,
-) -> TagReads<SyncedStack> {
+) -> (TagReads<SyncedStack>, BTreeSet<String>) {
     let codestar = with.codestar;
     let reads = stream::iter(syncs).map(|sync| async move {
         let (blockers, latest) = tokio::join!(
@@ -144,6 +154,7 @@ async fn read_stacks(
         Ok((sync, blockers?, latest?))
     });
     let mut tag_reads = TagReads::new(InFlight::default());
+    let mut healthy = BTreeSet::new();
     let until = Until {
         region,
         deadline: with.deadline,
@@ -160,12 +171,16 @@ async fn read_stacks(
                 latest,
                 repository,
             };
-            if let Some(stuck) = judge(sync, reads) {
-                tag_reads.spawn(stuck, with.stacks.clone());
+            let name = sync.resource_name.clone();
+            match judge(sync, reads) {
+                Some(stuck) => tag_reads.spawn(stuck, with.stacks.clone()),
+                None => {
+                    healthy.insert(name);
+                }
             }
         })
         .await;
-    tag_reads
+    (tag_reads, healthy)
 }
 
 /// How one region's concurrent Git sync reads are driven: until `deadline`,
