@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 
 from bench.pipelines import scheduled, state_table
 from local.codestar_standin import CodestarStandIn
@@ -33,7 +34,7 @@ def role_policy(legacy: bool) -> str:
                        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
 
 
-def series(binary, consumers: int, kept_runs: int) -> None:
+def series(binary, peer: list[str], consumers: int, kept_runs: int) -> None:
     with LocalAws() as aws, CodestarStandIn() as codestar:
         topic_arn, _ = aws.topic_with_queue("bench-access-alerts")
         connections = [arn.replace(":codestar-connections:", ":codeconnections:")
@@ -67,27 +68,57 @@ def series(binary, consumers: int, kept_runs: int) -> None:
             run, label = 0, "cold"
             while True:
                 run += 1
-                aws.take_calls()
-                cpu = fn.cpu_seconds()
-                started = time.perf_counter()
-                result = fn.invoke(scheduled(run))
-                wall = (time.perf_counter() - started) * 1000
-                if not result.ok:
-                    raise RuntimeError(f"run failed: {result.body}")
-                calls = aws.take_calls()
-                c = result.body["accessChecks"]
-                denied = len(result.body["accessFindings"]) + len(result.body.get("suppressedAccess", []))
-                print(f"{run:>4} {label:>6} {wall:>9.1f} {(fn.cpu_seconds() - cpu) * 1000:>7.1f} {c['checks']:>7} "
+                t = timed_run(fn, aws, run)
+                c = t.body["accessChecks"]
+                denied = len(t.body["accessFindings"]) + len(t.body.get("suppressedAccess", []))
+                print(f"{run:>4} {label:>6} {t.wall_ms:>9.1f} {t.cpu_ms:>7.1f} {c['checks']:>7} "
                       f"{c['simulated']:>9} {c['cached']:>5} {c['notChecked']:>5} {c['simulations']:>8} "
-                      f"{denied:>6} {calls['CodePipeline_20150709.GetPipeline']:>11}", flush=True)
+                      f"{denied:>6} {t.get_pipeline:>11}", flush=True)
                 if label == "kept":
                     kept_runs -= 1
                     if kept_runs == 0:
                         break
                 label = "kept" if c["notChecked"] == 0 else "warm"
+        peer_runs(peer, env, aws, runs=2)
+    print("\nboto3 peer (bench/peer/handler.py, access()): every pipeline read and every (role, connection"
+          " ARN) simulated on every run, as a script without kept verdicts does; the same 1,000 checks.")
     print("\nchecks: one per pipeline (its role, the connection ARN as it names it, UseConnection); simulated:"
           " checks simulated this run (at most 250); kept: verdicts younger than ACCESS_CHECK_HOURS (24);"
           " left: checks past the bound, taken up by later runs; IAM sims: SimulatePrincipalPolicy requests"
           " (checks asking the same share one); denied: consumers alerted or remembered; wall: at the"
           " Runtime API, moto and the local simulator serving every call; CPU: the function's user+system"
           " time per run.")
+
+
+def peer_runs(peer: list[str], env: dict, aws, runs: int) -> None:
+    """The boto3 peer's runs over the same pipelines and roles: every check, every run."""
+    print(f"\n{'impl':>6} {'run':>4} {'wall ms':>9} {'CPU ms':>7} {'checks':>7} {'IAM sims':>8} {'denied':>6} "
+          f"{'GetPipeline':>11}")
+    with LambdaFunction(peer, "bench-access-peer", {**env, "ACCESS_PEER": "true"}, timeout_s=600) as fn:
+        fn.wait_ready()
+        for run in range(1, runs + 1):
+            t = timed_run(fn, aws, run)
+            b = t.body
+            print(f"{'boto3':>6} {run:>4} {t.wall_ms:>9.1f} {t.cpu_ms:>7.1f} {b['checks']:>7} "
+                  f"{b['simulations']:>8} {b['denied']:>6} {t.get_pipeline:>11}", flush=True)
+
+
+@dataclass
+class Timed:
+    body: dict
+    wall_ms: float
+    cpu_ms: float
+    get_pipeline: int
+
+
+def timed_run(fn, aws, run: int) -> Timed:
+    """Scheduled run `run` of `fn`: its result, wall and CPU time, and the GetPipeline calls moto served."""
+    aws.take_calls()
+    cpu = fn.cpu_seconds()
+    started = time.perf_counter()
+    result = fn.invoke(scheduled(run))
+    wall = (time.perf_counter() - started) * 1000
+    if not result.ok:
+        raise RuntimeError(f"run {run} failed: {result.body}")
+    calls = aws.take_calls()
+    return Timed(result.body, wall, (fn.cpu_seconds() - cpu) * 1000, calls["CodePipeline_20150709.GetPipeline"])

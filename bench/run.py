@@ -118,7 +118,7 @@ def main() -> int:
     if args.access:
         from bench.access import series as access
 
-        access(rust, args.access, args.runs)
+        access(rust, peer, args.access, args.runs)
         return 0
     if args.git_sync:
         from bench.git_sync import series as git_sync

@@ -108,7 +108,33 @@ def syncs(region):
                 for s, state in zip(configurations, states) if state]
 
 
+def access():
+    """Every pipeline source action's role simulated on the connection as the action names it
+    (UseConnection under that ARN's prefix), one simulation per (role, ARN): what a competent
+    script does without verdicts kept between runs. Simulation is global: one IAM client."""
+    iam, checks, answers = boto3.client("iam"), [], {}
+    for region in os.environ["USED_BY_REGIONS"].split(","):
+        client = boto3.client("codepipeline", region_name=region)
+        for summary in client.get_paginator("list_pipelines").paginate().search("pipelines"):
+            pipeline = client.get_pipeline(name=summary["name"])["pipeline"]
+            for stage in pipeline["stages"]:
+                for action in stage["actions"]:
+                    if action["actionTypeId"]["provider"] == "CodeStarSourceConnection":
+                        checks.append((action.get("roleArn", pipeline["roleArn"]),
+                                       action["configuration"]["ConnectionArn"]))
+    for role, arn in checks:
+        if (role, arn) not in answers:
+            prefix = arn.split(":")[2]
+            result = iam.simulate_principal_policy(PolicySourceArn=role, ActionNames=[f"{prefix}:UseConnection"],
+                                                   ResourceArns=[arn])["EvaluationResults"][0]
+            answers[role, arn] = result["EvalDecision"]
+    denied = sum(answers[c] in ("implicitDeny", "explicitDeny") for c in checks)
+    return {"checks": len(checks), "simulations": len(answers), "denied": denied}
+
+
 def handler(event, context):
+    if os.environ.get("ACCESS_PEER") == "true":
+        return access()
     with ThreadPoolExecutor(max_workers=2 * len(REGIONS) + 1) as pool:
         listing = pool.submit(connections)
         synced = [pool.submit(syncs, r) for r in REGIONS] if os.environ.get("GIT_SYNC") == "true" else []

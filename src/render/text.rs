@@ -170,19 +170,24 @@ fn group_text(group: &AccountGroup<'_>, grouped: bool, now: DateTime<Utc>) -> St
         if mixed {
             out += &format!("\n== {} ==\n", title(kind.kind).to_uppercase());
         }
-        out += &sections(&kind.items, now);
+        out += &sections(&kind.items, kind.kind, now);
     }
     out
 }
 
-/// The blocks of `items` by lifecycle state; without a state table every
-/// item is in the first section, unheaded.
-fn sections(items: &[&dyn Item], now: DateTime<Utc>) -> String {
+/// The blocks of `items` (of `kind`) by lifecycle state; without a state
+/// table every item is in the first section, unheaded. A denied consumer is
+/// not stuck: it is still denied.
+fn sections(items: &[&dyn Item], kind: Kind, now: DateTime<Utc>) -> String {
     let mut out = String::new();
+    let ongoing = match kind {
+        Kind::Access => "STILL DENIED",
+        _ => "STILL STUCK",
+    };
     let sections = [
         (None, ""),
         (Some(AlertState::New), "NEW"),
-        (Some(AlertState::Ongoing), "STILL STUCK"),
+        (Some(AlertState::Ongoing), ongoing),
         (Some(AlertState::Resolved), "RESOLVED"),
     ];
     for (state, heading) in sections {
