@@ -16,9 +16,14 @@ pub fn searched(coverage: &Coverage) -> String {
 
 /// `1 region`, `17 regions`.
 pub fn regions(n: usize) -> String {
+    counted(n, "region")
+}
+
+/// `n` of `noun`: `1 host`, `0 hosts`, `3 hosts` (nouns whose plural adds an s).
+pub fn counted(n: usize, noun: &str) -> String {
     match n {
-        1 => "1 region".into(),
-        n => format!("{n} regions"),
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 

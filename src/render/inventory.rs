@@ -5,7 +5,7 @@
 //! Columns fit a 100-character terminal. Pure.
 
 use super::access::finding_lines;
-use super::coverage::{not_searched, searched};
+use super::coverage::{counted, not_searched, searched};
 use super::escape::shown;
 use crate::domain::access::{AccessFinding, AccessTally, UNSEEN};
 use crate::domain::arn::connection_key;
@@ -320,13 +320,13 @@ pub fn coverage_line(inventory: &Inventory) -> String {
         .iter()
         .find_map(|a| a.listed_from.as_deref())
     {
-        read.push(format!("{connections} connections (listed from {from})"));
+        read.push(format!(
+            "{} (listed from {from})",
+            counted(connections, "connection")
+        ));
     }
-    read.push(match hosts {
-        1 => "1 host".to_string(),
-        n => format!("{n} hosts"),
-    });
-    read.push(format!("{stacks} synced stacks"));
+    read.push(counted(hosts, "host"));
+    read.push(counted(stacks, "synced stack"));
     // One search said once, however many accounts had it.
     match searches.as_slice() {
         [] => {}
@@ -344,14 +344,17 @@ pub fn coverage_line(inventory: &Inventory) -> String {
         .values()
         .fold(AccessTally::default(), |a, t| a.plus(t));
     read.push(format!(
-        "access: {} checks simulated ({} denied, {} inconclusive)",
-        total.checked + total.inconclusive,
+        "access: {} simulated ({} denied, {} inconclusive)",
+        counted(total.checked + total.inconclusive, "check"),
         total.denied,
         total.inconclusive
     ));
     let why = inventory.access_gaps.join("; ");
     if total.not_checked > 0 {
-        gaps.push(format!("access of {} checks ({why})", total.not_checked));
+        gaps.push(format!(
+            "access of {} ({why})",
+            counted(total.not_checked, "check")
+        ));
     } else if !why.is_empty() {
         gaps.push(format!("access ({why})"));
     }

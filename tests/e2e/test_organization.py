@@ -263,7 +263,7 @@ def test_the_inventory_reads_each_member_account_through_its_role(
     sandbox = organization["sandbox"]
     assert f"Account {sandbox}\n" in out and "(connections could not be listed)" in out, out
     line = out.splitlines()[-1]
-    assert line.startswith("Read: 3 accounts; 1 connections (listed from us-east-1);"), line
+    assert line.startswith("Read: 3 accounts; 1 connection (listed from us-east-1);"), line
     assert f"Not read: synced stacks (GIT_SYNC=false); {member}: CodeBuild projects" in line, line
     assert f"{sandbox}: connections; {sandbox}: hosts in us-east-1 (ListHosts failed" in line, line
     assert len(line) < 1000, "each error cut to one line's worth"
