@@ -159,7 +159,7 @@ async fn accounts_of(
         Ok(Err(e)) => {
             inventory.failed_accounts.push(NotEntered {
                 account: "organization".into(),
-                error: e.to_string(),
+                error: brief(&e.to_string(), MAX_UNREAD_ERROR_CHARS),
             });
             own_alone()
         }

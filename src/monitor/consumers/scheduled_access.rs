@@ -379,7 +379,9 @@ impl<'a> Stage<'a> {
         denied.sort_by(|a, b| (&a.region, &a.name, &a.arn).cmp(&(&b.region, &b.name, &b.arn)));
         // Consumers not read have no check at all: the checks' count is of
         // the consumers that were read, and the gaps say which were not.
-        for (account, coverage) in lookup.coverages() {
+        let mut coverages: Vec<_> = lookup.coverages().collect();
+        coverages.sort_by_key(|(account, _)| *account);
+        for (account, coverage) in coverages {
             if !coverage.unread.is_empty() {
                 let gaps = not_searched(coverage).join("; ");
                 self.gap(format!(
